@@ -1,0 +1,3 @@
+from edgekp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""The ``edgekp`` command: one subcommand per verb, user errors as one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from edgekp import __version__
+from edgekp.config.base import nearest
+from edgekp.errors import EdgeKPError
+from edgekp.logs import configure_logging
+
+# verb -> (one-line help, module holding add_arguments(parser) and run(args) -> int)
+VERBS: dict[str, tuple[str, str]] = {
+    "train": ("train a model from a train recipe", "edgekp.commands.train"),
+    "eval": ("measure NME, FR and AUC of a model on a dataset", "edgekp.commands.eval"),
+    "predict": ("detect faces in photos and predict their landmarks", "edgekp.commands.predict"),
+    "qat": ("quantization-aware training for an int8 target", "edgekp.commands.qat"),
+    "prune": ("score and physically remove attention heads, then fine-tune", "edgekp.commands.prune"),
+    "export": ("export a model to onnx, tflite, coreml or openvino, checked against PyTorch", "edgekp.commands.export"),
+    "bench": ("measure accuracy and latency of a run's artifacts", "edgekp.commands.bench"),
+    "report": ("write Markdown/HTML/JSON reports for one or several runs", "edgekp.commands.report"),
+    "run": ("run a whole pipeline recipe (data -> train -> prune -> qat -> export -> bench -> report)", "edgekp.commands.run"),
+    "data": ("inspect datasets, render the synthetic default, build calibration sets", "edgekp.commands.data"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one ``edgekp: error:`` line with a did-you-mean, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if "invalid choice:" in message:
+            seen = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip().strip("'\"")
+            choices = []
+            for action in self._actions:
+                if action.choices and seen not in action.choices:
+                    choices.extend(str(c) for c in action.choices)
+            hint = nearest(seen, choices)
+            if hint:
+                message = f"{message}; did you mean {hint!r}?"
+        raise SystemExit(_fail(f"{self.prog}: {message}"))
+
+
+def _fail(message: str) -> int:
+    print(f"edgekp: error: {message}".replace("\n", " "), file=sys.stderr)
+    return 2
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every verb accepts, so ``-v``/``-q`` work after the verb too."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more logging; tracebacks on errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bars")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="edgekp", description="Train a face-keypoint model and take it to phones.")
+    parser.add_argument("--version", action="version", version=f"edgekp {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    common = common_options()
+    for verb, (help_text, module_name) in VERBS.items():
+        verb_parser = sub.add_parser(verb, help=help_text, description=help_text, parents=[common])
+        importlib.import_module(module_name).add_arguments(verb_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return 2
+    verbosity = -1 if args.quiet else args.verbose
+    configure_logging(verbosity)
+    module = importlib.import_module(VERBS[args.verb][1])
+    try:
+        return int(module.run(args) or 0)
+    except EdgeKPError as exc:
+        if args.verbose:
+            raise
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted")

@@ -1,0 +1,37 @@
+"""Options shared by the verbs, declared once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_recipe(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--recipe", metavar="PATH", required=required, help="YAML recipe (see recipes/)")
+    parser.add_argument(
+        "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+        help="override a recipe field, e.g. --set optim.lr=1e-3 (repeatable; validated like the recipe)",
+    )
+
+
+def add_from(parser: argparse.ArgumentParser, required: bool = True, help_text: str = "the parent stage's run directory") -> None:
+    parser.add_argument("--from", dest="from_run", metavar="RUN_DIR", required=required, help=help_text)
+
+
+def add_out(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    parser.add_argument("--out", metavar="DIR", default=default, help="output run directory" + (f" (default: {default})" if default else ""))
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def print_result(args: argparse.Namespace, result: Any, text: str) -> None:
+    """JSON on stdout under --json, else the human summary."""
+    if getattr(args, "json", False):
+        json.dump(result, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text)

@@ -1,0 +1,11 @@
+"""The table of recipe kinds: ``kind:`` in a YAML file -> the strict model that reads it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+def recipe_kinds() -> dict[str, type[BaseModel]]:
+    from edgekp.config.train import TrainRecipe
+
+    return {"train": TrainRecipe}

@@ -1,0 +1,111 @@
+"""Load recipes from YAML: pick the model by the explicit ``kind:``, apply ``--set`` overrides,
+validate strictly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel
+
+from edgekp.config.base import nearest, validate
+from edgekp.config.kinds import recipe_kinds
+from edgekp.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe file not found: {str(path)!r}; give the path of a YAML recipe (see recipes/)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"recipe {str(path)!r} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"recipe {str(path)!r} must be a mapping with 'kind:' and 'version:' at the top")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str | int], Any]:
+    """``a.b.0.c=value`` -> (['a', 'b', 0, 'c'], value parsed as a YAML scalar)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key.sub=value, got {text!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    path: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
+    return path, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``key.sub=value`` set; validation happens afterwards."""
+    import copy
+
+    result = copy.deepcopy(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node: Any = result
+        for i, part in enumerate(path[:-1]):
+            nxt = path[i + 1]
+            if isinstance(node, list):
+                if not isinstance(part, int) or part > len(node):
+                    raise ConfigError(f"--set {text!r}: index {part!r} is outside the list of {len(node)}")
+                if part == len(node):  # one past the end appends a new item
+                    node.append([] if isinstance(nxt, int) else {})
+                node = node[part]
+                continue
+            if part not in node or node[part] is None:
+                node[part] = [] if isinstance(nxt, int) else {}
+            node = node[part]
+        last = path[-1]
+        if isinstance(node, list):
+            if not isinstance(last, int) or last > len(node):
+                raise ConfigError(f"--set {text!r}: index {last!r} is outside the list of {len(node)}")
+            if last == len(node):
+                node.append(value)
+            else:
+                node[last] = value
+        else:
+            node[last] = value
+    return result
+
+
+def load_recipe_data(data: dict[str, Any], source: str, expect: type[M] | None = None) -> M:
+    kinds = recipe_kinds()
+    kind = data.get("kind")
+    if kind is None:
+        raise ConfigError(f"{source}: missing 'kind:' at the top; one of: {', '.join(sorted(kinds))}")
+    if kind not in kinds:
+        hint = nearest(str(kind), kinds)
+        tip = f"; did you mean {hint!r}?" if hint else ""
+        raise ConfigError(f"{source}: unknown recipe kind {kind!r}{tip} (valid: {', '.join(sorted(kinds))})")
+    if "version" not in data:
+        raise ConfigError(f"{source}: missing 'version:' at the top (current: 1)")
+    model = kinds[kind]
+    if expect is not None and model is not expect:
+        wanted = next(k for k, v in kinds.items() if v is expect)
+        raise ConfigError(f"{source}: this command needs a recipe of kind {wanted!r}, got kind {kind!r}")
+    return validate(model, data, source)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None, expect: type[M] | None = None) -> M:
+    data = apply_overrides(read_yaml(path), overrides or [])
+    return load_recipe_data(data, str(path), expect)
+
+
+def default_recipe(model: type[M], overrides: list[str] | None = None) -> M:
+    """The recipe's defaults with ``--set`` overrides applied, for verbs run without ``--recipe``."""
+    base = model().model_dump(mode="json")
+    return validate(model, apply_overrides(base, overrides or []), "--set")
+
+
+def dump_recipe(recipe: BaseModel) -> dict[str, Any]:
+    """The fully resolved recipe as plain data (what goes into a manifest and round-trips)."""
+    return recipe.model_dump(mode="json")

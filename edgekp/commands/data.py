@@ -1,27 +1,29 @@
-"""edgekp data: inspect datasets, render the synthetic default, build calibration sets."""
+"""edgekp data: inspect datasets, render the synthetic default, build calibration sets.
+
+Each sub-command lives in its own module ``edgekp.commands.data_<name>`` with
+``add_arguments(parser)`` and ``run(args)``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 
-from edgekp.commands.common import add_json
-from edgekp.errors import NotBuiltError
+SUBCOMMANDS: dict[str, str] = {
+    "inspect": "count faces, points, image sizes, poses and problems in a dataset",
+    "synth": "render synthetic faces (the embedded default dataset)",
+    "calib": "build a calibration set definition (which faces, chosen how, with hashes)",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from edgekp.cli import common_options
+
     sub = parser.add_subparsers(dest="data_command", metavar="COMMAND", required=True, parser_class=type(parser))
-    inspect = sub.add_parser("inspect", help="count faces, points, sizes, poses and problems in a dataset")
-    inspect.add_argument("path", metavar="PATH")
-    inspect.add_argument("--format", default="auto")
-    add_json(inspect)
-    synth = sub.add_parser("synth", help="render synthetic faces (the embedded default dataset)")
-    synth.add_argument("--n", type=int, default=1000)
-    synth.add_argument("--out", required=True, metavar="DIR")
-    synth.add_argument("--size", type=int, default=128)
-    synth.add_argument("--seed", type=int, default=0)
-    calib = sub.add_parser("calib", help="build a calibration set definition")
-    calib.add_argument("--out", required=True, metavar="FILE")
+    for name, help_text in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text, parents=[common_options()])
+        importlib.import_module(f"edgekp.commands.data_{name}").add_arguments(sub_parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltError(f"data {args.data_command}", "issue 3")
+    return int(importlib.import_module(f"edgekp.commands.data_{args.data_command}").run(args) or 0)

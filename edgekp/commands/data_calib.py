@@ -1,0 +1,15 @@
+"""edgekp data calib."""
+
+from __future__ import annotations
+
+import argparse
+
+from edgekp.errors import NotBuiltError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    raise NotBuiltError("data calib", "issue 5")

@@ -51,3 +51,7 @@ class NotBuiltError(EdgeKPError):
 
     def __init__(self, verb: str, issue: str) -> None:
         super().__init__(f"'edgekp {verb}' is not built yet ({issue}); no result was produced")
+
+
+class TrainingError(EdgeKPError):
+    """Training cannot go on (e.g. a non-finite loss); the last good checkpoint is left intact."""

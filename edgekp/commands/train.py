@@ -1,13 +1,12 @@
-"""edgekp train: train a model from a train recipe."""
+"""edgekp train: train a model from a train recipe (also under torchrun for DDP)."""
 
 from __future__ import annotations
 
 import argparse
 
-from edgekp.commands.common import add_json, add_out, add_recipe
+from edgekp.commands.common import add_json, add_out, add_recipe, print_result
 from edgekp.config.loader import default_recipe, load_recipe
 from edgekp.config.train import TrainRecipe
-from edgekp.errors import NotBuiltError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,5 +27,13 @@ def load_train_recipe(args: argparse.Namespace) -> TrainRecipe:
 
 
 def run(args: argparse.Namespace) -> int:
-    load_train_recipe(args)
-    raise NotBuiltError("train", "issue 4")
+    from edgekp.train.run import train
+
+    recipe = load_train_recipe(args)
+    summary = train(recipe, args.out, resume=args.resume)
+    text = (
+        f"trained {summary['epochs']} epochs ({summary['stop_reason']}); best validation NME "
+        f"{100 * summary['best_val_nme']:.2f}% (inter-ocular) at epoch {summary['best_epoch']}; model: {args.out}/model.pt"
+    )
+    print_result(args, summary, text)
+    return 0

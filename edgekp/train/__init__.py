@@ -1,0 +1,1 @@
+"""Training: the two-part loss, the loop, early stopping, checkpoints, DDP."""

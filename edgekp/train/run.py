@@ -1,0 +1,100 @@
+"""``edgekp train``: recipe -> run directory with model.pt (best), last.pt, curves and manifest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from edgekp.artifacts import RunDir, sha256_file
+from edgekp.config.loader import dump_recipe
+from edgekp.config.train import TrainRecipe
+from edgekp.errors import ConfigError, LineageError
+from edgekp.logs import get_logger
+from edgekp.train.data import build_training_data
+from edgekp.train.distributed import init_distributed, shutdown
+from edgekp.train.loop import FitSettings, Trainer
+
+log = get_logger(__name__)
+
+MODEL_FILE = "model.pt"
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is visible; use --device auto or cpu")
+    if choice in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
+def model_meta(recipe: TrainRecipe, scheme_name: str) -> dict[str, Any]:
+    """What every consumer of model.pt (eval, export, predict) needs besides the weights."""
+    return {
+        "scheme": scheme_name,
+        "num_points": recipe.model.num_points,
+        "input_size": recipe.model.input_size,
+        "input": "N x 3 x S x S float32 RGB in [0, 1]; mean/std normalization is inside the model",
+        "output": "N x K x 2 float32 (x, y) normalized to [0, 1] in the crop",
+        "crop_margin": recipe.data.crop.margin,
+    }
+
+
+def _open_run(out: Path, recipe: TrainRecipe, resume: bool, threads: int) -> RunDir:
+    resolved = dump_recipe(recipe)
+    if resume and (out / "manifest.json").is_file():
+        run = RunDir.open(out, expect_kinds=("train",))
+        if run.manifest.get("recipe") != resolved:
+            raise LineageError(f"cannot resume {str(out)!r}: its recipe differs from the one given; use a new --out")
+        run.update(status="running", resumed=True)
+        return run
+    if not resume and (out / "last.pt").exists():
+        raise LineageError(f"{str(out)!r} already holds a training run; pass --resume to continue it or choose another --out")
+    return RunDir.create(out, "train", recipe=resolved, threads=threads)
+
+
+def train(recipe: TrainRecipe, out: str | Path, resume: bool = False) -> dict[str, Any]:
+    from edgekp.models import create_model
+    from edgekp.models.io import save_model
+
+    out = Path(out)
+    device = pick_device(recipe.device)
+    threads = recipe.threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    dist = init_distributed(device)
+    torch.manual_seed(recipe.seed)
+    run = _open_run(out, recipe, resume, threads) if dist.is_main else RunDir(out, "train")
+    try:
+        data = build_training_data(recipe)
+        model = create_model(recipe.model.name, num_points=recipe.model.num_points,
+                             input_size=recipe.model.input_size, **recipe.model.overrides).to(device)
+        meta = model_meta(recipe, data.scheme.name)
+
+        def save_best(best_model: torch.nn.Module, info: dict[str, Any]) -> None:
+            save_model(out / MODEL_FILE, best_model, {**meta, "val_nme": info["val"]["nme"], "epoch": info["epoch"]})
+
+        settings = FitSettings(recipe.loss, recipe.optim, recipe.augment, recipe.balance, recipe.seed, recipe.model.input_size)
+        trainer = Trainer(model, data, settings, out, save_best, device=device, dist=dist)
+        if dist.is_main:
+            run.update(data=data.summary)
+        result = trainer.fit(resume=resume, budget_min=recipe.optim.time_budget_min)
+    except BaseException:
+        if dist.is_main:
+            run.finish(status="failed")
+        shutdown(dist)
+        raise
+    shutdown(dist)
+    summary = {
+        "run": str(out), "best_val_nme": result.best_nme, "best_epoch": result.best_epoch,
+        "epochs": result.epochs_run, "stop_reason": result.stop_reason, "normalization": "inter_ocular",
+    }
+    if dist.is_main:
+        best_val = next((r for r in result.history if r["epoch"] == result.best_epoch), {})
+        run.finish(
+            status="ok", result=summary, balance=result.balance,
+            best_val={k: best_val.get(k) for k in ("val_nme", "val_nme_large", "val_nme_small")},
+            artifacts={MODEL_FILE: sha256_file(out / MODEL_FILE)} if (out / MODEL_FILE).is_file() else {},
+        )
+    return summary

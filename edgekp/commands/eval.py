@@ -1,19 +1,41 @@
-"""edgekp eval: NME, FR and AUC of a model on a dataset."""
+"""edgekp eval: NME, FR and AUC of a model on a dataset, overall and by pose."""
 
 from __future__ import annotations
 
 import argparse
 
-from edgekp.commands.common import add_json
-from edgekp.errors import NotBuiltError
+from edgekp.commands.common import add_json, print_result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="M", help="run dir, checkpoint or exported file (default: the shipped model)")
+    parser.add_argument("--model", metavar="M", help="run dir, .pt checkpoint or exported file (default: the shipped model)")
     parser.add_argument("--data", metavar="PATH", required=True, help="dataset folder or annotation file")
-    parser.add_argument("--format", default="auto", help="dataset format (default: detect)")
+    parser.add_argument("--format", default="auto", help="dataset format (default: detect from the path)")
+    parser.add_argument("--norm", default="inter_ocular", choices=("inter_ocular", "inter_pupil", "box"), help="NME normalization")
+    parser.add_argument("--yaw-threshold", type=float, default=30.0, help="large pose when |yaw| exceeds this (degrees)")
+    parser.add_argument("--threads", type=int, default=None, help="runtime threads")
+    parser.add_argument("--skip-bad", action="store_true", help="log and skip unreadable faces instead of failing")
     add_json(parser)
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltError("eval", "issue 4")
+    from edgekp.bench.accuracy import evaluate_dataset
+    from edgekp.bench.predictor import load_predictor
+
+    predictor = load_predictor(args.model, threads=args.threads)
+    result = evaluate_dataset(
+        predictor, args.data, format=args.format, skip_bad=args.skip_bad,
+        yaw_threshold=args.yaw_threshold, norm=args.norm,
+    )
+    text = (
+        f"{result['n']} faces from {args.data} with {predictor.source}\n"
+        f"NME ({args.norm}) {_pct(result['nme'])}  FR@0.10 {_pct(result['fr'])}  AUC@0.10 {result['auc']:.4f}\n"
+        f"large pose ({result['large_pose_rule']}, n={result.get('n_large', 0)}): NME {_pct(result.get('nme_large'))}\n"
+        f"small pose (n={result.get('n_small', 0)}): NME {_pct(result.get('nme_small'))}"
+    )
+    print_result(args, result, text)
+    return 0

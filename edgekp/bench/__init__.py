@@ -1,0 +1,1 @@
+"""Measurement: predictors over every kind of model source, accuracy evaluation, latency."""

@@ -1,0 +1,1 @@
+"""Landmarks on whole photos: face detection, crop, predict, refine, map back to pixels."""

@@ -20,6 +20,15 @@ class DatasetSpec(StrictModel):
     format: DatasetFormat = "auto"
     weight: float = Field(1.0, gt=0, description="sampling weight relative to the other datasets")
     max_faces: int | None = Field(None, gt=0, description="use at most this many faces (first ones, sorted)")
+    n: int | None = Field(None, gt=0, description="format synthetic: how many faces to render into path (once; reused after)")
+    seed: int = Field(0, description="format synthetic: generator seed")
+    render_size: int = Field(160, ge=32, le=1024, description="format synthetic: rendered image size in pixels")
+
+    @model_validator(mode="after")
+    def _synthetic_needs_n(self) -> DatasetSpec:
+        if self.format == "synthetic" and self.n is None:
+            raise ValueError("a synthetic dataset needs n: the number of faces to render")
+        return self
 
 
 class ValSplit(StrictModel):

@@ -61,10 +61,16 @@ def _read(spec: DatasetSpec, data: DataSpec, scheme: Scheme, skipped: list[dict[
     from edgekp.data.readers import read_dataset
 
     path = data.resolve(spec.path)
+    fmt = spec.format
+    if fmt == "synthetic":
+        from edgekp.data.synthetic import ensure_synthetic_dataset
+
+        ensure_synthetic_dataset(path, n=spec.n or 0, size=spec.render_size, seed=spec.seed)
+        fmt = "pts"
     if not path.exists():
         hint = "" if data.root else " (relative paths resolve against data.root: --set data.root=DIR)"
         raise DataError(f"dataset not found: {str(path)!r}{hint}")
-    dataset = read_dataset(path, format=spec.format, scheme=scheme, skip_bad=data.skip_bad)
+    dataset = read_dataset(path, format=fmt, scheme=scheme, skip_bad=data.skip_bad)
     skipped.extend({"file": str(f), "reason": r} for f, r in dataset.skipped)
     records = list(dataset.records)
     if spec.max_faces is not None:

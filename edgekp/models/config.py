@@ -1,0 +1,191 @@
+"""The model's config: a frozen dataclass that alone is enough to rebuild the network.
+
+Head counts live per transformer module and ``head_dim`` per stage, decoupled from the stage width,
+so a model whose heads were pruned (fewer heads in some module) rebuilds from its config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from edgekp.config.base import nearest
+from edgekp.errors import ConfigError
+
+Activation = Literal["gelu", "relu", "hardswish"]
+KernelName = Literal["elu", "relu"]
+Decode = Literal["linear", "sigmoid"]
+
+_ACTIVATIONS = ("gelu", "relu", "hardswish")
+_KERNELS = ("elu", "relu")
+_DECODES = ("linear", "sigmoid")
+
+# ImageNet statistics: inputs are RGB in [0, 1]; the model normalizes internally as its first op.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One network of the hierarchy: its width and, per module, the number of attention heads.
+
+    ``len(heads)`` is the number of modules in the stage (embedding-transform modules for reference
+    network 1, local-merge transform modules otherwise).
+    """
+
+    dim: int
+    heads: tuple[int, ...]
+    head_dim: int = 16
+    mlp_ratio: float = 2.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "heads", tuple(int(h) for h in self.heads))
+        if self.dim < 1 or self.head_dim < 1 or self.mlp_ratio <= 0:
+            raise ConfigError(f"stage needs dim >= 1, head_dim >= 1, mlp_ratio > 0 (got {self})")
+        if not self.heads or any(h < 1 for h in self.heads):
+            raise ConfigError(f"stage heads must be a non-empty list of counts >= 1 (got {list(self.heads)})")
+
+    @property
+    def depth(self) -> int:
+        return len(self.heads)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dim": self.dim, "heads": list(self.heads), "head_dim": self.head_dim, "mlp_ratio": self.mlp_ratio}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "stage") -> StageConfig:
+        if isinstance(data, StageConfig):
+            return data
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a mapping with keys dim, heads, head_dim, mlp_ratio (got {data!r})")
+        _reject_unknown(data, [f.name for f in dataclasses.fields(cls)], where)
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+
+STAGE_FIELDS = ("ref1", "ref2", "ref3", "level2")
+
+
+@dataclass(frozen=True)
+class HvitConfig:
+    """Everything that shapes the network. Spatial sizes are static; only the batch is dynamic."""
+
+    input_size: int = 128
+    num_points: int = 68
+    in_chans: int = 3
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    # Shallow feature extraction: one 3x3 stride-2 conv per entry.
+    stem_channels: tuple[int, ...] = (16, 32)
+    # Image split: non-overlapping patch_size x patch_size patches of the stem's map become tokens.
+    patch_size: int = 2
+    # First level: reference network 1 (exactly two embedding-transform modules), 2 and 3;
+    # second level: more local-merge transform modules. Each stage after ref1 halves the grid once.
+    ref1: StageConfig = field(default_factory=lambda: StageConfig(48, (2, 2), 24))
+    ref2: StageConfig = field(default_factory=lambda: StageConfig(96, (3, 3), 24))
+    ref3: StageConfig = field(default_factory=lambda: StageConfig(144, (4, 4), 24))
+    level2: StageConfig = field(default_factory=lambda: StageConfig(192, (4, 4), 24))
+    pos_kernel: int = 3  # depth-wise kernel of the local position embedding
+    fusion_dim: int = 48  # channels of each level after semantic enhancement (concat = 4x this)
+    se_ratio: float = 0.25  # channel-attention bottleneck
+    head_channels: int = 32  # 1x1 reduction before the pooled map is flattened into the FC head
+    pool_size: int = 4  # side of the pooled map flattened into the FC head (keeps position)
+    head_hidden: int = 256
+    act: Activation = "gelu"
+    attn_kernel: KernelName = "elu"
+    attn_eps: float = 1e-6
+    qkv_bias: bool = True
+    decode: Decode = "linear"
+
+    def __post_init__(self) -> None:
+        for name in ("mean", "std", "stem_channels"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name in STAGE_FIELDS:
+            object.__setattr__(self, name, StageConfig.from_dict(getattr(self, name), where=name))
+        self._validate()
+
+    # -- derived sizes -------------------------------------------------------------------------
+    @property
+    def token_grid(self) -> int:
+        """Side of the token grid after the stem and the image split (reference network 1's grid)."""
+        return self.input_size // (2 ** len(self.stem_channels) * self.patch_size)
+
+    @property
+    def grids(self) -> dict[str, int]:
+        g = self.token_grid
+        return {"ref1": g, "ref2": g // 2, "ref3": g // 4, "level2": g // 8}
+
+    @property
+    def fusion_grid(self) -> int:
+        """The common resolution of the feature fusion: reference network 2's grid."""
+        return self.token_grid // 2
+
+    def stages(self) -> dict[str, StageConfig]:
+        return {name: getattr(self, name) for name in STAGE_FIELDS}
+
+    def _validate(self) -> None:
+        if self.num_points < 1 or self.in_chans < 1:
+            raise ConfigError(f"num_points and in_chans must be >= 1 (got {self.num_points}, {self.in_chans})")
+        if len(self.mean) != self.in_chans or len(self.std) != self.in_chans or min(self.std) <= 0:
+            raise ConfigError(f"mean/std need {self.in_chans} entries and std > 0 (got {self.mean}, {self.std})")
+        if not self.stem_channels or self.patch_size < 1:
+            raise ConfigError("stem_channels must be non-empty and patch_size >= 1")
+        # Three halvings after the image split, and fusion by integer factors, need a grid divisible by 8.
+        unit = 2 ** len(self.stem_channels) * self.patch_size * 8
+        if self.input_size < unit or self.input_size % unit:
+            raise ConfigError(
+                f"input_size {self.input_size} must be a multiple of {unit} for this stem/patch_size "
+                f"(e.g. {unit * max(1, round(self.input_size / unit))})"
+            )
+        if len(self.ref1.heads) != 2:
+            raise ConfigError(f"ref1 is two embedding-transform modules: heads needs 2 entries (got {list(self.ref1.heads)})")
+        if self.pool_size < 1 or self.fusion_grid % self.pool_size:
+            raise ConfigError(f"pool_size {self.pool_size} must divide the fusion grid {self.fusion_grid}")
+        if self.pos_kernel < 1 or self.pos_kernel % 2 == 0:
+            raise ConfigError(f"pos_kernel must be odd (got {self.pos_kernel})")
+        for name, value, choices in (("act", self.act, _ACTIVATIONS), ("attn_kernel", self.attn_kernel, _KERNELS),
+                                     ("decode", self.decode, _DECODES)):
+            if value not in choices:
+                raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+        if min(self.fusion_dim, self.head_channels, self.head_hidden) < 1 or not 0 < self.se_ratio <= 1:
+            raise ConfigError("fusion_dim, head_channels, head_hidden must be >= 1 and 0 < se_ratio <= 1")
+        if self.attn_eps <= 0:
+            raise ConfigError(f"attn_eps must be > 0 (got {self.attn_eps})")
+
+    # -- plain-data round trip ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, StageConfig):
+                value = value.to_dict()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HvitConfig:
+        if not isinstance(data, dict):
+            raise ConfigError(f"a model config must be a mapping (got {type(data).__name__})")
+        _reject_unknown(data, [f.name for f in dataclasses.fields(cls)], "model config")
+        return cls(**data)
+
+    def replace(self, **overrides: Any) -> HvitConfig:
+        """A copy with top-level fields replaced; a stage may be given as a partial mapping."""
+        _reject_unknown(overrides, [f.name for f in dataclasses.fields(self)], "model override")
+        for name in STAGE_FIELDS:
+            if isinstance(overrides.get(name), dict):
+                overrides[name] = StageConfig.from_dict({**getattr(self, name).to_dict(), **overrides[name]}, name)
+        return dataclasses.replace(self, **overrides)
+
+
+def _reject_unknown(data: dict[str, Any], valid: list[str], where: str) -> None:
+    for key in data:
+        if key not in valid:
+            hint = nearest(str(key), valid)
+            tip = f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(valid)}"
+            raise ConfigError(f"{where}: unknown key {key!r}{tip}")

@@ -1,0 +1,83 @@
+"""The patent's hierarchical linear-attention keypoint network (design.md section 2).
+
+Input N x 3 x S x S float32 RGB in [0, 1]; output N x K x 2 (x, y) normalized to [0, 1] in the crop.
+Normalization (mean/std from the config) is the graph's first op, so every export carries it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from edgekp.models.attention import LinearAttention
+from edgekp.models.blocks import HierarchicalFeatureExtraction, ImageSplit, ShallowFeatureExtraction
+from edgekp.models.config import STAGE_FIELDS, HvitConfig
+from edgekp.models.fusion import FeatureFusion, FullyConnectedHead
+
+
+class KeypointHVit(nn.Module):
+    """stem -> image split -> hierarchy (level 1: ref1, ref2, ref3; level 2) -> fusion -> FC head."""
+
+    def __init__(self, config: HvitConfig, variant: str = "custom") -> None:
+        super().__init__()
+        self.config = config
+        self.variant = variant  # registry name; saved with checkpoints
+        c = config
+        # Not persistent: they come from the config, so the state dict holds only learned weights.
+        self.register_buffer("mean", torch.tensor(c.mean).reshape(1, -1, 1, 1), persistent=False)
+        self.register_buffer("inv_std", 1.0 / torch.tensor(c.std).reshape(1, -1, 1, 1), persistent=False)
+        self.stem = ShallowFeatureExtraction(c.in_chans, c.stem_channels, c.act)
+        self.split = ImageSplit(self.stem.out_channels, c.ref1.dim, c.patch_size)
+        self.hierarchy = HierarchicalFeatureExtraction(c)
+        grids = c.grids
+        self.fusion = FeatureFusion(
+            [getattr(c, name).dim for name in STAGE_FIELDS], [grids[name] for name in STAGE_FIELDS],
+            c.fusion_grid, c.fusion_dim, c.act, c.se_ratio,
+        )
+        self.head = FullyConnectedHead(self.fusion.out_channels, c.fusion_grid, c.head_channels, c.pool_size,
+                                       c.head_hidden, c.num_points, c.act, c.decode)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for name, m in self.named_modules():
+            if isinstance(m, nn.Linear) and not name.startswith("head.fc2"):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    @property
+    def num_points(self) -> int:
+        return self.config.num_points
+
+    @property
+    def input_size(self) -> int:
+        return self.config.input_size
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The fused feature map (N x 4*fusion_dim x G x G, G = the fusion grid) before the FC head."""
+        x = (x - self.mean) * self.inv_std
+        x = self.split(self.stem(x))
+        return self.fusion(self.hierarchy(x))
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def attention_modules(self) -> list[tuple[str, LinearAttention]]:
+        """Every attention module with its qualified name, in a stable (definition) order."""
+        return [(name, m) for name, m in self.named_modules() if isinstance(m, LinearAttention)]
+
+    def attention_config_paths(self) -> list[tuple[str, str, int]]:
+        """(attention module name, config stage, index in that stage's heads) in attention_modules order.
+
+        What a pruning step needs to write the new head counts back into the config.
+        """
+        out = []
+        for name, _ in self.attention_modules():
+            parts = name.split(".")  # e.g. hierarchy.level1.ref2.1.transformer.attn
+            stage = parts[2] if parts[1] == "level1" else "level2"
+            index = int(parts[3] if parts[1] == "level1" else parts[2])
+            out.append((name, stage, index))
+        return out

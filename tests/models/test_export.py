@@ -1,0 +1,32 @@
+"""The model exports to ONNX (opset 20) and onnxruntime matches torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgekp.models import create_model
+
+
+def test_onnx_export_matches_onnxruntime(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = create_model("kp_hvit_test", input_size=64).eval()
+    x = torch.rand(1, 3, 64, 64)
+    path = tmp_path / "m.onnx"
+    torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=20, input_names=["image"],
+                      output_names=["keypoints"], dynamic_axes={"image": {0: "n"}, "keypoints": {0: "n"}})
+    graph = onnx.load(str(path))
+    ops = {node.op_type for node in graph.graph.node}
+    assert not ops & {"Einsum", "Attention", "Erf"}, ops
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    batch = torch.rand(3, 3, 64, 64)
+    (got,) = session.run(None, {"image": batch.numpy()})
+    with torch.no_grad():
+        want = model(batch).numpy()
+    assert got.shape == (3, 68, 2)
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)

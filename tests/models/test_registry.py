@@ -1,0 +1,108 @@
+"""Registry, config round trip, shapes, gradients, size targets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from edgekp.errors import ConfigError
+from edgekp.models import HvitConfig, count_flops, count_parameters, create_model, list_models, model_from_config
+
+ALL = list_models()
+
+
+def test_registry_lists_the_variants() -> None:
+    assert {"kp_hvit_t", "kp_hvit_s", "kp_hvit_b", "kp_hvit_test"} <= set(ALL)
+    assert list_models("kp_hvit_?") == ["kp_hvit_b", "kp_hvit_s", "kp_hvit_t"]
+
+
+def test_unknown_name_suggests_nearest() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'kp_hvit_s'"):
+        create_model("kp_hvit_ss")
+
+
+def test_unknown_override_suggests_nearest() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'num_points'"):
+        create_model("kp_hvit_test", num_point=5)
+
+
+def test_bad_input_size_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="multiple of 64"):
+        create_model("kp_hvit_test", input_size=100)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("k", [68, 98])
+def test_output_shape_and_range(name: str, k: int) -> None:
+    size = 64 if name == "kp_hvit_test" else 128
+    model = create_model(name, num_points=k, input_size=size).eval()
+    assert model.config.num_points == k and model.config.input_size == size
+    with torch.no_grad():
+        y = model(torch.rand(2, 3, size, size))
+    assert y.shape == (2, k, 2) and y.dtype == torch.float32
+    assert torch.isfinite(y).all()
+    # Untrained: near the crop centre (decode = linear + 0.5).
+    assert (y - 0.5).abs().max() < 0.2
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_config_round_trip(name: str) -> None:
+    model = create_model(name)
+    cfg = model.config
+    again = HvitConfig.from_dict(cfg.to_dict())
+    assert again == cfg
+    rebuilt = model_from_config(cfg.to_dict())
+    assert rebuilt.state_dict().keys() == model.state_dict().keys()
+
+
+def test_every_parameter_gets_a_gradient_and_no_nan() -> None:
+    model = create_model("kp_hvit_test", input_size=64).train()
+    x = torch.rand(3, 3, 64, 64)
+    y = model(x)
+    loss = (y - torch.rand_like(y)).abs().mean()
+    loss.backward()
+    assert torch.isfinite(loss)
+    for name, p in model.named_parameters():
+        if name.endswith("head_gate"):
+            assert p.grad is None  # frozen unless gate_gradients() is used
+            continue
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+def test_forward_features_is_the_fused_map() -> None:
+    model = create_model("kp_hvit_test", input_size=64).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        f = model.forward_features(x)
+        assert f.shape == (1, 4 * model.config.fusion_dim, model.config.fusion_grid, model.config.fusion_grid)
+        assert torch.equal(model.forward_head(f), model(x))
+
+
+def test_structure_has_every_named_part() -> None:
+    from edgekp.models import blocks, fusion
+
+    model = create_model("kp_hvit_s")
+    kinds = {type(m) for m in model.modules()}
+    for cls in (blocks.ShallowFeatureExtraction, blocks.ImageSplit, blocks.HierarchicalFeatureExtraction,
+                blocks.FirstLevel, blocks.ReferenceNetwork1, blocks.ReferenceNetwork, blocks.SecondLevel,
+                blocks.EmbeddingTransformModule, blocks.LocalPositionEmbedding, blocks.TransformerModule,
+                blocks.LocalMergeTransformModule, blocks.LocalMerge, fusion.FeatureFusion,
+                fusion.FeatureSemanticEnhancement, fusion.ChannelAttention, fusion.ConnectionModule,
+                fusion.FullyConnectedHead):
+        assert cls in kinds, cls.__name__
+    assert len(model.hierarchy.level1.ref1) == 2
+
+
+def test_kp_hvit_s_meets_its_size_targets() -> None:
+    model = create_model("kp_hvit_s")
+    params = count_parameters(model)
+    flops = count_flops(model, 128)  # FlopCounterMode: 2 FLOPs per multiply-add
+    assert params <= 1_500_000, params
+    assert flops <= 350_000_000, flops
+
+
+def test_variants_are_ordered_by_cost() -> None:
+    costs = [count_parameters(create_model(n)) for n in ("kp_hvit_test", "kp_hvit_t", "kp_hvit_s", "kp_hvit_b")]
+    assert costs == sorted(costs)

@@ -38,34 +38,20 @@ def read_photo(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def box_to_crop_matrix(cx: float, cy: float, side: float, size: int) -> np.ndarray:
-    """2x3 affine matrix mapping image pixels to an S x S crop of a square box centred at (cx, cy)."""
-    scale = size / side
-    return np.array([[scale, 0.0, size / 2 - scale * cx], [0.0, scale, size / 2 - scale * cy]], dtype=np.float64)
-
-
-def _landmark_square(points: np.ndarray, margin: float) -> tuple[float, float, float]:
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    centre = (lo + hi) / 2
-    side = float(max(hi - lo)) * (1 + 2 * margin)
-    return float(centre[0]), float(centre[1]), max(side, 4.0)
-
-
 def landmarks_in_box(predictor: Predictor, image: np.ndarray, box: FaceBox, refine: int = 2) -> np.ndarray:
-    import cv2
+    from edgekp.data.crops import crop_box_from_points, crop_face, to_pixels
 
     size, margin = predictor.input_size, predictor.margin
     # A detector box spans roughly the landmark box; start from it, then refine from predictions.
-    cx, cy, side = box.x + box.w / 2, box.y + box.h / 2, max(box.w, box.h) * (1 + 2 * margin)
-    points = np.zeros((0, 2))
+    side = max(box.w, box.h) * (1 + 2 * margin)
+    square = (box.x + box.w / 2 - side / 2, box.y + box.h / 2 - side / 2, side, side)
+    points = np.zeros((0, 2), np.float32)
     for _ in range(refine + 1):
-        matrix = box_to_crop_matrix(cx, cy, side, size)
-        crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        pred = predictor.predict(crop[None])[0] * size
-        inverse = cv2.invertAffineTransform(matrix)
-        points = pred @ inverse[:, :2].T + inverse[:, 2]
-        cx, cy, side = _landmark_square(points, margin)
-    return points.astype(np.float32)
+        crop = crop_face(image, np.zeros((1, 2)), size, box=square)
+        pred = predictor.predict(crop.image[None])[0]
+        points = crop.to_image(to_pixels(pred, size)).astype(np.float32)
+        square = crop_box_from_points(points, margin)
+    return points
 
 
 def predict_photo(predictor: Predictor, image: np.ndarray, boxes: list[FaceBox]) -> list[FaceLandmarks]:

@@ -12,17 +12,33 @@ T = TypeVar("T")
 LOGGER_NAME = "edgekp"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time (pytest and tools swap it), never a stale one."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # noqa: ANN001
+        pass
+
+
 def configure_logging(verbosity: int) -> None:
     """verbosity: -1 quiet (warnings only), 0 normal, 1+ debug."""
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(level)
     if not any(getattr(h, "_edgekp", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         handler._edgekp = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
-    logger.propagate = False
+    # Propagate so embedding applications (and pytest's caplog) still see edgekp's records.
+    logger.propagate = True
 
 
 def get_logger(name: str) -> logging.Logger:

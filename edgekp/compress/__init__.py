@@ -1,0 +1,1 @@
+"""Compression: quantization-aware training and attention-head pruning, one lifecycle."""

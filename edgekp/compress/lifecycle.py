@@ -1,0 +1,130 @@
+"""The lifecycle every compressor follows: prepare -> fine-tune (the trainer's loop) -> finalize.
+
+A compression stage reads its parent run (train, prune or qat), rebuilds the training data from
+the parent's recipe (overridden by the compression recipe's sections), lets the compressor
+prepare the model, fine-tunes it with the two-part loss, finalizes it and writes a run directory
+like any other stage: manifest, ``model.pt`` (the best fine-tuned model), ``last.pt``, curves.
+Fine-tuning resumes from ``last.pt`` (prepare is deterministic given the parent and the seed).
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from edgekp.artifacts import RunDir, sha256_file
+from edgekp.config.base import validate
+from edgekp.config.compress import CompressRecipeBase
+from edgekp.config.loader import dump_recipe
+from edgekp.config.train import TrainRecipe
+from edgekp.errors import LineageError
+from edgekp.logs import get_logger
+from edgekp.train.data import TrainingData, build_training_data
+from edgekp.train.loop import FitResult, FitSettings, Trainer
+from edgekp.train.run import MODEL_FILE, pick_device
+
+log = get_logger(__name__)
+
+
+class Compressor(ABC):
+    """One compression method. Subclasses say which parents they accept and how they change the model."""
+
+    kind: ClassVar[str]
+    parent_kinds: ClassVar[tuple[str, ...]] = ("train", "prune", "qat")
+
+    def check_parent(self, parent: RunDir) -> None:
+        """Lineage rules beyond the parent's kind (e.g. no pruning of a quantized run)."""
+
+    @abstractmethod
+    def prepare(self, model: nn.Module, data: TrainingData, out: Path) -> nn.Module:
+        """Return the model to fine-tune (masked, pruned, fake-quantized ...)."""
+
+    def finalize(self, model: nn.Module) -> nn.Module:
+        """Return the model to ship after fine-tuning."""
+        return model
+
+    def save_model(self, model: nn.Module, path: Path, meta: dict[str, Any]) -> None:
+        from edgekp.models.io import save_model
+
+        save_model(path, model, meta)
+
+    def manifest_extra(self) -> dict[str, Any]:
+        """What this compressor did, for the run's manifest."""
+        return {}
+
+
+def parent_train_recipe(parent: RunDir) -> TrainRecipe:
+    """The training recipe at the root of the parent's lineage (compression runs carry it along)."""
+    recipe = parent.manifest.get("train_recipe") or (parent.manifest.get("recipe") if parent.kind == "train" else None)
+    if recipe is None:
+        raise LineageError(f"{str(parent.path)!r} does not record the training recipe it descends from")
+    return validate(TrainRecipe, recipe, f"{parent.path}/manifest.json")
+
+
+def finetune_recipe(parent_recipe: TrainRecipe, recipe: CompressRecipeBase) -> TrainRecipe:
+    """The parent's training recipe with the compression recipe's sections put in place."""
+    merged = dump_recipe(parent_recipe)
+    for section in ("data", "balance", "augment", "loss"):
+        value = getattr(recipe, section)
+        if value is not None:
+            merged[section] = value.model_dump(mode="json")
+    merged["optim"] = recipe.finetune.model_dump(mode="json")
+    merged.update(seed=recipe.seed, device=recipe.device, threads=recipe.threads)
+    return validate(TrainRecipe, merged, "fine-tuning recipe")
+
+
+def compress(
+    compressor: Compressor, recipe: CompressRecipeBase, parent_dir: str | Path, out: str | Path,
+    resume: bool = False, data: TrainingData | None = None,
+) -> dict[str, Any]:
+    from edgekp.models.io import load_model
+
+    parent = RunDir.open(parent_dir, expect_kinds=compressor.parent_kinds)
+    compressor.check_parent(parent)
+    model, meta = load_model(Path(parent_dir) / MODEL_FILE)
+    train_recipe = finetune_recipe(parent_train_recipe(parent), recipe)
+    out = Path(out)
+    device = pick_device(train_recipe.device)
+    threads = train_recipe.threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    torch.manual_seed(recipe.seed)
+    resolved = dump_recipe(recipe)
+    if resume and (out / "manifest.json").is_file():
+        run = RunDir.open(out, expect_kinds=(compressor.kind,))
+        if run.manifest.get("recipe") != resolved:
+            raise LineageError(f"cannot resume {str(out)!r}: its recipe differs from the one given; use a new --out")
+    else:
+        if (out / "last.pt").exists():
+            raise LineageError(f"{str(out)!r} already holds a {compressor.kind} run; pass --resume or choose another --out")
+        run = RunDir.create(out, compressor.kind, recipe=resolved, parent=parent, threads=threads)
+    run.update(train_recipe=dump_recipe(parent_train_recipe(parent)), finetune_recipe=dump_recipe(train_recipe))
+    try:
+        data = data or build_training_data(train_recipe)
+        working = compressor.prepare(model.to(device), data, out)
+        run.update(compression=compressor.manifest_extra())
+
+        def save_best(best: nn.Module, info: dict[str, Any]) -> None:
+            compressor.save_model(compressor.finalize(best), out / MODEL_FILE,
+                                  {**meta, "val_nme": info["val"]["nme"], "epoch": info["epoch"], "stage": compressor.kind})
+
+        settings = FitSettings(train_recipe.loss, train_recipe.optim, train_recipe.augment,
+                               train_recipe.balance, train_recipe.seed, int(meta["input_size"]))
+        trainer = Trainer(working, data, settings, out, save_best, device=device)
+        before = trainer.validate()
+        result: FitResult = trainer.fit(resume=resume, budget_min=train_recipe.optim.time_budget_min)
+    except BaseException:
+        run.finish(status="failed")
+        raise
+    summary = {
+        "run": str(out), "kind": compressor.kind, "val_nme_before_finetune": before["nme"],
+        "best_val_nme": result.best_nme, "best_epoch": result.best_epoch, "epochs": result.epochs_run,
+        "stop_reason": result.stop_reason, "parent_val_nme": meta.get("val_nme"), "normalization": "inter_ocular",
+    }
+    run.finish(status="ok", result=summary, compression=compressor.manifest_extra(),
+               artifacts={MODEL_FILE: sha256_file(out / MODEL_FILE)} if (out / MODEL_FILE).is_file() else {})
+    return summary

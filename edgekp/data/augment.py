@@ -102,13 +102,16 @@ class BatchAugmenter:
         s, n = self.spec, images.shape[0]
         out = images
         if s.color > 0:
-            b = _uniform(n, 1 - s.color, 1 + s.color, gen).view(n, 1, 1, 1)
-            c = _uniform(n, 1 - s.color, 1 + s.color, gen).view(n, 1, 1, 1)
-            sat = _uniform(n, 1 - s.color, 1 + s.color, gen).view(n, 1, 1, 1)
-            gray = (out * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
-            out = gray + (out - gray) * sat
-            mean = out.mean(dim=(1, 2, 3), keepdim=True)
-            out = (mean + (out - mean) * c) * b
+            # Saturation, contrast and brightness folded into one per-sample 3 x 3 colour matrix
+            # plus offset: a single pass over the batch instead of six (memory bound on CPU).
+            b = _uniform(n, 1 - s.color, 1 + s.color, gen).view(n, 1, 1)
+            c = _uniform(n, 1 - s.color, 1 + s.color, gen).view(n, 1, 1)
+            sat = _uniform(n, 1 - s.color, 1 + s.color, gen).view(n, 1, 1)
+            luma = torch.tensor([[0.299, 0.587, 0.114]], dtype=images.dtype)
+            m_sat = sat * torch.eye(3, dtype=images.dtype) + (1 - sat) * luma.expand(3, 3)
+            flat = out.reshape(n, 3, -1)
+            mean = (m_sat @ flat.mean(2, keepdim=True)).mean(1, keepdim=True)  # N x 1 x 1, after saturation
+            out = torch.baddbmm(b * (1 - c) * mean, b * c * m_sat, flat).reshape(images.shape)
         out = out.clone() if out is images else out
         # Blur, noise and occlusion touch only the samples drawn for them (most are not): cheaper.
         for prob, op in ((s.blur, self._blur), (s.noise, self._noise), (s.occlusion, self._occlude)):

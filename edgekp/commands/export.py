@@ -4,21 +4,50 @@ from __future__ import annotations
 
 import argparse
 
-from edgekp.commands.common import add_from, add_json, add_out, add_recipe
-from edgekp.errors import NotBuiltError
+from edgekp.commands.common import add_from, add_json, add_out, add_recipe, print_result
 
-TARGETS = ("onnx", "tflite", "coreml", "openvino")
+TARGETS = ("onnx", "tflite", "coreml", "openvino")  # the registry keys (checked by a test)
 PRECISIONS = ("fp32", "fp16", "int8")
+ROUTES = ("litert", "tf", "torch")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_recipe(parser)
     add_from(parser, help_text="the train, prune or qat run to export")
-    parser.add_argument("--target", required=True, choices=TARGETS, help="export target")
+    parser.add_argument("--target", choices=TARGETS, help="export target (default: every entry of the recipe's 'exports')")
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="numeric precision (default fp32)")
+    parser.add_argument("--route", choices=ROUTES, help="conversion route (tflite: litert (default) or tf)")
+    parser.add_argument("--calib", metavar="DEF", help="calibration set definition (default: the recipe's, calibration/synthetic_64.yaml)")
+    parser.add_argument("--data-root", metavar="DIR", help="data root for calibration sets of real faces (e.g. ../shared/data)")
     add_out(parser)
+    parser.epilog = "default --out: <from>/exports/<target>-<precision>[-<route>] (route only when not the default)"
     add_json(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotBuiltError("export", "issue 5")
+    from edgekp.config.export import ExportRecipe
+    from edgekp.config.loader import default_recipe, load_recipe
+    from edgekp.errors import ConfigError
+    from edgekp.export.pipeline import ExportRequest, export_many
+
+    if args.recipe:
+        recipe = load_recipe(args.recipe, args.overrides, expect=ExportRecipe)
+    else:
+        recipe = default_recipe(ExportRecipe, args.overrides)
+    if args.target:
+        requests = [ExportRequest(args.target, args.precision, args.route)]
+    else:
+        requests = [ExportRequest(e.target, e.precision, e.route) for e in recipe.exports]
+    if args.out and len(requests) > 1:
+        raise ConfigError("--out names one export's folder; give --target too, or leave --out out")
+    results = export_many(requests, from_run=args.from_run, recipe=recipe, out=args.out,
+                          calib=args.calib, data_root=args.data_root)
+    lines = []
+    for r in results:
+        kb = r["size_bytes"] / 1024
+        lines.append(f"{r['artifact']} -> {r['out']} ({kb:.0f} KB, {r['convert_seconds']:.1f} s): {r['summary']}")
+        note = r["structure"].get("note")
+        if note:
+            lines.append(f"  note: {note}")
+    print_result(args, results, "\n".join(lines))
+    return 0

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 
 def recipe_kinds() -> dict[str, type[BaseModel]]:
+    from edgekp.config.export import ExportRecipe
     from edgekp.config.train import TrainRecipe
 
-    return {"train": TrainRecipe}
+    return {"train": TrainRecipe, "export": ExportRecipe}

@@ -1,0 +1,226 @@
+"""The Target interface, the Runner signature shared by every runtime, and the target registry.
+
+A target declares what it can do as data (``Capabilities``) so the pipeline can refuse an
+unsupported request before any work, and list what *is* supported in the refusal.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from edgekp.config.base import nearest
+from edgekp.errors import MissingBackendError, UnsupportedOptionError
+
+Precision = Literal["fp32", "fp16", "int8"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8")
+# The image layout the artifact's input expects; runners always take NCHW and convert inside.
+Layout = Literal["NCHW", "NHWC"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way of producing a target's artifact (e.g. tflite via litert-torch or via TensorFlow)."""
+
+    name: str
+    precisions: tuple[Precision, ...]
+    calibrated: tuple[Precision, ...]  # precisions that need a calibration set on this route
+    extra: str  # the pip extra that installs this route's converter
+    packages: tuple[tuple[str, str], ...]  # (import name, pip package) checked by check_available
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target offers, as data: shown by ``--help``, checked before any conversion."""
+
+    routes: tuple[Route, ...]  # the first one is the default
+    runtime: str  # where the exported artifact can be executed, in words
+    runtime_platforms: tuple[str, ...] | None  # platform.system() values that can execute it; None: any
+    suffix: str  # artifact file/folder suffix
+    layout: Layout = "NCHW"
+    runtime_packages: tuple[tuple[str, str], ...] = ()
+    runtime_extra: str = ""
+
+    def route(self, name: str | None) -> Route:
+        if name is None:
+            return self.routes[0]
+        for r in self.routes:
+            if r.name == name:
+                return r
+        names = [r.name for r in self.routes]
+        hint = nearest(name, names)
+        tip = f"; did you mean {hint!r}?" if hint else ""
+        raise UnsupportedOptionError(f"unknown route {name!r}{tip} (this target's routes: {', '.join(names)})")
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """Everything a conversion needs to know besides the model itself."""
+
+    input_size: int
+    num_points: int
+    precision: Precision
+    route: str
+    scheme: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # target-specific, from the export recipe
+    metadata: dict[str, str] = field(default_factory=dict)  # embedded in the artifact where possible
+
+
+class Runner(ABC):
+    """One signature for every runtime: float32 N x 3 x S x S in [0, 1] -> N x K x 2 normalized (x, y)."""
+
+    name: str = ""
+    threads: int = 1
+    runtime_version: str = ""
+
+    @abstractmethod
+    def __call__(self, images: np.ndarray) -> np.ndarray: ...
+
+    def describe(self) -> dict[str, Any]:
+        return {"runtime": self.name, "runtime_version": self.runtime_version, "threads": self.threads}
+
+
+class TorchRunner(Runner):
+    """The PyTorch reference (optionally in fp16, as the stand-in for a runtime this host lacks)."""
+
+    def __init__(self, model: Any, threads: int | None = None, half: bool = False) -> None:
+        import torch
+
+        self.model = model.eval()
+        self.half = half
+        self.threads = threads or torch.get_num_threads()
+        self.name = "torch-fp16" if half else "torch"
+        self.runtime_version = torch.__version__
+        if half:
+            import copy
+
+            self.model = copy.deepcopy(model).half().eval()
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+        with torch.inference_mode():
+            if self.half:
+                return self.model(x.half()).float().numpy()
+            return self.model(x).numpy()
+
+
+def missing_packages(packages: tuple[tuple[str, str], ...]) -> list[str]:
+    """The pip names of the packages whose import name cannot be found (without importing them)."""
+    out = []
+    for module, pip_name in packages:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            out.append(pip_name)
+    return out
+
+
+class Target(ABC):
+    """An export target: capabilities as data plus convert / load_runner / verify."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    # -- capability checks (data only, no heavy imports) ----------------------------------------
+    def runs_here(self) -> bool:
+        """Whether this host can execute the artifact (CoreML needs macOS)."""
+        allowed = self.capabilities.runtime_platforms
+        return allowed is None or platform.system() in allowed
+
+    def supported(self) -> list[str]:
+        """Every 'precision' / 'precision --route R' pair this target accepts on this host."""
+        default = self.capabilities.routes[0].name
+        out = []
+        for route in self.capabilities.routes:
+            for p in route.precisions:
+                out.append(p if route.name == default else f"{p} --route {route.name}")
+        return out
+
+    def check_supported(self, precision: str, route: str | None, options: dict[str, Any]) -> Route:
+        """Refuse an unsupported precision/route/option combination before any work."""
+        r = self.capabilities.route(route)
+        if precision not in r.precisions:
+            raise UnsupportedOptionError(
+                f"{self.name} does not support precision {precision!r} on route {r.name!r}; "
+                f"supported here: {', '.join(self.supported())}"
+            )
+        self.check_options(precision, r, options)
+        return r
+
+    def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
+        """Target-specific refusals (e.g. CoreML int8 activations off macOS); default: none."""
+
+    def check_available(self, route: str | None = None) -> None:
+        """Raise MissingBackendError naming the pip extra when the route's converter or the runtime is absent."""
+        r = self.capabilities.route(route)
+        for pkg in missing_packages(r.packages):
+            raise MissingBackendError(pkg, r.extra, f"{self.name} export (route {r.name})")
+        for pkg in missing_packages(self.capabilities.runtime_packages):
+            raise MissingBackendError(pkg, self.capabilities.runtime_extra or r.extra, f"running {self.name} artifacts")
+
+    # -- work ----------------------------------------------------------------------------------
+    def artifact_name(self, stem: str) -> str:
+        return stem + self.capabilities.suffix
+
+    @abstractmethod
+    def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
+        """Write the artifact into ``out_dir`` and return its path. ``calibration`` is N x 3 x S x S float32."""
+
+    @abstractmethod
+    def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
+        """A Runner executing ``artifact`` with its real runtime (raises UnsupportedOptionError where it cannot)."""
+
+    def reference_runner(self, model: Any, spec: ExportSpec, artifact: Path) -> Runner | None:
+        """Where the artifact cannot run here, a stand-in whose numerics estimate it (None: no estimate)."""
+        return None
+
+    def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
+        """Structural checks of the artifact; raise nothing, return findings (``problems`` lists failures)."""
+        return {}
+
+    def embedded_metadata(self, artifact: Path) -> dict[str, str]:
+        """Read back the metadata embedded in the artifact ({} when the format holds none)."""
+        return {}
+
+
+_REGISTRY: dict[str, type[Target]] = {}
+
+
+def register_target(cls: type[Target]) -> type[Target]:
+    if cls.name in _REGISTRY:
+        raise ValueError(f"export target {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_builtin() -> None:
+    # Importing the target modules is cheap: their backends are imported inside the methods.
+    import edgekp.export.onnx  # noqa: F401  (registration order = listing order)
+    import edgekp.export.tflite  # noqa: F401
+    import edgekp.export.coreml  # noqa: F401
+    import edgekp.export.openvino  # noqa: F401
+
+
+def list_targets() -> list[str]:
+    _load_builtin()
+    return list(_REGISTRY)
+
+
+def get_target(name: str) -> Target:
+    _load_builtin()
+    if name not in _REGISTRY:
+        hint = nearest(name, _REGISTRY)
+        tip = f"; did you mean {hint!r}?" if hint else ""
+        raise UnsupportedOptionError(f"unknown export target {name!r}{tip} (targets: {', '.join(_REGISTRY)})")
+    return _REGISTRY[name]()

@@ -1,0 +1,202 @@
+"""CoreML: coremltools from the traced torch module to an ML Program (``.mlpackage``).
+
+CoreML models execute only on Apple platforms: ``MLModel.predict`` raises on Linux, and activation
+quantization calibrates through predict. So on Linux an export is verified structurally (reload the
+package without loading it, check the I/O and shapes, count MIL op types, confirm every op is a core
+MIL op, read compressed weights back) and its numerics are *estimated* with the torch model in fp16
+(plus emulated int8 weights). Every output says that CoreML accuracy and latency need a macOS host.
+On macOS the same code runs ``predict`` for real parity and latency.
+"""
+
+from __future__ import annotations
+
+import copy
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekp.errors import EdgeKPError, UnsupportedOptionError
+from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, TorchRunner, register_target
+from edgekp.export.metadata import prefixed, unprefixed
+from edgekp.export.onnx import INPUT_NAME, OUTPUT_NAME
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+MACOS_NOTE = "CoreML accuracy and latency need a macOS host: on this host the export was verified structurally and its numerics estimated with the torch model in fp16"
+INT8_MODES = ("weights", "palettize", "weights_activations")
+TARGETS = ("iOS15", "iOS16", "iOS17", "iOS18")
+_CT = (("coremltools", "coremltools"),)
+
+
+def on_macos() -> bool:
+    return platform.system() == "Darwin"
+
+
+def _compress(ml: Any, mode: str, bits: int, calibration: np.ndarray | None) -> Any:
+    import coremltools.optimize.coreml as cto
+
+    if mode == "palettize":
+        config = cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(mode="kmeans", nbits=bits))
+        return cto.palettize_weights(ml, config)
+    weights = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(
+        mode="linear_symmetric", dtype="int8", granularity="per_channel"))
+    if mode == "weights_activations":  # refused off macOS by check_options: it calibrates through predict
+        samples = [{INPUT_NAME: calibration[i:i + 1]} for i in range(len(calibration if calibration is not None else []))]
+        act = cto.OptimizationConfig(global_config=cto.experimental.OpActivationLinearQuantizerConfig(mode="linear_symmetric"))
+        ml = cto.experimental.linear_quantize_activations(ml, act, samples)
+    return cto.linear_quantize_weights(ml, weights)
+
+
+class CoreMLRunner(Runner):
+    """``MLModel.predict`` face by face (macOS only)."""
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        import coremltools as ct
+
+        self.model = ct.models.MLModel(str(path), compute_units=ct.ComputeUnit.CPU_ONLY)
+        self.name, self.threads, self.runtime_version = "coreml-cpu", threads, ct.__version__
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        x = np.asarray(images, dtype=np.float32)
+        return np.concatenate([np.asarray(self.model.predict({INPUT_NAME: x[i:i + 1]})[OUTPUT_NAME]) for i in range(len(x))])
+
+
+def fake_quant_int8_weights(model: Any) -> Any:
+    """A copy whose conv/linear weights went through per-output-channel symmetric int8, like coremltools'."""
+    import torch
+
+    model = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+                w = module.weight
+                scale = w.abs().flatten(1).amax(1).clamp_min(1e-12) / 127.0
+                shape = (-1,) + (1,) * (w.dim() - 1)
+                w.copy_(torch.round(w / scale.view(shape)).clamp(-127, 127) * scale.view(shape))
+    return model
+
+
+@register_target
+class CoreMLTarget(Target):
+    name = "coreml"
+    capabilities = Capabilities(
+        routes=(Route("torch", ("fp32", "fp16", "int8"), (), "coreml", _CT,
+                      "coremltools from torch.jit.trace to an ML Program; int8 = int8 weights (or palettized)"),),
+        runtime="CoreML, macOS/iOS only (structural checks and fp16 estimates on other hosts)",
+        runtime_platforms=("Darwin",),
+        suffix=".mlpackage",
+        runtime_packages=_CT,
+        runtime_extra="coreml",
+    )
+
+    def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
+        mode = options.get("int8_mode", "weights")
+        if precision == "int8" and mode not in INT8_MODES:
+            raise UnsupportedOptionError(f"coreml int8_mode {mode!r} is not one of: {', '.join(INT8_MODES)}")
+        if precision == "int8" and mode == "weights_activations" and not on_macos():
+            raise UnsupportedOptionError(
+                "coreml int8 activations calibrate through MLModel.predict, which needs a macOS host; "
+                "supported here: coreml fp32, fp16, int8 with coreml.int8_mode=weights or palettize"
+            )
+        target = options.get("minimum_deployment_target", "iOS16")
+        if target not in TARGETS:
+            raise UnsupportedOptionError(f"coreml minimum_deployment_target {target!r} is not one of: {', '.join(TARGETS)}")
+
+    def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
+        import coremltools as ct
+        import torch
+
+        size = spec.input_size
+        example = torch.rand(1, 3, size, size)
+        with torch.no_grad():
+            traced = torch.jit.trace(model.eval(), example)
+        precision = ct.precision.FLOAT32 if spec.precision == "fp32" else ct.precision.FLOAT16
+        target = getattr(ct.target, str(spec.options.get("minimum_deployment_target", "iOS16")))
+        ml = ct.convert(
+            traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
+            outputs=[ct.TensorType(name=OUTPUT_NAME)], convert_to="mlprogram",
+            compute_precision=precision, minimum_deployment_target=target,
+        )
+        if spec.precision == "int8":
+            mode = str(spec.options.get("int8_mode", "weights"))
+            ml = _compress(ml, mode, int(spec.options.get("palettize_bits", 6)), calibration)
+        ml.user_defined_metadata.update(prefixed({**spec.metadata, "macos_note": MACOS_NOTE}))
+        ml.short_description = f"edgekp face keypoints ({spec.num_points} points, {spec.precision})"
+        path = out_dir / self.artifact_name("model")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        ml.save(str(path))
+        return path
+
+    def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
+        if not on_macos():
+            raise UnsupportedOptionError(f"cannot run {str(artifact)!r} here: {MACOS_NOTE}")
+        try:
+            return CoreMLRunner(artifact, threads)
+        except Exception as exc:  # noqa: BLE001 - CoreML raises plain Exceptions
+            raise EdgeKPError(f"CoreML cannot load {str(artifact)!r}: {str(exc)[:200]}") from None
+
+    def reference_runner(self, model: Any, spec: ExportSpec, artifact: Path) -> Runner | None:
+        """fp16 (and emulated int8 weights) torch numerics: an estimate, not a CoreML measurement."""
+        if spec.precision == "fp32":
+            return TorchRunner(model, half=False)
+        if spec.precision == "int8" and spec.options.get("int8_mode", "weights") == "weights":
+            runner = TorchRunner(fake_quant_int8_weights(model), half=True)
+            runner.name = "torch-fp16-int8weights (estimate)"
+            return runner
+        if spec.precision == "fp16":
+            runner = TorchRunner(model, half=True)
+            runner.name = "torch-fp16 (estimate)"
+            return runner
+        return None  # palettized weights: structural checks only
+
+    def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
+        import coremltools as ct
+        import coremltools.optimize.coreml as cto
+        from coremltools.converters.mil.mil.ops.registry import SSAOpRegistry
+
+        ml = ct.models.MLModel(str(artifact), skip_model_load=True)
+        desc = ml.get_spec().description
+        inputs = {i.name: list(i.type.multiArrayType.shape) for i in desc.input}
+        outputs = {o.name: list(o.type.multiArrayType.shape) for o in desc.output}
+        problems = []
+        if inputs != {INPUT_NAME: [1, 3, spec.input_size, spec.input_size]}:
+            problems.append(f"inputs {inputs}, expected {{'{INPUT_NAME}': [1, 3, {spec.input_size}, {spec.input_size}]}}")
+        if outputs.get(OUTPUT_NAME) not in ([1, spec.num_points, 2], []):
+            problems.append(f"outputs {outputs}, expected {OUTPUT_NAME} [1, {spec.num_points}, 2]")
+        ops = _mil_op_counts(ml.get_spec())
+        known = set(SSAOpRegistry.core_ops)
+        unknown = sorted(op for op in ops if op not in known)
+        if unknown:
+            problems.append(f"ops outside the core MIL opset (custom/fallback): {', '.join(unknown)}")
+        weights = cto.get_weights_metadata(ml, weight_threshold=512)
+        dtypes = sorted({str(w.val.dtype) for w in weights.values()})
+        compressed = {k: v for k, v in ops.items() if k.startswith("constexpr_")}
+        if spec.precision == "int8" and not compressed:
+            problems.append("no compressed (constexpr_*) weights found: int8 compression did not apply")
+        if spec.precision == "fp16" and "float32" in dtypes:
+            problems.append("fp32 weights left in an fp16 model")
+        max_unique = max((int(w.unique_values) for w in weights.values()), default=0)
+        return {
+            "inputs": inputs, "outputs": outputs, "op_types": ops, "compressed_ops": compressed,
+            "weights": {"count": len(weights), "dtypes": dtypes, "max_unique_values": max_unique},
+            "spec_version": ml.get_spec().specificationVersion,
+            "executed": on_macos(), "note": "" if on_macos() else MACOS_NOTE, "problems": problems,
+        }
+
+    def embedded_metadata(self, artifact: Path) -> dict[str, str]:
+        import coremltools as ct
+
+        ml = ct.models.MLModel(str(artifact), skip_model_load=True)
+        return unprefixed(dict(ml.get_spec().description.metadata.userDefined))
+
+
+def _mil_op_counts(spec: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for function in spec.mlProgram.functions.values():
+        for block in function.block_specializations.values():
+            for op in block.operations:
+                counts[op.type] = counts.get(op.type, 0) + 1
+    return dict(sorted(counts.items()))

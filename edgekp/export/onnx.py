@@ -1,0 +1,147 @@
+"""ONNX: the hub format. torch -> ONNX (dynamo exporter, opset 20) -> onnxsim -> onnxruntime.
+
+Opset 20 because it has a native Gelu: at 17/18 GELU becomes Erf, which later routes (onnx2tf)
+turn into a Flex op the TFLite interpreter cannot run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekp.errors import EdgeKPError
+from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, register_target
+from edgekp.export.metadata import prefixed, unprefixed
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+OPSET = 20
+INPUT_NAME = "images"
+OUTPUT_NAME = "points"
+_ONNX_PACKAGES = (("onnx", "onnx"), ("onnxscript", "onnxscript"), ("onnxsim", "onnxsim"))
+_ORT = (("onnxruntime", "onnxruntime"),)
+
+
+def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool = True, exporter: str = "dynamo") -> str:
+    """Write ``model`` to ``path`` as one self-contained ONNX file; returns the exporter that worked.
+
+    ``exporter``: "dynamo" (tried first, falls back to "legacy" on failure) or "legacy" only.
+    """
+    import torch
+
+    model = model.eval()
+    example = (torch.rand(1, 3, input_size, input_size),)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if exporter == "dynamo":
+        try:
+            shapes = {"x": {0: torch.export.Dim("batch", min=1, max=1024)}} if dynamic_batch else None
+            program = torch.onnx.export(
+                model, example, dynamo=True, opset_version=OPSET, external_data=False,
+                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_shapes=shapes,
+            )
+            program.save(str(path), external_data=False)
+            return "dynamo"
+        except Exception as exc:  # noqa: BLE001 - any tracing failure falls back to the legacy exporter
+            log.warning("dynamo ONNX exporter failed (%s); falling back to the legacy exporter",
+                        str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
+    axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
+    torch.onnx.export(
+        model, example, str(path), dynamo=False, opset_version=OPSET,
+        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes,
+    )
+    return "legacy"
+
+
+def simplify_onnx(path: Path) -> bool:
+    """onnxsim in place; keeps the unsimplified graph when simplification fails its own check."""
+    import onnx
+    from onnxsim import simplify
+
+    model = onnx.load(str(path))
+    try:
+        simplified, ok = simplify(model)
+    except Exception as exc:  # noqa: BLE001 - onnxsim raises bare RuntimeErrors from C++
+        log.warning("onnxsim failed (%s); keeping the unsimplified graph", exc)
+        return False
+    if ok:
+        onnx.save(simplified, str(path))
+    return bool(ok)
+
+
+def embed_onnx_metadata(path: Path, meta: dict[str, str]) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    existing = {p.key: p for p in model.metadata_props}
+    for key, value in prefixed(meta).items():
+        entry = existing.get(key) or model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+
+
+class OrtRunner(Runner):
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # One fixed thread count: latency numbers mean nothing if ORT sizes its pool to the host.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+        self.batch_fixed = isinstance(self.session.get_inputs()[0].shape[0], int)
+        self.name, self.threads, self.runtime_version = "onnxruntime", threads, ort.__version__
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(images, dtype=np.float32)
+        if not self.batch_fixed:
+            return self.session.run(None, {self.input: x})[0]
+        return np.concatenate([self.session.run(None, {self.input: x[i:i + 1]})[0] for i in range(len(x))])
+
+
+@register_target
+class OnnxTarget(Target):
+    name = "onnx"
+    capabilities = Capabilities(
+        routes=(Route("torch", ("fp32",), (), "onnx", _ONNX_PACKAGES,
+                      "torch.onnx dynamo exporter (legacy as fallback), opset 20, onnxsim"),),
+        runtime="onnxruntime, here (any OS)",
+        runtime_platforms=None,
+        suffix=".onnx",
+        runtime_packages=_ORT,
+        runtime_extra="onnx",
+    )
+
+    def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
+        path = out_dir / self.artifact_name("model")
+        used = export_onnx(model, spec.input_size, path, exporter=str(spec.options.get("exporter", "dynamo")))
+        simplified = simplify_onnx(path) if spec.options.get("simplify", True) else False
+        log.info("onnx: %s exporter, opset %d, simplified=%s", used, OPSET, simplified)
+        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": used, "onnx_simplified": str(simplified)})
+        return path
+
+    def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
+        try:
+            return OrtRunner(artifact, threads)
+        except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail/InvalidGraph types
+            raise EdgeKPError(f"onnxruntime cannot load {str(artifact)!r}: {str(exc).splitlines()[0][:200]}") from None
+
+    def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
+        import onnx
+
+        model = onnx.load(str(artifact))
+        onnx.checker.check_model(model)
+        ops: dict[str, int] = {}
+        for node in model.graph.node:
+            ops[node.op_type] = ops.get(node.op_type, 0) + 1
+        opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+        problems = [] if opset >= OPSET else [f"opset {opset} < {OPSET}"]
+        return {"opset": opset, "op_types": dict(sorted(ops.items())), "problems": problems}
+
+    def embedded_metadata(self, artifact: Path) -> dict[str, str]:
+        import onnx
+
+        return unprefixed({p.key: p.value for p in onnx.load(str(artifact)).metadata_props})

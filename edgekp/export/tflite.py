@@ -1,0 +1,233 @@
+"""TFLite: litert-torch straight from the torch module (default route), or ONNX -> onnx2tf (``--route tf``).
+
+Runtime: ai-edge-litert's interpreter (tflite-runtime is dead with numpy 2, and on numpy 1 it ran
+an int8 model with silently wrong output). The litert route keeps the NCHW input; onnx2tf makes it
+NHWC. The runner takes NCHW either way and records the artifact's layout.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekp.errors import EdgeKPError
+from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, register_target
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+METADATA_NAME = "edgekp"  # name of the flatbuffer metadata entry holding our JSON
+_LITERT = (("litert_torch", "litert-torch"), ("ai_edge_quantizer", "ai-edge-quantizer"))
+_TF = (("onnx", "onnx"), ("onnxsim", "onnxsim"), ("tensorflow", "tensorflow"), ("tf_keras", "tf-keras"),
+       ("onnx_graphsurgeon", "onnx-graphsurgeon"), ("sng4onnx", "sng4onnx"), ("onnx2tf", "onnx2tf"))
+INT8_MODES = ("static", "dynamic")
+
+
+def _quiet_litert() -> None:
+    # litert-torch prints a progress line per stage; keep them out of edgekp's output unless -v.
+    import logging
+
+    logging.getLogger("litert_torch").setLevel(logging.WARNING)
+
+
+def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibration: np.ndarray | None, path: Path) -> None:
+    import torch
+
+    import litert_torch
+
+    _quiet_litert()
+    example = (torch.rand(1, 3, size, size),)
+    if precision == "int8":
+        from litert_torch.quantize import pt2e_quantizer, quant_config
+        from torchao.quantization.pt2e import quantize_pt2e
+
+        dynamic = int8_mode == "dynamic"
+        quantizer = pt2e_quantizer.PT2EQuantizer().set_global(
+            pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic)
+        )
+        prepared = quantize_pt2e.prepare_pt2e(torch.export.export(model.eval(), example).module(), quantizer)
+        # Observers need at least one pass even for dynamic mode (per-channel weight scales);
+        # static mode calibrates activation ranges on the whole set, one face at a time (batch 1 graph).
+        samples = calibration if calibration is not None else example[0].numpy()
+        with torch.no_grad():
+            for i in range(len(samples)):
+                prepared(torch.from_numpy(np.ascontiguousarray(samples[i:i + 1], dtype=np.float32)))
+        quantized = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
+        edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer))
+        edge.export(str(path))
+        return
+    litert_torch.convert(model.eval(), example).export(str(path))
+    if precision == "fp16":
+        _weights_to_fp16(path)
+
+
+def _weights_to_fp16(path: Path) -> None:
+    """fp16 weights, fp32 compute (the TFLite 'float16 quantization'), via ai-edge-quantizer float casting."""
+    from ai_edge_quantizer import quantizer as aeq
+
+    q = aeq.qtyping
+    quant = aeq.Quantizer(str(path))
+    quant.update_quantization_recipe(
+        regex=".*",
+        operation_name=q.TFLOperationName.ALL_SUPPORTED,
+        op_config=q.OpQuantizationConfig(
+            weight_tensor_config=q.TensorQuantizationConfig(
+                num_bits=16, symmetric=True, granularity=q.QuantGranularity.CHANNELWISE, dtype=q.TensorDataType.FLOAT
+            ),
+            compute_precision=q.ComputePrecision.FLOAT,
+            explicit_dequantize=True,
+        ),
+        algorithm_key=aeq.algorithm_manager.AlgorithmName.FLOAT_CASTING,
+    )
+    quant.quantize().export_model(str(path), overwrite=True)
+
+
+def embed_tflite_metadata(path: Path, meta: dict[str, str]) -> None:
+    """Add (or replace) a flatbuffer metadata entry named 'edgekp' holding the metadata as JSON."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils as fbu
+
+    model = fbu.read_model(str(path))
+    model.metadata = [m for m in (model.metadata or []) if (m.name or b"") not in (METADATA_NAME, METADATA_NAME.encode())]
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = METADATA_NAME
+    entry.buffer = len(model.buffers) - 1
+    model.metadata.append(entry)
+    fbu.write_model(model, str(path))
+
+
+def read_tflite_metadata(path: Path) -> dict[str, str]:
+    from ai_edge_litert.tools import flatbuffer_utils as fbu
+
+    model = fbu.read_model(str(path))
+    for m in model.metadata or []:
+        name = m.name.decode() if isinstance(m.name, bytes) else m.name
+        if name == METADATA_NAME:
+            return json.loads(bytes(np.asarray(model.buffers[m.buffer].data, dtype=np.uint8)).decode())
+    return {}
+
+
+class LiteRTRunner(Runner):
+    """ai-edge-litert interpreter; batch 1 graphs are run face by face, int8 I/O (de)quantized here."""
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        from ai_edge_litert import interpreter as litert
+
+        self.interpreter = litert.Interpreter(model_path=str(path), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self.inp = self.interpreter.get_input_details()[0]
+        self.out = self.interpreter.get_output_details()[0]
+        shape = list(self.inp["shape"])
+        self.layout = "NHWC" if shape[-1] == 3 and shape[1] != 3 else "NCHW"
+        self.name, self.threads = "ai-edge-litert", threads
+        try:
+            import importlib.metadata
+
+            self.runtime_version = importlib.metadata.version("ai-edge-litert")
+        except importlib.metadata.PackageNotFoundError:
+            self.runtime_version = "unknown"
+
+    def _one(self, x: np.ndarray) -> np.ndarray:
+        if self.layout == "NHWC":
+            x = x.transpose(0, 2, 3, 1)
+        dtype = self.inp["dtype"]
+        if dtype != np.float32:  # fully integer model: quantize the input with its own scale
+            scale, zero = self.inp["quantization"]
+            info = np.iinfo(dtype)
+            x = np.clip(np.round(x / scale + zero), info.min, info.max)
+        self.interpreter.set_tensor(self.inp["index"], np.ascontiguousarray(x, dtype=dtype))
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.out["index"])
+        if y.dtype != np.float32:
+            scale, zero = self.out["quantization"]
+            y = (y.astype(np.float32) - zero) * scale
+        return y.reshape(len(x), -1, 2)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        x = np.asarray(images, dtype=np.float32)
+        return np.concatenate([self._one(x[i:i + 1]) for i in range(len(x))])
+
+
+@register_target
+class TFLiteTarget(Target):
+    name = "tflite"
+    capabilities = Capabilities(
+        routes=(
+            Route("litert", ("fp32", "fp16", "int8"), ("int8",), "tflite", _LITERT,
+                  "litert-torch from the torch module; fp16 weights via ai-edge-quantizer; int8 via PT2E"),
+            Route("tf", ("fp32", "fp16", "int8"), ("int8",), "tflite-tf", _TF,
+                  "ONNX (opset 20) -> onnx2tf -> TensorFlow Lite converter; NHWC input"),
+        ),
+        runtime="ai-edge-litert interpreter, here (any OS; the same file runs on Android/iOS)",
+        runtime_platforms=None,
+        suffix=".tflite",
+        runtime_packages=(("ai_edge_litert", "ai-edge-litert"),),
+        runtime_extra="tflite",
+    )
+
+    def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
+        from edgekp.errors import UnsupportedOptionError
+
+        mode = options.get("int8_mode", "static")
+        if precision == "int8" and mode not in INT8_MODES:
+            raise UnsupportedOptionError(f"tflite int8_mode {mode!r} is not one of: {', '.join(INT8_MODES)}")
+
+    def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
+        path = out_dir / self.artifact_name("model")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        mode = str(spec.options.get("int8_mode", "static"))
+        if spec.route == "tf":
+            from edgekp.export.tflite_tf import convert_via_onnx2tf
+
+            convert_via_onnx2tf(model, spec.input_size, spec.precision, mode, calibration, path,
+                                exporter=str(spec.options.get("exporter", "dynamo")))
+        else:
+            convert_litert(model, spec.input_size, spec.precision, mode, calibration, path)
+        try:
+            embed_tflite_metadata(path, spec.metadata)
+        except Exception as exc:  # noqa: BLE001 - the sidecar still carries everything
+            log.warning("could not embed metadata in %s (%s); the .json sidecar holds it", path, exc)
+        return path
+
+    def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
+        try:
+            return LiteRTRunner(artifact, threads)
+        except (ValueError, RuntimeError) as exc:
+            raise EdgeKPError(f"ai-edge-litert cannot load {str(artifact)!r}: {str(exc).splitlines()[0][:200]}") from None
+
+    def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
+        runner = LiteRTRunner(artifact, 1)
+        expected = "NHWC" if spec.route == "tf" else "NCHW"
+        ops = _op_counts(artifact)
+        problems = [f"input layout {runner.layout}, expected {expected}"] if runner.layout != expected else []
+        problems += [f"Flex/custom op {op} (the plain interpreter cannot run it)" for op in ops if op.startswith(("Flex", "CUSTOM"))]
+        return {"input_layout": runner.layout, "input_dtype": np.dtype(runner.inp["dtype"]).name,
+                "output_dtype": np.dtype(runner.out["dtype"]).name, "op_types": ops, "problems": problems}
+
+    def embedded_metadata(self, artifact: Path) -> dict[str, str]:
+        return read_tflite_metadata(artifact)
+
+
+def _op_counts(path: Path) -> dict[str, int]:
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils as fbu
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = fbu.read_model(str(path))
+    counts: dict[str, int] = {}
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            builtin = fbu.get_builtin_code_from_operator_code(code)
+            name = names.get(builtin, str(builtin))
+            if name == "CUSTOM":
+                custom = code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
+                name = f"CUSTOM:{custom}"
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))

@@ -63,7 +63,7 @@ def _read(spec: DatasetSpec, data: DataSpec, scheme: Scheme, skipped: list[dict[
     path = data.resolve(spec.path)
     fmt = spec.format
     if fmt == "synthetic":
-        from edgekp.data.synthetic import ensure_synthetic_dataset
+        from edgekp.data.synthetic_store import ensure_synthetic_dataset
 
         ensure_synthetic_dataset(path, n=spec.n or 0, size=spec.render_size, seed=spec.seed)
         fmt = "pts"

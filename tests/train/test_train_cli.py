@@ -1,0 +1,80 @@
+"""edgekp train end to end on a tiny synthetic recipe, in one process and under torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgekp.cli import main
+
+TINY = """kind: train
+version: 1
+seed: 0
+model: {{name: kp_hvit_test, input_size: 64, num_points: 68}}
+data:
+  root: {root}
+  train: [{{path: train, format: synthetic, n: 48, seed: 1, render_size: 80}}]
+  val: [{{path: val, format: synthetic, n: 16, seed: 2, render_size: 80}}]
+  val_split: null
+balance: {{yaw_threshold: 30, strategy: oversample, delta: 0.25}}
+optim: {{batch_size: 16, max_epochs: {epochs}, patience: 3, warmup_epochs: 0.5}}
+"""
+
+
+def _recipe(tmp_path: Path, epochs: int = 1) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.format(root=tmp_path / "data", epochs=epochs))
+    return path
+
+
+def test_train_cli_writes_run_dir(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", str(_recipe(tmp_path)), "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs"] == 1 and 0 < summary["best_val_nme"] < 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["kind"] == "train"
+    assert manifest["recipe"]["model"]["name"] == "kp_hvit_test"
+    assert manifest["balance"]["after"]["total"] >= manifest["balance"]["before"]["total"]
+    assert manifest["data"]["train_faces"] == 48 and manifest["artifacts"]["model.pt"]
+    for name in ("model.pt", "last.pt", "history.csv", "history.png"):
+        assert (out / name).is_file(), name
+
+
+def test_train_refuses_to_overwrite_without_resume(tmp_path, capsys):
+    recipe = _recipe(tmp_path)
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", str(recipe), "--out", str(out)]) == 0
+    assert main(["train", "--recipe", str(recipe), "--out", str(out)]) == 2
+    assert "pass --resume" in capsys.readouterr().err
+
+
+def test_missing_dataset_is_one_line_error(tmp_path, capsys):
+    code = main(["train", "--set", "data.train.0.path=nowhere", "--set", "data.root=" + str(tmp_path), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "dataset not found" in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not installed")
+def test_torchrun_two_cpu_processes(tmp_path):
+    recipe = _recipe(tmp_path, epochs=1)
+    # Render the data once up front so the two ranks don't race to create it.
+    from edgekp.data.synthetic_store import ensure_synthetic_dataset
+
+    ensure_synthetic_dataset(tmp_path / "data" / "train", 48, 80, 1)
+    ensure_synthetic_dataset(tmp_path / "data" / "val", 16, 80, 2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [shutil.which("torchrun"), "--nproc-per-node", "2", "--master-port", "29517", "-m", "edgekp",
+         "train", "--recipe", str(recipe), "--out", str(tmp_path / "ddp"), "--device", "cpu", "--set", "threads=1"],
+        capture_output=True, text=True, env=env, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((tmp_path / "ddp" / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and (tmp_path / "ddp" / "model.pt").is_file()

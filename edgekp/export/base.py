@@ -95,7 +95,8 @@ class TorchRunner(Runner):
 
         self.model = model.eval()
         self.half = half
-        self.threads = threads or torch.get_num_threads()
+        # torch's thread count is process-wide; record it rather than change it behind the caller's back.
+        self.threads = torch.get_num_threads()
         self.name = "torch-fp16" if half else "torch"
         self.runtime_version = torch.__version__
         if half:

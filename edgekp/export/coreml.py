@@ -1,4 +1,4 @@
-"""CoreML: coremltools from the traced torch module to an ML Program (``.mlpackage``).
+"""CoreML: coremltools from the exported (torch.export) module to an ML Program (``.mlpackage``).
 
 CoreML models execute only on Apple platforms: ``MLModel.predict`` raises on Linux, and activation
 quantization calibrates through predict. So on Linux an export is verified structurally (reload the
@@ -84,7 +84,7 @@ class CoreMLTarget(Target):
     name = "coreml"
     capabilities = Capabilities(
         routes=(Route("torch", ("fp32", "fp16", "int8"), (), "coreml", _CT,
-                      "coremltools from torch.jit.trace to an ML Program; int8 = int8 weights (or palettized)"),),
+                      "coremltools from torch.export to an ML Program; int8 = int8 weights (or palettized)"),),
         runtime="CoreML, macOS/iOS only (structural checks and fp16 estimates on other hosts)",
         runtime_platforms=("Darwin",),
         suffix=".mlpackage",
@@ -111,8 +111,11 @@ class CoreMLTarget(Target):
 
         size = spec.input_size
         example = torch.rand(1, 3, size, size)
+        # torch.export rather than jit.trace: under tracing, shape arithmetic such as the attention's
+        # 1.0 / length becomes an int32 tensor op that MIL's 'inverse' rejects; torch.export keeps
+        # static sizes as Python numbers.
         with torch.no_grad():
-            traced = torch.jit.trace(model.eval(), example)
+            traced = torch.export.export(model.eval(), (example,)).run_decompositions({})
         precision = ct.precision.FLOAT32 if spec.precision == "fp32" else ct.precision.FLOAT16
         target = getattr(ct.target, str(spec.options.get("minimum_deployment_target", "iOS16")))
         ml = ct.convert(
@@ -141,7 +144,9 @@ class CoreMLTarget(Target):
     def reference_runner(self, model: Any, spec: ExportSpec, artifact: Path) -> Runner | None:
         """fp16 (and emulated int8 weights) torch numerics: an estimate, not a CoreML measurement."""
         if spec.precision == "fp32":
-            return TorchRunner(model, half=False)
+            runner = TorchRunner(model, half=False)
+            runner.name = "torch-fp32 (no CoreML runtime here: compares torch with itself)"
+            return runner
         if spec.precision == "int8" and spec.options.get("int8_mode", "weights") == "weights":
             runner = TorchRunner(fake_quant_int8_weights(model), half=True)
             runner.name = "torch-fp16-int8weights (estimate)"

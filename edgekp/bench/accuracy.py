@@ -15,8 +15,9 @@ from edgekp.errors import DataError
 
 def evaluate_dataset(
     predictor: Predictor, data: str | Path, *, format: str = "auto", skip_bad: bool = False,
-    yaw_threshold: float = 30.0, norm: str = "inter_ocular",
+    yaw_threshold: float = 30.0, norm: str = "inter_ocular", only_sources: set[str] | None = None,
 ) -> dict[str, Any]:
+    """``only_sources`` restricts scoring to those face ids (e.g. a model's held-out faces)."""
     from edgekp.data.balance import is_large_pose
     from edgekp.data.crops import preload_crops
     from edgekp.data.readers import read_dataset
@@ -28,9 +29,13 @@ def evaluate_dataset(
         raise DataError(f"dataset not found: {str(path)!r}")
     scheme = get_scheme(predictor.meta.get("scheme", "ibug68"))
     dataset = read_dataset(path, format=format, scheme=scheme, skip_bad=skip_bad)
-    if not dataset.records:
-        raise DataError(f"dataset {str(path)!r} holds no usable faces")
-    crops = preload_crops(dataset.records, size=predictor.input_size, margin=predictor.margin)
+    records = list(dataset.records)
+    if only_sources is not None:
+        records = [r for r in records if r.source in only_sources]
+    if not records:
+        what = "none of the held-out faces" if only_sources is not None else "no usable faces"
+        raise DataError(f"dataset {str(path)!r} holds {what}")
+    crops = preload_crops(records, size=predictor.input_size, margin=predictor.margin)
     pred = predictor.predict(crops.images)
     if pred.shape[1:] != crops.points.shape[1:]:
         raise DataError(

@@ -67,6 +67,8 @@ def load_predictor(source: str | Path | None, threads: int | None = None) -> Pre
         path = Path(source)
         if not path.exists():
             raise LineageError(f"model not found: {str(path)!r} (give a run directory, a .pt checkpoint or an exported file)")
+        if path.suffix == ".mlpackage":  # a folder, but an exported artifact
+            return _load_exported(path, threads)
         if path.is_dir():
             path = path / "model.pt"
             if not path.is_file():
@@ -77,10 +79,57 @@ def load_predictor(source: str | Path | None, threads: int | None = None) -> Pre
     return Predictor(TorchRunner(model, threads), meta, str(path))
 
 
-def _load_exported(path: Path, threads: int | None) -> Predictor:
+# artifact suffix -> export target, for artifacts whose sidecar does not name the target
+_SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".mlpackage": "coreml", ".xml": "openvino"}
+
+
+def _crop_margin(source_run: str | None) -> float | None:
+    """The crop margin of the model an artifact came from (crops must match training's)."""
+    if not source_run:
+        return None
     try:
-        from edgekp.export.registry import runner_for_artifact
-    except ImportError:
-        raise LineageError(f"cannot run {str(path)!r}: exported artifacts need the export stack (issue 5)") from None
+        from edgekp.models.io import load_model
+
+        _, meta = load_model(Path(source_run) / "model.pt")
+        return float(meta["crop_margin"]) if "crop_margin" in meta else None
+    except Exception:  # noqa: BLE001 - the source run may be gone; the default margin is used then
+        return None
+
+
+def runner_for_artifact(path: str | Path, threads: int | None = None) -> tuple[Any, dict[str, Any]]:
+    """(Runner, meta) for an exported artifact, through its target's real runtime.
+
+    The meta comes from the sidecar ``<artifact>.json`` written by the export pipeline (input size,
+    number of points, scheme), plus the crop margin of the source run when it still exists.
+    """
+    import json
+
+    from edgekp.export.base import get_target
+    from edgekp.export.metadata import sidecar_path
+
+    path = Path(path)
+    sidecar = sidecar_path(path)
+    meta: dict[str, Any] = {}
+    if sidecar.is_file():
+        try:
+            meta = dict(json.loads(sidecar.read_text(encoding="utf-8")).get("metadata") or {})
+        except (ValueError, OSError):
+            meta = {}
+    target_name = meta.get("target") or _SUFFIXES.get(path.suffix)
+    if target_name is None:
+        raise LineageError(f"cannot tell which runtime runs {str(path)!r} (no sidecar {sidecar.name}, unknown suffix)")
+    if "input_size" not in meta:
+        raise LineageError(f"{str(path)!r} has no sidecar {sidecar.name} giving its input size; re-export it with 'edgekp export'")
+    runner = get_target(str(target_name)).load_runner(path, threads or 1)
+    out = {"input_size": int(meta["input_size"]), "num_points": int(meta.get("num_points", 68)),
+           "scheme": meta.get("scheme") if meta.get("scheme") not in (None, "unknown") else "ibug68",
+           "target": target_name, "precision": meta.get("precision")}
+    margin = _crop_margin(meta.get("source_run"))
+    if margin is not None:
+        out["crop_margin"] = margin
+    return runner, out
+
+
+def _load_exported(path: Path, threads: int | None) -> Predictor:
     runner, meta = runner_for_artifact(path, threads=threads)
     return Predictor(runner, meta, str(path))

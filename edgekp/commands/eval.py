@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yaw-threshold", type=float, default=30.0, help="large pose when |yaw| exceeds this (degrees)")
     parser.add_argument("--threads", type=int, default=None, help="runtime threads")
     parser.add_argument("--skip-bad", action="store_true", help="log and skip unreadable faces instead of failing")
+    parser.add_argument("--holdout", action="store_true",
+                        help="score only the faces of DATA that the model's training run held out for validation")
     add_json(parser)
 
 
@@ -26,13 +28,17 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.bench.accuracy import evaluate_dataset
     from edgekp.bench.predictor import load_predictor
 
+    from edgekp.bench.holdout import holdout_sources
+
+    only = holdout_sources(args.model, args.data) if args.holdout else None
     predictor = load_predictor(args.model, threads=args.threads)
     result = evaluate_dataset(
         predictor, args.data, format=args.format, skip_bad=args.skip_bad,
-        yaw_threshold=args.yaw_threshold, norm=args.norm,
+        yaw_threshold=args.yaw_threshold, norm=args.norm, only_sources=only,
     )
+    result["subset"] = "held-out validation faces" if only is not None else "all faces"
     text = (
-        f"{result['n']} faces from {args.data} with {predictor.source}\n"
+        f"{result['n']} faces ({result['subset']}) from {args.data} with {predictor.source}\n"
         f"NME ({args.norm}) {_pct(result['nme'])}  FR@0.10 {_pct(result['fr'])}  AUC@0.10 {result['auc']:.4f}\n"
         f"large pose ({result['large_pose_rule']}, n={result.get('n_large', 0)}): NME {_pct(result.get('nme_large'))}\n"
         f"small pose (n={result.get('n_small', 0)}): NME {_pct(result.get('nme_small'))}"

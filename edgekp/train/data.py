@@ -104,6 +104,7 @@ def build_training_data(recipe: TrainRecipe) -> TrainingData:
     train_ids: list[int] = []
     val_recs: list[FaceRecord] = []
     val_ids: list[int] = []
+    holdout: dict[str, list[str]] = {}
     split = data.val_split if not data.val else None
     for i, spec in enumerate(data.train):
         records = _read(spec, data, scheme, skipped)
@@ -113,6 +114,8 @@ def build_training_data(recipe: TrainRecipe) -> TrainingData:
             to_val = splittable and _in_val(f"{spec.path}/{key}", split.fraction)  # type: ignore[union-attr]
             (val_recs if to_val else train_recs).append(rec)
             (val_ids if to_val else train_ids).append(i)
+            if to_val:
+                holdout.setdefault(spec.path, []).append(rec.source)
     for j, spec in enumerate(data.val):
         records = _read(spec, data, scheme, skipped)
         val_recs.extend(records)
@@ -133,6 +136,8 @@ def build_training_data(recipe: TrainRecipe) -> TrainingData:
             {r.photo for r in val_recs} & {r.photo for r in train_recs}
         )[:10] if split is not None and split.group_by == "photo" else [],
         "skipped": skipped,
+        # Faces held out of training, per dataset path: `edgekp eval --holdout` scores exactly these.
+        "holdout": holdout,
     }
     return TrainingData(train, val, scheme, weights, summary)
 

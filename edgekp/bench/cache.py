@@ -1,0 +1,72 @@
+"""Bench results cached as JSON in the run directory (``<run>/bench/cache.json``).
+
+An entry's key is the hash of what determines it: the artifact's sha256, the dataset's hash, the
+thread count and the measurement settings. Re-benching an unchanged run costs nothing; replacing
+an artifact or the data misses the cache. A cache file that cannot be read (corrupt, truncated,
+another version) is logged and rebuilt from scratch rather than failing the bench.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from edgekp.artifacts import atomic_write_json, sha256_json
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+VERSION = 1
+CACHE_FILE = "cache.json"
+_SMALL = 1 << 16  # files up to this size (annotations) are hashed by content, larger ones (images) by size
+
+
+def cache_key(artifact_hash: str, data_hash: str | None, threads: int | None, what: str, settings: Any = None) -> str:
+    return sha256_json({"artifact": artifact_hash, "data": data_hash, "threads": threads, "what": what, "settings": settings})
+
+
+def data_hash(path: str | Path) -> str:
+    """Hash of a dataset folder or file: relative names and sizes of every file, contents of small ones.
+
+    Images are hashed by name and size only, so hashing a few thousand faces takes milliseconds;
+    annotation files (small) are hashed by content, so an edited label misses the cache.
+    """
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        size = f.stat().st_size
+        rel = f.name if f == path else f.relative_to(path).as_posix()
+        digest.update(f"{rel}|{size}|".encode())
+        if size <= _SMALL:
+            digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+class BenchCache:
+    """A JSON dict key -> result in ``folder/cache.json``; written after every new entry."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.path = Path(folder) / CACHE_FILE
+        self.entries: dict[str, Any] = {}
+        self.rebuilt = False
+        if self.path.is_file():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("entries"), dict):
+                    raise ValueError("not an edgekp bench cache of this version")
+                self.entries = data["entries"]
+            except (ValueError, UnicodeDecodeError, OSError) as exc:
+                # The cache only saves time: a bad one is dropped, never trusted and never fatal.
+                log.warning("bench cache %s is unreadable (%s); rebuilding it", self.path, str(exc)[:120])
+                self.rebuilt = True
+                self.entries = {}
+
+    def get(self, key: str) -> Any | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        self.entries[key] = value
+        atomic_write_json(self.path, {"version": VERSION, "entries": self.entries})

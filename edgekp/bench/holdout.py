@@ -1,0 +1,54 @@
+"""Which faces a model never saw in training: the held-out list recorded by its training run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from edgekp.errors import DataError, LineageError
+
+
+def _manifest_for(source: str | None) -> tuple[dict[str, Any], str]:
+    if source is None:
+        from edgekp.shipped import shipped_manifest_path
+
+        path = shipped_manifest_path()
+    else:
+        src = Path(source)
+        path = (src if src.is_dir() else src.parent) / "manifest.json"
+    if not path.is_file():
+        raise LineageError(f"no manifest beside {source or 'the shipped model'!r}: cannot tell which faces were held out")
+    return json.loads(path.read_text(encoding="utf-8")), str(path)
+
+
+def _holdout_of(manifest: dict[str, Any]) -> dict[str, list[str]] | None:
+    """The training run's holdout, following parent links from compression runs."""
+    seen = 0
+    while manifest is not None and seen < 16:
+        holdout = (manifest.get("data") or {}).get("holdout")
+        if holdout is not None:
+            return holdout
+        parent = manifest.get("parent")
+        if not parent:
+            return None
+        path = Path(parent["path"]) / "manifest.json"
+        if not path.is_file():
+            return None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        seen += 1
+    return None
+
+
+def holdout_sources(model_source: str | None, data: str | Path) -> set[str]:
+    manifest, where = _manifest_for(model_source)
+    holdout = _holdout_of(manifest)
+    if holdout is None:
+        raise LineageError(f"{where} records no held-out faces (train with data.val_split to get them)")
+    target = Path(data).resolve().as_posix().rstrip("/")
+    for key, sources in holdout.items():
+        if target.endswith("/" + key.strip("/")) or target == key:
+            return set(sources)
+    raise DataError(
+        f"the model held out no faces of {str(data)!r}; its held-out datasets are: {', '.join(sorted(holdout)) or 'none'}"
+    )

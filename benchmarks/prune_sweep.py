@@ -1,0 +1,236 @@
+"""Head-pruning sweep: 0 / 25 / 50 / 75 % of heads removed, Taylor importance vs random.
+
+For a trained run it prints, per variant: heads left, parameters, FLOPs, validation NME of the parent,
+right after removal and after fine-tuning, and 1-thread latency in onnxruntime and TFLite (LiteRT).
+
+    python benchmarks/prune_sweep.py --from runs/kp_hvit_s_300w --data-root ../shared/data
+
+Every budget is an option (fine-tuning epochs and minutes, faces used), so a short smoke run and the
+full run on the shipped model use the same script. Prune runs land in ``--out/<importance>_<pct>`` and
+are reused on a rerun with the same settings (``--resume`` semantics of ``edgekp prune``).
+
+NME is inter-ocular, on the parent's validation split (real faces when the parent trained on real
+data). Fine-tuning keeps the epoch with the best validation NME, so the "FT best" column is chosen on
+the same faces it reports (optimistic); "FT last" is the last epoch's, free of that selection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edgekp.artifacts import RunDir  # noqa: E402
+from edgekp.compress.heads import head_counts, prune  # noqa: E402
+from edgekp.compress.lifecycle import finetune_recipe, parent_train_recipe  # noqa: E402
+from edgekp.config.prune import PruneRecipe  # noqa: E402
+from edgekp.models import count_flops, count_parameters  # noqa: E402
+from edgekp.models.io import load_model_from_run  # noqa: E402
+from edgekp.train.data import build_training_data  # noqa: E402
+from edgekp.train.evaluate import predict_arrays, score  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--from", dest="from_run", required=True, help="the trained run to prune")
+    p.add_argument("--data-root", default=None, help="data.root for the parent's datasets (e.g. ../shared/data)")
+    p.add_argument("--out", default=None, help="where the prune runs go (default: <from>-prune_sweep)")
+    p.add_argument("--ratios", default="0,0.25,0.5,0.75", help="comma-separated fractions of heads to remove")
+    p.add_argument("--importance", default="taylor", choices=("taylor", "magnitude", "random"))
+    p.add_argument("--random-at", default="0.5", help="ratios also pruned with random importance ('' for none)")
+    p.add_argument("--schedule", default="one_shot", choices=("one_shot", "iterative"))
+    p.add_argument("--steps", type=int, default=3, help="iterative rounds")
+    p.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs after removal")
+    p.add_argument("--minutes", type=float, default=20.0, help="fine-tuning time budget per variant")
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=None, help="default: the parent's")
+    p.add_argument("--max-train-faces", type=int, default=None, help="cap each training dataset (smoke runs)")
+    p.add_argument("--scoring-faces", type=int, default=512)
+    p.add_argument("--threads", type=int, default=None, help="torch threads for fine-tuning (default: all)")
+    p.add_argument("--repeats", type=int, default=100, help="timed runs per latency measurement (median)")
+    p.add_argument("--no-tflite", action="store_true", help="skip the TFLite latency (litert-torch conversion)")
+    p.add_argument("--json", dest="json_out", default=None, help="also write the rows to this JSON file")
+    return p.parse_args(argv)
+
+
+# -- latency --------------------------------------------------------------------------------------
+def _time(fn: Any, x: np.ndarray, repeats: int) -> dict[str, float]:
+    for _ in range(10):
+        fn(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - start)
+    return {"p50": 1000 * statistics.median(times), "p90": 1000 * float(np.percentile(times, 90))}
+
+
+def onnx_latency(model: torch.nn.Module, size: int, work: Path, repeats: int) -> tuple[dict[str, float], str]:
+    """1-thread onnxruntime latency; through edgekp's export stack when it imports, else torch.onnx directly."""
+    path = work / "model.onnx"
+    try:
+        from edgekp.export.onnx import OrtRunner, export_onnx
+
+        export_onnx(model, size, path, dynamic_batch=False, exporter="legacy")
+        runner = OrtRunner(path, 1)
+        how = "edgekp.export.onnx (legacy exporter, opset 20)"
+    except ImportError:
+        import onnxruntime as ort
+
+        torch.onnx.export(model.eval(), (torch.rand(1, 3, size, size),), str(path), dynamo=False, opset_version=20,
+                          input_names=["images"], output_names=["points"])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        runner = lambda x: session.run(None, {"images": x})[0]  # noqa: E731
+        how = "torch.onnx (legacy, opset 20) + onnxruntime directly"
+    x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
+    return _time(runner, x, repeats), how
+
+
+def tflite_latency(model: torch.nn.Module, size: int, work: Path, repeats: int) -> tuple[dict[str, float] | None, str]:
+    try:
+        from edgekp.export.tflite import LiteRTRunner, convert_litert
+    except ImportError as exc:
+        return None, f"skipped: edgekp.export.tflite unavailable ({exc})"
+    path = work / "model.tflite"
+    try:
+        convert_litert(model.eval(), size, "fp32", "static", None, path)
+        runner = LiteRTRunner(path, 1)
+    except Exception as exc:  # noqa: BLE001 - a failed conversion is reported in the table, not fatal
+        return None, f"failed: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
+    x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
+    return _time(runner, x, repeats), "litert-torch fp32 + ai-edge-litert interpreter"
+
+
+# -- the sweep ------------------------------------------------------------------------------------
+def prune_overrides(args: argparse.Namespace, parent: RunDir) -> dict[str, Any]:
+    """Recipe fields shared by every variant: data root / caps, fine-tuning budget."""
+    train = parent_train_recipe(parent)
+    data = train.data.model_dump(mode="json")
+    if args.data_root:
+        data["root"] = args.data_root
+    if args.max_train_faces:
+        for spec in data["train"]:
+            spec["max_faces"] = min(spec.get("max_faces") or args.max_train_faces, args.max_train_faces)
+    finetune = {**train.optim.model_dump(mode="json"), "lr": args.lr, "warmup_epochs": 0.2, "max_epochs": args.epochs,
+                "patience": args.patience, "time_budget_min": args.minutes}
+    if args.batch_size:
+        finetune["batch_size"] = args.batch_size
+    return {"data": data, "finetune": finetune, "threads": args.threads, "schedule": args.schedule,
+            "steps": args.steps, "scoring": {"faces": args.scoring_faces, "batch_size": 32}}
+
+
+def measure(model: torch.nn.Module, data: Any, args: argparse.Namespace, notes: dict[str, str]) -> dict[str, Any]:
+    size = model.config.input_size
+    pred = predict_arrays(model, data.val.images)
+    row: dict[str, Any] = {"heads": sum(head_counts(model).values()), "params": count_parameters(model),
+                           "flops": count_flops(model), "val_nme": float(score(pred, data.val.points, data.scheme)["nme"])}
+    with tempfile.TemporaryDirectory() as tmp:
+        row["ort_ms"], notes["onnxruntime"] = onnx_latency(model, size, Path(tmp), args.repeats)
+        if not args.no_tflite:
+            row["tflite_ms"], notes["tflite"] = tflite_latency(model, size, Path(tmp), args.repeats)
+    return row
+
+
+def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    parent_dir = Path(args.from_run)
+    parent = RunDir.open(parent_dir, expect_kinds=("train", "prune"))
+    out = Path(args.out or f"{parent_dir}-prune_sweep")
+    overrides = prune_overrides(args, parent)
+    base = PruneRecipe.model_validate({**overrides, "ratio": 0.0})
+    data = build_training_data(finetune_recipe(parent_train_recipe(parent), base))  # read once, shared by all
+    model, _ = load_model_from_run(parent_dir)
+    notes: dict[str, str] = {}
+    torch.set_num_threads(1)  # latency rows are 1-thread; fine-tuning sets its own count inside prune()
+    rows = [{"variant": "parent", "importance": "-", "ratio": 0.0, "nme_pruned": None, "nme_ft_last": None,
+             **measure(model, data, args, notes)}]
+    parent_nme = rows[0]["val_nme"]
+    ratios = [float(r) for r in args.ratios.split(",") if r.strip()]
+    random_at = {float(r) for r in args.random_at.split(",") if r.strip()}
+    plan = [(r, args.importance) for r in ratios if r > 0] + [(r, "random") for r in ratios if r in random_at and r > 0
+                                                                and args.importance != "random"]
+    for ratio, importance in plan:
+        recipe = PruneRecipe.model_validate({**overrides, "ratio": ratio, "importance": importance})
+        run_dir = out / f"{importance}_{round(100 * ratio)}"
+        resume = (run_dir / "manifest.json").is_file()
+        print(f"[sweep] {importance} {100 * ratio:.0f}% -> {run_dir}{' (resuming)' if resume else ''}", flush=True)
+        summary = prune(recipe, parent_dir, run_dir, resume=resume, data=data)
+        pruned, _ = load_model_from_run(run_dir)
+        result = json.loads((run_dir / "manifest.json").read_text()).get("result", {})
+        torch.set_num_threads(1)
+        row = {"variant": f"{importance} {100 * ratio:.0f}%", "importance": importance, "ratio": ratio,
+               "nme_pruned": summary["val_nme_before_finetune"], **measure(pruned, data, args, notes),
+               "epochs": result.get("epochs")}
+        row["nme_ft_last"] = _last_val_nme(run_dir)
+        rows.append(row)
+    for row in rows:
+        row["nme_rise_pct"] = 100 * (row["val_nme"] / parent_nme - 1)
+        row["ort_cut_pct"] = 100 * (1 - row["ort_ms"]["p50"] / rows[0]["ort_ms"]["p50"])
+        if row.get("tflite_ms") and rows[0].get("tflite_ms"):
+            row["tflite_cut_pct"] = 100 * (1 - row["tflite_ms"]["p50"] / rows[0]["tflite_ms"]["p50"])
+    context = {"parent": str(parent_dir), "val_faces": len(data.val), "train_faces": len(data.train),
+               "normalization": "inter_ocular", "cpu": platform.processor() or platform.machine(),
+               "threads_latency": 1, "torch": torch.__version__, "latency_via": notes, "out": str(out)}
+    return rows, context
+
+
+def _last_val_nme(run_dir: Path) -> float | None:
+    import csv
+
+    path = run_dir / "history.csv"
+    if not path.is_file():
+        return None
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return float(rows[-1]["val_nme"]) if rows else None
+
+
+def print_table(rows: list[dict[str, Any]], context: dict[str, Any]) -> None:
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.2f}"
+
+    def ms(v: dict[str, float] | None) -> str:
+        return "-" if not v else f"{v['p50']:.2f}"
+
+    head = (f"{'variant':<14} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'NME pruned':>10} {'FT best':>8} {'FT last':>8} "
+            f"{'rise %':>7} {'ORT ms':>7} {'cut %':>6} {'TFL ms':>7} {'cut %':>6}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        tfl_cut = f"{r['tflite_cut_pct']:.1f}" if "tflite_cut_pct" in r else "-"
+        print(f"{r['variant']:<14} {r['heads']:>5} {r['params']:>9,} {r['flops'] / 1e6:>7.1f} {pct(r['nme_pruned']):>10} "
+              f"{pct(r['val_nme']):>8} {pct(r['nme_ft_last']):>8} {r['nme_rise_pct']:>7.2f} {ms(r['ort_ms']):>7} "
+              f"{r['ort_cut_pct']:>6.1f} {ms(r.get('tflite_ms')):>7} {tfl_cut:>6}")
+    print(f"\nNME: {context['normalization']} % on {context['val_faces']} validation faces of the parent's split "
+          f"(FT best = best fine-tuning epoch, chosen on these faces; rise % is FT best vs the parent).")
+    print(f"Latency: 1 thread, median of timed runs, {context['cpu']}, torch {context['torch']}; via "
+          + "; ".join(f"{k}: {v}" for k, v in context["latency_via"].items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rows, context = run_sweep(args)
+    print_table(rows, context)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"context": context, "rows": rows}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

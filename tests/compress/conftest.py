@@ -1,0 +1,96 @@
+"""Tiny fixtures for the compression tests: synthetic faces in memory and a parent train run on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgekp.artifacts import RunDir
+from edgekp.config.loader import dump_recipe
+from edgekp.config.train import TrainRecipe
+from edgekp.data.schemes import IBUG68
+from edgekp.train.data import FaceArrays, TrainingData
+
+SIZE = 64
+
+
+def _arrays(n: int, seed: int) -> FaceArrays:
+    from edgekp.data.crops import crop_face
+    from edgekp.data.synthetic import render_synthetic
+
+    images, points, poses = render_synthetic(n, 96, seed)
+    crops = [crop_face(img, pts, SIZE, margin=0.25) for img, pts in zip(images, points, strict=True)]
+    return FaceArrays(
+        images=np.stack([c.image for c in crops]),
+        points=np.stack([c.points for c in crops]).astype(np.float32) / SIZE,
+        poses=poses.astype(np.float32),
+        sources=[f"synth_{seed}_{i}" for i in range(n)],
+        dataset=np.zeros(n, dtype=np.int64),
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a busy machine OpenMP spin-waits cost seconds per call."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def prune_data() -> TrainingData:
+    return TrainingData(_arrays(32, 21), _arrays(12, 22), IBUG68, np.ones(1))
+
+
+def tiny_train_recipe(**data: object) -> TrainRecipe:
+    return TrainRecipe.model_validate({
+        "device": "cpu", "threads": 1,
+        "model": {"name": "kp_hvit_test", "input_size": SIZE},
+        "balance": {"yaw_threshold": 30, "strategy": "oversample", "delta": 0.25},
+        "optim": {"batch_size": 16, "max_epochs": 1, "warmup_epochs": 0},
+        **({"data": data} if data else {}),
+    })
+
+
+def trained_tiny_model(seed: int = 0) -> torch.nn.Module:
+    """kp_hvit_test with BatchNorm statistics and head weights that make heads matter (an untrained
+    model answers ~0.5 everywhere, which would make every comparison pass)."""
+    from edgekp.models import create_model
+
+    torch.manual_seed(seed)
+    model = create_model("kp_hvit_test", input_size=SIZE)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 1.0
+    with torch.no_grad():
+        model.train()(torch.rand(8, 3, SIZE, SIZE))
+        for _, attn in model.attention_modules():
+            torch.nn.init.normal_(attn.qkv.weight, std=0.3)
+            torch.nn.init.normal_(attn.proj.weight, std=0.3)
+        torch.nn.init.normal_(model.head.fc1.weight, std=0.2)
+        torch.nn.init.normal_(model.head.fc2.weight, std=0.2)
+    return model.eval()
+
+
+@pytest.fixture()
+def make_parent_run(tmp_path: Path) -> Callable[..., Path]:
+    """Write a run directory of the given kind holding a tiny model.pt, as a train (or qat) run would."""
+    from edgekp.models.io import save_model
+
+    def make(kind: str = "train", recipe: TrainRecipe | None = None, name: str = "parent") -> Path:
+        path = tmp_path / name
+        train_recipe = dump_recipe(recipe or tiny_train_recipe())
+        run = RunDir.create(path, kind, recipe=train_recipe if kind == "train" else {"kind": kind})
+        if kind != "train":
+            run.update(train_recipe=train_recipe)
+        save_model(path / "model.pt", trained_tiny_model(), {"input_size": SIZE, "num_points": 68, "scheme": "ibug68",
+                                                             "val_nme": 0.2})
+        run.finish(status="ok")
+        return path
+
+    return make

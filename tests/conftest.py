@@ -29,3 +29,22 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data not found at {path} (set EDGEKP_DATA)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_run(tmp_path_factory) -> Path:
+    """A run directory holding an untrained kp_hvit_test model.pt (64 px, 68 points)."""
+    import torch
+
+    from edgekp.artifacts import RunDir
+    from edgekp.models import create_model
+    from edgekp.models.io import save_model
+
+    out = tmp_path_factory.mktemp("tiny_model_run")
+    torch.manual_seed(0)
+    model = create_model("kp_hvit_test", input_size=64, num_points=68)
+    run = RunDir.create(out, "train", recipe={"kind": "train"})
+    meta = {"scheme": "ibug68", "num_points": 68, "input_size": 64, "crop_margin": 0.25}
+    save_model(out / "model.pt", model, meta)
+    run.finish(data={"holdout": {"300w/afw": ["1051618982_1", "1130084326_2"]}})
+    return out

@@ -27,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.errors import ConfigError
     from edgekp.export.calibration import SyntheticSource, build_definition, write_definition
 
+    if args.n < 1:
+        raise ConfigError(f"--n must be at least 1 (got {args.n})")
     out = Path(args.out)
     name = out.stem
     if args.data == ["synthetic"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from edgekp.commands.common import add_from, add_json, add_out, add_recipe, print_result
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     lines = []
     for r in results:
         kb = r["size_bytes"] / 1024
-        lines.append(f"{r['artifact']} -> {r['out']} ({kb:.0f} KB, {r['convert_seconds']:.1f} s): {r['summary']}")
+        lines.append(f"{Path(r['artifact']).name} -> {r['out']} ({kb:.0f} KB, {r['convert_seconds']:.1f} s): {r['summary']}")
         note = r["structure"].get("note")
         if note:
             lines.append(f"  note: {note}")

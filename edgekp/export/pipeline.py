@@ -77,7 +77,12 @@ def open_parent(from_run: str | Path) -> tuple[RunDir, Any, dict[str, Any]]:
     from edgekp.models.io import load_model_from_run
 
     parent = RunDir.open(from_run, expect_kinds=PARENT_KINDS)
-    model, meta = load_model_from_run(parent.path)
+    if parent.kind == "qat":  # the fake-quantized model, rebuilt by its quantizer (edgekp.compress.qat)
+        from edgekp.compress.qat import load_qat_model
+
+        model, meta, _ = load_qat_model(parent.path)
+    else:
+        model, meta = load_model_from_run(parent.path)
     recipe = parent.manifest.get("recipe") or {}
     declared = (recipe.get("model") or {}).get("num_points") if isinstance(recipe, dict) else None
     if isinstance(declared, int) and declared != model.config.num_points:
@@ -137,8 +142,15 @@ def export_one(
     """Export one target/precision/route; returns the result summary; raises EdgeKPError on failure."""
     target = get_target(request.target)
     options = target_options(recipe, target.name)
-    route = target.check_supported(request.precision, request.route, options)  # refusal before any work
-    target.check_available(route.name)
+    # QAT runs convert with their quantizer's own route (edgekp.compress.qat_export), and only to its target.
+    from edgekp.compress.qat_export import qat_conversion
+
+    qat = qat_conversion(parent_bundle[0].path if parent_bundle else from_run, target.name, request.precision)
+    if qat is not None:
+        route = qat.route
+    else:
+        route = target.check_supported(request.precision, request.route, options)  # refusal before any work
+        target.check_available(route.name)
     parent, model, meta = parent_bundle or open_parent(from_run)
     cfg = model.config
     size, k = int(cfg.input_size), int(cfg.num_points)
@@ -175,7 +187,7 @@ def export_one(
     try:
         t0 = time.perf_counter()
         try:
-            artifact = target.convert(model, spec, calib_inputs, out_dir)
+            artifact = (qat.convert if qat is not None else target.convert)(model, spec, calib_inputs, out_dir)
         except EdgeKPError:
             raise
         except Exception as exc:  # noqa: BLE001 - converters raise anything; the user gets one line
@@ -225,12 +237,15 @@ def export_one(
     log.info("parity: %s", summary(report))
     if report.estimated:
         log.warning("%s", report.note or f"{target.name}: numerics estimated, not measured on the target runtime")
-    return {"out": str(out_dir), "artifact": str(artifact), "sidecar": str(sidecar_path(artifact)),
-            "summary": summary(report), **record}
+    return {**record, "out": str(out_dir), "artifact": str(artifact), "sidecar": str(sidecar_path(artifact)),
+            "summary": summary(report)}
 
 
 def export_many(requests: list[ExportRequest], **kwargs: Any) -> list[dict[str, Any]]:
     """Export each request; all failures are gathered and raised once at the end."""
+    from edgekp.compress.qat_export import check_qat_requests
+
+    check_qat_requests(kwargs["from_run"], requests)  # a QAT run refuses other targets before its model loads
     bundle = open_parent(kwargs["from_run"])
     results, errors = [], []
     for req in requests:

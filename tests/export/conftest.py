@@ -1,0 +1,63 @@
+"""A tiny trained-looking run directory and the committed synthetic calibration set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from edgekp.artifacts import RunDir
+from edgekp.models import create_model
+from edgekp.models.io import save_model
+
+REPO = Path(__file__).resolve().parents[2]
+SYNTHETIC_64 = REPO / "calibration" / "synthetic_64.yaml"
+SIZE = 64
+
+
+def make_model(size: int = SIZE, seed: int = 0) -> torch.nn.Module:
+    """kp_hvit_test whose output depends on the image: an untrained head predicts ~0.5 everywhere,
+    which would let any parity comparison pass."""
+    torch.manual_seed(seed)
+    model = create_model("kp_hvit_test", input_size=size)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 1.0
+    with torch.no_grad():
+        model.train()(torch.rand(8, 3, size, size))
+        torch.nn.init.normal_(model.head.fc1.weight, std=0.2)
+        torch.nn.init.normal_(model.head.fc2.weight, std=0.02)
+    return model.eval()
+
+
+def make_run(path: Path, *, kind: str = "train", num_points_in_recipe: int = 68) -> Path:
+    run = RunDir.create(path, kind, recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": num_points_in_recipe}})
+    save_model(path / "model.pt", make_model(), {"scheme": "ibug68"})
+    run.finish("ok")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_run(tmp_path_factory.mktemp("export") / "train")
+
+
+@pytest.fixture
+def fast_recipe():
+    """The default recipe with the legacy ONNX exporter (the dynamo one takes ~30 s on 2 busy cores)."""
+    from edgekp.config.export import ExportRecipe
+    from edgekp.config.loader import default_recipe
+
+    return default_recipe(ExportRecipe, ["onnx.exporter=legacy", f"calibration={SYNTHETIC_64}"])
+
+
+@pytest.fixture
+def run_factory():
+    """make_run(path, kind=..., num_points_in_recipe=...) for tests that need odd run directories."""
+    return make_run
+
+
+@pytest.fixture(scope="session")
+def synthetic_64() -> Path:
+    return SYNTHETIC_64

@@ -1,0 +1,80 @@
+"""Calibration set definitions: build, reload with hash checks, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edgekp.cli import main
+from edgekp.errors import DataError
+from edgekp.export.calibration import (
+    SyntheticSource, build_definition, load_calibration, read_definition, write_definition,
+)
+
+
+def test_committed_synthetic_set_loads_anywhere(synthetic_64) -> None:
+    calib = load_calibration(synthetic_64, None, 64)
+    assert calib.images.shape == (64, 64, 64, 3) and calib.points.shape == (64, 68, 2)
+    assert 0 <= calib.points.min() and calib.points.max() <= 1
+    assert calib.model_inputs().shape == (64, 3, 64, 64)
+    assert int(calib.large_pose.sum()) == 32  # pose-balanced
+
+
+def test_committed_300w_set_stores_relative_paths(shared_data) -> None:
+    definition = read_definition("calibration/300w_train_128.yaml")
+    assert [d.path for d in definition.datasets] == ["300w/helen_train", "300w/afw"]
+    assert all(f.image and not Path(f.image).is_absolute() for f in definition.faces)
+    calib = load_calibration("calibration/300w_train_128.yaml", shared_data, 64)
+    assert len(calib) == 128
+
+
+def _dataset(tmp_path: Path) -> Path:
+    from edgekp.data.synthetic import write_synthetic
+
+    write_synthetic(tmp_path / "root" / "faces", n=6, size=96, seed=1)
+    return tmp_path / "root"
+
+
+def test_changed_image_is_a_one_line_error(tmp_path) -> None:
+    root = _dataset(tmp_path)
+    definition = build_definition("t", n=4, datasets=[str(root / "faces")], data_root=root, balanced=False)
+    path = write_definition(definition, tmp_path / "t.yaml")
+    assert len(load_calibration(path, root, 32)) == 4
+    victim = root / definition.faces[0].image
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    with pytest.raises(DataError) as exc:
+        load_calibration(path, root, 32)
+    assert "1 of 4 faces no longer match their sha256" in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_edited_hash_and_empty_set(tmp_path) -> None:
+    definition = build_definition("s", n=4, synthetic=SyntheticSource(size=64, seed=3), balanced=False)
+    data = definition.model_dump(mode="json")
+    data["faces"][1]["sha256"] = "0" * 64
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(DataError, match="no longer match"):
+        load_calibration(tmp_path / "bad.yaml", None, 32)
+    data["faces"] = []
+    (tmp_path / "empty.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(DataError, match="is empty"):
+        load_calibration(tmp_path / "empty.yaml", None, 32)
+
+
+def test_dataset_set_needs_a_data_root(tmp_path) -> None:
+    root = _dataset(tmp_path)
+    path = write_definition(build_definition("t", n=2, datasets=[str(root / "faces")], data_root=root, balanced=False),
+                            tmp_path / "t.yaml")
+    with pytest.raises(DataError, match="--data-root"):
+        load_calibration(path, None, 32)
+
+
+def test_data_calib_cli(tmp_path, capsys) -> None:
+    out = tmp_path / "syn.yaml"
+    assert main(["data", "calib", "--data", "synthetic", "--n", "8", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert len(read_definition(out).faces) == 8
+    assert main(["data", "calib", "--data", "synthetic", "--n", "0", "--out", str(tmp_path / "z.yaml")]) == 2
+    assert capsys.readouterr().err.startswith("edgekp: error:")

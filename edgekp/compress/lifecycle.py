@@ -66,13 +66,22 @@ def parent_train_recipe(parent: RunDir) -> TrainRecipe:
     return validate(TrainRecipe, recipe, f"{parent.path}/manifest.json")
 
 
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def finetune_recipe(parent_recipe: TrainRecipe, recipe: CompressRecipeBase) -> TrainRecipe:
     """The parent's training recipe with the compression recipe's sections put in place."""
     merged = dump_recipe(parent_recipe)
     for section in ("data", "balance", "augment", "loss"):
         value = getattr(recipe, section)
         if value is not None:
-            merged[section] = value.model_dump(mode="json")
+            # Only the fields the compression recipe sets replace the parent's: '--set data.root=DIR'
+            # must not swap the parent's dataset list for the defaults.
+            merged[section] = _deep_merge(merged.get(section) or {}, value.model_dump(mode="json", exclude_unset=True))
     merged["optim"] = recipe.finetune.model_dump(mode="json")
     merged.update(seed=recipe.seed, device=recipe.device, threads=recipe.threads)
     return validate(TrainRecipe, merged, "fine-tuning recipe")

@@ -1,0 +1,155 @@
+"""NNCF QAT: nncf.quantize on the torch model starts it, the trainer's loop fine-tunes it.
+
+State is saved with NNCF's config API (``nncf.torch.get_config`` / ``load_from_config``) plus the
+state dict, so a run restores without re-calibrating. Export: ``ov.convert_model`` straight from
+the fake-quantized module (FakeQuantize ops -> OpenVINO int8), or ONNX with QuantizeLinear /
+DequantizeLinear pairs through the legacy exporter (the default FakeQuantize export is a custom op
+onnxruntime cannot load, and the dynamo exporter cannot trace NNCF's hooks; toolchain.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgekp.config.qat import QatRecipe
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def _ensure_extension() -> None:
+    # NNCF compiles its CPU fake-quant kernels on first use under a 60 s timeout, which a busy
+    # 2-core host can miss; building here has no timeout and is cached afterwards. On a build
+    # failure NNCF itself falls back to torch-native ops.
+    import nncf.torch
+
+    nncf.torch.force_build_cpu_extensions()
+
+
+def ignored_patterns(ignored: list[str]) -> list[str]:
+    """NNCF node names are module paths with '/' (e.g. head/fc1/linear/0): one pattern per module."""
+    import re
+
+    return [re.escape(name.replace(".", "/")) + "/.*" for name in ignored]
+
+
+def _overflow_fix(setting: str) -> Any:
+    from nncf.quantization.advanced_parameters import OverflowFix
+
+    if setting == "auto":
+        from edgekp.export.openvino import overflow_fix_for_host
+
+        setting = overflow_fix_for_host()
+    return {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer": OverflowFix.FIRST_LAYER,
+            "first_layer_only": OverflowFix.FIRST_LAYER}[setting]
+
+
+def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module:
+    import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+
+    _ensure_extension()
+    samples = [torch.from_numpy(calibration[i:i + 1]) for i in range(len(calibration))]
+    preset = nncf.QuantizationPreset.MIXED if recipe.preset == "mixed" else nncf.QuantizationPreset.PERFORMANCE
+    scope = nncf.IgnoredScope(patterns=ignored_patterns(ignored), validate=False) if ignored else None
+    model = model.eval()
+    return nncf.quantize(
+        model, nncf.Dataset(samples), subset_size=len(samples), preset=preset, ignored_scope=scope,
+        advanced_parameters=AdvancedQuantizationParameters(overflow_fix=_overflow_fix(recipe.overflow_fix)),
+    )
+
+
+_ENUM = "__enum__"
+
+
+def _plain(value: Any) -> Any:
+    """NNCF's config holds Enum members, which weights_only checkpoints refuse: store them as tagged dicts."""
+    import enum
+
+    if isinstance(value, enum.Enum):
+        return {_ENUM: f"{type(value).__module__}:{type(value).__qualname__}", "value": value.value}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _revive(value: Any) -> Any:
+    import importlib
+
+    if isinstance(value, dict):
+        if _ENUM in value:
+            module, _, name = str(value[_ENUM]).partition(":")
+            if not module.startswith("nncf."):  # only NNCF's own enums are ever rebuilt
+                raise ValueError(f"unexpected enum {value[_ENUM]!r} in a QAT checkpoint")
+            return getattr(importlib.import_module(module), name)(value["value"])
+        return {k: _revive(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_revive(v) for v in value)
+    return value
+
+
+def quant_state(model: nn.Module) -> Any:
+    import nncf.torch
+
+    return _plain(nncf.torch.get_config(model))
+
+
+def restore(model: nn.Module, state: Any, state_dict: dict[str, Any], ignored: list[str]) -> nn.Module:
+    import nncf.torch
+
+    _ensure_extension()
+    wrapped = nncf.torch.load_from_config(model, _revive(state))
+    wrapped.load_state_dict(state_dict)
+    return wrapped
+
+
+def quantizer_names(model: nn.Module) -> list[str]:
+    from nncf.torch.quantization.layers import BaseQuantizer
+
+    return [name for name, m in model.named_modules() if isinstance(m, BaseQuantizer)]
+
+
+def set_qdq_export(model: nn.Module, qdq: bool) -> None:
+    from nncf.torch.quantization.layers import BaseQuantizer, QuantizerExportMode
+
+    mode = QuantizerExportMode.ONNX_QUANTIZE_DEQUANTIZE_PAIRS if qdq else QuantizerExportMode.FAKE_QUANTIZE
+    for m in model.modules():
+        if isinstance(m, BaseQuantizer):
+            m.set_export_mode(mode)
+
+
+def to_openvino(model: nn.Module, size: int, path: Path, metadata: dict[str, str]) -> Path:
+    import openvino as ov
+
+    from edgekp.export.onnx import INPUT_NAME, OUTPUT_NAME
+    from edgekp.export.openvino import RT_SECTION
+
+    ov_model = ov.convert_model(model.eval(), example_input=torch.rand(1, 3, size, size),
+                                input=[ov.PartialShape([-1, 3, size, size])])
+    ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
+    ov_model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
+    for key, value in metadata.items():
+        ov_model.set_rt_info(value, [RT_SECTION, key])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ov.save_model(ov_model, str(path), compress_to_fp16=False)  # int8 via FakeQuantize; keep the rest fp32
+    return path
+
+
+def to_onnx_qdq(model: nn.Module, size: int, path: Path, metadata: dict[str, str]) -> Path:
+    from edgekp.export.onnx import embed_onnx_metadata, export_onnx
+
+    set_qdq_export(model, True)
+    try:
+        export_onnx(model.eval(), size, path, exporter="legacy")
+    finally:
+        set_qdq_export(model, False)
+    # No onnxsim: folding would fuse Q/DQ pairs into constants the runtime's int8 kernels need.
+    embed_onnx_metadata(path, {**metadata, "onnx_exporter": "legacy", "onnx_qdq": "nncf"})
+    return path

@@ -1,0 +1,125 @@
+"""TFLite QAT through PT2E: torch.export -> prepare_qat_pt2e with litert-torch's quantizer -> fine-tune
+-> convert_pt2e -> litert-torch -> an int8 .tflite run by ai-edge-litert.
+
+The scheme is TFLite's: per-channel symmetric int8 weights, per-tensor asymmetric int8 activations,
+fake-quantized during fine-tuning and carried into the .tflite (no re-calibration at export).
+
+Why the small quantizer subclass: litert-torch 0.10's QAT-only annotators (conv+bn patterns) call a
+torchao helper with a function where torch.export now needs a module and fail before annotating
+anything (the failure recorded in toolchain.md). BatchNorm is therefore folded into the convolutions
+first (BN frozen at the parent's statistics during QAT, as TFLite deploys it anyway) and those
+annotators are skipped; every other op is annotated by litert-torch's own code.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgekp.config.qat import QatRecipe
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+SCHEME = "pt2e/litert: weights int8 per-channel symmetric, activations int8 per-tensor asymmetric"
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """A copy with every Conv2d followed by a BatchNorm2d (same parent, consecutive) folded into one conv."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    model = copy.deepcopy(model).eval()
+    for parent in model.modules():
+        children = list(parent.named_children())
+        for (name_a, a), (name_b, b) in zip(children, children[1:]):
+            if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
+                setattr(parent, name_a, fuse_conv_bn_eval(a, b))
+                setattr(parent, name_b, nn.Identity())
+    return model
+
+
+def make_quantizer(ignored: list[str]) -> Any:
+    from litert_torch.quantize import pt2e_quantizer as pq
+
+    class LiteRTQatQuantizer(pq.PT2EQuantizer):
+        STATIC_QAT_ONLY_OPS: list[str] = []  # conv+bn annotators are broken (see module doc); BN is folded
+
+        def __init__(self, float_modules: list[str]) -> None:
+            super().__init__()
+            self.float_modules = list(float_modules)
+
+        def _annotate_for_static_quantization_config(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
+            skip = [pq._get_module_name_filter(name) for name in self.float_modules]
+
+            def keep(node: Any) -> bool:
+                return not any(f(node) for f in skip)
+
+            self._annotate_all_static_patterns(model, self.global_config, keep)
+            return model
+
+    return LiteRTQatQuantizer(ignored).set_global(pq.get_symmetric_quantization_config(is_per_channel=True, is_qat=True))
+
+
+def _prepared(model: nn.Module, ignored: list[str]) -> nn.Module:
+    from torchao.quantization.pt2e import allow_exported_model_train_eval
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_qat_pt2e
+
+    size = int(model.config.input_size)
+    folded = fold_batchnorm(model)
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    graph = torch.export.export(folded, (torch.rand(2, 3, size, size),), dynamic_shapes=({0: batch},)).module()
+    prepared = prepare_qat_pt2e(graph, make_quantizer(ignored))
+    allow_exported_model_train_eval(prepared)  # the trainer switches train/eval
+    return prepared
+
+
+def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module:
+    prepared = _prepared(model, ignored)
+    # Initialise the moving-average ranges on the calibration faces before the first optimiser step.
+    prepared.train()
+    with torch.no_grad():
+        for start in range(0, len(calibration), 16):
+            prepared(torch.from_numpy(calibration[start:start + 16]))
+    return prepared.eval()
+
+
+def quant_state(model: nn.Module) -> Any:
+    return {"scheme": SCHEME, "bn_folded": True}
+
+
+def restore(model: nn.Module, state: Any, state_dict: dict[str, Any], ignored: list[str]) -> nn.Module:
+    prepared = _prepared(model, ignored)
+    prepared.load_state_dict(state_dict)
+    return prepared.eval()
+
+
+def quantizer_names(model: nn.Module) -> list[str]:
+    from torchao.quantization.pt2e.fake_quantize import FakeQuantizeBase
+
+    return [name for name, m in model.named_modules() if isinstance(m, FakeQuantizeBase)]
+
+
+def to_tflite(model: nn.Module, size: int, path: Path, metadata: dict[str, str], ignored: list[str]) -> Path:
+    import litert_torch
+    from litert_torch.quantize import quant_config
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+
+    from edgekp.export.tflite import _quiet_litert, embed_tflite_metadata
+
+    _quiet_litert()
+    prepared = copy.deepcopy(model).eval()
+    quantized = convert_pt2e(prepared, fold_quantize=False)
+    example = (torch.rand(1, 3, size, size),)
+    edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=make_quantizer(ignored)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    edge.export(str(path))
+    try:
+        embed_tflite_metadata(path, {**metadata, "qat": SCHEME})
+    except Exception as exc:  # noqa: BLE001 - the sidecar still carries everything
+        log.warning("could not embed metadata in %s (%s)", path, exc)
+    return path

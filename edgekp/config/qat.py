@@ -1,0 +1,57 @@
+"""The QAT recipe: which quantizer simulates int8 during fine-tuning, for which target, what stays float.
+
+Quantizer and target go together (an int8 artifact is only as right as the scheme it was trained
+under), so the pairs are data here and an impossible pair is refused when the recipe is read.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from edgekp.config.base import StrictModel
+from edgekp.config.compress import CompressRecipeBase
+from edgekp.errors import ConfigError
+
+Quantizer = Literal["nncf", "coreml", "pt2e"]
+QatTarget = Literal["openvino", "onnx", "coreml", "tflite"]
+
+# quantizer -> the export targets whose int8 scheme it simulates.
+QUANTIZER_TARGETS: dict[str, tuple[str, ...]] = {
+    "nncf": ("openvino", "onnx"),  # NNCF FakeQuantize -> OpenVINO IR, or ONNX Q/DQ pairs
+    "coreml": ("coreml",),  # coremltools.optimize.torch LinearQuantizer (W8A8)
+    "pt2e": ("tflite",),  # torch PT2E QAT with litert-torch's quantizer -> TFLite int8
+}
+
+
+class CalibrationSpec(StrictModel):
+    source: str = Field("train", description="'train' (faces drawn from the fine-tuning training data) or a calibration set definition file")
+    faces: int = Field(128, ge=1, le=4096, description="how many faces initialise the quantization ranges")
+
+
+class QatRecipe(CompressRecipeBase):
+    kind: Literal["qat"] = "qat"
+    quantizer: Quantizer = Field("nncf", description="nncf | coreml | pt2e (the TFLite route)")
+    target: QatTarget = Field("openvino", description="the export target the int8 model is meant for")
+    preset: Literal["performance", "mixed"] = Field(
+        "performance", description="performance: symmetric activations; mixed: asymmetric activations (nncf only)")
+    ignored_scopes: list[str] = Field(
+        default_factory=list,
+        description="Python regexes matched in full against module names (e.g. 'head', '.*\\.attn\\.normalizer'); "
+                    "a matching module and everything inside it stays float; every pattern must match a module")
+    overflow_fix: Literal["auto", "enable", "disable", "first_layer"] = Field(
+        "auto", description="nncf: 7-bit weights against int8 overflow; auto = enable on x86 without VNNI")
+    calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
+
+    @model_validator(mode="after")
+    def _pair(self) -> QatRecipe:
+        targets = QUANTIZER_TARGETS[self.quantizer]
+        if self.target not in targets:
+            raise ConfigError(
+                f"quantizer {self.quantizer!r} cannot produce a {self.target!r} int8 model (it serves: {', '.join(targets)}); "
+                f"use quantizer {next(q for q, t in QUANTIZER_TARGETS.items() if self.target in t)!r} for {self.target}"
+            )
+        if self.preset == "mixed" and self.quantizer != "nncf":
+            raise ConfigError(f"preset 'mixed' is an nncf option; quantizer {self.quantizer!r} has a fixed scheme")
+        return self

@@ -1,0 +1,136 @@
+"""QAT: recipes, lineage and bad input (one-line errors, exit 2), and the NNCF round trip on the tiny model.
+
+The round trips (prepare -> two fine-tune steps -> finalize -> save -> restore -> export -> run in the
+real runtime) of the slower converters (OpenVINO, litert-torch, coremltools) are in test_qat_slow.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgekp.artifacts import RunDir
+from edgekp.cli import main
+from edgekp.compress.lifecycle import compress
+from edgekp.compress.qat import QatCompressor, load_qat_model, resolve_ignored
+from edgekp.config.loader import load_recipe
+from edgekp.config.qat import QatRecipe
+from edgekp.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPES = sorted((REPO / "recipes" / "qat").glob("*.yaml"))
+SIZE = 64
+
+
+def qat_recipe(quantizer: str = "nncf", target: str = "onnx", **extra: object) -> QatRecipe:
+    return QatRecipe.model_validate({
+        "quantizer": quantizer, "target": target, "device": "cpu", "threads": 1,
+        "calibration": {"source": "train", "faces": 8},
+        "finetune": {"batch_size": 16, "max_epochs": 1, "warmup_epochs": 0, "lr": 1e-4}, **extra,
+    })
+
+
+def run_qat(parent: Path, out: Path, data, recipe: QatRecipe, max_steps: int = 2) -> dict:
+    """compress() with the epoch cut to ``max_steps`` batches (the tiny set has 32 train faces = 2 batches)."""
+    return compress(QatCompressor(recipe), recipe, parent, out, data=data)
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_shipped_recipes_validate(path: Path) -> None:
+    recipe = load_recipe(path, ["data.root=/data"], expect=QatRecipe)
+    assert recipe.target in path.stem and recipe.ignored_scopes
+    assert {p.stem for p in RECIPES} == {"openvino_int8", "onnx_int8", "coreml_w8a8", "tflite_int8"}
+
+
+def test_quantizer_target_pair_is_checked() -> None:
+    with pytest.raises(ConfigError, match="quantizer 'coreml' cannot produce a 'tflite'"):
+        qat_recipe("coreml", "tflite")
+
+
+def test_ignored_scopes_resolve_to_outermost_modules() -> None:
+    from edgekp.models import create_model
+
+    model = create_model("kp_hvit_test", input_size=SIZE)
+    assert resolve_ignored(model, ["head", r"head\.fc1"]) == ["head"]
+    assert len(resolve_ignored(model, [r".*\.attn\.normalizer"])) == len(model.attention_modules())
+    with pytest.raises(ConfigError) as err:
+        resolve_ignored(model, [r"heads?\.nothing"])
+    assert "pattern 'heads?\\.nothing' matches no module" in str(err.value)
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err.strip()
+
+
+def test_cli_ignored_scope_matching_nothing(make_parent_run, tmp_path, capsys) -> None:
+    parent = make_parent_run("train")
+    code, err = _cli(capsys, "qat", "--recipe", str(REPO / "recipes/qat/onnx_int8.yaml"), "--from", str(parent),
+                     "--out", str(tmp_path / "q"), "--set", "ignored_scopes=[no_such_block]")
+    assert code == 2 and len(err.splitlines()) == 1 and "'no_such_block' matches no module" in err
+
+
+def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) -> None:
+    import yaml
+
+    definition = yaml.safe_load((REPO / "calibration/synthetic_64.yaml").read_text())
+    definition["scheme"] = "wflw98"
+    calib = tmp_path / "wflw_calib.yaml"
+    calib.write_text(yaml.safe_dump(definition))
+    code, err = _cli(capsys, "qat", "--recipe", str(REPO / "recipes/qat/onnx_int8.yaml"), "--from", str(make_parent_run("train")),
+                     "--out", str(tmp_path / "q"), "--set", f"calibration.source={calib}")
+    assert code == 2 and len(err.splitlines()) == 1 and "scheme 'wflw98'" in err and "'ibug68'" in err
+
+
+def test_cli_qat_of_a_qat_run_is_refused(make_parent_run, tmp_path, capsys) -> None:
+    parent = make_parent_run("qat")
+    code, err = _cli(capsys, "qat", "--recipe", str(REPO / "recipes/qat/onnx_int8.yaml"), "--from", str(parent), "--out", str(tmp_path / "q"))
+    assert code == 2 and len(err.splitlines()) == 1 and "already quantized" in err
+
+
+@pytest.mark.parametrize(("quantizer", "trained_for", "target"), [("nncf", "openvino", "coreml"), ("pt2e", "tflite", "onnx"),
+                                                                   ("coreml", "coreml", "openvino")])
+def test_cli_export_to_a_target_of_another_quantizer(tmp_path, capsys, quantizer, trained_for, target) -> None:
+    run = RunDir.create(tmp_path / "qat", "qat", recipe={"kind": "qat", "quantizer": quantizer, "target": trained_for})
+    run.finish(status="ok")
+    code, err = _cli(capsys, "export", "--from", str(run.path), "--target", target, "--precision", "int8")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert f"trained with {quantizer!r}" in err and f"not {target!r}" in err
+
+
+def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> None:
+    """prepare -> fine-tune -> save -> restore (NNCF config API) -> ONNX Q/DQ -> onnxruntime; head ignored = no head quantizers."""
+    import onnx
+
+    from edgekp.compress.qat_export import qat_conversion
+    from edgekp.compress.qat_nncf import quantizer_names
+    from edgekp.export.base import ExportSpec
+    from edgekp.export.onnx import OrtRunner
+
+    parent = make_parent_run("train")
+    counts = {}
+    for name, scopes in (("all", [r".*\.attn\.normalizer"]), ("nohead", [r".*\.attn\.normalizer", "head"])):
+        out = tmp_path / name
+        summary = run_qat(parent, out, prune_data, qat_recipe("nncf", "onnx", ignored_scopes=scopes))
+        assert summary["epochs"] == 1 and np.isfinite(summary["best_val_nme"])
+        manifest = RunDir.open(out).manifest
+        assert manifest["kind"] == "qat" and manifest["compression"]["fake_quantizers"] > 0
+        model, meta, info = load_qat_model(out)
+        assert info["quantizer"] == "nncf" and meta["stage"] == "qat"
+        names = quantizer_names(model)
+        assert (any("head" in n for n in names)) == (name == "all")
+        conversion = qat_conversion(out, "onnx", "int8")
+        artifact = conversion.convert(model, ExportSpec(SIZE, 68, "int8", conversion.route.name), None, tmp_path / f"{name}_onnx")
+        graph = onnx.load(str(artifact)).graph
+        counts[name] = sum(n.op_type == "QuantizeLinear" for n in graph.node)
+        head_q = [n for n in graph.node if n.op_type == "QuantizeLinear" and "head" in n.name]
+        assert bool(head_q) == (name == "all") or counts[name] > 0
+        x = np.random.default_rng(0).random((4, 3, SIZE, SIZE), dtype=np.float32)
+        with torch.no_grad():
+            ref = model(torch.from_numpy(x)).numpy()
+        got = OrtRunner(artifact)(x)
+        assert float(np.abs(got - ref).max()) < 0.02
+    assert counts["all"] > counts["nohead"] > 0

@@ -1,0 +1,68 @@
+"""Slow QAT round trips: prepare -> fine-tune -> save -> restore -> convert -> run (or check) the artifact.
+
+Marked slow: litert-torch and coremltools conversions take a minute or more each on a 2-core host.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from edgekp.compress.qat import load_qat_model
+from edgekp.compress.qat_export import qat_conversion
+from edgekp.export.base import ExportSpec
+
+from test_qat import SIZE, qat_recipe, run_qat  # noqa: E402  (sibling test module)
+
+pytestmark = pytest.mark.slow
+
+
+def _round_trip(make_parent_run, data, tmp_path, quantizer: str, target: str, scopes: list[str]):
+    out = tmp_path / f"{quantizer}-{'_'.join(scopes) or 'all'}".replace("\\", "").replace("*", "")
+    run_qat(make_parent_run("train"), out, data, qat_recipe(quantizer, target, ignored_scopes=scopes))
+    model, _, info = load_qat_model(out)
+    assert info["quantizer"] == quantizer
+    conversion = qat_conversion(out, target, "int8")
+    artifact = conversion.convert(model, ExportSpec(SIZE, 68, "int8", conversion.route.name), None, out / "export")
+    return model, artifact
+
+
+def _max_diff(model, runner) -> float:
+    x = np.random.default_rng(0).random((4, 3, SIZE, SIZE), dtype=np.float32)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    return float(np.abs(runner(x) - ref).max())
+
+
+def test_nncf_openvino(make_parent_run, prune_data, tmp_path) -> None:
+    from edgekp.export.openvino import OpenVINOTarget
+
+    model, artifact = _round_trip(make_parent_run, prune_data, tmp_path, "nncf", "openvino", [r".*\.attn\.normalizer"])
+    spec = ExportSpec(SIZE, 68, "int8", "qat-nncf")
+    assert OpenVINOTarget().verify(artifact, spec)["op_types"]["FakeQuantize"] > 0
+    assert _max_diff(model, OpenVINOTarget().load_runner(artifact)) < 0.02
+
+
+def test_pt2e_tflite(make_parent_run, prune_data, tmp_path) -> None:
+    from edgekp.export.tflite import LiteRTRunner, _op_counts
+
+    counts = {}
+    for scopes in ([r".*\.attn\.normalizer"], [r".*\.attn\.normalizer", "head"]):
+        model, artifact = _round_trip(make_parent_run, prune_data, tmp_path, "pt2e", "tflite", scopes)
+        ops = _op_counts(artifact)
+        counts[len(scopes)] = ops.get("QUANTIZE", 0)
+        assert _max_diff(model, LiteRTRunner(artifact)) < 0.03
+    assert counts[1] > counts[2] > 0
+
+
+def test_coreml_w8a8_structure(make_parent_run, prune_data, tmp_path) -> None:
+    from edgekp.compress.qat_coreml import op_counts
+
+    counts = {}
+    for scopes in ([r".*\.attn\.normalizer"], [r".*\.attn\.normalizer", "head"]):
+        _, artifact = _round_trip(make_parent_run, prune_data, tmp_path, "coreml", "coreml", scopes)
+        ops = op_counts(artifact)
+        assert ops.get("constexpr_affine_dequantize", 0) > 0  # int8 weights
+        counts[len(scopes)] = ops.get("quantize", 0)
+    assert counts[1] > counts[2] > 0

@@ -7,8 +7,9 @@ from pydantic import BaseModel
 
 def recipe_kinds() -> dict[str, type[BaseModel]]:
     from edgekp.config.export import ExportRecipe
+    from edgekp.config.pipeline import PipelineRecipe
     from edgekp.config.prune import PruneRecipe
     from edgekp.config.qat import QatRecipe
     from edgekp.config.train import TrainRecipe
 
-    return {"train": TrainRecipe, "prune": PruneRecipe, "export": ExportRecipe, "qat": QatRecipe}
+    return {"train": TrainRecipe, "prune": PruneRecipe, "export": ExportRecipe, "qat": QatRecipe, "pipeline": PipelineRecipe}

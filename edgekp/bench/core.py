@@ -1,0 +1,254 @@
+"""``edgekp bench``: accuracy, latency, size, params and FLOPs of every artifact of a run.
+
+Every artifact sees the same faces, cropped once at the model's input size with the training crop
+geometry. Accuracy is computed on all faces in batches; latency on one face (batch 1) per thread
+count. Results are cached in ``<run>/bench/cache.json`` and written to ``<run>/bench/bench.json``
+(schema: edgekp.bench.schema).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekp.artifacts import RunDir, atomic_write_json
+from edgekp.bench.cache import BenchCache, cache_key, data_hash
+from edgekp.bench.latency import LatencySettings, measure
+from edgekp.bench.runs import ArtifactRef, find_artifacts
+from edgekp.bench.schema import Accuracy, BenchResult, BenchRow, Latency
+from edgekp.errors import DataError, EdgeKPError
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+BENCH_DIR = "bench"
+BENCH_FILE = "bench.json"
+SAMPLES_FILE = "samples.npz"
+CORNERS_68 = (36, 39, 42, 45, 48, 54)  # outer/inner eye corners, mouth corners (iBUG 68, 0-based)
+N_SAMPLES = 8
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    data: str | None = None
+    data_format: str = "auto"
+    targets: tuple[str, ...] | None = None  # None: every target; "pytorch" is always kept as the baseline
+    threads: tuple[int, ...] = (1,)
+    latency: LatencySettings = field(default_factory=LatencySettings)
+    max_faces: int | None = None
+    yaw_threshold: float = 30.0
+    peers: bool = False
+    peers_cache: str | None = None
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """The faces every artifact is scored on."""
+
+    path: Path
+    hash: str
+    records: list[Any]
+    crops: Any  # CropSet at the model's input size
+    inputs: np.ndarray  # N x 3 x S x S float32 in [0, 1]: what every Runner takes
+    is_large: np.ndarray
+    scheme: Any
+    large_rule: str
+
+
+def _train_recipe(run: RunDir) -> dict[str, Any]:
+    recipe = run.manifest.get("train_recipe") or (run.manifest.get("recipe") if run.kind == "train" else None)
+    return recipe if isinstance(recipe, dict) else {}
+
+
+def resolve_data(run: RunDir, data: str | None) -> tuple[Path, str]:
+    """--data, else the first validation set of the run's training recipe (rendered if synthetic)."""
+    if data is not None:
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise DataError(f"dataset not found: {str(path)!r}")
+        return path, "auto"
+    spec = (_train_recipe(run).get("data") or {})
+    val = spec.get("val") or []
+    if not val:
+        raise DataError(f"{str(run.path)!r}: its training recipe names no validation set; give --data PATH")
+    first = val[0]
+    path = Path(first["path"]).expanduser()
+    if not path.is_absolute() and spec.get("root"):
+        path = Path(spec["root"]).expanduser() / path
+    if first.get("format") == "synthetic":
+        from edgekp.data.synthetic_store import ensure_synthetic_dataset
+
+        ensure_synthetic_dataset(path, int(first["n"]), int(first.get("render_size", 160)), int(first.get("seed", 0)))
+        return path, "synthetic"
+    if not path.exists():
+        raise DataError(f"validation set of {str(run.path)!r} not found at {str(path)!r}; give --data PATH")
+    return path, str(first.get("format", "auto"))
+
+
+def load_faces(path: Path, fmt: str, meta: dict[str, Any], opts: BenchOptions, cache_dir: Path) -> FaceSet:
+    from edgekp.config.data import BalanceSpec
+    from edgekp.data.balance import is_large_pose
+    from edgekp.data.crops import preload_crops
+    from edgekp.data.readers import read_dataset
+    from edgekp.data.schemes import get_scheme
+
+    scheme = get_scheme(str(meta.get("scheme", "ibug68")))
+    dataset = read_dataset(path, format=fmt if opts.data_format == "auto" else opts.data_format, scheme=scheme)
+    records = sorted(dataset.records, key=lambda r: r.source)[: opts.max_faces]
+    if not records:
+        raise DataError(f"dataset {str(path)!r} holds no usable faces")
+    if records[0].points.shape[0] != int(meta.get("num_points", 68)):
+        raise DataError(f"the model predicts {meta.get('num_points')} points but {str(path)!r} has {records[0].points.shape[0]} per face")
+    size, margin = int(meta["input_size"]), float(meta.get("crop_margin", 0.25))
+    crops = preload_crops(records, size=size, margin=margin, cache_dir=cache_dir)
+    digest = data_hash(path) + f"|{opts.max_faces}|{size}|{margin}|{scheme.name}"
+    large = is_large_pose(np.nan_to_num(crops.poses), BalanceSpec(yaw_threshold=opts.yaw_threshold))
+    inputs = np.ascontiguousarray(crops.images.transpose(0, 3, 1, 2), np.float32) / 255.0
+    return FaceSet(path, digest, records, crops, inputs, large, scheme, f"|yaw| > {opts.yaw_threshold:g} deg")
+
+
+def score(pred: np.ndarray, faces: FaceSet, points: tuple[int, ...] | None = None, what: str = "all") -> dict[str, Any]:
+    """Accuracy fields of the schema; ``points`` restricts scoring to a subset (peers with other schemes)."""
+    from edgekp.metrics import auc, failure_rate, point_errors
+
+    gt = faces.crops.points
+    full = np.array(gt, np.float64, copy=True)
+    if points is None:
+        full = pred
+    else:
+        full[:, list(points)] = pred[:, list(points)]
+    err = point_errors(full, gt, faces.scheme)  # N x K, normalized by the ground truth's inter-ocular distance
+    cols = list(points) if points is not None else list(range(err.shape[1]))
+    per_face = err[:, cols].mean(axis=1)
+    corners = [c for c in CORNERS_68 if c < err.shape[1]] if faces.scheme.num_points == 68 else []
+    out: dict[str, Any] = {
+        "data": str(faces.path), "data_hash": faces.hash, "n": int(len(per_face)),
+        "nme": float(per_face.mean()), "fr": failure_rate(per_face, 0.10), "auc": auc(per_face, 0.10),
+        "n_large": int(faces.is_large.sum()), "n_small": int((~faces.is_large).sum()),
+        "large_pose_rule": faces.large_rule, "points": what,
+        "nme_corners": float(err[:, corners].mean()) if corners else None,
+        "per_landmark": [round(float(v), 5) for v in err[:, cols].mean(axis=0)],
+        "errors": [round(float(v), 5) for v in per_face],
+    }
+    for name, mask in (("large", faces.is_large), ("small", ~faces.is_large)):
+        out[f"nme_{name}"] = float(per_face[mask].mean()) if mask.any() else None
+    return out
+
+
+def _runner(ref: ArtifactRef, threads: int) -> Any:
+    from edgekp.bench.predictor import load_predictor
+
+    return load_predictor(ref.path, threads=threads).runner
+
+
+def _predict(runner: Any, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
+    return np.concatenate([np.asarray(runner(inputs[i:i + batch]), np.float32) for i in range(0, len(inputs), batch)])
+
+
+def _model_cost(run: RunDir) -> tuple[dict[str, Any], int | None, int | None]:
+    """(meta, params, flops) of the run's own model; the exports share its params and FLOPs."""
+    from edgekp.models.cost import count_flops, count_parameters
+    from edgekp.models.io import load_model_from_run
+
+    model, meta = load_model_from_run(run.path)
+    try:
+        return meta | {"input_size": model.config.input_size, "num_points": model.config.num_points}, \
+            count_parameters(model), count_flops(model)
+    except Exception as exc:  # noqa: BLE001 - a wrapped (e.g. fake-quantized) model may not trace
+        log.warning("cannot count params/FLOPs of %s: %s", run.path, str(exc)[:120])
+        return meta | {"input_size": model.config.input_size, "num_points": model.config.num_points}, None, None
+
+
+def _latencies(ref: ArtifactRef, inputs: np.ndarray, opts: BenchOptions, cache: BenchCache) -> list[Latency]:
+    out = []
+    for t in opts.threads:
+        key = cache_key(str(ref.sha256), None, t, "latency", asdict(opts.latency) | {"host": platform.node()})
+        hit = cache.get(key)
+        if hit is None:
+            runner = _runner(ref, t)
+            one = inputs[:1]
+            hit = measure(lambda: runner(one), opts.latency) | {
+                "threads": t, "runtime": getattr(runner, "name", ""), "runtime_version": getattr(runner, "runtime_version", "")}
+            if ref.target == "pytorch":
+                import torch
+
+                hit["runtime_version"] = torch.__version__
+            cache.put(key, hit)
+        out.append(Latency.model_validate(hit))
+    return out
+
+
+def _bench_ref(ref: ArtifactRef, run: RunDir, faces: FaceSet, cost: tuple[dict, int | None, int | None],
+               opts: BenchOptions, cache: BenchCache) -> BenchRow:
+    from edgekp.export.base import get_target
+    from edgekp.export.pipeline import artifact_size
+
+    meta, params, flops = cost
+    row = BenchRow(run=run.path.name, variant=run.kind, target=ref.target, precision=ref.precision, route=ref.route,
+                   status=ref.status, reason=ref.reason, params=params, flops=flops, num_points=int(meta["num_points"]),
+                   scheme=faces.scheme.name)
+    if ref.path is None:
+        return row
+    row.artifact, row.sha256 = str(ref.path.relative_to(run.path)), ref.sha256
+    row.size_bytes = artifact_size(ref.path)
+    if ref.target != "pytorch" and not get_target(ref.target).runs_here():
+        row.notes.append(f"needs macOS: {ref.target} accuracy and latency can only be measured on a macOS host "
+                         "(here: converted and verified structurally)")
+        return row
+    try:
+        key = cache_key(str(ref.sha256), faces.hash, None, "accuracy")
+        acc = cache.get(key)
+        if acc is None:
+            acc = score(_predict(_runner(ref, opts.threads[0]), faces.inputs), faces)
+            cache.put(key, acc)
+        row.accuracy = Accuracy.model_validate(acc)
+        row.latency = _latencies(ref, faces.inputs, opts, cache)
+    except EdgeKPError as exc:
+        row.status, row.reason = "skipped", f"cannot run here: {str(exc)[:200]}"
+    return row
+
+
+def _samples(run: RunDir, faces: FaceSet, out: Path) -> str:
+    """A few crops with true and PyTorch-predicted points, for the report's sample grid."""
+    runner = _runner(ArtifactRef("pytorch", "fp32", "eager", "ok", run.path / "model.pt", None), 1)
+    idx = np.linspace(0, len(faces.records) - 1, min(N_SAMPLES, len(faces.records))).astype(int)
+    pred = _predict(runner, faces.inputs[idx])
+    np.savez_compressed(out, images=faces.crops.images[idx], points=faces.crops.points[idx], pred=pred,
+                        large=faces.is_large[idx])
+    return out.name
+
+
+def bench_run(run_dir: str | Path, opts: BenchOptions = BenchOptions()) -> BenchResult:
+    from edgekp.host import host_info
+
+    run, refs = find_artifacts(run_dir)
+    if opts.targets is not None:
+        refs = [r for r in refs if r.target == "pytorch" or r.target in opts.targets]
+    folder = run.path / BENCH_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = BenchCache(folder)
+    cost = _model_cost(run)
+    path, fmt = resolve_data(run, opts.data)
+    faces = load_faces(path, fmt, cost[0], opts, folder)
+    rows = []
+    for ref in refs:
+        log.info("bench: %s %s", run.path.name, ref.label)
+        rows.append(_bench_ref(ref, run, faces, cost, opts, cache))
+    if opts.peers:
+        from edgekp.bench.peers import bench_peers
+
+        rows.extend(bench_peers(faces, opts, cache))
+    result = BenchResult(
+        run=str(run.path.resolve()), run_name=run.path.name, kind=run.kind,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), command=opts.command,
+        host=host_info(), data=str(path), threads=list(opts.threads),
+        samples=_samples(run, faces, folder / SAMPLES_FILE), rows=rows,
+    )
+    atomic_write_json(folder / BENCH_FILE, result.model_dump(mode="json", by_alias=True))
+    return result

@@ -1,0 +1,1 @@
+"""The one-command pipeline (``edgekp run``): data -> train -> prune -> QAT -> export -> bench -> report."""

@@ -1,0 +1,223 @@
+"""``edgekp run``: the whole pipeline from one recipe, each stage a run directory under ``--out``.
+
+    <out>/data    synthetic faces rendered (or real datasets checked) and hashed
+    <out>/train   edgekp train             <out>/train/exports/<target>-<precision>[-route]
+    <out>/prune   edgekp prune             <out>/prune/exports/...
+    <out>/qat     edgekp qat               <out>/qat/exports/...
+    <run>/bench   edgekp bench of each model stage (cached by hash)
+    <out>/report  edgekp report over train, prune and qat, side by side
+
+The compression stages are run through their verbs' own argument parsers (their commands are the
+interface), so a recipe change in those verbs needs no change here. A stage is reused when its
+inputs' hash matches (edgekp.pipeline.stages); an interrupted training or fine-tuning resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekp.artifacts import RunDir, atomic_write_json, sha256_json
+from edgekp.config.loader import dump_recipe, load_recipe
+from edgekp.config.pipeline import CompressStage, PipelineRecipe
+from edgekp.errors import EdgeKPError, MissingBackendError, NotBuiltError, UnsupportedOptionError
+from edgekp.logs import get_logger
+from edgekp.pipeline import stages
+
+log = get_logger(__name__)
+
+
+@dataclass
+class PipelineState:
+    recipe: PipelineRecipe
+    out: Path
+    command: str
+    root: str | None
+    timings: dict[str, float] = field(default_factory=dict)
+    models: dict[str, Path] = field(default_factory=dict)  # stage -> run dir holding model.pt
+    notes: list[str] = field(default_factory=list)
+
+
+def _root(recipe: PipelineRecipe, out: Path) -> str | None:
+    return recipe.data.root.replace("{out}", str(out)) if recipe.data.root else None
+
+
+def stage_data(st: PipelineState, train_recipe: Any) -> str:
+    """Render synthetic datasets once, check real ones exist; returns the data stage's hash."""
+    from edgekp.bench.cache import data_hash
+    from edgekp.data.synthetic_store import ensure_synthetic_dataset
+    from edgekp.errors import DataError
+
+    folder = st.out / "data"
+    specs = [*train_recipe.data.train, *train_recipe.data.val]
+    digest = stages.inputs_hash("data", [s.model_dump(mode="json") for s in specs], [st.root])
+    if stages.state(folder, digest) == "reuse":
+        return stages.content_hash(folder) or digest
+    stages.begin(folder, digest)
+    run = RunDir.create(folder, "data", recipe={"root": st.root, "datasets": [s.model_dump(mode="json") for s in specs]})
+    hashes = {}
+    for spec in specs:
+        path = train_recipe.data.resolve(spec.path)
+        if spec.format == "synthetic":
+            ensure_synthetic_dataset(path, n=spec.n or 0, size=spec.render_size, seed=spec.seed)
+        elif not path.exists():
+            raise DataError(f"dataset {spec.path!r} not found at {str(path)!r}; give the data root with --set data.root=PATH")
+        hashes[spec.path] = data_hash(path)
+    run.finish("ok", artifacts=hashes)
+    stages.finish(folder, digest)
+    return stages.content_hash(folder) or digest
+
+
+def stage_train(st: PipelineState, train_recipe: Any, data_hash_: str) -> None:
+    from edgekp.train.run import train
+
+    folder = st.out / "train"
+    digest = stages.inputs_hash("train", dump_recipe(train_recipe), [data_hash_])
+    mode = stages.state(folder, digest)
+    if mode != "reuse":
+        stages.begin(folder, digest)
+        train(train_recipe, folder, resume=mode == "resume" and (folder / "last.pt").is_file())
+        stages.finish(folder, digest)
+    st.models["train"] = folder
+
+
+def _verb_args(verb: str, argv: list[str]) -> tuple[Any, argparse.Namespace, bool]:
+    """The verb's module and its parsed arguments, through the verb's own parser."""
+    import importlib
+
+    from edgekp.cli import VERBS
+
+    module = importlib.import_module(VERBS[verb][1])
+    parser = argparse.ArgumentParser(prog=f"edgekp {verb}")
+    module.add_arguments(parser)
+    has_resume = "--resume" in parser._option_string_actions  # noqa: SLF001 - argparse has no public lookup
+    return module, parser.parse_args(argv), has_resume
+
+
+def stage_compress(st: PipelineState, name: str, spec: CompressStage) -> None:
+    parent = st.models.get(spec.parent)
+    if not spec.enabled:
+        return
+    if parent is None:
+        st.notes.append(f"{name}: skipped, its parent stage {spec.parent!r} did not run")
+        return
+    folder = st.out / name
+    resolved = sha256_json({"file": Path(spec.recipe).read_text(encoding="utf-8") if Path(spec.recipe).is_file() else spec.recipe,
+                            "set": spec.set})
+    digest = stages.inputs_hash(name, resolved, [stages.content_hash(parent)])
+    mode = stages.state(folder, digest)
+    if mode != "reuse":
+        argv = ["--recipe", spec.recipe, "--from", str(parent), "--out", str(folder)]
+        for item in spec.set:
+            argv += ["--set", item]
+        try:
+            module, args, has_resume = _verb_args(name, argv)
+            if has_resume:
+                args.resume = mode == "resume" and (folder / "last.pt").is_file()
+            stages.begin(folder, digest)
+            # The verb prints its human summary on stdout; in a pipeline that goes to the log, so
+            # stdout stays free for the pipeline's own (possibly --json) result.
+            with contextlib.redirect_stdout(io.StringIO()) as said:
+                module.run(args)
+            log.info("%s: %s", name, said.getvalue().strip())
+        except NotBuiltError as exc:
+            st.notes.append(f"{name}: skipped ({exc})")
+            log.warning("%s stage skipped: %s", name, exc)
+            return
+        stages.finish(folder, digest)
+    st.models[name] = folder
+
+
+def stage_export(st: PipelineState, name: str, folder: Path) -> None:
+    from edgekp.config.export import ExportRecipe
+    from edgekp.export.base import get_target
+    from edgekp.export.pipeline import ExportRequest, default_out, export_one, open_parent
+
+    spec = st.recipe.export
+    overrides = [*spec.set, *([f"data_root={st.root}"] if st.root and not any(s.startswith("data_root=") for s in spec.set) else [])]
+    recipe = load_recipe(spec.recipe, overrides, expect=ExportRecipe)
+    items = getattr(spec, name)
+    items = list(recipe.exports) if items is None else items
+    bundle = None
+    skipped = []
+    for item in items:
+        req = ExportRequest(item.target, item.precision, item.route)
+        target = get_target(item.target)
+        route = item.route or target.capabilities.routes[0].name
+        out = default_out(folder, target, item.precision, route)
+        digest = stages.inputs_hash("export", [dump_recipe(recipe), req.__dict__], [stages.content_hash(folder)])
+        if stages.state(out, digest, done=("ok", "failed")) == "reuse":
+            continue
+        try:
+            bundle = bundle or open_parent(folder)
+            stages.begin(out, digest)
+            export_one(req, from_run=folder, recipe=recipe, out=out, parent_bundle=bundle)
+        except (MissingBackendError, UnsupportedOptionError) as exc:
+            skipped.append({"target": item.target, "precision": item.precision, "route": route, "reason": str(exc)})
+            log.warning("%s %s %s skipped: %s", name, item.target, item.precision, exc)
+            continue
+        except EdgeKPError as exc:  # recorded in the export run's manifest; the report shows it
+            log.warning("%s %s %s failed: %s", name, item.target, item.precision, str(exc)[:300])
+        stages.finish(out, digest)
+    atomic_write_json(folder / "exports" / "skipped.json", skipped)
+
+
+def stage_bench(st: PipelineState, name: str, folder: Path) -> None:
+    from edgekp.bench.core import BenchOptions, bench_run
+    from edgekp.bench.latency import LatencySettings
+
+    b = st.recipe.bench
+    data = None
+    if b.data is not None:
+        data = str(Path(st.root) / b.data) if st.root and not Path(b.data).is_absolute() else b.data
+    opts = BenchOptions(
+        data=data, data_format=b.format, threads=tuple(b.threads), max_faces=b.max_faces,
+        latency=LatencySettings(warmup=b.warmup, min_runs=b.min_runs, min_seconds=b.min_seconds),
+        peers=b.peers and name == "train", peers_cache=b.peers_cache, command=st.command,
+    )
+    bench_run(folder, opts)
+
+
+def _timed(st: PipelineState, name: str, fn: Any, *args: Any) -> Any:
+    t0 = time.perf_counter()
+    log.info("pipeline: stage %s", name)
+    try:
+        return fn(*args)
+    finally:
+        st.timings[name] = round(time.perf_counter() - t0, 1) + st.timings.get(name, 0.0)
+
+
+def run_pipeline(recipe_path: str, overrides: list[str], out: str | None, command: str) -> dict[str, Any]:
+    from edgekp.config.train import TrainRecipe
+    from edgekp.report.build import build_report
+
+    recipe = load_recipe(recipe_path, overrides, expect=PipelineRecipe)
+    out_dir = Path(out or f"runs/{recipe.name}")
+    st = PipelineState(recipe, out_dir, command, _root(recipe, out_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_overrides = [*recipe.train.set, *([f"data.root={st.root}"] if st.root else [])]
+    train_recipe = load_recipe(recipe.train.recipe, train_overrides, expect=TrainRecipe)
+    t_start = time.perf_counter()
+    data_digest = _timed(st, "data", stage_data, st, train_recipe)
+    _timed(st, "train", stage_train, st, train_recipe, data_digest)
+    for name in ("prune", "qat"):
+        spec = getattr(recipe, name)
+        if spec is not None:
+            _timed(st, name, stage_compress, st, name, spec)
+    for name, folder in st.models.items():
+        _timed(st, "export", stage_export, st, name, folder)
+    for name, folder in st.models.items():
+        _timed(st, "bench", stage_bench, st, name, folder)
+    outcome = _timed(st, "report", lambda: build_report(
+        list(st.models.values()), out_dir / "report", command=command, title=recipe.report.title,
+        floors=recipe.report.floors, notes=st.notes))
+    summary = {"out": str(out_dir), "report": str(outcome.out / "report.md"), "stages": st.timings,
+               "total_seconds": round(time.perf_counter() - t_start, 1), "notes": st.notes,
+               "failed_rows": outcome.failed, **outcome.doc.summary}
+    atomic_write_json(out_dir / "pipeline.json", {"recipe": dump_recipe(recipe), "command": command, **summary})
+    return summary

@@ -1,0 +1,57 @@
+"""The self-contained HTML report: the Markdown report's sections, plots embedded as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+from edgekp.report.compare import comparison
+from edgekp.report.markdown import PLOT_TITLES, ReportDoc, host_lines, notes
+from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, latency_cells, main_cells
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1500px;color:#222}
+table{border-collapse:collapse;font-size:12px;margin:1em 0}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
+th{background:#f0f0f0}td:nth-child(-n+5){text-align:left}
+tr.failed td{background:#fde8e8}tr.skipped td{color:#777}tr.peer td{background:#f4f8ff}
+code{background:#f4f4f4;padding:2px 4px}img{max-width:100%}
+"""
+
+
+def _table(header, rows, classes=None) -> str:  # noqa: ANN001 - lists of str
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def render_html(doc: ReportDoc) -> str:
+    e = html.escape
+    rows = [rr for run in doc.runs for rr in run.rows]
+    classes = ["failed" if rr.failed else "skipped" if rr.row.status == "skipped" else "peer" if rr.row.variant == "peer" else ""
+               for rr in rows]
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(doc.title)}</title><style>{STYLE}</style></head><body>",
+             f"<h1>{e(doc.title)}</h1>", f"<p>Made by: <code>{e(doc.command)}</code></p>", f"<p>Generated {e(doc.generated)}.</p>",
+             "<ul>" + "".join(f"<li>{e(line[2:])}</li>" for line in host_lines(doc)) + "</ul>",
+             "<p>NME, FR@0.10 and AUC@0.10 are fractions of the inter-ocular distance, in %; dNME is against the same run's "
+             "PyTorch fp32 model. Latency: one face, perf_counter after a warm-up, median and p90.</p>",
+             "<h2>Results</h2>", _table(MAIN_COLUMNS, [main_cells(rr) for rr in rows], classes)]
+    header, cmp_rows = comparison(doc.runs)
+    if cmp_rows:
+        parts += ["<h2>Runs side by side</h2>", _table(header, cmp_rows)]
+    lat = [cells for rr in rows for cells in latency_cells(rr)]
+    if lat:
+        parts += ["<h2>Latency by device and thread count</h2>", _table(LATENCY_COLUMNS, lat)]
+    for name, path in doc.plots.items():
+        kind, _, which = name.partition(":")
+        title = PLOT_TITLES.get(kind, kind) + (f": {which}" if which else "")
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        parts += [f"<h2>{e(title)}</h2>", f"<img alt='{e(title)}' src='data:image/png;base64,{data}'>"]
+    extra = notes(doc)
+    if extra:
+        parts += ["<h2>Notes</h2><ul>" + "".join(f"<li>{e(n[2:])}</li>" for n in extra) + "</ul>"]
+    parts.append("</body></html>")
+    return "\n".join(parts)

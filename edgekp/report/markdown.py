@@ -1,0 +1,97 @@
+"""The Markdown report. Also the source of the HTML report's text (same sections, same tables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekp.report.compare import comparison
+from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, RunReport, latency_cells, main_cells
+
+PLOT_TITLES = {
+    "accuracy_vs_latency": "Accuracy vs latency (Pareto front marked)",
+    "ced": "Cumulative error distribution per target",
+    "pose": "NME by pose",
+    "samples": "Sample faces",
+    "heads": "Head importance (pruned run)",
+}
+
+
+@dataclass
+class ReportDoc:
+    """Everything a writer needs, computed once."""
+
+    title: str
+    command: str
+    generated: str
+    runs: list[RunReport]
+    plots: dict[str, Path] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    extra_notes: list[str] = field(default_factory=list)  # e.g. pipeline stages that were skipped
+
+
+def table(header: list[str] | tuple[str, ...], rows: list[list[str]]) -> str:
+    def esc(cell: str) -> str:
+        return str(cell).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def host_lines(doc: ReportDoc) -> list[str]:
+    seen, lines = set(), []
+    for run in doc.runs:
+        h = run.result.host
+        key = (h.get("cpu"), tuple(h.get("isa", [])))
+        if key in seen:
+            continue
+        seen.add(key)
+        libs = h.get("libraries", {})
+        runtimes = ", ".join(f"{k} {libs[k]}" for k in ("torch", "onnxruntime", "ai-edge-litert", "openvino", "coremltools") if k in libs)
+        vnni = "with VNNI" if h.get("has_vnni") else "no VNNI: int8 kernels get no speed-up here"
+        lines.append(f"- Host: {h.get('cpu')}, {h.get('cores')} cores, ISA {', '.join(h.get('isa', [])) or '?'} ({vnni}); "
+                     f"{h.get('os')}, Python {h.get('python')}; {runtimes}")
+    return lines
+
+
+def notes(doc: ReportDoc) -> list[str]:
+    out = [f"- {n}" for n in doc.extra_notes]
+    for run in doc.runs:
+        for rr in run.rows:
+            for note in rr.row.notes:
+                text = f"- {rr.label}: {note}"
+                if text not in out:
+                    out.append(text)
+    return out
+
+
+def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
+    parts = [f"# {doc.title}", "", f"Made by: `{doc.command}`", "", f"Generated {doc.generated}.", ""]
+    parts += host_lines(doc)
+    data = sorted({run.result.data or "?" for run in doc.runs})
+    parts += [f"- Faces: {', '.join(data)} (the same crops for every row, peers included)",
+              "- NME, FR@0.10 and AUC@0.10 are fractions of the inter-ocular distance (outer eye corners), shown in %; "
+              "dNME is the NME change against the same run's PyTorch fp32 model.",
+              "- Latency: one face (batch 1), perf_counter after a warm-up, median (p50) and 90th percentile over the timed "
+              "calls; FPS = 1000 / p50. int8 on a host without VNNI is not expected to be faster than fp32.", ""]
+    if doc.summary:
+        s = doc.summary
+        parts += [f"Rows: {s['rows']} ({s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped, "
+                  f"{s['breached']} breaching a floor).", ""]
+    parts += ["## Results", "", table(MAIN_COLUMNS, [main_cells(rr) for run in doc.runs for rr in run.rows]), ""]
+    header, rows = comparison(doc.runs)
+    if rows:
+        parts += ["## Runs side by side", "", table(header, rows), ""]
+    lat_rows = [cells for run in doc.runs for rr in run.rows for cells in latency_cells(rr)]
+    if lat_rows:
+        parts += ["## Latency by device and thread count", "", table(LATENCY_COLUMNS, lat_rows), ""]
+    for name, path in doc.plots.items():
+        kind, _, which = name.partition(":")
+        title = PLOT_TITLES.get(kind, kind) + (f": {which}" if which else "")
+        parts += [f"## {title}", "", f"![{title}]({plot_prefix}{path.name})", ""]
+    extra = notes(doc)
+    if extra:
+        parts += ["## Notes", "", *extra, ""]
+    return "\n".join(parts).rstrip() + "\n"

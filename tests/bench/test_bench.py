@@ -1,0 +1,130 @@
+"""Bench pieces: cache keyed by hash (corrupt file rebuilt), latency statistics, artifact discovery
+with failed/skipped exports, unavailable peers, and a small real bench of a tiny run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekp.artifacts import RunDir
+from edgekp.bench.cache import BenchCache, cache_key, data_hash
+from edgekp.bench.latency import LatencySettings, measure
+from edgekp.bench.runs import find_artifacts
+from edgekp.cli import main
+from edgekp.errors import LineageError
+
+
+
+def make_run(path: Path) -> Path:
+    """A train run holding an untrained kp_hvit_test at 64 px (bench needs a real model.pt)."""
+    import torch
+
+    from edgekp.models import create_model
+    from edgekp.models.io import save_model
+
+    torch.manual_seed(0)
+    run = RunDir.create(path, "train", recipe={"model": {"name": "kp_hvit_test", "input_size": 64, "num_points": 68}})
+    save_model(path / "model.pt", create_model("kp_hvit_test", input_size=64), {"scheme": "ibug68", "crop_margin": 0.25})
+    run.finish("ok")
+    return path
+
+
+def test_cache_is_keyed_by_artifact_data_and_threads(tmp_path: Path) -> None:
+    cache = BenchCache(tmp_path)
+    k1 = cache_key("a" * 64, "d1", 1, "latency")
+    cache.put(k1, {"p50_ms": 1.0})
+    assert BenchCache(tmp_path).get(k1) == {"p50_ms": 1.0}  # persisted
+    for other in (cache_key("b" * 64, "d1", 1, "latency"), cache_key("a" * 64, "d2", 1, "latency"),
+                  cache_key("a" * 64, "d1", 2, "latency")):
+        assert BenchCache(tmp_path).get(other) is None
+
+
+@pytest.mark.parametrize("garbage", [b"{not json", b"[]", b'{"version": 99, "entries": {}}', b"\xff\xfe"])
+def test_corrupt_cache_is_rebuilt(tmp_path: Path, garbage: bytes) -> None:
+    (tmp_path / "cache.json").write_bytes(garbage)
+    cache = BenchCache(tmp_path)
+    assert cache.rebuilt and cache.entries == {}
+    cache.put("k", 1)
+    assert json.loads((tmp_path / "cache.json").read_text())["entries"] == {"k": 1}
+
+
+def test_data_hash_follows_annotations(tmp_path: Path) -> None:
+    (tmp_path / "a.pts").write_text("1 2")
+    before = data_hash(tmp_path)
+    assert data_hash(tmp_path) == before
+    (tmp_path / "a.pts").write_text("1 3")
+    assert data_hash(tmp_path) != before
+
+
+def test_latency_statistics() -> None:
+    calls = []
+    out = measure(lambda: calls.append(1), LatencySettings(warmup=3, min_runs=20, min_seconds=10.0))
+    assert out["runs"] == 20 and len(calls) == 23
+    assert 0 <= out["p50_ms"] <= out["p90_ms"]
+
+
+def _export_run(path: Path, target: str, precision: str, status: str, **fields: object) -> None:
+    run = RunDir.create(path, "export", recipe={"exports": [{"target": target, "precision": precision, "route": None}]})
+    run.finish(status, **fields)
+
+
+def test_find_artifacts_lists_failed_and_skipped_exports(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "train")
+    _export_run(run / "exports" / "openvino-int8", "openvino", "int8", "failed", error="conversion failed: boom")
+    _export_run(run / "exports" / "tflite-fp16", "tflite", "fp16", "failed", parity={"problems": ["max abs 3e-3 > 1e-3"]},
+                failed_dir="x")
+    (run / "exports" / "skipped.json").write_text(json.dumps([{"target": "coreml", "precision": "int8", "reason": "no coremltools"}]))
+    _, refs = find_artifacts(run)
+    got = {(r.target, r.precision): (r.status, r.reason) for r in refs}
+    assert got[("pytorch", "fp32")] == ("ok", "")
+    assert got[("openvino", "int8")] == ("export failed", "conversion failed: boom")
+    assert got[("tflite", "fp16")] == ("parity failed", "max abs 3e-3 > 1e-3")
+    assert got[("coreml", "int8")] == ("skipped", "no coremltools")
+
+
+def test_run_without_artifacts_is_refused(tmp_path: Path) -> None:
+    RunDir.create(tmp_path / "empty", "train").finish("ok")
+    with pytest.raises(LineageError, match="holds no artifacts"):
+        find_artifacts(tmp_path / "empty")
+
+
+def test_unavailable_peer_is_a_skipped_row(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from edgekp.bench import peers
+    from edgekp.bench.core import BenchOptions
+
+    def refuse(*_: object) -> None:
+        raise peers.PeerUnavailable("could not obtain it with pip (no network)")
+
+    monkeypatch.setattr(peers, "obtain_dlib", refuse)
+    monkeypatch.setattr(peers, "obtain_mediapipe", refuse)
+    rows = peers.bench_peers(None, BenchOptions(peers_cache=str(tmp_path)), BenchCache(tmp_path))
+    assert [(r.target, r.status) for r in rows] == [("dlib", "skipped"), ("mediapipe", "skipped")]
+    assert all("no network" in r.reason for r in rows)
+
+
+def test_bench_cli_on_a_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edgekp.data.synthetic_store import ensure_synthetic_dataset
+
+    run = make_run(tmp_path / "train")
+    data = ensure_synthetic_dataset(tmp_path / "faces", 12, 96, 5)
+    argv = ["bench", "--from", str(run), "--data", str(data), "--min-runs", "5", "--min-seconds", "0.01", "--warmup", "1", "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    row = result["rows"][0]
+    assert (row["target"], row["status"], row["accuracy"]["n"]) == ("pytorch", "ok", 12)
+    assert row["latency"][0]["runs"] >= 5 and row["params"] > 0 and row["flops"] > 0
+    assert len(row["accuracy"]["per_landmark"]) == 68
+    (run / "bench" / "cache.json").write_text("{corrupt")  # rebuilt, not crashed on
+    assert main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert np.isclose(again["rows"][0]["accuracy"]["nme"], row["accuracy"]["nme"])
+    assert json.loads((run / "bench" / "cache.json").read_text())["version"] == 1
+
+
+def test_bench_bad_threads_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = make_run(tmp_path / "train")
+    assert main(["bench", "--from", str(run), "--threads", "1,x"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -37,8 +37,8 @@ def configure_logging(verbosity: int) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         handler._edgekp = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
-    # Propagate so embedding applications (and pytest's caplog) still see edgekp's records.
-    logger.propagate = True
+    # Our handler prints; propagating too would print twice once a library configures the root logger.
+    logger.propagate = False
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -69,19 +69,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # -- latency --------------------------------------------------------------------------------------
-def _time(fn: Any, x: np.ndarray, repeats: int) -> dict[str, float]:
-    for _ in range(10):
-        fn(x)
-    times = []
+def _round_robin(runners: list[Any], x: np.ndarray, repeats: int) -> list[dict[str, float]]:
+    """Time every runner in turn, ``repeats`` rounds: on a shared, drifting machine each variant sees the
+    same load, so the ratios between variants hold even when absolute times wander."""
+    for run in runners:
+        for _ in range(10):
+            run(x)
+    times: list[list[float]] = [[] for _ in runners]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - start)
-    return {"p50": 1000 * statistics.median(times), "p90": 1000 * float(np.percentile(times, 90))}
+        for i, run in enumerate(runners):
+            start = time.perf_counter()
+            run(x)
+            times[i].append(time.perf_counter() - start)
+    return [{"p50": 1000 * statistics.median(t), "p90": 1000 * float(np.percentile(t, 90))} for t in times]
 
 
-def onnx_latency(model: torch.nn.Module, size: int, work: Path, repeats: int) -> tuple[dict[str, float], str]:
-    """1-thread onnxruntime latency; through edgekp's export stack when it imports, else torch.onnx directly."""
+def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str]:
+    """A 1-thread onnxruntime runner; through edgekp's export stack when it imports, else torch.onnx directly."""
     path = work / "model.onnx"
     try:
         from edgekp.export.onnx import OrtRunner, export_onnx
@@ -99,11 +103,10 @@ def onnx_latency(model: torch.nn.Module, size: int, work: Path, repeats: int) ->
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         runner = lambda x: session.run(None, {"images": x})[0]  # noqa: E731
         how = "torch.onnx (legacy, opset 20) + onnxruntime directly"
-    x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
-    return _time(runner, x, repeats), how
+    return runner, how
 
 
-def tflite_latency(model: torch.nn.Module, size: int, work: Path, repeats: int) -> tuple[dict[str, float] | None, str]:
+def tflite_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any | None, str]:
     try:
         from edgekp.export.tflite import LiteRTRunner, convert_litert
     except ImportError as exc:
@@ -114,8 +117,7 @@ def tflite_latency(model: torch.nn.Module, size: int, work: Path, repeats: int) 
         runner = LiteRTRunner(path, 1)
     except Exception as exc:  # noqa: BLE001 - a failed conversion is reported in the table, not fatal
         return None, f"failed: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
-    x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
-    return _time(runner, x, repeats), "litert-torch fp32 + ai-edge-litert interpreter"
+    return runner, "litert-torch fp32 + ai-edge-litert interpreter"
 
 
 # -- the sweep ------------------------------------------------------------------------------------
@@ -136,16 +138,32 @@ def prune_overrides(args: argparse.Namespace, parent: RunDir) -> dict[str, Any]:
             "steps": args.steps, "scoring": {"faces": args.scoring_faces, "batch_size": 32}}
 
 
-def measure(model: torch.nn.Module, data: Any, args: argparse.Namespace, notes: dict[str, str]) -> dict[str, Any]:
-    size = model.config.input_size
+def measure(model: torch.nn.Module, data: Any) -> dict[str, Any]:
     pred = predict_arrays(model, data.val.images)
-    row: dict[str, Any] = {"heads": sum(head_counts(model).values()), "params": count_parameters(model),
-                           "flops": count_flops(model), "val_nme": float(score(pred, data.val.points, data.scheme)["nme"])}
+    return {"heads": sum(head_counts(model).values()), "params": count_parameters(model),
+            "flops": count_flops(model), "val_nme": float(score(pred, data.val.points, data.scheme)["nme"])}
+
+
+def measure_latency(models: list[torch.nn.Module], rows: list[dict[str, Any]], args: argparse.Namespace,
+                    notes: dict[str, str]) -> None:
+    """Convert every variant first, then time them interleaved (see _round_robin)."""
+    size = models[0].config.input_size
+    x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        row["ort_ms"], notes["onnxruntime"] = onnx_latency(model, size, Path(tmp), args.repeats)
-        if not args.no_tflite:
-            row["tflite_ms"], notes["tflite"] = tflite_latency(model, size, Path(tmp), args.repeats)
-    return row
+        ort_runners, tfl_runners = [], []
+        for i, model in enumerate(models):
+            work = Path(tmp) / str(i)
+            work.mkdir()
+            runner, notes["onnxruntime"] = onnx_runner(model, size, work)
+            ort_runners.append(runner)
+            if not args.no_tflite:
+                runner, notes["tflite"] = tflite_runner(model, size, work)
+                tfl_runners.append(runner)
+        for row, t in zip(rows, _round_robin(ort_runners, x, args.repeats), strict=True):
+            row["ort_ms"] = t
+        if tfl_runners and all(r is not None for r in tfl_runners):
+            for row, t in zip(rows, _round_robin(tfl_runners, x, args.repeats), strict=True):
+                row["tflite_ms"] = t
 
 
 def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -157,9 +175,9 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
     data = build_training_data(finetune_recipe(parent_train_recipe(parent), base))  # read once, shared by all
     model, _ = load_model_from_run(parent_dir)
     notes: dict[str, str] = {}
-    torch.set_num_threads(1)  # latency rows are 1-thread; fine-tuning sets its own count inside prune()
     rows = [{"variant": "parent", "importance": "-", "ratio": 0.0, "nme_pruned": None, "nme_ft_last": None,
-             **measure(model, data, args, notes)}]
+             **measure(model, data)}]
+    models = [model]
     parent_nme = rows[0]["val_nme"]
     ratios = [float(r) for r in args.ratios.split(",") if r.strip()]
     random_at = {float(r) for r in args.random_at.split(",") if r.strip()}
@@ -173,12 +191,14 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
         summary = prune(recipe, parent_dir, run_dir, resume=resume, data=data)
         pruned, _ = load_model_from_run(run_dir)
         result = json.loads((run_dir / "manifest.json").read_text()).get("result", {})
-        torch.set_num_threads(1)
         row = {"variant": f"{importance} {100 * ratio:.0f}%", "importance": importance, "ratio": ratio,
-               "nme_pruned": summary["val_nme_before_finetune"], **measure(pruned, data, args, notes),
+               "nme_pruned": summary["val_nme_before_finetune"], **measure(pruned, data),
                "epochs": result.get("epochs")}
         row["nme_ft_last"] = _last_val_nme(run_dir)
         rows.append(row)
+        models.append(pruned)
+    torch.set_num_threads(1)
+    measure_latency(models, rows, args, notes)
     for row in rows:
         row["nme_rise_pct"] = 100 * (row["val_nme"] / parent_nme - 1)
         row["ort_cut_pct"] = 100 * (1 - row["ort_ms"]["p50"] / rows[0]["ort_ms"]["p50"])
@@ -186,7 +206,7 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
             row["tflite_cut_pct"] = 100 * (1 - row["tflite_ms"]["p50"] / rows[0]["tflite_ms"]["p50"])
     context = {"parent": str(parent_dir), "val_faces": len(data.val), "train_faces": len(data.train),
                "normalization": "inter_ocular", "cpu": platform.processor() or platform.machine(),
-               "threads_latency": 1, "torch": torch.__version__, "latency_via": notes, "out": str(out)}
+               "threads_latency": 1, "repeats": args.repeats, "torch": torch.__version__, "latency_via": notes, "out": str(out)}
     return rows, context
 
 
@@ -219,7 +239,7 @@ def print_table(rows: list[dict[str, Any]], context: dict[str, Any]) -> None:
               f"{r['ort_cut_pct']:>6.1f} {ms(r.get('tflite_ms')):>7} {tfl_cut:>6}")
     print(f"\nNME: {context['normalization']} % on {context['val_faces']} validation faces of the parent's split "
           f"(FT best = best fine-tuning epoch, chosen on these faces; rise % is FT best vs the parent).")
-    print(f"Latency: 1 thread, median of timed runs, {context['cpu']}, torch {context['torch']}; via "
+    print(f"Latency: 1 thread, median of {context['repeats']} runs timed round-robin across variants, {context['cpu']}, torch {context['torch']}; via "
           + "; ".join(f"{k}: {v}" for k, v in context["latency_via"].items()))
 
 

@@ -85,7 +85,8 @@ def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignore
     with torch.no_grad():
         for start in range(0, len(calibration), 16):
             prepared(torch.from_numpy(calibration[start:start + 16]))
-    return prepared.eval()
+    prepared.eval()  # the train/eval replacements torchao installs return None, not the module
+    return prepared
 
 
 def quant_state(model: nn.Module) -> Any:
@@ -95,7 +96,8 @@ def quant_state(model: nn.Module) -> Any:
 def restore(model: nn.Module, state: Any, state_dict: dict[str, Any], ignored: list[str]) -> nn.Module:
     prepared = _prepared(model, ignored)
     prepared.load_state_dict(state_dict)
-    return prepared.eval()
+    prepared.eval()
+    return prepared
 
 
 def quantizer_names(model: nn.Module) -> list[str]:

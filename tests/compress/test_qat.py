@@ -102,35 +102,44 @@ def test_cli_export_to_a_target_of_another_quantizer(tmp_path, capsys, quantizer
 
 
 def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> None:
-    """prepare -> fine-tune -> save -> restore (NNCF config API) -> ONNX Q/DQ -> onnxruntime; head ignored = no head quantizers."""
+    """prepare -> fine-tune -> save -> restore (NNCF config API) -> ONNX Q/DQ -> onnxruntime; then the
+    same model with the head ignored: its quantizers are gone from the model and from the graph."""
     import onnx
 
+    from edgekp.compress import qat_nncf
+    from edgekp.compress.qat import calibration_images
     from edgekp.compress.qat_export import qat_conversion
-    from edgekp.compress.qat_nncf import quantizer_names
-    from edgekp.export.base import ExportSpec
     from edgekp.export.onnx import OrtRunner
+    from edgekp.models.io import load_model_from_run
 
-    parent = make_parent_run("train")
-    counts = {}
-    for name, scopes in (("all", [r".*\.attn\.normalizer"]), ("nohead", [r".*\.attn\.normalizer", "head"])):
-        out = tmp_path / name
-        summary = run_qat(parent, out, prune_data, qat_recipe("nncf", "onnx", ignored_scopes=scopes))
-        assert summary["epochs"] == 1 and np.isfinite(summary["best_val_nme"])
-        manifest = RunDir.open(out).manifest
-        assert manifest["kind"] == "qat" and manifest["compression"]["fake_quantizers"] > 0
-        model, meta, info = load_qat_model(out)
-        assert info["quantizer"] == "nncf" and meta["stage"] == "qat"
-        names = quantizer_names(model)
-        assert (any("head" in n for n in names)) == (name == "all")
-        conversion = qat_conversion(out, "onnx", "int8")
-        artifact = conversion.convert(model, ExportSpec(SIZE, 68, "int8", conversion.route.name), None, tmp_path / f"{name}_onnx")
-        graph = onnx.load(str(artifact)).graph
-        counts[name] = sum(n.op_type == "QuantizeLinear" for n in graph.node)
-        head_q = [n for n in graph.node if n.op_type == "QuantizeLinear" and "head" in n.name]
-        assert bool(head_q) == (name == "all") or counts[name] > 0
-        x = np.random.default_rng(0).random((4, 3, SIZE, SIZE), dtype=np.float32)
-        with torch.no_grad():
-            ref = model(torch.from_numpy(x)).numpy()
-        got = OrtRunner(artifact)(x)
-        assert float(np.abs(got - ref).max()) < 0.02
-    assert counts["all"] > counts["nohead"] > 0
+    parent, out = make_parent_run("train"), tmp_path / "qat"
+    recipe = qat_recipe("nncf", "onnx", ignored_scopes=[r".*\.attn\.normalizer"])
+    summary = run_qat(parent, out, prune_data, recipe)
+    assert summary["epochs"] == 1 and np.isfinite(summary["best_val_nme"])
+    assert RunDir.open(out).manifest["compression"]["fake_quantizers"] > 0
+    model, meta, info = load_qat_model(out)
+    assert info["quantizer"] == "nncf" and meta["stage"] == "qat"
+    conversion = qat_conversion(out, "onnx", "int8")
+    artifact = conversion.convert(model, _spec(conversion), None, tmp_path / "onnx")
+    x = np.random.default_rng(0).random((4, 3, SIZE, SIZE), dtype=np.float32)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    assert float(np.abs(OrtRunner(artifact)(x) - ref).max() / max(1.0, float(np.ptp(ref)))) < 0.02
+
+    base, _ = load_model_from_run(parent)
+    calib = calibration_images(recipe, prune_data, SIZE, None)
+    no_head = qat_nncf.prepare(base, calib, recipe, resolve_ignored(base, [*recipe.ignored_scopes, "head"]))
+    assert any("head" in n for n in qat_nncf.quantizer_names(model))
+    assert not any("head" in n for n in qat_nncf.quantizer_names(no_head))
+    artifact_nohead = qat_nncf.to_onnx_qdq(no_head, SIZE, tmp_path / "nohead" / "model.onnx", {})
+
+    def quantize_ops(path: Path) -> int:
+        return sum(n.op_type == "QuantizeLinear" for n in onnx.load(str(path)).graph.node)
+
+    assert quantize_ops(artifact) > quantize_ops(artifact_nohead) > 0
+
+
+def _spec(conversion):
+    from edgekp.export.base import ExportSpec
+
+    return ExportSpec(SIZE, 68, "int8", conversion.route.name)

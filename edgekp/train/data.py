@@ -142,6 +142,23 @@ def build_training_data(recipe: TrainRecipe) -> TrainingData:
     return TrainingData(train, val, scheme, weights, summary)
 
 
+def holdout_of_recipe(recipe: TrainRecipe) -> dict[str, list[str]]:
+    """The faces a recipe's val_split holds out, per dataset path, from annotations alone."""
+    data, split = recipe.data, recipe.data.val_split
+    if data.val or split is None:
+        return {}
+    scheme = get_scheme(data.scheme)
+    holdout: dict[str, list[str]] = {}
+    for spec in data.train:
+        if split.datasets and spec.path not in split.datasets:
+            continue
+        for rec in _read(spec, data, scheme, []):
+            key = rec.photo if split.group_by == "photo" else rec.source
+            if _in_val(f"{spec.path}/{key}", split.fraction):
+                holdout.setdefault(spec.path, []).append(rec.source)
+    return holdout
+
+
 def weighted_pool(dataset: np.ndarray, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Indices for one epoch honouring per-dataset weights: weight 0.5 keeps a random half of
     that dataset's faces this epoch, weight 2 repeats each face twice."""

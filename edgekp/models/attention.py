@@ -93,11 +93,12 @@ class LinearAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, length, _ = x.shape
         h, d = self.num_heads, self.head_dim
-        # N,L,H*3*D -> N,L,H,3,D -> 3,N,H,L,D
-        qkv = self.qkv(x).reshape(n, length, h, 3, d).permute(3, 0, 2, 1, 4)
-        q = self.feature_map(qkv[0])
-        k = self.feature_map(qkv[1])
-        v = qkv[2]
+        # N,L,H*3*D -> N,L,H,3D -> N,H,L,3D, then q/k/v by slicing: 4-D tensors only, because
+        # onnx2tf mis-transposes the 5-D permute of the obvious layout (the TF route lost parity).
+        qkv = self.qkv(x).reshape(n, length, h, 3 * d).permute(0, 2, 1, 3)
+        q = self.feature_map(qkv[..., :d])
+        k = self.feature_map(qkv[..., d : 2 * d])
+        v = qkv[..., 2 * d :]
         # Averages over tokens instead of sums: the ratio is identical, and fp16 exports stay in range.
         inv_len = 1.0 / length
         kv = torch.matmul(k.transpose(-2, -1), v) * inv_len  # N,H,D,D: linear in L

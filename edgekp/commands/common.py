@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -28,10 +29,21 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
 
 
+def strict_json(value: Any) -> Any:
+    """NaN/inf (e.g. the NME of an empty pose group) become null: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
 def print_result(args: argparse.Namespace, result: Any, text: str) -> None:
     """JSON on stdout under --json, else the human summary."""
     if getattr(args, "json", False):
-        json.dump(result, sys.stdout, indent=2, default=str)
+        json.dump(strict_json(result), sys.stdout, indent=2, default=str, allow_nan=False)
         sys.stdout.write("\n")
     else:
         print(text)

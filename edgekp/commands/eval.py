@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f}%"
+    return "n/a" if value is None or value != value else f"{100 * value:.2f}%"
 
 
 def run(args: argparse.Namespace) -> int:

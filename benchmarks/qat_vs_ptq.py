@@ -126,6 +126,10 @@ def main() -> int:
             recipe_path = {"openvino": "openvino_int8", "onnx": "onnx_int8", "tflite": "tflite_int8"}[t]
             recipe = load_recipe(f"recipes/qat/{recipe_path}.yaml", overrides(args, None), expect=QatRecipe)
             run_dir = o / "run"
+            if run_dir.exists():  # a previous try of this benchmark; QAT refuses to overwrite a run
+                import shutil
+
+                shutil.rmtree(run_dir)
             summary = compress(QatCompressor(recipe), recipe, parent.path, run_dir, data=data)
             print(f"  qat {t}: val NME {summary['val_nme_before_finetune']:.4f} after quantization -> {summary['best_val_nme']:.4f} "
                   f"after {summary['epochs']} epochs", file=sys.stderr)

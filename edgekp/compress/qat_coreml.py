@@ -86,16 +86,22 @@ def _prepared(model: nn.Module, ignored: list[str]) -> tuple[nn.Module, Any]:
     quantizer = ctq.LinearQuantizer(model, _config(ignored))
     prepared = quantizer.prepare(example_inputs=(torch.rand(1, 3, size, size),), inplace=False)
     _clean_trace(prepared, size)
+    from edgekp.compress.qat_pt2e import observe_only_in_training
+
+    prepared.register_forward_pre_hook(observe_only_in_training)  # frozen ranges outside training
     return prepared, quantizer
 
 
 def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module:
     prepared, _ = _prepared(model, ignored)
-    prepared.eval()  # observers run in eval too: set the ranges from the calibration faces
+    prepared.train()  # observers run in train mode only (see _prepared): set the ranges from the calibration faces
+    for m in prepared.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()  # ...without moving the parent's BatchNorm statistics
     with torch.no_grad():
         for start in range(0, len(calibration), 16):
             prepared(torch.from_numpy(calibration[start:start + 16]))
-    return prepared
+    return prepared.eval()
 
 
 def quant_state(model: nn.Module) -> Any:

@@ -66,7 +66,6 @@ def make_quantizer(ignored: list[str]) -> Any:
 
 
 def _prepared(model: nn.Module, ignored: list[str]) -> nn.Module:
-    from torchao.quantization.pt2e import allow_exported_model_train_eval
     from torchao.quantization.pt2e.quantize_pt2e import prepare_qat_pt2e
 
     size = int(model.config.input_size)
@@ -74,8 +73,24 @@ def _prepared(model: nn.Module, ignored: list[str]) -> nn.Module:
     batch = torch.export.Dim("batch", min=1, max=1024)
     graph = torch.export.export(folded, (torch.rand(2, 3, size, size),), dynamic_shapes=({0: batch},)).module()
     prepared = prepare_qat_pt2e(graph, make_quantizer(ignored))
-    allow_exported_model_train_eval(prepared)  # the trainer switches train/eval
+    # torch.export's module() installs train()/eval() that raise, and torchao's replacements are bound
+    # methods that break under deepcopy (the EMA, the converter). With BatchNorm folded and no dropout
+    # the graph does not depend on the mode, so nn.Module's own train()/eval() (flags only) are right.
+    for name in ("train", "eval"):
+        prepared.__dict__.pop(name, None)
+    prepared.register_forward_pre_hook(observe_only_in_training)
     return prepared
+
+
+def observe_only_in_training(module: nn.Module, args: Any) -> None:
+    """Forward pre-hook: fake-quant observers update ranges in train mode only, so validation, export
+    and parity checks see frozen ranges (the observers would otherwise keep moving in eval mode)."""
+    from torch.ao.quantization import FakeQuantizeBase as AoFakeQuantize
+    from torchao.quantization.pt2e.fake_quantize import FakeQuantizeBase
+
+    for m in module.modules():
+        if isinstance(m, (FakeQuantizeBase, AoFakeQuantize)):
+            m.observer_enabled[0] = int(module.training)
 
 
 def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module:
@@ -85,8 +100,7 @@ def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignore
     with torch.no_grad():
         for start in range(0, len(calibration), 16):
             prepared(torch.from_numpy(calibration[start:start + 16]))
-    prepared.eval()  # the train/eval replacements torchao installs return None, not the module
-    return prepared
+    return prepared.eval()
 
 
 def quant_state(model: nn.Module) -> Any:
@@ -96,8 +110,7 @@ def quant_state(model: nn.Module) -> Any:
 def restore(model: nn.Module, state: Any, state_dict: dict[str, Any], ignored: list[str]) -> nn.Module:
     prepared = _prepared(model, ignored)
     prepared.load_state_dict(state_dict)
-    prepared.eval()
-    return prepared
+    return prepared.eval()
 
 
 def quantizer_names(model: nn.Module) -> list[str]:

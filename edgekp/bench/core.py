@@ -153,10 +153,10 @@ def _predict(runner: Any, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
 
 def _model_cost(run: RunDir) -> tuple[dict[str, Any], int | None, int | None]:
     """(meta, params, flops) of the run's own model; the exports share its params and FLOPs."""
+    from edgekp.bench.predictor import load_torch_model
     from edgekp.models.cost import count_flops, count_parameters
-    from edgekp.models.io import load_model_from_run
 
-    model, meta = load_model_from_run(run.path)
+    model, meta = load_torch_model(run.path / "model.pt")
     try:
         return meta | {"input_size": model.config.input_size, "num_points": model.config.num_points}, \
             count_parameters(model), count_flops(model)

@@ -57,8 +57,6 @@ class Predictor:
 
 def load_predictor(source: str | Path | None, threads: int | None = None) -> Predictor:
     """A run dir (its model.pt), a ``.pt`` checkpoint, or None for the shipped model."""
-    from edgekp.models.io import load_model
-
     if source is None:
         from edgekp.shipped import shipped_model_path
 
@@ -75,8 +73,21 @@ def load_predictor(source: str | Path | None, threads: int | None = None) -> Pre
                 raise LineageError(f"{str(source)!r} holds no model.pt; is it a train, prune or qat run directory?")
         elif path.suffix != ".pt":
             return _load_exported(path, threads)
-    model, meta = load_model(path)
+    model, meta = load_torch_model(path)
     return Predictor(TorchRunner(model, threads), meta, str(path))
+
+
+def load_torch_model(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A plain (train/prune) model, or a QAT run's fake-quantized model, by its checkpoint format."""
+    from edgekp.artifacts import load_checkpoint
+    from edgekp.models.io import load_model
+
+    if str(load_checkpoint(path).get("format", "")).startswith("edgekp-qat/"):
+        from edgekp.compress.qat import load_qat_model
+
+        model, meta, _ = load_qat_model(path.parent)
+        return model, meta
+    return load_model(path)
 
 
 # artifact suffix -> export target, for artifacts whose sidecar does not name the target
@@ -88,9 +99,7 @@ def _crop_margin(source_run: str | None) -> float | None:
     if not source_run:
         return None
     try:
-        from edgekp.models.io import load_model
-
-        _, meta = load_model(Path(source_run) / "model.pt")
+        _, meta = load_torch_model(Path(source_run) / "model.pt")
         return float(meta["crop_margin"]) if "crop_margin" in meta else None
     except Exception:  # noqa: BLE001 - the source run may be gone; the default margin is used then
         return None

@@ -161,19 +161,12 @@ def cache_key(records: Sequence[FaceRecord], size: int, margin: float) -> str:
 
 
 def _poses(records: Sequence[FaceRecord]) -> np.ndarray:
-    from edgekp.data.pose import estimate_poses
+    from edgekp.data.pose import record_poses
 
-    poses = np.full((len(records), 3), np.nan, np.float32)
-    missing = [i for i, r in enumerate(records) if r.pose is None]
-    for i, r in enumerate(records):
-        if r.pose is not None:
-            poses[i] = r.pose.as_array()
-    if missing:
-        if records[missing[0]].points.shape[0] == 68:
-            poses[missing] = estimate_poses(np.stack([records[i].points for i in missing]))
-        else:
-            log.warning("%d faces have no pose label and %d points: pose unknown (NaN)",
-                        len(missing), records[missing[0]].points.shape[0])
+    poses = record_poses(records)
+    if np.isnan(poses).any():
+        log.warning("%d faces have no pose label and %d points: pose unknown (NaN)",
+                    int(np.isnan(poses[:, 0]).sum()), records[0].points.shape[0])
     return poses
 
 

@@ -20,10 +20,15 @@ landmarks cannot tell a face turned by 90+ degrees from one turned less, so |yaw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from edgekp.data.records import FaceRecord
 
 ASSETS = Path(__file__).with_name("assets")
 
@@ -139,3 +144,16 @@ def yaw_agreement(estimated_yaw: np.ndarray, label_yaw: np.ndarray, max_label: f
         "mae_signed_yaw": float(np.abs(est - lab).mean()),
         "corr_signed_yaw": float(np.corrcoef(est, lab)[0, 1]),
     }
+
+
+def record_poses(records: Sequence[FaceRecord]) -> np.ndarray:
+    """N x 3 [yaw, pitch, roll]: the dataset's labels where a face has them (labels win), else
+    estimated from 68 landmarks; NaN for unlabelled faces of other schemes."""
+    poses = np.full((len(records), 3), np.nan, np.float32)
+    missing = [i for i, r in enumerate(records) if r.pose is None]
+    for i, r in enumerate(records):
+        if r.pose is not None:
+            poses[i] = r.pose.as_array()
+    if missing and records[missing[0]].points.shape[0] == 68:
+        poses[missing] = estimate_poses(np.stack([records[i].points for i in missing]))
+    return poses

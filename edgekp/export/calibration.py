@@ -134,16 +134,9 @@ def record_sha(record: Any) -> str:
 
 
 def _poses(records: list[Any]) -> np.ndarray:
-    from edgekp.data.pose import estimate_poses
+    from edgekp.data.pose import record_poses
 
-    poses = np.full((len(records), 3), np.nan, np.float32)
-    missing = [i for i, r in enumerate(records) if r.pose is None]
-    for i, r in enumerate(records):
-        if r.pose is not None:
-            poses[i] = r.pose.as_array()
-    if missing and records[missing[0]].points.shape[0] == 68:
-        poses[missing] = estimate_poses(np.stack([records[i].points for i in missing]))
-    return poses
+    return record_poses(records)
 
 
 def _large(poses: np.ndarray, yaw_threshold: float) -> np.ndarray:

@@ -13,24 +13,11 @@ from edgekp.artifacts import RunDir
 from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.data.schemes import IBUG68
-from edgekp.train.data import FaceArrays, TrainingData
+from edgekp.train.data import TrainingData
+
+from face_fixtures import synthetic_face_arrays  # tests/ helper module, on sys.path via tests/conftest.py
 
 SIZE = 64
-
-
-def _arrays(n: int, seed: int) -> FaceArrays:
-    from edgekp.data.crops import crop_face
-    from edgekp.data.synthetic import render_synthetic
-
-    images, points, poses = render_synthetic(n, 96, seed)
-    crops = [crop_face(img, pts, SIZE, margin=0.25) for img, pts in zip(images, points, strict=True)]
-    return FaceArrays(
-        images=np.stack([c.image for c in crops]),
-        points=np.stack([c.points for c in crops]).astype(np.float32) / SIZE,
-        poses=poses.astype(np.float32),
-        sources=[f"synth_{seed}_{i}" for i in range(n)],
-        dataset=np.zeros(n, dtype=np.int64),
-    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,7 +31,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def prune_data() -> TrainingData:
-    return TrainingData(_arrays(32, 21), _arrays(12, 22), IBUG68, np.ones(1))
+    return TrainingData(synthetic_face_arrays(32, 21), synthetic_face_arrays(12, 22), IBUG68, np.ones(1))
 
 
 def tiny_train_recipe(**data: object) -> TrainRecipe:

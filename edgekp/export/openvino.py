@@ -42,6 +42,9 @@ def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str) -> Any:
     return nncf.quantize(
         ov_model, nncf.Dataset(samples), subset_size=len(samples),
         preset=nncf.QuantizationPreset.PERFORMANCE,
+        # Transformer scheme: keeps the attention's activation-by-activation matmuls and the
+        # normalizer out of int8; on the shipped model the NME cost fell from +10.4 % to +1.4 %.
+        model_type=nncf.ModelType.TRANSFORMER,
         # Bias correction off: NNCF's fast bias correction tries to write a per-channel bias into the
         # head's scalar "+ 0.5" constant and fails ("cannot reshape array of size 136 into (1, 1)").
         advanced_parameters=AdvancedQuantizationParameters(overflow_fix=fix, disable_bias_correction=True),

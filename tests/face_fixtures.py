@@ -21,3 +21,39 @@ def synthetic_face_arrays(n: int, seed: int, size: int = 64) -> FaceArrays:
         sources=[f"synth_{seed}_{i}" for i in range(n)],
         dataset=np.zeros(n, dtype=np.int64),
     )
+
+
+def scaled_tiny_model(size: int = 64, seed: int = 0, *, fc2_std: float = 0.02, attn_std: float | None = None):
+    """kp_hvit_test whose output depends on the image: BatchNorm statistics from one batch and head
+    (optionally attention) weights of a real scale. An untrained model answers ~0.5 everywhere,
+    which would let every parity or zero-gate comparison pass."""
+    import torch
+
+    from edgekp.models import create_model
+
+    torch.manual_seed(seed)
+    model = create_model("kp_hvit_test", input_size=size)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 1.0
+    with torch.no_grad():
+        model.train()(torch.rand(8, 3, size, size))
+        if attn_std is not None:
+            for _, attn in model.attention_modules():
+                torch.nn.init.normal_(attn.qkv.weight, std=attn_std)
+                torch.nn.init.normal_(attn.proj.weight, std=attn_std)
+        torch.nn.init.normal_(model.head.fc1.weight, std=0.2)
+        torch.nn.init.normal_(model.head.fc2.weight, std=fc2_std)
+    return model.eval()
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``edgekp ARGV`` run in-process."""
+    from edgekp.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err

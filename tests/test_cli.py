@@ -7,16 +7,9 @@ import sys
 
 import pytest
 
-from edgekp.cli import VERBS, main
+from edgekp.cli import VERBS
+from face_fixtures import run_cli
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_help_lists_every_verb(capsys):

@@ -15,7 +15,7 @@ from edgekp.config.train import TrainRecipe
 from edgekp.data.schemes import IBUG68
 from edgekp.train.data import TrainingData
 
-from face_fixtures import synthetic_face_arrays  # tests/ helper module, on sys.path via tests/conftest.py
+from face_fixtures import scaled_tiny_model, synthetic_face_arrays  # tests/ helper module, on sys.path via tests/conftest.py
 
 SIZE = 64
 
@@ -45,24 +45,9 @@ def tiny_train_recipe(**data: object) -> TrainRecipe:
 
 
 def trained_tiny_model(seed: int = 0, attn_std: float = 0.3) -> torch.nn.Module:
-    """kp_hvit_test with BatchNorm statistics and head weights that make heads matter (an untrained
-    model answers ~0.5 everywhere, which would make every comparison pass)."""
-    from edgekp.models import create_model
-
-    torch.manual_seed(seed)
-    model = create_model("kp_hvit_test", input_size=SIZE)
-    # attn_std 0.3 makes every head matter (zero-gate tests); it also pushes fp16 past 1e-3 parity.
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.momentum = 1.0
-    with torch.no_grad():
-        model.train()(torch.rand(8, 3, SIZE, SIZE))
-        for _, attn in model.attention_modules():
-            torch.nn.init.normal_(attn.qkv.weight, std=attn_std)
-            torch.nn.init.normal_(attn.proj.weight, std=attn_std)
-        torch.nn.init.normal_(model.head.fc1.weight, std=0.2)
-        torch.nn.init.normal_(model.head.fc2.weight, std=0.2)
-    return model.eval()
+    """kp_hvit_test at a real weight scale; attn_std 0.3 makes every head matter (zero-gate tests)
+    and also pushes fp16 past 1e-3 parity."""
+    return scaled_tiny_model(SIZE, seed, fc2_std=0.2, attn_std=attn_std)
 
 
 @pytest.fixture()

@@ -8,27 +8,18 @@ import pytest
 import torch
 
 from edgekp.artifacts import RunDir
-from edgekp.models import create_model
 from edgekp.models.io import save_model
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHETIC_64 = REPO / "calibration" / "synthetic_64.yaml"
+from face_fixtures import scaled_tiny_model  # tests/ helper module
+
 SIZE = 64
 
 
 def make_model(size: int = SIZE, seed: int = 0) -> torch.nn.Module:
-    """kp_hvit_test whose output depends on the image: an untrained head predicts ~0.5 everywhere,
-    which would let any parity comparison pass."""
-    torch.manual_seed(seed)
-    model = create_model("kp_hvit_test", input_size=size)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.momentum = 1.0
-    with torch.no_grad():
-        model.train()(torch.rand(8, 3, size, size))
-        torch.nn.init.normal_(model.head.fc1.weight, std=0.2)
-        torch.nn.init.normal_(model.head.fc2.weight, std=0.02)
-    return model.eval()
+    """kp_hvit_test whose output depends on the image (see face_fixtures.scaled_tiny_model)."""
+    return scaled_tiny_model(size, seed)
 
 
 def make_run(path: Path, *, kind: str = "train", num_points_in_recipe: int = 68) -> Path:

@@ -4,37 +4,30 @@ from __future__ import annotations
 
 import json
 
-from edgekp.cli import main
+from face_fixtures import run_cli
 
 
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_nonexistent_from_is_exit_2(capsys, tmp_path) -> None:
-    code, _, err = _run(capsys, "export", "--from", str(tmp_path / "missing"), "--target", "onnx")
+    code, _, err = run_cli(capsys, "export", "--from", str(tmp_path / "missing"), "--target", "onnx")
     assert code == 2
     assert err.startswith("edgekp: error:") and err.count("\n") == 1
     assert "run directory not found" in err
 
 
 def test_wrong_target_gets_did_you_mean(capsys, tiny_run) -> None:
-    code, _, err = _run(capsys, "export", "--from", str(tiny_run), "--target", "tflit")
+    code, _, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "tflit")
     assert code == 2 and "did you mean 'tflite'?" in err
 
 
 def test_unsupported_pair_is_exit_2(capsys, tiny_run) -> None:
-    code, _, err = _run(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--precision", "fp16")
+    code, _, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--precision", "fp16")
     assert code == 2 and "supported here: fp32" in err
 
 
 def test_export_onnx_json(capsys, tiny_run, tmp_path) -> None:
-    code, out, err = _run(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--set", "onnx.exporter=legacy",
+    code, out, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--set", "onnx.exporter=legacy",
                           "--out", str(tmp_path / "o"), "--json", "-q")
     assert code == 0, err
     (result,) = json.loads(out)

@@ -35,7 +35,8 @@ N_SAMPLES = 8
 
 @dataclass(frozen=True)
 class BenchOptions:
-    data: str | None = None
+    data: str | tuple[str, ...] | None = None  # one dataset, or several scored together as one set
+    holdout: bool = False  # keep only the faces the run's training held out (its validation photos)
     data_format: str = "auto"
     targets: tuple[str, ...] | None = None  # None: every target; "pytorch" is always kept as the baseline
     threads: tuple[int, ...] = (1,)
@@ -51,7 +52,7 @@ class BenchOptions:
 class FaceSet:
     """The faces every artifact is scored on."""
 
-    path: Path
+    path: str  # what was scored: the dataset path(s), "(held-out faces)" when filtered
     hash: str
     records: list[Any]
     crops: Any  # CropSet at the model's input size
@@ -66,17 +67,21 @@ def _train_recipe(run: RunDir) -> dict[str, Any]:
     return recipe if isinstance(recipe, dict) else {}
 
 
-def resolve_data(run: RunDir, data: str | None) -> tuple[Path, str]:
-    """--data, else the first validation set of the run's training recipe (rendered if synthetic)."""
+def resolve_data(run: RunDir, data: str | tuple[str, ...] | None) -> list[tuple[Path, str]]:
+    """--data (one or several), else the first validation set of the run's training recipe (rendered if synthetic)."""
     if data is not None:
-        path = Path(data).expanduser()
-        if not path.exists():
-            raise DataError(f"dataset not found: {str(path)!r}")
-        return path, "auto"
+        paths = [data] if isinstance(data, str) else list(data)
+        found = []
+        for item in paths:
+            path = Path(item).expanduser()
+            if not path.exists():
+                raise DataError(f"dataset not found: {str(path)!r}")
+            found.append((path, "auto"))
+        return found
     spec = (_train_recipe(run).get("data") or {})
     val = spec.get("val") or []
     if not val:
-        raise DataError(f"{str(run.path)!r}: its training recipe names no validation set; give --data PATH")
+        raise DataError(f"{str(run.path)!r}: its training recipe names no validation set; give --data PATH (with --holdout for a val_split)")
     first = val[0]
     path = Path(first["path"]).expanduser()
     if not path.is_absolute() and spec.get("root"):
@@ -85,32 +90,46 @@ def resolve_data(run: RunDir, data: str | None) -> tuple[Path, str]:
         from edgekp.data.synthetic_store import ensure_synthetic_dataset
 
         ensure_synthetic_dataset(path, int(first["n"]), int(first.get("render_size", 160)), int(first.get("seed", 0)))
-        return path, "synthetic"
+        return [(path, "synthetic")]
     if not path.exists():
         raise DataError(f"validation set of {str(run.path)!r} not found at {str(path)!r}; give --data PATH")
-    return path, str(first.get("format", "auto"))
+    return [(path, str(first.get("format", "auto")))]
 
 
-def load_faces(path: Path, fmt: str, meta: dict[str, Any], opts: BenchOptions, cache_dir: Path) -> FaceSet:
+def _read_records(run: RunDir, datasets: list[tuple[Path, str]], scheme: Any, opts: BenchOptions) -> list[Any]:
+    from edgekp.bench.holdout import holdout_sources
+    from edgekp.data.readers import read_dataset
+
+    records = []
+    for path, fmt in datasets:
+        dataset = read_dataset(path, format=fmt if opts.data_format == "auto" else opts.data_format, scheme=scheme)
+        found = list(dataset.records)
+        if opts.holdout:
+            keep = holdout_sources(str(run.path), path)
+            found = [r for r in found if r.source in keep]
+        if not found:
+            raise DataError(f"dataset {str(path)!r} holds no usable faces" + (" held out by this run" if opts.holdout else ""))
+        records.extend(found)
+    return records
+
+
+def load_faces(run: RunDir, datasets: list[tuple[Path, str]], meta: dict[str, Any], opts: BenchOptions, cache_dir: Path) -> FaceSet:
     from edgekp.config.data import BalanceSpec
     from edgekp.data.balance import is_large_pose
     from edgekp.data.crops import preload_crops
-    from edgekp.data.readers import read_dataset
     from edgekp.data.schemes import get_scheme
 
     scheme = get_scheme(str(meta.get("scheme", "ibug68")))
-    dataset = read_dataset(path, format=fmt if opts.data_format == "auto" else opts.data_format, scheme=scheme)
-    records = sorted(dataset.records, key=lambda r: r.source)[: opts.max_faces]
-    if not records:
-        raise DataError(f"dataset {str(path)!r} holds no usable faces")
+    records = sorted(_read_records(run, datasets, scheme, opts), key=lambda r: r.source)[: opts.max_faces]
     if records[0].points.shape[0] != int(meta.get("num_points", 68)):
-        raise DataError(f"the model predicts {meta.get('num_points')} points but {str(path)!r} has {records[0].points.shape[0]} per face")
+        raise DataError(f"the model predicts {meta.get('num_points')} points but {str(datasets[0][0])!r} has {records[0].points.shape[0]} per face")
     size, margin = int(meta["input_size"]), float(meta.get("crop_margin", 0.25))
     crops = preload_crops(records, size=size, margin=margin, cache_dir=cache_dir)
-    digest = data_hash(path) + f"|{opts.max_faces}|{size}|{margin}|{scheme.name}"
+    digest = "+".join(data_hash(p) for p, _ in datasets) + f"|{opts.holdout}|{opts.max_faces}|{size}|{margin}|{scheme.name}"
     large = is_large_pose(np.nan_to_num(crops.poses), BalanceSpec(yaw_threshold=opts.yaw_threshold))
     inputs = np.ascontiguousarray(crops.images.transpose(0, 3, 1, 2), np.float32) / 255.0
-    return FaceSet(path, digest, records, crops, inputs, large, scheme, f"|yaw| > {opts.yaw_threshold:g} deg")
+    label = " + ".join(str(p) for p, _ in datasets) + (" (held-out faces)" if opts.holdout else "")
+    return FaceSet(label, digest, records, crops, inputs, large, scheme, f"|yaw| > {opts.yaw_threshold:g} deg")
 
 
 def score(pred: np.ndarray, faces: FaceSet, points: tuple[int, ...] | None = None, what: str = "all") -> dict[str, Any]:
@@ -234,8 +253,7 @@ def bench_run(run_dir: str | Path, opts: BenchOptions = BenchOptions()) -> Bench
     folder.mkdir(parents=True, exist_ok=True)
     cache = BenchCache(folder)
     cost = _model_cost(run)
-    path, fmt = resolve_data(run, opts.data)
-    faces = load_faces(path, fmt, cost[0], opts, folder)
+    faces = load_faces(run, resolve_data(run, opts.data), cost[0], opts, folder)
     rows = []
     for ref in refs:
         log.info("bench: %s %s", run.path.name, ref.label)
@@ -247,7 +265,7 @@ def bench_run(run_dir: str | Path, opts: BenchOptions = BenchOptions()) -> Bench
     result = BenchResult(
         run=str(run.path.resolve()), run_name=run.path.name, kind=run.kind,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), command=opts.command,
-        host=host_info(), data=str(path), threads=list(opts.threads),
+        host=host_info(), data=str(faces.path), threads=list(opts.threads),
         samples=_samples(run, faces, folder / SAMPLES_FILE), rows=rows,
     )
     atomic_write_json(folder / BENCH_FILE, result.model_dump(mode="json", by_alias=True))

@@ -17,6 +17,8 @@ def _manifest_for(source: str | None) -> tuple[dict[str, Any], str]:
     else:
         src = Path(source)
         path = (src if src.is_dir() else src.parent) / "manifest.json"
+        if src.is_file() and src.with_suffix(".manifest.json").is_file():  # a model file with its own manifest (the shipped one)
+            path = src.with_suffix(".manifest.json")
     if not path.is_file():
         raise LineageError(f"no manifest beside {source or 'the shipped model'!r}: cannot tell which faces were held out")
     return json.loads(path.read_text(encoding="utf-8")), str(path)
@@ -40,11 +42,17 @@ def _holdout_of(manifest: dict[str, Any]) -> dict[str, list[str]] | None:
     return None
 
 
-def holdout_sources(model_source: str | None, data: str | Path) -> set[str]:
+def holdout_of_run(model_source: str | None) -> dict[str, list[str]]:
+    """Held-out face sources per dataset path (relative to the data root) of a run or the shipped model."""
     manifest, where = _manifest_for(model_source)
     holdout = _holdout_of(manifest)
     if holdout is None:
         raise LineageError(f"{where} records no held-out faces (train with data.val_split to get them)")
+    return holdout
+
+
+def holdout_sources(model_source: str | None, data: str | Path) -> set[str]:
+    holdout = holdout_of_run(model_source)
     target = Path(data).resolve().as_posix().rstrip("/")
     for key, sources in holdout.items():
         if target.endswith("/" + key.strip("/")) or target == key:

@@ -12,7 +12,10 @@ from edgekp.errors import ConfigError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_from(parser, help_text="the run whose artifacts to measure (its model.pt and every export under it)")
-    parser.add_argument("--data", metavar="PATH", help="dataset to measure accuracy on (default: the run's validation set)")
+    parser.add_argument("--data", metavar="PATH", action="append",
+                        help="dataset to measure accuracy on; repeat to score several as one set (default: the run's validation set)")
+    parser.add_argument("--holdout", action="store_true",
+                        help="score only the faces of --data that the run's training held out (its 300W validation photos)")
     parser.add_argument("--format", dest="data_format", default="auto", help="dataset format (default: detect)")
     parser.add_argument("--targets", metavar="T,T", help="only these targets, e.g. onnx,tflite (PyTorch fp32 is always measured)")
     parser.add_argument("--threads", default="1", help="comma-separated thread counts for latency, e.g. 1,2")
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             if t != "pytorch":
                 get_target(t)  # an unknown name fails here, with a did-you-mean
     opts = BenchOptions(
-        data=args.data, data_format=args.data_format, targets=targets, threads=parse_threads(args.threads),
+        data=tuple(args.data) if args.data else None, holdout=args.holdout, data_format=args.data_format, targets=targets, threads=parse_threads(args.threads),
         latency=LatencySettings(warmup=args.warmup, min_runs=args.min_runs, min_seconds=args.min_seconds),
         max_faces=args.max_faces, peers=args.peers, peers_cache=args.peers_cache,
         command="edgekp " + " ".join(shlex.quote(a) for a in sys.argv[1:]),

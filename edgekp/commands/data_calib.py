@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True,
                         help="half large-pose, half small-pose faces, as far as the source allows (default on)")
     parser.add_argument("--yaw-threshold", type=float, default=30.0, help="|yaw| above this is large pose (degrees)")
+    parser.add_argument("--exclude-holdout", metavar="RUN",
+                        help="never choose the faces this training run held out for validation (so reports score unseen faces)")
     parser.add_argument("--render-size", type=int, default=160, help="synthetic: rendered image size")
     add_json(parser)
 
@@ -41,9 +43,14 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give --data PATH (repeatable) for real faces, or --data synthetic alone")
     else:
         root = Path(args.data_root) if args.data_root else Path(args.data[0]).expanduser().resolve().parent
+        exclude = None
+        if args.exclude_holdout:
+            from edgekp.bench.holdout import holdout_of_run
+
+            exclude = {key: set(sources) for key, sources in holdout_of_run(args.exclude_holdout).items()}
         definition = build_definition(
             name, n=args.n, seed=args.seed, balanced=args.balanced, yaw_threshold=args.yaw_threshold,
-            datasets=args.data, data_root=root,
+            datasets=args.data, data_root=root, exclude=exclude,
         )
     write_definition(definition, out)
     n_large = sum(1 for f in definition.faces if f.large_pose)

@@ -43,6 +43,18 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
+def _inside(node: Any, module_name: str) -> bool:
+    """Whether an exported graph node comes from module ``module_name`` or one inside it.
+
+    Read from the qualified paths in ``nn_module_stack``'s values: litert-torch's own module-name
+    filter parses the stack's keys, whose spelling torch.export changed, and so matched nothing."""
+    for path, _ in (node.meta.get("nn_module_stack") or {}).values():
+        path = str(path).removeprefix("L['self'].")
+        if path == module_name or path.startswith(module_name + "."):
+            return True
+    return False
+
+
 def make_quantizer(ignored: list[str]) -> Any:
     from litert_torch.quantize import pt2e_quantizer as pq
 
@@ -54,10 +66,8 @@ def make_quantizer(ignored: list[str]) -> Any:
             self.float_modules = list(float_modules)
 
         def _annotate_for_static_quantization_config(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
-            skip = [pq._get_module_name_filter(name) for name in self.float_modules]
-
             def keep(node: Any) -> bool:
-                return not any(f(node) for f in skip)
+                return not any(_inside(node, name) for name in self.float_modules)
 
             self._annotate_all_static_patterns(model, self.global_config, keep)
             return model

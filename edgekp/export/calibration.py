@@ -57,6 +57,7 @@ class CalibrationDef(StrictModel):
     seed: int = 0
     margin: float = Field(0.25, ge=0, le=1, description="crop margin around the landmark box")
     faces: list[CalibFace] = Field(default_factory=list)
+    excluded: int = Field(0, ge=0, description="faces kept out of the choice (a training run's held-out faces)")
 
 
 @dataclass(frozen=True)
@@ -168,9 +169,12 @@ def select(records: list[Any], n: int, *, seed: int, balanced: bool, yaw_thresho
 def build_definition(
     name: str, *, n: int, seed: int = 0, balanced: bool = True, yaw_threshold: float = 30.0,
     datasets: list[str] | None = None, data_root: Path | None = None, synthetic: SyntheticSource | None = None,
-    margin: float = 0.25,
+    margin: float = 0.25, exclude: dict[str, set[str]] | None = None,
 ) -> CalibrationDef:
-    """Choose the faces and hash them; dataset paths are stored relative to ``data_root``."""
+    """Choose the faces and hash them; dataset paths are stored relative to ``data_root``.
+
+    ``exclude`` maps a dataset path (relative to the data root) to face sources never to choose:
+    a training run's held-out validation faces, so calibration never sees the faces reports score."""
     from edgekp.data.readers import read_dataset
 
     if n < 1:
@@ -192,7 +196,10 @@ def build_definition(
                 raise DataError(f"dataset {ds!r} is not inside the data root {str(root)!r}; give --data-root") from None
             dataset = read_dataset(path)
             entries.append(CalibDataset(path=rel.as_posix(), format=dataset.format))
+            skip = (exclude or {}).get(rel.as_posix(), set())
             for r in dataset.records:
+                if r.source in skip:
+                    continue
                 records.append(r)
                 rel_images.append(Path(r.image).resolve().relative_to(root).as_posix() if r.image is not None else None)
     index, large = select(records, n, seed=seed, balanced=balanced, yaw_threshold=yaw_threshold)
@@ -201,6 +208,7 @@ def build_definition(
     return CalibrationDef(
         name=name, source="synthetic" if synthetic is not None else "dataset", datasets=entries, synthetic=synthetic,
         n=len(faces), balanced=balanced, yaw_threshold=yaw_threshold, seed=seed, margin=margin, faces=faces,
+        excluded=sum(len(v) for v in (exclude or {}).values()),
     )
 
 

@@ -128,3 +128,23 @@ def test_bench_bad_threads_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     run = make_run(tmp_path / "train")
     assert main(["bench", "--from", str(run), "--threads", "1,x"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_bench_scores_several_datasets_and_only_held_out_faces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edgekp.data.readers import read_dataset
+    from edgekp.data.synthetic_store import ensure_synthetic_dataset
+
+    run = make_run(tmp_path / "train")
+    first = ensure_synthetic_dataset(tmp_path / "data" / "a", 6, 96, 5)
+    second = ensure_synthetic_dataset(tmp_path / "data" / "b", 4, 96, 6)
+    held = {"a": [r.source for r in read_dataset(first).records][:2], "b": [r.source for r in read_dataset(second).records][-1:]}
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["data"] = {"holdout": held}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    base = ["bench", "--from", str(run), "--data", str(first), "--data", str(second), "--min-runs", "2",
+            "--min-seconds", "0.01", "--warmup", "1", "--json"]
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["accuracy"]["n"] == 10  # both sets, every face
+    assert main([*base, "--holdout"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["rows"][0]["accuracy"]["n"] == 3 and "held-out" in result["data"]

@@ -28,6 +28,13 @@ def test_committed_300w_set_stores_relative_paths(shared_data) -> None:
     assert all(f.image and not Path(f.image).is_absolute() for f in definition.faces)
     calib = load_calibration("calibration/300w_train_128.yaml", shared_data, 64)
     assert len(calib) == 128
+    # Built with --exclude-holdout: no face the shipped model held out for validation calibrates an export.
+    from edgekp.bench.holdout import holdout_of_run
+    from edgekp.shipped import shipped_model_path
+
+    held = {(key, src) for key, sources in holdout_of_run(str(shipped_model_path())).items() for src in sources}
+    chosen = {(str(Path(f.image).parent), f.source) for f in definition.faces}
+    assert held and not chosen & held and definition.excluded == len(held)
 
 
 def _dataset(tmp_path: Path) -> Path:
@@ -35,6 +42,17 @@ def _dataset(tmp_path: Path) -> Path:
 
     write_synthetic(tmp_path / "root" / "faces", n=6, size=96, seed=1)
     return tmp_path / "root"
+
+
+def test_excluded_faces_are_never_chosen(tmp_path) -> None:
+    root = _dataset(tmp_path)
+    every = build_definition("t", n=6, datasets=[str(root / "faces")], data_root=root, balanced=False)
+    keep_out = {every.faces[0].source, every.faces[3].source}
+    definition = build_definition("t", n=4, datasets=[str(root / "faces")], data_root=root, balanced=False,
+                                  exclude={"faces": keep_out})
+    assert len(definition.faces) == 4 and not {f.source for f in definition.faces} & keep_out
+    with pytest.raises(DataError):  # 6 faces minus 2 held out cannot give 5
+        build_definition("t", n=5, datasets=[str(root / "faces")], data_root=root, balanced=False, exclude={"faces": keep_out})
 
 
 def test_changed_image_is_a_one_line_error(tmp_path) -> None:

@@ -81,7 +81,7 @@ def main() -> int:
             bench += ["--holdout"] if holdout else []
             bench += ["--peers"] if run == str(train) else []
             edgekp(*bench)
-        edgekp("report", *runs, "--out", str(out / name), "--title", f"edgekp reference: {what}")
+        edgekp("report", *runs, "--out", str(out / name), "--title", f"edgekp reference: {what}", "--no-samples")
         summary = json.loads((out / name / "report.json").read_text())
         index.append((name, what, summary))
     lines = ["# edgekp reference reports", "",

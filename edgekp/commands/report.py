@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", default=None, help="report title (default: the run names)")
     parser.add_argument("--recipe", metavar="PATH", default=None,
                         help="pipeline recipe whose report.floors --strict enforces (NME, FR, AUC, delta NME, p50 limits)")
+    parser.add_argument("--no-samples", dest="samples", action="store_false",
+                        help="leave out the grids of sample face crops (e.g. for a report of licensed faces you commit)")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 (after writing the report) if any row failed or breached a floor")
 
@@ -33,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     command = "edgekp " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else \
         "edgekp report " + " ".join(shlex.quote(str(r)) for r in args.runs) + f" --out {args.out}"
-    outcome = build_report(args.runs, args.out, command=command, title=args.title, floors=floors_from(args.recipe))
+    outcome = build_report(args.runs, args.out, command=command, title=args.title, floors=floors_from(args.recipe),
+                           samples=args.samples)
     s = outcome.doc.summary
     print(f"report: {outcome.out}/report.md (+ .html, .json, .csv); {s['rows']} rows: {s['ok']} ok, "
           f"{s['failed']} failed, {s['skipped']} skipped, {s['breached']} breaching a floor")

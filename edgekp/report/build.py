@@ -28,7 +28,7 @@ class ReportOutcome:
 
 def build_report(runs: list[str | Path], out: str | Path, *, command: str, title: str | None = None,
                  floors: Floors | None = None, generated: str | None = None, plots: bool = True,
-                 notes: list[str] | None = None) -> ReportOutcome:
+                 notes: list[str] | None = None, samples: bool = True) -> ReportOutcome:
     from edgekp.report.html import render_html
     from edgekp.report.plots import make_plots
     from edgekp.report.writers import to_csv, to_json
@@ -56,7 +56,7 @@ def build_report(runs: list[str | Path], out: str | Path, *, command: str, title
         generated=generated or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         runs=reports, summary=summary, extra_notes=list(notes or []),
     )
-    doc.plots = make_plots(reports, out / "plots") if plots else {}
+    doc.plots = make_plots(reports, out / "plots", samples=samples) if plots else {}
     atomic_write_bytes(out / "report.md", render_markdown(doc).encode())
     atomic_write_bytes(out / "report.html", render_html(doc).encode())
     atomic_write_json(out / "report.json", to_json(doc))

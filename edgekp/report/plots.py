@@ -131,8 +131,11 @@ def sample_grid(run: RunReport, path: Path) -> Path | None:
     return path
 
 
-def make_plots(runs: list[RunReport], folder: Path) -> dict[str, Path]:
-    """Every plot of the report, by name; names missing from the result had no data."""
+def make_plots(runs: list[RunReport], folder: Path, samples: bool = True) -> dict[str, Path]:
+    """Every plot of the report, by name; names missing from the result had no data.
+
+    ``samples=False`` leaves out the grids of face crops (a report meant for committing should not
+    carry pictures of a dataset that must not be redistributed)."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = [rr for run in runs for rr in run.rows]
     out: dict[str, Path | None] = {
@@ -142,7 +145,8 @@ def make_plots(runs: list[RunReport], folder: Path) -> dict[str, Path]:
     }
     for run in runs:
         name = run.rows[0].run_label.replace("/", "_") if run.rows else run.path.name
-        out[f"samples:{name}"] = sample_grid(run, folder / f"samples_{name}.png")
+        if samples:
+            out[f"samples:{name}"] = sample_grid(run, folder / f"samples_{name}.png")
         if run.heatmap is not None:
             dest = folder / f"head_scores_{name}.png"
             shutil.copyfile(run.heatmap, dest)

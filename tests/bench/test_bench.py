@@ -122,6 +122,12 @@ def test_bench_cli_on_a_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[s
     again = json.loads(capsys.readouterr().out)
     assert np.isclose(again["rows"][0]["accuracy"]["nme"], row["accuracy"]["nme"])
     assert json.loads((run / "bench" / "cache.json").read_text())["version"] == 1
+    # The report shows a grid of sample crops, unless told not to (reports of licensed faces you commit).
+    assert main(["report", str(run), "--out", str(tmp_path / "rep")]) == 0
+    assert list((tmp_path / "rep" / "plots").glob("samples_*.png"))
+    assert main(["report", str(run), "--out", str(tmp_path / "bare"), "--no-samples"]) == 0
+    assert not list((tmp_path / "bare" / "plots").glob("samples_*.png"))
+    assert "Sample faces" not in (tmp_path / "bare" / "report.md").read_text()
 
 
 def test_bench_bad_threads_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,6 +41,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--max-train-faces", type=int, default=None, help="cap each training dataset (short tries)")
     p.add_argument("--eval-faces", type=int, default=None, help="cap each evaluation set (short tries)")
     p.add_argument("--calib-faces", type=int, default=None)
+    p.add_argument("--reuse-qat", action="store_true",
+                   help="reuse QAT runs already finished in --out (re-export and re-measure only)")
     p.add_argument("--out", default=None, help="work folder (default: a temp folder); results.json is written there")
     return p.parse_args()
 
@@ -128,13 +130,15 @@ def main() -> int:
             recipe_path = {"openvino": "openvino_int8", "onnx": "onnx_int8", "tflite": "tflite_int8"}[t]
             recipe = load_recipe(f"recipes/qat/{recipe_path}.yaml", overrides(args, None), expect=QatRecipe)
             run_dir = o / "run"
-            if run_dir.exists():  # a previous try of this benchmark; QAT refuses to overwrite a run
-                import shutil
+            finished = (run_dir / "manifest.json").is_file() and json.loads((run_dir / "manifest.json").read_text()).get("status") == "ok"
+            if not (args.reuse_qat and finished):
+                if run_dir.exists():  # a previous try of this benchmark; QAT refuses to overwrite a run
+                    import shutil
 
-                shutil.rmtree(run_dir)
-            summary = compress(QatCompressor(recipe), recipe, parent.path, run_dir, data=data)
-            print(f"  qat {t}: val NME {summary['val_nme_before_finetune']:.4f} after quantization -> {summary['best_val_nme']:.4f} "
-                  f"after {summary['epochs']} epochs", file=sys.stderr)
+                    shutil.rmtree(run_dir)
+                summary = compress(QatCompressor(recipe), recipe, parent.path, run_dir, data=data)
+                print(f"  qat {t}: val NME {summary['val_nme_before_finetune']:.4f} after quantization -> "
+                      f"{summary['best_val_nme']:.4f} after {summary['epochs']} epochs", file=sys.stderr)
             qmodel, _, _ = load_qat_model(run_dir)
             conv = qat_conversion(run_dir, t, "int8")
             return conv.convert(qmodel, ExportSpec(size, 68, "int8", conv.route.name), None, o)

@@ -6,7 +6,7 @@ import base64
 import html
 
 from edgekp.report.compare import comparison
-from edgekp.report.markdown import PLOT_TITLES, ReportDoc, host_lines, notes
+from edgekp.report.markdown import PEER_RATIO_COLUMNS, PEER_RATIO_TEXT, PLOT_TITLES, ReportDoc, host_lines, notes, peer_ratio_rows
 from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, latency_cells, main_cells
 
 STYLE = """
@@ -42,6 +42,9 @@ def render_html(doc: ReportDoc) -> str:
     header, cmp_rows = comparison(doc.runs)
     if cmp_rows:
         parts += ["<h2>Runs side by side</h2>", _table(header, cmp_rows)]
+    ratio_rows = peer_ratio_rows(doc)
+    if ratio_rows:
+        parts += ["<h2>Latency against the peers</h2>", f"<p>{e(PEER_RATIO_TEXT)}</p>", _table(PEER_RATIO_COLUMNS, ratio_rows)]
     lat = [cells for rr in rows for cells in latency_cells(rr)]
     if lat:
         parts += ["<h2>Latency by device and thread count</h2>", _table(LATENCY_COLUMNS, lat)]

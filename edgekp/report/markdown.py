@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekp.report.compare import comparison
+from edgekp.report.compare import comparison, peer_latency_ratios
 from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, RunReport, latency_cells, main_cells
 
 PLOT_TITLES = {
@@ -67,6 +67,16 @@ def notes(doc: ReportDoc) -> list[str]:
     return out
 
 
+PEER_RATIO_TEXT = ("edgekp's default TFLite fp32 model (litert route) over each peer: host p50 at the same thread "
+                   "count, measured in the same bench (below 1: edgekp is faster).")
+PEER_RATIO_COLUMNS = ("run", "peer", "threads", "edgekp p50 ms", "peer p50 ms", "ratio")
+
+
+def peer_ratio_rows(doc: ReportDoc) -> list[list[str]]:
+    return [[str(r["run"]), str(r["peer"]), str(r["threads"]), f"{r['edgekp_p50_ms']:.2f}", f"{r['peer_p50_ms']:.2f}",
+             f"{r['ratio']:.2f}"] for r in peer_latency_ratios(doc.runs)]
+
+
 def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
     parts = [f"# {doc.title}", "", f"Made by: `{doc.command}`", "", f"Generated {doc.generated}.", ""]
     parts += host_lines(doc)
@@ -84,6 +94,9 @@ def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
     header, rows = comparison(doc.runs)
     if rows:
         parts += ["## Runs side by side", "", table(header, rows), ""]
+    ratio_rows = peer_ratio_rows(doc)
+    if ratio_rows:
+        parts += ["## Latency against the peers", "", PEER_RATIO_TEXT, "", table(PEER_RATIO_COLUMNS, ratio_rows), ""]
     lat_rows = [cells for run in doc.runs for rr in run.rows for cells in latency_cells(rr)]
     if lat_rows:
         parts += ["## Latency by device and thread count", "", table(LATENCY_COLUMNS, lat_rows), ""]

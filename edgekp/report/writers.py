@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from edgekp.report.compare import peer_latency_ratios
 from edgekp.report.markdown import ReportDoc
 from edgekp.report.tables import ReportRow
 
@@ -31,6 +32,7 @@ def to_json(doc: ReportDoc) -> dict[str, Any]:
         "rows": [row_record(rr) for run in doc.runs for rr in run.rows],
         "runs": [run.result.model_dump(mode="json", by_alias=True) for run in doc.runs],
         "plots": {k: f"plots/{v.name}" for k, v in doc.plots.items()},
+        "peer_latency_ratios": peer_latency_ratios(doc.runs),
     }
 
 

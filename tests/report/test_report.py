@@ -126,3 +126,16 @@ def test_bad_manual_file_is_one_line_exit_2(benched_run: Path, tmp_path: Path, c
     (benched_run / "bench" / "manual.json").write_text(json.dumps({"schema": "edgekp-bench-manual/1", "entries": [{"target": "x"}]}))
     assert main(["report", str(benched_run), "--out", str(tmp_path / "r")]) == 2
     assert "manual latency schema" in _one_line_error(capsys)
+
+
+def test_tflite_fp32_latency_is_put_against_each_peer() -> None:
+    from edgekp.report.compare import peer_latency_ratios
+
+    raw = fixture_result()
+    int8 = next(r for r in raw["rows"] if r["target"] == "tflite" and r["precision"] == "int8")
+    raw["rows"].append({**int8, "precision": "fp32", "latency": [{**int8["latency"][0], "p50_ms": 2.2}]})
+    runs = build_rows([(Path("/runs/train"), BenchResult.model_validate(raw))], None)
+    (ratio,) = peer_latency_ratios(runs)  # the mediapipe row; the skipped dlib row has no latency
+    assert ratio["peer"].startswith("mediapipe") and ratio["ratio"] == pytest.approx(2.2 / 4.4)
+    doc = ReportDoc("t", "edgekp report", GENERATED, runs)
+    assert "## Latency against the peers" in render_markdown(doc) and "| 0.50 |" in render_markdown(doc)

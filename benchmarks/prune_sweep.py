@@ -51,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default=None, help="where the prune runs go (default: <from>-prune_sweep)")
     p.add_argument("--ratios", default="0,0.25,0.5,0.75", help="comma-separated fractions of heads to remove")
     p.add_argument("--importance", default="taylor", choices=("taylor", "magnitude", "random"))
+    p.add_argument("--no-control", dest="control", action="store_false",
+                   help="skip the control: the unpruned parent fine-tuned with the same budget (what fine-tuning alone gives)")
     p.add_argument("--random-at", default="0.5", help="ratios also pruned with random importance ('' for none)")
     p.add_argument("--schedule", default="one_shot", choices=("one_shot", "iterative"))
     p.add_argument("--steps", type=int, default=3, help="iterative rounds")
@@ -183,15 +185,18 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
     random_at = {float(r) for r in args.random_at.split(",") if r.strip()}
     plan = [(r, args.importance) for r in ratios if r > 0] + [(r, "random") for r in ratios if r in random_at and r > 0
                                                                 and args.importance != "random"]
+    if args.control:  # ratio 0: no head removed, the same fine-tuning; separates pruning from extra training
+        plan.insert(0, (0.0, args.importance))
     for ratio, importance in plan:
         recipe = PruneRecipe.model_validate({**overrides, "ratio": ratio, "importance": importance})
-        run_dir = out / f"{importance}_{round(100 * ratio)}"
+        run_dir = out / (f"{importance}_{round(100 * ratio)}" if ratio > 0 else "control_0")
         resume = (run_dir / "manifest.json").is_file()
-        print(f"[sweep] {importance} {100 * ratio:.0f}% -> {run_dir}{' (resuming)' if resume else ''}", flush=True)
+        label = f"{importance} {100 * ratio:.0f}%" if ratio > 0 else "0% + FT"
+        print(f"[sweep] {label} -> {run_dir}{' (resuming)' if resume else ''}", flush=True)
         summary = prune(recipe, parent_dir, run_dir, resume=resume, data=data)
         pruned, _ = load_model_from_run(run_dir)
         result = json.loads((run_dir / "manifest.json").read_text()).get("result", {})
-        row = {"variant": f"{importance} {100 * ratio:.0f}%", "importance": importance, "ratio": ratio,
+        row = {"variant": label, "importance": importance if ratio > 0 else "-", "ratio": ratio,
                "nme_pruned": summary["val_nme_before_finetune"], **measure(pruned, data),
                "epochs": result.get("epochs")}
         row["nme_ft_last"] = _last_val_nme(run_dir)
@@ -199,8 +204,10 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
         models.append(pruned)
     torch.set_num_threads(1)
     measure_latency(models, rows, args, notes)
+    control = next((r["val_nme"] for r in rows if r["variant"] == "0% + FT"), None)
     for row in rows:
         row["nme_rise_pct"] = 100 * (row["val_nme"] / parent_nme - 1)
+        row["nme_rise_vs_control_pct"] = None if control is None else 100 * (row["val_nme"] / control - 1)
         row["ort_cut_pct"] = 100 * (1 - row["ort_ms"]["p50"] / rows[0]["ort_ms"]["p50"])
         if row.get("tflite_ms") and rows[0].get("tflite_ms"):
             row["tflite_cut_pct"] = 100 * (1 - row["tflite_ms"]["p50"] / rows[0]["tflite_ms"]["p50"])
@@ -229,16 +236,17 @@ def print_table(rows: list[dict[str, Any]], context: dict[str, Any]) -> None:
         return "-" if not v else f"{v['p50']:.2f}"
 
     head = (f"{'variant':<14} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'NME pruned':>10} {'FT best':>8} {'FT last':>8} "
-            f"{'rise %':>7} {'ORT ms':>7} {'cut %':>6} {'TFL ms':>7} {'cut %':>6}")
+            f"{'rise %':>7} {'vs ctl':>7} {'ORT ms':>7} {'cut %':>6} {'TFL ms':>7} {'cut %':>6}")
     print(head)
     print("-" * len(head))
     for r in rows:
         tfl_cut = f"{r['tflite_cut_pct']:.1f}" if "tflite_cut_pct" in r else "-"
+        ctl = "-" if r.get("nme_rise_vs_control_pct") is None else f"{r['nme_rise_vs_control_pct']:.2f}"
         print(f"{r['variant']:<14} {r['heads']:>5} {r['params']:>9,} {r['flops'] / 1e6:>7.1f} {pct(r['nme_pruned']):>10} "
-              f"{pct(r['val_nme']):>8} {pct(r['nme_ft_last']):>8} {r['nme_rise_pct']:>7.2f} {ms(r['ort_ms']):>7} "
+              f"{pct(r['val_nme']):>8} {pct(r['nme_ft_last']):>8} {r['nme_rise_pct']:>7.2f} {ctl:>7} {ms(r['ort_ms']):>7} "
               f"{r['ort_cut_pct']:>6.1f} {ms(r.get('tflite_ms')):>7} {tfl_cut:>6}")
     print(f"\nNME: {context['normalization']} % on {context['val_faces']} validation faces of the parent's split "
-          f"(FT best = best fine-tuning epoch, chosen on these faces; rise % is FT best vs the parent).")
+          f"(FT best = best fine-tuning epoch, chosen on these faces; rise % is FT best vs the parent; vs ctl: vs the parent fine-tuned the same way with no head removed).")
     print(f"Latency: 1 thread, median of {context['repeats']} runs timed round-robin across variants, {context['cpu']}, torch {context['torch']}; via "
           + "; ".join(f"{k}: {v}" for k, v in context["latency_via"].items()))
 

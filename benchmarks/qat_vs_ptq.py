@@ -158,17 +158,19 @@ def main() -> int:
     host = host_info(threads=1)
     (work / "results.json").write_text(json.dumps({"host": host, "rows": rows, "args": vars(args)}, indent=2, default=str))
     print(f"host: {host['cpu']}; ISA: {' '.join(host['isa'])}; VNNI: {'yes' if host['has_vnni'] else 'NO (int8 is not expected to be faster than fp32 here)'}")
-    print("NME: inter-ocular, %; latency: batch 1, 1 thread, median")
-    print(f"{'target':9} {'precision':9} {'300W val':>9} {'ytf test':>9} {'d vs fp32':>10} {'size KB':>8} {'ms':>7}  status")
+    print("NME: inter-ocular, %; d = relative change against the same target's fp32 export; latency: batch 1, 1 thread, median")
+    print(f"{'target':9} {'precision':9} {'300W val':>9} {'d 300W':>7} {'ytf test':>9} {'d ytf':>7} {'size KB':>8} {'ms':>7}  status")
     fp32 = {r["target"]: r for r in rows if r["precision"] == "fp32" and r["status"] == "ok"}
     for r in rows:
         if r["status"] != "ok":
-            print(f"{r['target']:9} {r['precision']:9} {'':>9} {'':>9} {'':>10} {'':>8} {'':>7}  {r['status']}")
+            print(f"{r['target']:9} {r['precision']:9} {'':>9} {'':>7} {'':>9} {'':>7} {'':>8} {'':>7}  {r['status']}")
             continue
         ref = fp32.get(r["target"])
-        rel = f"{100 * (r['300w_val'] / ref['300w_val'] - 1):+.1f}%" if ref else "n/a"
-        print(f"{r['target']:9} {r['precision']:9} {100 * r['300w_val']:9.2f} {100 * r['ytf_test']:9.2f} {rel:>10} "
-              f"{r['size_kb']:8.0f} {r['latency_ms']:7.2f}  ok")
+        def rel(key: str) -> str:
+            return f"{100 * (r[key] / ref[key] - 1):+.1f}%" if ref else "n/a"
+
+        print(f"{r['target']:9} {r['precision']:9} {100 * r['300w_val']:9.2f} {rel('300w_val'):>7} {100 * r['ytf_test']:9.2f} "
+              f"{rel('ytf_test'):>7} {r['size_kb']:8.0f} {r['latency_ms']:7.2f}  ok")
     print(f"results: {work / 'results.json'}")
     return 0
 

@@ -42,9 +42,16 @@ def export_dir(run: Path, target: str, precision: str, route: str | None) -> Pat
     return run / "exports" / (f"{target}-{precision}" + (f"-{route}" if route else ""))
 
 
+def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
+    if (export_dir(run, target, precision, route) / "manifest.json").is_file():
+        return True
+    # A QAT run's export folder is named after its conversion route (e.g. openvino-int8-qat-nncf).
+    return route is None and any((d / "manifest.json").is_file() for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
+
+
 def export_all(run: Path, plan: list[tuple[str, str, str | None]], data_root: str) -> None:
     for target, precision, route in plan:
-        if (export_dir(run, target, precision, route) / "manifest.json").is_file():
+        if exported(run, target, precision, route):
             continue
         args = ["export", "--from", str(run), "--target", target, "--precision", precision,
                 "--calib", "calibration/300w_train_128.yaml", "--data-root", data_root]

@@ -3,8 +3,13 @@ PYTHONPATH by edgekp.bench.peers, so it never enters edgekp's environment).
 
     python -m edgekp.bench.dlib_worker MODEL.dat FOLDER SETTINGS_JSON
 
-FOLDER/crops.npy (N x S x S x 3 uint8 RGB) in; FOLDER/points.npy (N x 68 x 2, normalized to the
-crop as edgekp's models output) and FOLDER/latency.json (one face, edgekp.bench.latency) out.
+FOLDER/crops.npy (N x S x S x 3 uint8 RGB) and FOLDER/boxes.npy (N x 4 fallback rectangles, crop
+pixels) in; FOLDER/points.npy (N x 68 x 2, normalized to the crop as edgekp's models output) and
+FOLDER/latency.json (one face, edgekp.bench.latency, plus how many faces dlib's detector found) out.
+
+dlib's predictor was trained on the boxes of dlib's own HOG face detector, so that detector (shipped
+inside dlib, nothing to download) gives each face its rectangle: the detection overlapping the
+fallback box most. Where it finds nothing (profiles), the fallback is the landmark bounding box.
 """
 
 from __future__ import annotations
@@ -22,20 +27,27 @@ def main(argv: list[str]) -> int:
     from edgekp.bench.latency import LatencySettings, measure
 
     model, folder, settings = argv[0], Path(argv[1]), LatencySettings(**json.loads(argv[2]))
-    crops = np.load(folder / "crops.npy")
+    crops, boxes = np.load(folder / "crops.npy"), np.load(folder / "boxes.npy")
     size = crops.shape[1]
-    predictor = dlib.shape_predictor(model)
-    rect = dlib.rectangle(0, 0, size - 1, size - 1)  # the crop box itself, in crop pixels
+    predictor, detector = dlib.shape_predictor(model), dlib.get_frontal_face_detector()
     out = np.empty((len(crops), 68, 2), np.float32)
+    rects, detected = [], 0
     for i, crop in enumerate(crops):
-        shape = predictor(np.ascontiguousarray(crop), rect)
+        image = np.ascontiguousarray(crop)
+        fallback = dlib.rectangle(*(int(round(v)) for v in boxes[i]))
+        found = [d for d in detector(image, 0) if d.intersect(fallback).area() > 0]
+        rect = max(found, key=lambda d: d.intersect(fallback).area()) if found else fallback
+        detected += bool(found)
+        rects.append(rect)
+        shape = predictor(image, rect)
         px = np.array([[p.x, p.y] for p in shape.parts()], np.float32)
         out[i] = (px + 0.5) / size  # dlib's integer pixel centres -> edgekp's normalized convention
     np.save(folder / "points.npy", out)
     first = np.ascontiguousarray(crops[0])
-    timing = measure(lambda: predictor(first, rect), settings)
+    timing = measure(lambda: predictor(first, rects[0]), settings)  # the landmark step only, like edgekp's rows
     version = getattr(dlib, "__version__", "unknown")
-    (folder / "latency.json").write_text(json.dumps(timing | {"threads": 1, "runtime": "dlib", "runtime_version": version}))
+    (folder / "latency.json").write_text(json.dumps(
+        timing | {"threads": 1, "runtime": "dlib", "runtime_version": version, "detected": detected, "faces": len(crops)}))
     return 0
 
 

@@ -147,6 +147,11 @@ class CoreMLTarget(Target):
             runner = TorchRunner(model, half=False)
             runner.name = "torch-fp32 (no CoreML runtime here: compares torch with itself)"
             return runner
+        if spec.route.startswith("qat"):
+            # A QAT model already simulates W8A8 in float32 (its fake-quant ops refuse fp16 scales).
+            runner = TorchRunner(model, half=False)
+            runner.name = "torch fake-quant W8A8 (estimate)"
+            return runner
         if spec.precision == "int8" and spec.options.get("int8_mode", "weights") == "weights":
             runner = TorchRunner(fake_quant_int8_weights(model), half=True)
             runner.name = "torch-fp16-int8weights (estimate)"

@@ -219,12 +219,15 @@ def export_one(
             "parity": report.to_dict(), "structure": structure, "embedded_metadata": bool(embedded),
         }
         write_sidecar(artifact, metadata, record)
-    except EdgeKPError as exc:
+    except Exception as exc:  # noqa: BLE001 - a failed check fails the export: recorded, kept in failed/, one line
+        if not isinstance(exc, EdgeKPError):
+            first = str(exc).strip().splitlines()[0][:240] if str(exc).strip() else ""
+            exc = ExportValidationError(f"{target.name} {request.precision} ({route.name}) checks failed: {type(exc).__name__}: {first}")
         if str(exc) not in report.problems:
             report.problems.append(str(exc))
         _move_to_failed(out_dir, artifact, report.to_dict())
         run.finish("failed", error=str(exc), parity=report.to_dict())
-        raise
+        raise exc from None
     if not report.passed:
         failed = _move_to_failed(out_dir, artifact, record)
         run.finish("failed", parity=report.to_dict(), failed_dir=str(failed))

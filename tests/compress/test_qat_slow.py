@@ -72,3 +72,7 @@ def test_coreml_w8a8_structure(make_parent_run, prune_data, tmp_path) -> None:
         assert ops.get("constexpr_affine_dequantize", 0) > 0  # int8 weights
         counts[len(scopes)] = ops.get("quantize", 0)
     assert counts[1] > counts[2] > 0
+    # The CLI's export of a CoreML QAT run: conversion, structural checks and the fp32 fake-quant estimate.
+    from edgekp.cli import main
+
+    assert main(["export", "--from", str(artifact.parents[1]), "--target", "coreml", "--precision", "int8"]) == 0

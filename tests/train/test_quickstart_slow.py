@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.face_fixtures import run_cli
+from face_fixtures import run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -42,11 +42,16 @@ def export_dir(run: Path, target: str, precision: str, route: str | None) -> Pat
     return run / "exports" / (f"{target}-{precision}" + (f"-{route}" if route else ""))
 
 
+def _finished(folder: Path) -> bool:
+    manifest = folder / "manifest.json"
+    return manifest.is_file() and json.loads(manifest.read_text()).get("status") == "ok"
+
+
 def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
-    if (export_dir(run, target, precision, route) / "manifest.json").is_file():
+    if _finished(export_dir(run, target, precision, route)):
         return True
     # A QAT run's export folder is named after its conversion route (e.g. openvino-int8-qat-nncf).
-    return route is None and any((d / "manifest.json").is_file() for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
+    return route is None and any(_finished(d) for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
 
 
 def export_all(run: Path, plan: list[tuple[str, str, str | None]], data_root: str) -> None:

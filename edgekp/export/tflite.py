@@ -214,33 +214,13 @@ class TFLiteTarget(Target):
         return read_tflite_metadata(artifact)
 
 
-def int8_op_counts(path: Path) -> dict[str, int]:
-    """Operators that compute in int8 (first output tensor int8), by type; QUANTIZE/DEQUANTIZE left out.
-
-    What an ignored scope changes: a module kept in float keeps its op types but computes in float."""
+def _operators(path: Path) -> Any:
+    """(op type name, first output tensor type or None) for every operator of a .tflite file."""
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils as fbu
 
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     model = fbu.read_model(str(path))
-    counts: dict[str, int] = {}
-    for graph in model.subgraphs:
-        for op in graph.operators:
-            name = names.get(fbu.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex]), "?")
-            if name in ("QUANTIZE", "DEQUANTIZE") or not len(op.outputs):
-                continue
-            if graph.tensors[op.outputs[0]].type == schema.TensorType.INT8:
-                counts[name] = counts.get(name, 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def _op_counts(path: Path) -> dict[str, int]:
-    from ai_edge_litert import schema_py_generated as schema
-    from ai_edge_litert.tools import flatbuffer_utils as fbu
-
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    model = fbu.read_model(str(path))
-    counts: dict[str, int] = {}
     for graph in model.subgraphs:
         for op in graph.operators:
             code = model.operatorCodes[op.opcodeIndex]
@@ -249,5 +229,25 @@ def _op_counts(path: Path) -> dict[str, int]:
             if name == "CUSTOM":
                 custom = code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
                 name = f"CUSTOM:{custom}"
-            counts[name] = counts.get(name, 0) + 1
+            yield name, (graph.tensors[op.outputs[0]].type if len(op.outputs) else None)
+
+
+def _count(names: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def int8_op_counts(path: Path) -> dict[str, int]:
+    """Operators that compute in int8 (first output tensor int8), by type; QUANTIZE/DEQUANTIZE left out.
+
+    What an ignored scope changes: a module kept in float keeps its op types but computes in float."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    return _count(name for name, out in _operators(path)
+                  if out == schema.TensorType.INT8 and name not in ("QUANTIZE", "DEQUANTIZE"))
+
+
+def _op_counts(path: Path) -> dict[str, int]:
+    return _count(name for name, _ in _operators(path))

@@ -42,17 +42,44 @@ def model_meta(recipe: TrainRecipe, scheme_name: str) -> dict[str, Any]:
     }
 
 
+# Fields that say how and where a run executes, not what it learns: a run resumed on another machine
+# (a committed checkpoint, a GPU host, a new session with a longer time budget) may change them.
+RUN_CONTROL_FIELDS = (("device",), ("threads",), ("workers",), ("optim", "time_budget_min"))
+
+
+def _without_run_control(recipe: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    learned = copy.deepcopy(recipe)
+    for path in RUN_CONTROL_FIELDS:
+        section = learned
+        for key in path[:-1]:
+            section = section.get(key, {})
+        section.pop(path[-1], None)
+    return learned
+
+
 def _open_run(out: Path, recipe: TrainRecipe, resume: bool, threads: int) -> RunDir:
     resolved = dump_recipe(recipe)
     if resume and (out / "manifest.json").is_file():
         run = RunDir.open(out, expect_kinds=("train",))
-        if run.manifest.get("recipe") != resolved:
+        before = run.manifest.get("recipe") or {}
+        if _without_run_control(before) != _without_run_control(resolved):
             raise LineageError(f"cannot resume {str(out)!r}: its recipe differs from the one given; use a new --out")
-        run.update(status="running", resumed=True)
+        resumes = list(run.manifest.get("resumes", []))
+        resumes.append({"control": {".".join(f): _field(resolved, f) for f in RUN_CONTROL_FIELDS}, "threads": threads})
+        run.update(status="running", resumed=True, recipe=resolved, resumes=resumes)
         return run
     if not resume and (out / "last.pt").exists():
         raise LineageError(f"{str(out)!r} already holds a training run; pass --resume to continue it or choose another --out")
     return RunDir.create(out, "train", recipe=resolved, threads=threads)
+
+
+def _field(recipe: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = recipe
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def train(recipe: TrainRecipe, out: str | Path, resume: bool = False) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from edgekp.config.base import StrictModel
 from edgekp.config.export import ExportItem
-from edgekp.report.tables import Floors
+from edgekp.config.report import Floors
 
 
 class StageRef(StrictModel):

@@ -12,23 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from edgekp.bench.schema import BenchResult, BenchRow, Latency, ManualLatencies
-from edgekp.config.base import StrictModel
+from edgekp.config.report import Floors
 from edgekp.errors import ConfigError, LineageError
 
 FAILED = ("parity failed", "export failed")
-
-
-class Floors(StrictModel):
-    """Limits ``--strict`` enforces on every edgekp row that was measured (peers are exempt)."""
-
-    nme_max: float | None = Field(None, gt=0, description="NME (fraction of inter-ocular distance) at most this")
-    fr_max: float | None = Field(None, ge=0, le=1, description="failure rate at most this")
-    auc_min: float | None = Field(None, ge=0, le=1, description="AUC@0.10 at least this")
-    delta_nme_max: float | None = Field(None, description="NME minus the run's PyTorch fp32 NME at most this")
-    p50_ms_max: float | None = Field(None, gt=0, description="host median latency at most this many ms")
 
 
 @dataclass

@@ -39,6 +39,12 @@ log = get_logger(__name__)
 
 MEDIAPIPE_SPEC = "mediapipe==0.10.21"
 MEDIAPIPE_MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
+# Kept from the same download: BlazeFace, the face detectors edgekp.inference.blazeface runs.
+MEDIAPIPE_MEMBERS = (
+    MEDIAPIPE_MEMBER,
+    "mediapipe/modules/face_detection/face_detection_short_range.tflite",
+    "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+)
 DLIB_SPEC = "dlib-bin"
 DLIB_MODEL_SPEC = "face-recognition-models==0.3.0"
 DLIB_MODEL_MEMBER = "shape_predictor_68_face_landmarks.dat"
@@ -69,21 +75,34 @@ def _pip(args: list[str], what: str) -> None:
 
 
 def obtain_mediapipe(cache: Path) -> Path:
-    model = cache / "mediapipe" / "face_landmark.tflite"
+    return obtain_mediapipe_file(cache, MEDIAPIPE_MEMBER)
+
+
+def mediapipe_file(cache: Path, member: str) -> Path:
+    """Where a file taken out of the mediapipe wheel lives in the cache (it may not be there yet)."""
+    return cache / "mediapipe" / Path(member).name
+
+
+def obtain_mediapipe_file(cache: Path, member: str) -> Path:
+    """One file of the mediapipe wheel; the wheel is downloaded once and every file edgekp uses is kept."""
+    model = mediapipe_file(cache, member)
     if model.is_file():
         return model
+    cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         _pip(["download", "--no-deps", "--only-binary", ":all:", MEDIAPIPE_SPEC, "-d", tmp], MEDIAPIPE_SPEC)
         wheels = list(Path(tmp).glob("mediapipe-*.whl"))
         if not wheels:
             raise PeerUnavailable(f"pip downloaded no {MEDIAPIPE_SPEC} wheel for this platform")
         with zipfile.ZipFile(wheels[0]) as zf:
-            try:
-                data = zf.read(MEDIAPIPE_MEMBER)
-            except KeyError:
-                raise PeerUnavailable(f"{wheels[0].name} holds no {MEDIAPIPE_MEMBER}") from None
-    model.parent.mkdir(parents=True, exist_ok=True)
-    model.write_bytes(data)
+            names = set(zf.namelist())
+            if member not in names:
+                raise PeerUnavailable(f"{wheels[0].name} holds no {member}")
+            for wanted in {member, *MEDIAPIPE_MEMBERS}:
+                if wanted in names:
+                    path = mediapipe_file(cache, wanted)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(zf.read(wanted))
     return model
 
 

@@ -6,12 +6,12 @@ import argparse
 import shlex
 import sys
 
-from edgekp.commands.common import add_from, add_json, print_result
+from edgekp.commands.common import add_json, add_source, print_result, resolve_from
 from edgekp.errors import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_from(parser, help_text="the run whose artifacts to measure (its model.pt and every export under it)")
+    add_source(parser, help_text="the run whose artifacts to measure (its model.pt and every export under it)")
     parser.add_argument("--data", metavar="PATH", action="append",
                         help="dataset to measure accuracy on; repeat to score several as one set (default: the run's validation set)")
     parser.add_argument("--holdout", action="store_true",
@@ -59,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
         max_faces=args.max_faces, peers=args.peers, peers_cache=args.peers_cache,
         command="edgekp " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
-    result = bench_run(args.from_run, opts)
+    result = bench_run(resolve_from(args), opts)
     lines = [f"{result.run_name}: {len(result.rows)} rows on {result.data} ({result.host.get('cpu')})"]
     for row in result.rows:
         acc = f"NME {100 * row.accuracy.nme:.2f}%" if row.accuracy else (row.reason or "; ".join(row.notes)[:80] or "-")
         lines.append(f"  {row.target:9} {row.precision:5} {row.route:10} {row.status:13} {acc:24} {_ms(row)}")
-    lines.append(f"results: {result.run}/bench/bench.json")
+    lines.append(f"written to: {result.run}/bench/bench.json")
     print_result(args, result.model_dump(mode="json", by_alias=True), "\n".join(lines))
     return 0

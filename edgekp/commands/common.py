@@ -21,6 +21,23 @@ def add_from(parser: argparse.ArgumentParser, required: bool = True, help_text: 
     parser.add_argument("--from", dest="from_run", metavar="RUN_DIR", required=required, help=help_text)
 
 
+def add_source(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--from``, defaulting to the shipped model (``--from shipped`` names it)."""
+    parser.add_argument(
+        "--from", dest="from_run", metavar="RUN_DIR", default=None,
+        help=f"{help_text} (default: the shipped model, also named by 'shipped'; its outputs go under ./edgekp-out/)",
+    )
+
+
+def resolve_from(args: argparse.Namespace) -> str:
+    """The run directory to read: --from as given, or the shipped model copied to ./edgekp-out/ (see edgekp.sources)."""
+    from edgekp.sources import resolve_source
+
+    source = resolve_source(args.from_run)
+    args.from_run = str(source.run_dir)
+    return args.from_run
+
+
 def add_out(parser: argparse.ArgumentParser, default: str | None = None) -> None:
     parser.add_argument("--out", metavar="DIR", default=default, help="output run directory" + (f" (default: {default})" if default else ""))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edgekp.commands.common import add_from, add_json, add_out, add_recipe, print_result
+from edgekp.commands.common import add_json, add_out, add_recipe, add_source, print_result, resolve_from
 
 TARGETS = ("onnx", "tflite", "coreml", "openvino")  # the registry keys (checked by a test)
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -14,14 +14,15 @@ ROUTES = ("litert", "tf", "torch")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_recipe(parser)
-    add_from(parser, help_text="the train, prune or qat run to export")
+    add_source(parser, help_text="the train, prune or qat run to export")
     parser.add_argument("--target", choices=TARGETS, help="export target (default: every entry of the recipe's 'exports')")
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="numeric precision (default fp32)")
     parser.add_argument("--route", choices=ROUTES, help="conversion route (tflite: litert (default) or tf)")
     parser.add_argument("--calib", metavar="DEF", help="calibration set definition (default: the recipe's, calibration/synthetic_64.yaml)")
     parser.add_argument("--data-root", metavar="DIR", help="data root for calibration sets of real faces (e.g. ../shared/data)")
     add_out(parser)
-    parser.epilog = "default --out: <from>/exports/<target>-<precision>[-<route>] (route only when not the default)"
+    parser.epilog = ("default --out: <from>/exports/<target>-<precision>[-<route>] (route only when not the default); "
+                     "for the shipped model <from> is ./edgekp-out/kp_hvit_s_300w")
     add_json(parser)
 
 
@@ -29,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.config.export import ExportRecipe
     from edgekp.config.loader import default_recipe, load_recipe
     from edgekp.errors import ConfigError
+    from edgekp.export.calibration import synthetic_warning
     from edgekp.export.pipeline import ExportRequest, export_many
+    from edgekp.logs import get_logger
 
     if args.recipe:
         recipe = load_recipe(args.recipe, args.overrides, expect=ExportRecipe)
@@ -41,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
         requests = [ExportRequest(e.target, e.precision, e.route) for e in recipe.exports]
     if args.out and len(requests) > 1:
         raise ConfigError("--out names one export's folder; give --target too, or leave --out out")
-    results = export_many(requests, from_run=args.from_run, recipe=recipe, out=args.out,
+    from_run = resolve_from(args)
+    if any(r.precision == "int8" for r in requests):
+        warning = synthetic_warning(args.calib or recipe.calibration)
+        if warning:
+            get_logger(__name__).warning("%s", warning)
+    results = export_many(requests, from_run=from_run, recipe=recipe, out=args.out,
                           calib=args.calib, data_root=args.data_root)
     lines = []
     for r in results:
@@ -50,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
         note = r["structure"].get("note")
         if note:
             lines.append(f"  note: {note}")
+    lines.extend(f"written to: {Path(r['artifact']).resolve()}" for r in results)
     print_result(args, results, "\n".join(lines))
     return 0

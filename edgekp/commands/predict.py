@@ -17,6 +17,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--box", metavar="X,Y,W,H", help="face box in pixels to use instead of the detector")
     parser.add_argument("--out", metavar="DIR", help="write <image>.landmarks.json and <image>.landmarks.jpg here")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--detector", default="auto", choices=("auto", "blazeface", "blazeface-full", "haar"),
+                        help="face detector: MediaPipe's BlazeFace (short or full range; fetched once with "
+                             "--download-detector) or OpenCV's Haar cascades (no download); auto: BlazeFace when "
+                             "fetched, else Haar (default)")
+    parser.add_argument("--download-detector", action="store_true",
+                        help="fetch BlazeFace if it is missing: pip downloads the mediapipe==0.10.21 wheel (Apache-2.0) "
+                             "into the peers cache and keeps its detector files; nothing is installed")
+    parser.add_argument("--peers-cache", metavar="DIR", default=None, help="cache folder (default: ~/.cache/edgekp/peers)")
     add_json(parser)
 
 
@@ -34,13 +42,15 @@ def run(args: argparse.Namespace) -> int:
     import cv2
 
     from edgekp.bench.predictor import load_predictor
-    from edgekp.inference.detector import FaceBox, HaarFaceDetector
+    from edgekp.inference.boxes import FaceBox
+    from edgekp.inference.detectors import DetectorChoice, make_detector
     from edgekp.inference.pipeline import draw_landmarks, predict_photo, read_photo
 
     box = _parse_box(args.box) if args.box else None
     photos = [(p, read_photo(p)) for p in args.images]  # every file is checked before any work
     predictor = load_predictor(args.model, threads=args.threads)
-    detector = None if box else HaarFaceDetector()
+    detector = None if box else make_detector(DetectorChoice(
+        args.detector, Path(args.peers_cache) if args.peers_cache else None, args.download_detector, args.threads or 1))
     out_dir = Path(args.out) if args.out else None
     results: list[dict[str, Any]] = []
     lines = []

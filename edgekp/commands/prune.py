@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edgekp.commands.common import add_from, add_json, add_recipe, print_result
+from edgekp.commands.common import add_json, add_recipe, add_source, print_result, resolve_from
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_recipe(parser, required=True)
-    add_from(parser, help_text="the train (or prune) run to prune")
+    add_source(parser, help_text="the train (or prune) run to prune")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="output run directory (default: <RUN_DIR>-<recipe name>, beside the parent)")
     parser.add_argument("--resume", action="store_true", help="continue the fine-tuning of an interrupted prune run")
@@ -29,14 +29,16 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.config.prune import PruneRecipe
 
     recipe = load_recipe(args.recipe, args.overrides, expect=PruneRecipe)
-    out = args.out or default_out(args.from_run, args.recipe)
-    s = prune(recipe, args.from_run, out, resume=args.resume)
+    from_run = resolve_from(args)
+    out = args.out or default_out(from_run, args.recipe)
+    s = prune(recipe, from_run, out, resume=args.resume)
     b, a = s["before"], s["after"]
     text = (
         f"removed {s['removed_total']} of {b['heads']} heads ({recipe.importance}, {recipe.scope}, {recipe.schedule}); "
         f"params {b['params']:,} -> {a['params']:,}, {b['flops'] / 1e6:.1f} -> {a['flops'] / 1e6:.1f} MFLOPs; "
         f"val NME {100 * s['val_nme_before_finetune']:.2f}% after removal, {100 * s['best_val_nme']:.2f}% after "
-        f"fine-tuning (parent {100 * (s['parent_val_nme'] or float('nan')):.2f}%, inter-ocular); model: {out}/model.pt"
+        f"fine-tuning (parent {100 * (s['parent_val_nme'] or float('nan')):.2f}%, inter-ocular); model: {out}/model.pt\n"
+        f"written to: {Path(out).resolve()}"
     )
     print_result(args, s, text)
     return 0

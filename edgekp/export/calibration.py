@@ -23,6 +23,7 @@ from edgekp.config.base import StrictModel, validate
 from edgekp.errors import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGED = Path(__file__).resolve().parents[1] / "shipped"  # holds calibration/synthetic_64.yaml
 
 
 class CalibDataset(StrictModel):
@@ -85,12 +86,29 @@ class CalibrationSet:
 
 
 def resolve_definition(path: str | Path) -> Path:
-    """A definition path as given, else relative to the repository (where the committed sets live)."""
+    """A definition path as given, else relative to the repository (where the committed sets live), else
+    the copy inside the package (``edgekp/shipped/calibration``): the default synthetic set must resolve
+    from any directory and in a non-editable install, where the repository's calibration/ is absent."""
     p = Path(path).expanduser()
     if p.is_file() or p.is_absolute():
         return p
-    fallback = REPO_ROOT / p
-    return fallback if fallback.is_file() else p
+    for base in (REPO_ROOT, PACKAGED):
+        fallback = base / p
+        if fallback.is_file():
+            return fallback
+    return p
+
+
+def synthetic_warning(path: str | Path) -> str | None:
+    """One line for int8 calibrated on the synthetic set (the default): real faces calibrate better."""
+    try:
+        definition = read_definition(path)
+    except DataError:
+        return None  # the export itself reports a missing or broken definition
+    if definition.source != "synthetic":
+        return None
+    return (f"int8 calibrated on synthetic faces ({definition.name}, needs no download); real faces calibrate better: "
+            "--calib calibration/300w_train_128.yaml --data-root DIR")
 
 
 def read_definition(path: str | Path) -> CalibrationDef:

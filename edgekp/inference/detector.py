@@ -8,28 +8,14 @@ first prediction. A user with better boxes passes ``--box``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgekp.errors import MissingBackendError
+from edgekp.inference.boxes import FaceBox
 
-
-@dataclass(frozen=True)
-class FaceBox:
-    x: float
-    y: float
-    w: float
-    h: float
-    detector: str
-
-    def iou(self, other: FaceBox) -> float:
-        x0, y0 = max(self.x, other.x), max(self.y, other.y)
-        x1, y1 = min(self.x + self.w, other.x + other.w), min(self.y + self.h, other.y + other.h)
-        inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-        union = self.w * self.h + other.w * other.h - inter
-        return inter / union if union > 0 else 0.0
+__all__ = ["FaceBox", "HaarFaceDetector"]
 
 
 class HaarFaceDetector:

@@ -1,0 +1,87 @@
+"""Choosing a face detector: BlazeFace when its model has been fetched, Haar otherwise.
+
+- ``blazeface`` (short range, the default when present) and ``blazeface-full`` (full range):
+  MediaPipe's detectors, fetched once by an explicit opt-in (``--download-detector``) with the
+  peers' pip download of the mediapipe wheel into the peers cache.
+- ``haar``: OpenCV's cascades, inside the opencv wheel: always there, no download, weaker.
+- ``auto``: BlazeFace if its model is in the cache, else Haar with a one-line warning that names
+  the opt-in step.
+
+Asking for BlazeFace by name when its model is absent is a user error (exit 2) naming that step;
+nothing is downloaded without the opt-in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekp.errors import EdgeKPError
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+DETECTORS = ("auto", "blazeface", "blazeface-full", "haar")
+OPT_IN = "--download-detector"
+
+
+class DetectorUnavailable(EdgeKPError):
+    """The chosen detector's model is not on this machine (and fetching it was not asked for)."""
+
+
+@dataclass(frozen=True)
+class DetectorChoice:
+    name: str  # what was asked for
+    cache: Path | None = None  # peers cache (default ~/.cache/edgekp/peers)
+    download: bool = False  # the opt-in: fetch a missing model with pip
+    threads: int = 1
+
+
+def _cache(choice: DetectorChoice) -> Path:
+    from edgekp.bench.peers import default_cache
+
+    return Path(choice.cache).expanduser() if choice.cache is not None else default_cache()
+
+
+def blazeface_model(spec_name: str, choice: DetectorChoice) -> Path:
+    """The cached BlazeFace .tflite; fetched only under the opt-in, else DetectorUnavailable naming it."""
+    from edgekp.bench.peers import MEDIAPIPE_SPEC, PeerUnavailable, mediapipe_file, obtain_mediapipe_file
+    from edgekp.inference.blazeface import SPECS
+
+    spec = SPECS[spec_name]
+    cache = _cache(choice)
+    path = mediapipe_file(cache, spec.member)
+    if path.is_file():
+        return path
+    if not choice.download:
+        raise DetectorUnavailable(
+            f"the BlazeFace face detector's model is not in {cache}; fetch it once with {OPT_IN} "
+            f"(pip downloads the {MEDIAPIPE_SPEC} wheel, Apache-2.0, and keeps its detector files), "
+            "or use --detector haar (no download)")
+    try:
+        return obtain_mediapipe_file(cache, spec.member)
+    except PeerUnavailable as exc:
+        raise DetectorUnavailable(f"could not fetch the BlazeFace model: {exc}") from None
+
+
+def make_detector(choice: DetectorChoice) -> Any:
+    """A detector with ``.name`` and ``.detect(image_rgb) -> list[FaceBox]``."""
+    from edgekp.inference.detector import HaarFaceDetector
+
+    if choice.name not in DETECTORS:
+        raise EdgeKPError(f"unknown detector {choice.name!r}; choose one of: {', '.join(DETECTORS)}")
+    if choice.name == "haar":
+        return HaarFaceDetector()
+    spec_name = "full" if choice.name == "blazeface-full" else "short"
+    try:
+        path = blazeface_model(spec_name, choice)
+    except DetectorUnavailable as exc:
+        if choice.name != "auto":
+            raise
+        log.warning("face detector: OpenCV Haar (weaker); for BlazeFace run once with %s (%s)", OPT_IN,
+                    str(exc).split(";")[0])
+        return HaarFaceDetector()
+    from edgekp.inference.blazeface import SPECS, BlazeFaceDetector
+
+    return BlazeFaceDetector(path, SPECS[spec_name], threads=choice.threads)

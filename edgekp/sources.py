@@ -1,0 +1,176 @@
+"""Where a verb's model comes from: ``--from RUN_DIR``, or the shipped model (the default, or ``--from shipped``).
+
+Every stage reads a run directory (``manifest.json`` + ``model.pt``). The shipped model lives in
+the installed package, which must never be written to, yet export, bench, prune and QAT write
+their outputs beside or under their source. So the shipped model is materialized once as a run
+directory under the current directory, ``./edgekp-out/kp_hvit_s_300w`` (a copy of the 5 MB model
+and a ``train`` manifest built from the shipped lineage), and every verb's usual output rule
+applies to that copy: ``./edgekp-out/kp_hvit_s_300w/exports/tflite-int8``, ``.../bench``,
+``.../qat-tflite``, ``./edgekp-out/kp_hvit_s_300w-heads_50``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekp.artifacts import MANIFEST, atomic_write_json, sha256_file, sha256_json
+from edgekp.errors import LineageError
+from edgekp.logs import get_logger
+
+log = get_logger(__name__)
+
+SHIPPED = "shipped"  # the --from value that names the shipped model
+OUT_ROOT = "edgekp-out"  # default output folder, under the current directory
+MODEL = "model.pt"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A run directory to read a model from; ``shipped`` when it is the materialized shipped model."""
+
+    run_dir: Path
+    shipped: bool
+
+    @property
+    def manifest(self) -> Path:
+        return self.run_dir / MANIFEST
+
+    @property
+    def model(self) -> Path:
+        return self.run_dir / MODEL
+
+    def __str__(self) -> str:
+        return str(self.run_dir)
+
+
+def _package_root() -> Path:
+    import edgekp
+
+    return Path(edgekp.__file__).resolve().parent
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def names_shipped(value: str | None) -> bool:
+    """None, ``shipped``, or a path to the package's shipped folder or files."""
+    if value is None or value == SHIPPED:
+        return True
+    from edgekp.shipped import PACKAGE_DIR
+
+    path = Path(value).expanduser()
+    return path.exists() and _inside(path, PACKAGE_DIR)
+
+
+def resolve_source(value: str | None, out_root: str | Path | None = None) -> ModelSource:
+    """The run directory a verb reads: ``value`` as given, or the shipped model materialized under ``out_root``."""
+    if not names_shipped(value):
+        return ModelSource(Path(str(value)).expanduser(), shipped=False)
+    return ModelSource(materialize_shipped(out_root), shipped=True)
+
+
+def default_out_root(out_root: str | Path | None = None) -> Path:
+    return Path(out_root) if out_root is not None else Path.cwd() / OUT_ROOT
+
+
+def workspace_manifest(shipped: dict[str, Any], model_sha: str, package_manifest: Path) -> dict[str, Any]:
+    """A ``train`` run manifest for the shipped model, from its lineage (what stages read as a parent)."""
+    trained_by = shipped["trained_by"]
+    recipe = trained_by["recipe"]
+    return {
+        "kind": "train",
+        "edgekp_version": trained_by.get("edgekp_version"),
+        "git_commit": trained_by.get("git_commit"),
+        "recipe": recipe,
+        "recipe_hash": sha256_json(recipe),
+        "parent": None,
+        "host": trained_by.get("host"),
+        "started": trained_by.get("started"),
+        "finished": trained_by.get("finished"),
+        "status": "ok",
+        "artifacts": {MODEL: model_sha},
+        "result": shipped.get("result"),
+        "best_val": shipped.get("best_val"),
+        "balance": shipped.get("balance"),
+        "data": shipped.get("data"),
+        "lineage": shipped.get("lineage"),
+        "shipped": {
+            "name": shipped.get("name"), "package_manifest": str(package_manifest), "model_sha256": model_sha,
+            "materialized": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "reproduce": shipped.get("reproduce"),
+        },
+    }
+
+
+def materialize_shipped(out_root: str | Path | None = None) -> Path:
+    """``<out_root>/<shipped name>``: the shipped model as a run directory (created or refreshed; never in the package)."""
+    import json
+
+    from edgekp.shipped import SHIPPED_NAME, shipped_manifest, shipped_manifest_path, shipped_model_path
+
+    root = default_out_root(out_root)
+    run_dir = root / SHIPPED_NAME
+    if _inside(run_dir, _package_root()):
+        raise LineageError(
+            f"the output folder {str(root)!r} is inside the installed edgekp package; run from another directory or pass --out"
+        )
+    package_model = shipped_model_path()
+    shipped = shipped_manifest()
+    expected = str(shipped.get("model_sha256") or "")
+    actual = sha256_file(package_model)
+    if expected and actual != expected:
+        raise LineageError(f"the shipped model {str(package_model)!r} does not match its manifest's sha256; reinstall edgekp")
+    manifest_path = run_dir / MANIFEST
+    if manifest_path.is_file() and (run_dir / MODEL).is_file():
+        try:
+            current = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            current = {}
+        if (current.get("shipped") or {}).get("model_sha256") == actual and sha256_file(run_dir / MODEL) == actual:
+            return run_dir
+        log.warning("%s held another version of the shipped model; replaced it (outputs already there came from that version)",
+                    run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir / f".{MODEL}.tmp"
+    shutil.copyfile(package_model, tmp)
+    tmp.replace(run_dir / MODEL)
+    atomic_write_json(manifest_path, workspace_manifest(shipped, actual, shipped_manifest_path()))
+    log.info("shipped model %s copied to %s (the run directory every verb reads)", SHIPPED_NAME, run_dir)
+    return run_dir
+
+
+def shipped_lineage(trained_by: dict[str, Any], data: dict[str, Any], data_root: Path | None,
+                    training_run: str | None = None) -> dict[str, Any]:
+    """The hashes that pin what a shipped model came from: recipe, held-out list, each training dataset.
+
+    Dataset hashes are the bench's dataset hash (file names and sizes, annotation contents); a dataset
+    not found under ``data_root`` gets ``None`` rather than a guess. Used by scripts/ship_model.py."""
+    from edgekp.bench.cache import data_hash
+
+    recipe = trained_by["recipe"]
+    datasets: dict[str, Any] = {}
+    for entry in (recipe.get("data") or {}).get("train", []):
+        rel = str(entry["path"])
+        counts = (data.get("per_dataset") or {}).get(rel, {})
+        path = (data_root / rel) if data_root is not None else None
+        datasets[rel] = {
+            "format": entry.get("format"), "train_faces": counts.get("train"), "val_faces": counts.get("val"),
+            "sha256": data_hash(path) if path is not None and path.exists() else None,
+        }
+    return {
+        "recipe_sha256": sha256_json(recipe),
+        "holdout_sha256": sha256_json(data.get("holdout")),
+        "holdout_faces": sum(len(v) for v in (data.get("holdout") or {}).values()),
+        "train_faces": data.get("train_faces"), "val_faces": data.get("val_faces"),
+        "datasets": datasets,
+        "training_run": training_run,
+    }

@@ -5,7 +5,14 @@ Conventions (say which normalization a number uses; ``summarize`` returns it und
 - NME of one face = mean over its K points of ||pred - gt|| / d, as a fraction (x100 for percent), with d
   ``"inter_ocular"`` (default): distance between the scheme's outer eye corners (300W: 36, 45);
   ``"inter_pupil"``: distance between the centres of the scheme's two eye point groups;
-  ``"box"``: sqrt(w * h) of the ground-truth landmark bounding box.
+  ``"box"``: sqrt(w * h) of the box of the ground truth's **labelled** points (the standard for
+  profile faces, where the inter-ocular distance collapses).
+- Visibility: a ground-truth point without a location (NaN, or visibility 0 where given) is not
+  scored, and no face's NME counts it: NME is the mean over the face's labelled points. A face whose
+  normalizer needs a point it lacks (inter-ocular on a profile with a self-occluded eye corner) is
+  left out of that normalization and counted as ``n_unscored``.
+- Pose split: ``summarize(..., yaw=...)`` adds ``by_yaw``, mean NME per |yaw| bin 0-30, 30-60,
+  60-90 degrees (|yaw| >= 60 in the last), each naming its normalization.
 - FR@t: fraction of faces with NME > t.
 - AUC@t: area under the cumulative error distribution (CED) from 0 to t, divided by t so it lies in
   [0, 1]. It is computed **exactly**: the CED is a step function, and the area it covers up to t is
@@ -16,7 +23,8 @@ pred and gt are N x K x 2 arrays in any consistent units (pixels of the image, o
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
 import numpy as np
 
@@ -26,6 +34,7 @@ from edgekp.errors import ConfigError, DataError
 Norm = Literal["inter_ocular", "inter_pupil", "box"]
 NORMS: tuple[str, ...] = ("inter_ocular", "inter_pupil", "box")
 DEFAULT_THRESHOLD = 0.10
+YAW_BINS: tuple[tuple[str, float, float], ...] = (("0-30", 0.0, 30.0), ("30-60", 30.0, 60.0), ("60-90", 60.0, math.inf))
 
 
 def _as_batch(points: np.ndarray, scheme: Scheme, what: str) -> np.ndarray:
@@ -37,45 +46,72 @@ def _as_batch(points: np.ndarray, scheme: Scheme, what: str) -> np.ndarray:
     return arr
 
 
-def normalizer(gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular") -> np.ndarray:
-    """Per-face normalizing distance d (N,) from the ground truth."""
+def labelled_points(gt: np.ndarray, visibility: np.ndarray | None = None) -> np.ndarray:
+    """N x K bool: ground-truth points with a location (finite, and visibility > 0 where given)."""
+    mask = np.isfinite(np.asarray(gt, np.float64)).all(axis=-1)
+    if visibility is not None:
+        mask &= np.asarray(visibility).reshape(mask.shape) > 0
+    return mask
+
+
+def normalizer(gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None) -> np.ndarray:
+    """Per-face normalizing distance d (N,) from the ground truth's labelled points; NaN for a face
+    that lacks a point its normalization needs. DataError when a defined distance is zero."""
     gt = _as_batch(gt, scheme, "gt")
+    labelled = labelled_points(gt, visibility)
+    gt = np.where(labelled[..., None], gt, np.nan)
     if norm == "inter_ocular":
         a, b = scheme.inter_ocular
         d = np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
     elif norm == "inter_pupil":
         if not scheme.has_pupils:
             raise ConfigError(f"scheme {scheme.name} has no eye groups, so inter_pupil is undefined; use inter_ocular or box")
+        eyes = list(scheme.left_eye) + list(scheme.right_eye)
         left = gt[:, list(scheme.left_eye)].mean(axis=1)
         right = gt[:, list(scheme.right_eye)].mean(axis=1)
-        d = np.linalg.norm(left - right, axis=-1)
+        d = np.where(labelled[:, eyes].all(axis=1), np.linalg.norm(left - right, axis=-1), np.nan)
     elif norm == "box":
-        size = gt.max(axis=1) - gt.min(axis=1)
+        any_point = labelled.any(axis=1)
+        safe = np.where(labelled[..., None], gt, 0.0)
+        lo = np.where(labelled[..., None], safe, np.inf).min(axis=1)
+        hi = np.where(labelled[..., None], safe, -np.inf).max(axis=1)
+        size = np.where(any_point[:, None], hi - lo, np.nan)
         d = np.sqrt(size[:, 0] * size[:, 1])
     else:
         raise ConfigError(f"unknown NME normalization {norm!r}; choose one of {', '.join(NORMS)}")
-    if not np.all(np.isfinite(d) & (d > 0)):
-        bad = np.flatnonzero(~(np.isfinite(d) & (d > 0)))
+    defined = ~np.isnan(d)
+    if not np.all(np.isfinite(d[defined]) & (d[defined] > 0)):
+        bad = np.flatnonzero(defined & ~(np.isfinite(d) & (d > 0)))
         raise DataError(f"ground truth of face(s) {bad[:5].tolist()} has a zero or invalid {norm} distance")
     return d
 
 
-def point_errors(pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular") -> np.ndarray:
-    """N x K normalized point-to-point errors."""
+def point_errors(
+    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None
+) -> np.ndarray:
+    """N x K normalized point-to-point errors; NaN at unlabelled points and for faces without a normalizer."""
     pred, gt = _as_batch(pred, scheme, "pred"), _as_batch(gt, scheme, "gt")
     if pred.shape != gt.shape:
         raise ValueError(f"pred {pred.shape} and gt {gt.shape} differ in shape")
-    return np.linalg.norm(pred - gt, axis=-1) / normalizer(gt, scheme, norm)[:, None]
+    labelled = labelled_points(gt, visibility)
+    dist = np.where(labelled, np.linalg.norm(pred - np.where(labelled[..., None], gt, 0.0), axis=-1), np.nan)
+    return dist / normalizer(gt, scheme, norm, visibility)[:, None]
 
 
-def nme(pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular") -> np.ndarray:
-    """Per-face NME (N,), as a fraction."""
-    return point_errors(pred, gt, scheme, norm).mean(axis=1)
+def nme(pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None) -> np.ndarray:
+    """Per-face NME (N,) over each face's labelled points, as a fraction; NaN for an unscored face."""
+    err = point_errors(pred, gt, scheme, norm, visibility)
+    counts = np.isfinite(err).sum(axis=1)
+    return np.where(counts > 0, np.nansum(err, axis=1) / np.maximum(counts, 1), np.nan)
 
 
-def per_landmark_error(pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular") -> np.ndarray:
-    """Mean normalized error of each landmark over the faces (K,)."""
-    return point_errors(pred, gt, scheme, norm).mean(axis=0)
+def per_landmark_error(
+    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None
+) -> np.ndarray:
+    """Mean normalized error of each landmark over the faces where it is labelled (K,)."""
+    err = point_errors(pred, gt, scheme, norm, visibility)
+    counts = np.isfinite(err).sum(axis=0)
+    return np.where(counts > 0, np.nansum(err, axis=0) / np.maximum(counts, 1), np.nan)
 
 
 def failure_rate(errors: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float:
@@ -112,6 +148,16 @@ def split_by_bins(errors: np.ndarray, values: np.ndarray, edges: list[float]) ->
     return rows
 
 
+def yaw_bins(errors: np.ndarray, abs_yaw: np.ndarray, norm: str) -> dict[str, dict[str, Any]]:
+    """Mean NME per |yaw| bin (YAW_BINS): {"0-30": {"n", "nme", "norm"}, ...}; NaN yaw lands in no bin."""
+    errors, yaw = np.asarray(errors, np.float64), np.abs(np.asarray(abs_yaw, np.float64).reshape(-1))
+    out: dict[str, dict[str, Any]] = {}
+    for name, lo, hi in YAW_BINS:
+        inside = (yaw >= lo) & (yaw < hi) & np.isfinite(errors)
+        out[name] = {"n": int(inside.sum()), "nme": float(errors[inside].mean()) if inside.any() else float("nan"), "norm": norm}
+    return out
+
+
 def summarize(
     pred: np.ndarray,
     gt: np.ndarray,
@@ -120,23 +166,36 @@ def summarize(
     norm: Norm = "inter_ocular",
     threshold: float = DEFAULT_THRESHOLD,
     is_large: np.ndarray | None = None,
-) -> dict[str, float | int | str]:
-    """nme, fr, auc (at ``threshold``), n and the normalization; with ``is_large`` (N bools) also
-    nme_large, nme_small, n_large, n_small (NaN when a side is empty)."""
-    errors = nme(pred, gt, scheme, norm)
-    out: dict[str, float | int | str] = {
+    yaw: np.ndarray | None = None,
+    visibility: np.ndarray | None = None,
+    errors: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """nme, fr, auc (at ``threshold``), n (faces scored), n_unscored and the normalization; with
+    ``is_large`` (N bools) also nme_large, nme_small, n_large, n_small (NaN when a side is empty);
+    with ``yaw`` (N degrees, sign ignored) also ``by_yaw`` (see yaw_bins). ``errors`` (N per-face
+    NMEs already computed with ``norm``) skips recomputing them, for callers that score subsets."""
+    errors = nme(pred, gt, scheme, norm, visibility) if errors is None else np.asarray(errors, np.float64)
+    scored = np.isfinite(errors)
+    kept = errors[scored]
+    out: dict[str, Any] = {
         "norm": norm,
         "threshold": threshold,
-        "n": int(len(errors)),
-        "nme": float(errors.mean()) if errors.size else float("nan"),
-        "fr": failure_rate(errors, threshold),
-        "auc": auc(errors, threshold),
+        "n": int(scored.sum()),
+        "n_unscored": int((~scored).sum()),
+        "nme": float(kept.mean()) if kept.size else float("nan"),
+        "fr": failure_rate(kept, threshold),
+        "auc": auc(kept, threshold),
     }
     if is_large is not None:
         large = np.asarray(is_large, dtype=bool)
         if large.shape != errors.shape:
             raise ValueError(f"is_large has shape {large.shape}, expected ({len(errors)},)")
-        for name, mask in (("large", large), ("small", ~large)):
+        for name, mask in (("large", large & scored), ("small", ~large & scored)):
             out[f"n_{name}"] = int(mask.sum())
             out[f"nme_{name}"] = float(errors[mask].mean()) if mask.any() else float("nan")
+    if yaw is not None:
+        yaw = np.asarray(yaw, np.float64).reshape(-1)
+        if yaw.shape != errors.shape:
+            raise ValueError(f"yaw has shape {yaw.shape}, expected ({len(errors)},)")
+        out["by_yaw"] = yaw_bins(errors, yaw, norm)
     return out

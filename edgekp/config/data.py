@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from edgekp.config.base import StrictModel
 
 DatasetFormat = Literal["auto", "pts", "aflw2000", "coco", "dlib_xml", "ljson", "synthetic"]
+NmeNorm = Literal["inter_ocular", "inter_pupil", "box"]
 
 
 class DatasetSpec(StrictModel):
@@ -23,6 +24,12 @@ class DatasetSpec(StrictModel):
     n: int | None = Field(None, gt=0, description="format synthetic: how many faces to render into path (once; reused after)")
     seed: int = Field(0, description="format synthetic: generator seed")
     render_size: int = Field(160, ge=32, le=1024, description="format synthetic: rendered image size in pixels")
+    name: str | None = Field(None, description="validation set: its name in logs, history and manifest (default: path)")
+    norm: NmeNorm = Field("inter_ocular", description="validation set: NME normalization (box for sets with profiles)")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path
 
     @model_validator(mode="after")
     def _synthetic_needs_n(self) -> DatasetSpec:
@@ -37,6 +44,10 @@ class ValSplit(StrictModel):
     fraction: float = Field(0.1, gt=0, lt=1)
     group_by: Literal["photo", "face"] = "photo"
     datasets: list[str] = Field(default_factory=list, description="only split these dataset paths (empty: all)")
+    name: str = Field("holdout", description="the held-out faces' name as a validation set")
+    norm: NmeNorm = Field("inter_ocular", description="NME normalization of the held-out faces")
+    with_val: bool = Field(False, description="hold out this split even when data.val lists explicit validation sets "
+                           "(default: data.val replaces the split)")
 
 
 class CropSpec(StrictModel):
@@ -52,6 +63,32 @@ class DataSpec(StrictModel):
     val_split: ValSplit | None = Field(default_factory=ValSplit)
     crop: CropSpec = Field(default_factory=CropSpec)
     skip_bad: bool = Field(False, description="log and skip unreadable faces instead of failing")
+    min_labelled_points: int | None = Field(
+        None, ge=1, description="leave out (and report) faces with fewer labelled points (default: a third of the scheme's)")
+    select: str | None = Field(
+        None, description="the validation set (by name) whose overall NME picks the best checkpoint, drives early stopping "
+        "and the plateau schedule; default: all validation faces pooled, which needs one normalization for all")
+
+    def val_sets(self) -> list[tuple[str, str]]:
+        """(name, norm) of every validation set in order: the held-out split (when used), then data.val."""
+        sets = [(self.val_split.name, self.val_split.norm)] if self.uses_split() and self.val_split is not None else []
+        return sets + [(v.label, v.norm) for v in self.val]
+
+    def uses_split(self) -> bool:
+        return self.val_split is not None and (not self.val or self.val_split.with_val)
+
+    @model_validator(mode="after")
+    def _selection_is_defined(self) -> DataSpec:
+        sets = self.val_sets()
+        names = [n for n, _ in sets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"validation set names repeat ({', '.join(names)}); give each a distinct name")
+        if self.select is not None and self.select not in names:
+            raise ValueError(f"data.select {self.select!r} names no validation set; they are: {', '.join(names) or 'none'}")
+        if self.select is None and len({n for _, n in sets}) > 1:
+            raise ValueError("validation sets use different normalizations, so their pooled NME means nothing; "
+                             f"set data.select to one of: {', '.join(names)}")
+        return self
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()

@@ -20,6 +20,9 @@ class ModelSpec(StrictModel):
 class LossSpec(StrictModel):
     type: Literal["l1", "smooth_l1", "wing"] = "wing"
     second_weight: float = Field(1.0, ge=0, description="weight of the loss on the expanded (augmented) copies")
+    occluded_weight: float = Field(
+        1.0, ge=0, description="weight of externally occluded points (visibility 1, location estimated by the annotators); "
+        "points without a location (visibility 0) never count")
     wing_w: float = Field(10.0, gt=0, description="Wing loss width, in pixels of the model input")
     wing_epsilon: float = Field(2.0, gt=0, description="Wing loss curvature, in pixels of the model input")
 

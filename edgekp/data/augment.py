@@ -5,7 +5,8 @@ Coordinates are the normalized crop coordinates of edgekp.data.crops: (0, 0) and
 crop's outer corners, so ``grid_sample(align_corners=False)`` coordinates are ``2 * u - 1``.
 ``AugmentedBatch.matrix`` (N x 3 x 3) maps original normalized points to augmented ones; a flipped
 sample additionally swaps the scheme's left/right pairs, so a label keeps its meaning (point 36 is
-still the subject's right outer eye corner).  Rotation is in the sense of edgekp's roll: positive
+still the subject's right outer eye corner), and its visibility flags move with the points.  A
+point without a location (NaN) stays NaN through every transform: no placeholder can appear.  Rotation is in the sense of edgekp's roll: positive
 is clockwise on screen, so ``roll_deg`` adds to the face's roll (see edgekp.data.balance).
 """
 
@@ -37,6 +38,7 @@ class AugmentedBatch:
     matrix: torch.Tensor  # N x 3 x 3: original normalized -> augmented normalized
     flipped: torch.Tensor  # bool N
     permutation: torch.Tensor  # K: the scheme's flip permutation (an involution)
+    visibility: torch.Tensor | None = None  # N x K uint8, swapped with the points where flipped
 
     def to_original(self, points_aug: torch.Tensor) -> torch.Tensor:
         """Predictions on the augmented images -> the original frame (for consistency losses)."""
@@ -157,14 +159,19 @@ class BatchAugmenter:
         return torch.where(mask, fill, images)
 
     def __call__(
-        self, images: torch.Tensor, points: torch.Tensor, generator: torch.Generator, roll_deg: torch.Tensor | None = None
+        self, images: torch.Tensor, points: torch.Tensor, generator: torch.Generator, roll_deg: torch.Tensor | None = None,
+        visibility: torch.Tensor | None = None,
     ) -> AugmentedBatch:
+        """``visibility`` (N x K) travels with the points: a flip swaps it with the pairs, the warps keep it."""
         n = images.shape[0]
         matrix, flipped = self.sample_matrix(n, generator, roll_deg)
         warped = self.warp(images, matrix)
         moved = apply_matrix(matrix.to(points.dtype), points)
         moved = torch.where(flipped[:, None, None], moved[:, self.permutation], moved)
-        return AugmentedBatch(self.photometric(warped, generator), moved, matrix, flipped, self.permutation)
+        vis = None
+        if visibility is not None:
+            vis = torch.where(flipped[:, None], visibility[:, self.permutation], visibility)
+        return AugmentedBatch(self.photometric(warped, generator), moved, matrix, flipped, self.permutation, vis)
 
 
 def identity_spec() -> AugmentSpec:

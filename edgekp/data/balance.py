@@ -56,6 +56,22 @@ def is_large_pose(poses: np.ndarray, spec: BalanceSpec) -> np.ndarray:
     return large
 
 
+def yaw_bin_counts(poses: np.ndarray) -> dict[str, int]:
+    """Faces per |yaw| bin (edgekp.metrics.YAW_BINS: 0-30, 30-60, 60-90), plus those of unknown yaw."""
+    from edgekp.metrics import YAW_BINS
+
+    yaw = np.abs(np.asarray(poses, np.float64).reshape(-1, 3)[:, 0])
+    counts = {name: int(((yaw >= lo) & (yaw < hi)).sum()) for name, lo, hi in YAW_BINS}
+    counts["unknown"] = int(np.isnan(yaw).sum())
+    return counts
+
+
+def counts_by_dataset(poses: np.ndarray, dataset: np.ndarray, names: list[str]) -> dict[str, dict[str, int]]:
+    """{dataset name: yaw_bin_counts} for the faces (or samples) given; ``dataset`` indexes ``names``."""
+    dataset = np.asarray(dataset)
+    return {name: yaw_bin_counts(poses[dataset == i]) for i, name in enumerate(names) if (dataset == i).any()}
+
+
 def allowed_gap(spec: BalanceSpec, total: int) -> int:
     """delta as a count: itself when >= 1, else that fraction of the balanced total (rounded down)."""
     return int(spec.delta) if spec.delta >= 1 else int(np.floor(spec.delta * total))

@@ -26,7 +26,7 @@ from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
-CACHE_VERSION = 1  # bump when the crop geometry changes, so old caches are not reused
+CACHE_VERSION = 2  # bump when the crop geometry changes, so old caches are not reused (2: labelled-point box, visibility)
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,18 @@ def to_pixels(points_norm: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(points_norm, np.float64) * size - 0.5
 
 
-def crop_box_from_points(points: np.ndarray, margin: float) -> tuple[float, float, float, float]:
-    """Square (x, y, w, h) centred on the landmark box, side = its longer side * (1 + 2 * margin)."""
+def labelled_box(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(min, max) corners of the labelled points' box: NaN points (no location) are left out."""
     pts = np.asarray(points, np.float64)
-    lo, hi = np.nanmin(pts, axis=0), np.nanmax(pts, axis=0)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if not len(pts):
+        raise DataError("a face without any labelled point has no landmark box")
+    return pts.min(axis=0), pts.max(axis=0)
+
+
+def crop_box_from_points(points: np.ndarray, margin: float) -> tuple[float, float, float, float]:
+    """Square (x, y, w, h) centred on the labelled points' box, side = its longer side * (1 + 2 * margin)."""
+    lo, hi = labelled_box(points)
     side = float(max(hi - lo)) * (1.0 + 2.0 * margin)
     side = max(side, 1.0)  # a degenerate box (all points equal) still gives a valid crop
     cx, cy = (lo + hi) / 2.0
@@ -124,12 +132,14 @@ class CropSet:
     """Every face cropped once: images N x S x S x 3 uint8, points N x K x 2 in [0, 1] of the crop."""
 
     images: np.ndarray
-    points: np.ndarray
+    points: np.ndarray  # NaN where a point has no location (visibility 0)
     poses: np.ndarray  # N x 3 [yaw, pitch, roll] degrees: labels where present, else estimated (NaN if K != 68)
     sources: list[str]
     photos: list[str]
     size: int
     margin: float
+    visibility: np.ndarray | None = None  # N x K uint8 (edgekp.data.records: 0 none, 1 occluded, 2 visible)
+    pose_labelled: np.ndarray | None = None  # N x 3 bool: the angle is the dataset's label, not an estimate
 
     def __len__(self) -> int:
         return len(self.images)
@@ -139,42 +149,56 @@ class CropSet:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, images=self.images, points=self.points, poses=self.poses, sources=np.array(self.sources),
-                 photos=np.array(self.photos), size=self.size, margin=self.margin)
+                 photos=np.array(self.photos), size=self.size, margin=self.margin,
+                 visibility=self.vis(), pose_labelled=self.labelled_angles())
         tmp.replace(path)  # atomic: a killed run never leaves half a cache
 
     @classmethod
     def load(cls, path: Path) -> CropSet:
         with np.load(Path(path)) as z:
             return cls(z["images"], z["points"], z["poses"], [str(s) for s in z["sources"]],
-                       [str(s) for s in z["photos"]], int(z["size"]), float(z["margin"]))
+                       [str(s) for s in z["photos"]], int(z["size"]), float(z["margin"]),
+                       z["visibility"] if "visibility" in z else None, z["pose_labelled"] if "pose_labelled" in z else None)
+
+    def vis(self) -> np.ndarray:
+        """N x K uint8 visibility (every labelled point visible when the set carries none)."""
+        if self.visibility is not None:
+            return self.visibility
+        return np.where(np.isfinite(self.points).all(axis=-1), 2, 0).astype(np.uint8)
+
+    def labelled_angles(self) -> np.ndarray:
+        return self.pose_labelled if self.pose_labelled is not None else np.zeros(self.poses.shape, bool)
 
 
 def cache_key(records: Sequence[FaceRecord], size: int, margin: float) -> str:
-    """Hash of what determines the crops: each face's source, image, points, box; size, margin, version."""
+    """Hash of what determines the crops: each face's source, image, points, visibility, pose; size, margin, version."""
     h = hashlib.sha256(f"v{CACHE_VERSION}|{size}|{margin!r}".encode())
     for r in records:
-        h.update(f"{r.source}|{r.image}|{r.box}|".encode())
+        h.update(f"{r.source}|{r.image}|{r.pose}|".encode())
         h.update(np.ascontiguousarray(r.points, np.float32).tobytes())
+        if r.visibility is not None:
+            h.update(np.ascontiguousarray(r.visibility, np.uint8).tobytes())
         if r.array is not None:
             h.update(hashlib.sha256(np.ascontiguousarray(r.array).tobytes()).digest())
     return h.hexdigest()[:20]
 
 
-def _poses(records: Sequence[FaceRecord]) -> np.ndarray:
-    from edgekp.data.pose import record_poses
+def _poses(records: Sequence[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
+    from edgekp.data.pose import record_poses_with_source
 
-    poses = record_poses(records)
+    poses, labelled = record_poses_with_source(records)
     if np.isnan(poses).any():
         log.warning("%d faces have no pose label and %d points: pose unknown (NaN)",
                     int(np.isnan(poses[:, 0]).sum()), records[0].points.shape[0])
-    return poses
+    return poses, labelled
 
 
 def preload_crops(
     records: Sequence[FaceRecord], size: int, margin: float = 0.25,
     load: Callable[[FaceRecord], np.ndarray] | None = None, workers: int = 2, cache_dir: Path | None = None,
 ) -> CropSet:
-    """Decode and crop every face once (box from the record, else from its landmarks + margin).
+    """Decode and crop every face once, the box from its labelled landmarks + margin (the training
+    geometry everywhere; a record's own ``box``, a detector's or the dataset's, is not used here).
 
     With ``cache_dir`` the set is read from / written to ``cache_dir/crops-<key>.npz``.
     """
@@ -192,14 +216,19 @@ def preload_crops(
 
     def one(i: int) -> None:
         r = records[i]
-        crop = crop_face(load(r), r.points, size, box=r.box, margin=margin)
+        crop = crop_face(load(r), r.points, size, margin=margin)
         images[i] = crop.image
         points[i] = to_normalized(crop.points, size)
 
     # cv2 decoding and warping release the GIL, so threads give real parallelism here.
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(one, range(len(records))))
-    crops = CropSet(images, points, _poses(records), [r.source for r in records], [r.photo for r in records], size, margin)
+    from edgekp.data.records import visibility_of
+
+    poses, labelled = _poses(records)
+    visibility = np.stack([visibility_of(r) for r in records]).astype(np.uint8)
+    crops = CropSet(images, points, poses, [r.source for r in records], [r.photo for r in records], size, margin,
+                    visibility, labelled)
     if cache_file is not None:
         crops.save(cache_file)
         log.info("crops: cached %d faces at %s", len(records), cache_file)

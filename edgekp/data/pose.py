@@ -14,6 +14,7 @@ Conventions (degrees; they agree in sign with AFLW2000-3D's ``Pose_Para`` / pose
 The fit is weak-perspective: a least-squares affine camera ``M`` (2 x 3) from the mean face to the
 centred 2D points, projected onto the nearest scaled rotation (SVD), then a few Gauss-Newton
 refinement steps on (rotation, scale) so that the non-rigid jaw and mouth do not bias the angles.
+Only labelled points enter the fit, and the jaw contour (0-16) is left out: see JAW_WEIGHT.
 Everything is batched numpy: 5,000 faces take a fraction of a second.  Faces with only 2D
 landmarks cannot tell a face turned by 90+ degrees from one turned less, so |yaw| stays <= 90.
 """
@@ -78,50 +79,113 @@ def _skew(w: np.ndarray) -> np.ndarray:
          np.stack([-w[..., 1], w[..., 0], zero], -1)], -2)
 
 
-def fit_rotation(points: np.ndarray, shape: np.ndarray | None = None, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Scaled orthographic fit of ``shape`` (68 x 3) to N x 68 x 2 points: (N x 3 x 3 rotations, N scales)."""
+# The jaw contour (iBUG 0-16) is where label conventions disagree: AFLW2000-3D's pt3d_68 follows the
+# 3D jaw line, 300W and MERL-RAV the visible contour, which on a turned face lies nearer the nose and
+# makes it read more frontal (about 10 degrees low at 15-45 degrees of yaw). The rigid points off the
+# contour (brows, nose, eyes, mouth) mean the same thing in both conventions, so the fit leaves the
+# jaw out (weight JAW_WEIGHT) unless a face has too few other labelled points (see fit_weights).
+JAW = tuple(range(17))
+JAW_WEIGHT = 0.0
+MIN_FIT_POINTS = 8  # labelled points off the jaw below which the jaw is used after all
+MIN_POINTS = 5  # fewer labelled points than this: no pose (NaN)
+
+
+def labelled_mask(points: np.ndarray, visibility: np.ndarray | None = None) -> np.ndarray:
+    """N x K bool: points with a location (finite, and v > 0 where visibility is given)."""
+    mask = np.isfinite(np.asarray(points, np.float64)).all(axis=-1)
+    if visibility is not None:
+        mask &= np.asarray(visibility) > 0
+    return mask
+
+
+def fit_weights(points: np.ndarray, visibility: np.ndarray | None = None, jaw_weight: float = JAW_WEIGHT) -> np.ndarray:
+    """N x 68 fit weights: 0 for unlabelled points, ``jaw_weight`` on the jaw contour, 1 elsewhere.
+
+    A face with fewer than MIN_FIT_POINTS labelled points off the jaw (rare: a profile whose far side
+    is all self-occluded still shows about 30) keeps its jaw at weight 1, better than no pose at all.
+    """
+    labelled = labelled_mask(points, visibility)
+    weights = labelled.astype(np.float64)
+    jaw = list(JAW)
+    off_jaw = labelled.copy()
+    off_jaw[:, jaw] = False
+    few = off_jaw.sum(axis=1) < MIN_FIT_POINTS
+    weights[:, jaw] *= np.where(few, 1.0, jaw_weight)[:, None]
+    return weights
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """N x K x D, N x K -> N x 1 x D."""
+    return (np.einsum("nk,nkd->nd", weights, values) / weights.sum(axis=1, keepdims=True))[:, None, :]
+
+
+def fit_rotation(
+    points: np.ndarray, weights: np.ndarray | None = None, shape: np.ndarray | None = None, iterations: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted scaled orthographic fit of ``shape`` (68 x 3) to N x 68 x 2 points.
+
+    Returns (N x 3 x 3 rotations, N scales). Points of weight 0 take no part at all (their
+    coordinates may be NaN); every face needs MIN_POINTS points of positive weight.
+    """
     shape = mean_face() if shape is None else shape
-    pts = points.astype(np.float64)
-    centred = pts - pts.mean(axis=1, keepdims=True)
-    model = shape - shape.mean(axis=0)
-    # Affine camera: centred ~ model @ M^T  ->  M^T = pinv(model) @ centred (same pinv for every face).
-    m = np.einsum("ik,nkj->nji", np.linalg.pinv(model), centred)  # N x 2 x 3
+    pts = np.asarray(points, np.float64)
+    w = np.ones(pts.shape[:2]) if weights is None else np.asarray(weights, np.float64)
+    pts = np.where(w[..., None] > 0, np.nan_to_num(pts), 0.0)  # a NaN times weight 0 would still be NaN
+    model = np.broadcast_to(shape, (len(pts), *shape.shape))
+    centred = pts - _weighted_mean(pts, w)
+    mc = model - _weighted_mean(model, w)  # N x 68 x 3: the model centred on the same weighted points
+    # Weighted affine camera: centred ~ mc @ M^T -> M^T = (mc^T W mc)^-1 mc^T W centred.
+    a = np.einsum("nk,nki,nkj->nij", w, mc, mc) + 1e-9 * np.eye(3)
+    m = np.linalg.solve(a, np.einsum("nk,nki,nkj->nij", w, mc, centred)).transpose(0, 2, 1)  # N x 2 x 3
     rot = _nearest_rotation_rows(m)
+    ww = np.concatenate([w, w], axis=1)  # the weight of each residual row (x rows, then y rows)
     for _ in range(iterations):
-        # Gauss-Newton on a small rotation update w (R <- exp([w]) R) and the scale.
-        proj = np.einsum("nij,kj->nki", rot, model)  # N x 68 x 3, rotated model
-        scale = np.einsum("nki,nki->n", proj[..., :2], centred) / np.einsum("nki,nki->n", proj[..., :2], proj[..., :2])
+        # Gauss-Newton on a small rotation update v (R <- exp([v]) R) and the scale.
+        proj = np.einsum("nij,nkj->nki", rot, mc)  # N x 68 x 3, rotated model
+        scale = np.einsum("nk,nki,nki->n", w, proj[..., :2], centred) / np.einsum("nk,nki,nki->n", w, proj[..., :2], proj[..., :2])
         resid = centred - scale[:, None, None] * proj[..., :2]  # N x 68 x 2
-        # d(x,y)/dw for a rotated point p: [w]x p -> dx = w1 p2 - w2 p1, dy = w2 p0 - w0 p2.
+        # d(x,y)/dv for a rotated point p: [v]x p -> dx = v1 p2 - v2 p1, dy = v2 p0 - v0 p2.
         p0, p1, p2 = proj[..., 0], proj[..., 1], proj[..., 2]
         zero = np.zeros_like(p0)
         jx = np.stack([zero, p2, -p1], -1) * scale[:, None, None]
         jy = np.stack([-p2, zero, p0], -1) * scale[:, None, None]
         jac = np.concatenate([jx, jy], axis=1)  # N x 136 x 3
         r = np.concatenate([resid[..., 0], resid[..., 1]], axis=1)  # N x 136
-        jtj = np.einsum("nki,nkj->nij", jac, jac) + 1e-9 * np.eye(3)
-        w = np.linalg.solve(jtj, np.einsum("nki,nk->ni", jac, r)[..., None])[..., 0]
+        jtj = np.einsum("nk,nki,nkj->nij", ww, jac, jac) + 1e-9 * np.eye(3)
+        v = np.linalg.solve(jtj, np.einsum("nk,nki,nk->ni", ww, jac, r)[..., None])[..., 0]
         # First-order exponential followed by re-orthonormalization keeps R a rotation.
-        upd = np.eye(3) + _skew(w)
+        upd = np.eye(3) + _skew(v)
         u, _, vt = np.linalg.svd(upd @ rot)
         rot = u @ vt
-    proj = np.einsum("nij,kj->nki", rot, model)
-    scale = np.einsum("nki,nki->n", proj[..., :2], centred) / np.einsum("nki,nki->n", proj[..., :2], proj[..., :2])
+    proj = np.einsum("nij,nkj->nki", rot, mc)
+    scale = np.einsum("nk,nki,nki->n", w, proj[..., :2], centred) / np.einsum("nk,nki,nki->n", w, proj[..., :2], proj[..., :2])
     return rot, scale
 
 
-def estimate_poses(points: np.ndarray) -> np.ndarray:
-    """N x 68 x 2 (or 68 x 2) pixel landmarks -> N x 3 (or 3) float32 [yaw, pitch, roll] in degrees."""
+def estimate_poses(
+    points: np.ndarray, visibility: np.ndarray | None = None, jaw_weight: float = JAW_WEIGHT
+) -> np.ndarray:
+    """N x 68 x 2 (or 68 x 2) pixel landmarks -> N x 3 (or 3) float32 [yaw, pitch, roll] in degrees.
+
+    Only labelled points enter the fit: NaN coordinates, and points whose ``visibility`` (N x 68,
+    COCO v) is 0, have no location. The jaw contour is left out (see JAW_WEIGHT). A face with fewer
+    than MIN_POINTS labelled points gets NaN angles.
+    """
     pts = np.asarray(points, dtype=np.float64)
     single = pts.ndim == 2
     if single:
         pts = pts[None]
+        visibility = None if visibility is None else np.asarray(visibility)[None]
     if pts.ndim != 3 or pts.shape[1:] != (68, 2):
         raise ValueError(f"estimate_poses needs N x 68 x 2 points (iBUG 68), got shape {np.shape(points)}")
     if len(pts) == 0:
         return np.zeros((0, 3), np.float32)
-    rot, _ = fit_rotation(pts)
-    angles = euler_from_matrix(rot).astype(np.float32)
+    weights = fit_weights(pts, visibility, jaw_weight)
+    ok = (weights > 0).sum(axis=1) >= MIN_POINTS
+    angles = np.full((len(pts), 3), np.nan, np.float32)
+    if ok.any():
+        rot, _ = fit_rotation(pts[ok], weights[ok])
+        angles[ok] = euler_from_matrix(rot).astype(np.float32)
     return angles[0] if single else angles
 
 
@@ -146,14 +210,26 @@ def yaw_agreement(estimated_yaw: np.ndarray, label_yaw: np.ndarray, max_label: f
     }
 
 
-def record_poses(records: Sequence[FaceRecord]) -> np.ndarray:
-    """N x 3 [yaw, pitch, roll]: the dataset's labels where a face has them (labels win), else
-    estimated from 68 landmarks; NaN for unlabelled faces of other schemes."""
+def record_poses_with_source(records: Sequence[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """(N x 3 [yaw, pitch, roll], N x 3 bool: the angle is the dataset's label).
+
+    Labels win, angle by angle: MERL-RAV labels yaw only, so its pitch and roll are estimated. The
+    estimate fits only each face's labelled points (the 0, 0 placeholder of a self-occluded point is
+    NaN in the record and never enters). NaN where neither exists (other schemes than 68 points).
+    """
     poses = np.full((len(records), 3), np.nan, np.float32)
-    missing = [i for i, r in enumerate(records) if r.pose is None]
     for i, r in enumerate(records):
         if r.pose is not None:
             poses[i] = r.pose.as_array()
-    if missing and records[missing[0]].points.shape[0] == 68:
-        poses[missing] = estimate_poses(np.stack([records[i].points for i in missing]))
-    return poses
+    from_label = np.isfinite(poses)
+    missing = [i for i in range(len(records)) if not from_label[i].all() and records[i].points.shape[0] == 68]
+    if missing:
+        guess = estimate_poses(np.stack([records[i].points for i in missing]))
+        poses[missing] = np.where(from_label[missing], poses[missing], guess)
+    return poses, from_label
+
+
+def record_poses(records: Sequence[FaceRecord]) -> np.ndarray:
+    """N x 3 [yaw, pitch, roll]: the dataset's labels where a face has them (labels win), else
+    estimated from its labelled 68 landmarks; NaN for unlabelled faces of other schemes."""
+    return record_poses_with_source(records)[0]

@@ -1,7 +1,10 @@
 """Turn a train recipe's data section into preloaded train/val crops with poses.
 
 Faces are decoded and cropped once (design.md: this kept decoding out of the training loop);
-each epoch then only draws indices (pose balance, dataset weights) and augments tensors.
+each epoch then only draws indices (pose balance, dataset weights) and augments tensors. Every
+split carries per-point visibility (0 no location, 1 occluded, 2 visible) beside the points; the
+validation faces are grouped into named sets (the held-out split, each data.val entry), each
+scored with its own normalization.
 """
 
 from __future__ import annotations
@@ -27,10 +30,15 @@ class FaceArrays:
     """Preloaded crops of one split: images N x S x S x 3 uint8, points N x K x 2 in [0, 1]."""
 
     images: np.ndarray
-    points: np.ndarray
+    points: np.ndarray  # NaN where a point has no location
     poses: np.ndarray
     sources: list[str]
     dataset: np.ndarray  # index into the recipe's dataset list, per face
+    visibility: np.ndarray | None = None  # N x K uint8; None: every finite point visible
+
+    def __post_init__(self) -> None:
+        if self.visibility is None:
+            self.visibility = np.where(np.isfinite(self.points).all(axis=-1), 2, 0).astype(np.uint8)
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -38,8 +46,17 @@ class FaceArrays:
     def subset(self, index: np.ndarray) -> FaceArrays:
         return FaceArrays(
             self.images[index], self.points[index], self.poses[index],
-            [self.sources[i] for i in index], self.dataset[index],
+            [self.sources[i] for i in index], self.dataset[index], self.visibility[index],  # type: ignore[index]
         )
+
+
+@dataclass(frozen=True)
+class ValSet:
+    """A named group of validation faces (indices into TrainingData.val) scored with one normalization."""
+
+    name: str
+    norm: str
+    index: np.ndarray
 
 
 @dataclass
@@ -49,6 +66,9 @@ class TrainingData:
     scheme: Scheme
     dataset_weights: np.ndarray
     summary: dict[str, Any] = field(default_factory=dict)
+    val_sets: list[ValSet] = field(default_factory=list)
+    select: str | None = None  # the val set whose NME picks the checkpoint; None: all faces pooled
+    dataset_names: list[str] = field(default_factory=list)  # per recipe dataset index (train, then val)
 
 
 def _in_val(photo: str, fraction: float) -> bool:
@@ -57,7 +77,8 @@ def _in_val(photo: str, fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
-def _read(spec: DatasetSpec, data: DataSpec, scheme: Scheme, skipped: list[dict[str, str]]) -> list[FaceRecord]:
+def _read(spec: DatasetSpec, data: DataSpec, scheme: Scheme, skipped: list[dict[str, str]],
+          notices: list[dict[str, str]] | None = None) -> list[FaceRecord]:
     from edgekp.data.readers import read_dataset
 
     path = data.resolve(spec.path)
@@ -70,8 +91,10 @@ def _read(spec: DatasetSpec, data: DataSpec, scheme: Scheme, skipped: list[dict[
     if not path.exists():
         hint = "" if data.root else " (relative paths resolve against data.root: --set data.root=DIR)"
         raise DataError(f"dataset not found: {str(path)!r}{hint}")
-    dataset = read_dataset(path, format=fmt, scheme=scheme, skip_bad=data.skip_bad)
+    dataset = read_dataset(path, format=fmt, scheme=scheme, skip_bad=data.skip_bad, min_labelled=data.min_labelled_points)
     skipped.extend({"file": str(f), "reason": r} for f, r in dataset.skipped)
+    if notices is not None:
+        notices.extend({"file": str(f), "reason": r} for f, r in dataset.notices)
     records = list(dataset.records)
     if spec.max_faces is not None:
         records = records[: spec.max_faces]
@@ -86,11 +109,20 @@ def _to_arrays(records: list[FaceRecord], dataset_ids: list[int], size: int, dat
     crops = preload_crops(records, size=size, margin=data.crop.margin)
     return FaceArrays(
         images=crops.images, points=crops.points.astype(np.float32), poses=crops.poses.astype(np.float32),
-        sources=list(crops.sources), dataset=np.asarray(dataset_ids, dtype=np.int64),
+        sources=list(crops.sources), dataset=np.asarray(dataset_ids, dtype=np.int64), visibility=crops.vis(),
     )
 
 
+def _visibility_counts(arrays: FaceArrays) -> dict[str, int]:
+    vis = arrays.visibility
+    assert vis is not None
+    return {"visible": int((vis == 2).sum()), "occluded": int((vis == 1).sum()), "unlabelled": int((vis == 0).sum()),
+            "faces_with_unlabelled": int((vis == 0).any(axis=1).sum())}
+
+
 def build_training_data(recipe: TrainRecipe) -> TrainingData:
+    from edgekp.data.balance import counts_by_dataset, yaw_bin_counts
+
     data, size = recipe.data, recipe.model.input_size
     scheme = get_scheme(data.scheme)
     if scheme.num_points != recipe.model.num_points:
@@ -100,14 +132,16 @@ def build_training_data(recipe: TrainRecipe) -> TrainingData:
     if not data.train:
         raise DataError("the recipe lists no training data (data.train is empty)")
     skipped: list[dict[str, str]] = []
+    notices: list[dict[str, str]] = []
     train_recs: list[FaceRecord] = []
     train_ids: list[int] = []
     val_recs: list[FaceRecord] = []
     val_ids: list[int] = []
+    val_group: list[int] = []  # index into the val set list, per validation face
     holdout: dict[str, list[str]] = {}
-    split = data.val_split if not data.val else None
+    split = data.val_split if data.uses_split() else None
     for i, spec in enumerate(data.train):
-        records = _read(spec, data, scheme, skipped)
+        records = _read(spec, data, scheme, skipped, notices)
         splittable = split is not None and (not split.datasets or spec.path in split.datasets)
         for rec in records:
             key = rec.photo if split is not None and split.group_by == "photo" else rec.source
@@ -115,37 +149,54 @@ def build_training_data(recipe: TrainRecipe) -> TrainingData:
             (val_recs if to_val else train_recs).append(rec)
             (val_ids if to_val else train_ids).append(i)
             if to_val:
+                val_group.append(0)
                 holdout.setdefault(spec.path, []).append(rec.source)
+    first_val = 1 if split is not None else 0
     for j, spec in enumerate(data.val):
-        records = _read(spec, data, scheme, skipped)
+        records = _read(spec, data, scheme, skipped, notices)
         val_recs.extend(records)
         val_ids.extend([len(data.train) + j] * len(records))
+        val_group.extend([first_val + j] * len(records))
     if not val_recs:
         raise DataError("no validation faces: give data.val or a data.val_split that covers some dataset")
+    if split is not None and 0 not in val_group:
+        raise DataError(f"the val_split {split.name!r} holds out no face (fraction {split.fraction}, datasets "
+                        f"{split.datasets or 'all'}); raise the fraction or list the datasets it should split")
     log.info("reading crops: %d train faces, %d validation faces at %d px", len(train_recs), len(val_recs), size)
     train = _to_arrays(train_recs, train_ids, size, data)
     val = _to_arrays(val_recs, val_ids, size, data)
+    groups = np.asarray(val_group)
+    val_sets = [ValSet(name, norm, np.flatnonzero(groups == g)) for g, (name, norm) in enumerate(data.val_sets())]
     weights = np.array([s.weight for s in data.train] + [1.0] * len(data.val), dtype=np.float64)
+    names = [s.path for s in data.train] + [s.label for s in data.val]
     summary = {
         "train_faces": len(train), "val_faces": len(val),
         "per_dataset": {
             s.path: {"train": int((train.dataset == i).sum()), "val": int((val.dataset == i).sum())}
             for i, s in enumerate(list(data.train) + list(data.val))
         },
+        # Faces per |yaw| bin before balancing (pose: labels where the dataset has them, else estimated).
+        "yaw_bins": {"train": counts_by_dataset(train.poses, train.dataset, names),
+                     "val": {v.name: yaw_bin_counts(val.poses[v.index]) for v in val_sets}},
+        "visibility": {"train": _visibility_counts(train), "val": _visibility_counts(val)},
+        "val_sets": [{"name": v.name, "norm": v.norm, "faces": len(v.index)} for v in val_sets],
+        "select": data.select or "all validation faces",
         "val_photos_overlap_train": sorted(
             {r.photo for r in val_recs} & {r.photo for r in train_recs}
         )[:10] if split is not None and split.group_by == "photo" else [],
         "skipped": skipped,
+        "notices": notices[:200],
+        "notice_count": len(notices),
         # Faces held out of training, per dataset path: `edgekp eval --holdout` scores exactly these.
         "holdout": holdout,
     }
-    return TrainingData(train, val, scheme, weights, summary)
+    return TrainingData(train, val, scheme, weights, summary, val_sets, data.select, names)
 
 
 def holdout_of_recipe(recipe: TrainRecipe) -> dict[str, list[str]]:
     """The faces a recipe's val_split holds out, per dataset path, from annotations alone."""
     data, split = recipe.data, recipe.data.val_split
-    if data.val or split is None:
+    if not data.uses_split() or split is None:
         return {}
     scheme = get_scheme(data.scheme)
     holdout: dict[str, list[str]] = {}

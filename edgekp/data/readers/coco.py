@@ -2,8 +2,12 @@
 
 ``{"images": [{"id", "file_name", "width", "height"}], "annotations": [{"image_id", "id",
 "keypoints": [x, y, v] * K, "bbox": [x, y, w, h]}]}``. ``file_name`` is relative to the JSON's
-folder (or to an ``images/`` folder beside it or one level up, mmpose's layout). ``v`` follows COCO:
-0 = not labelled, 1/2 = labelled; ``visible`` is ``v > 0`` (face sets mark every point 1 or 2).
+folder (or to an ``images/`` folder beside it or one level up, mmpose's layout). ``v`` follows COCO
+and becomes ``FaceRecord.visibility``: 2 = visible, 1 = occluded with an estimated location (MERL-RAV:
+hair, hand), 0 = no location (MERL-RAV: self-occluded; the file writes 0, 0, the record NaN). Any
+other ``v`` is a data problem naming the file and annotation; a ``v = 0`` point with non-zero
+coordinates is read as unlabelled and listed as a notice. Yaw labels win over estimates: an
+annotation's ``aflw_yaw_deg`` (MERL-RAV) or ``yaw_deg``, with ``pitch_deg``/``roll_deg`` when present.
 Images may be absent: records still load, pointing where the image would be.
 
 A face's source id is ``<image stem>_<n>`` (n = 1, 2, ... within the image, by annotation id), the
@@ -20,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from edgekp.data.readers.common import Item, Problems, one_line
-from edgekp.data.records import FaceRecord
+from edgekp.data.records import FaceRecord, Pose
 from edgekp.errors import DataError
 
 
@@ -47,6 +51,17 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+YAW_KEYS = ("aflw_yaw_deg", "yaw_deg")
+
+
+def _pose(ann: dict[str, Any]) -> Pose | None:
+    """The annotation's labelled angles (degrees); missing ones NaN, so they get estimated."""
+    yaw = next((ann[k] for k in YAW_KEYS if _number(ann.get(k)) and math.isfinite(ann[k])), None)
+    pitch, roll = (ann.get(k) for k in ("pitch_deg", "roll_deg"))
+    angles = [float(v) if _number(v) and math.isfinite(v) else math.nan for v in (yaw, pitch, roll)]
+    return None if all(math.isnan(a) for a in angles) else Pose(*angles)
+
+
 def parse_coco(data: Any, file: Path, problems: Problems) -> list[Item]:
     """Records from a decoded COCO JSON document. DataError (naming ``file``) when its shape is wrong."""
     if not isinstance(data, dict):
@@ -65,7 +80,7 @@ def parse_coco(data: Any, file: Path, problems: Problems) -> list[Item]:
             continue
         by_id[image_id] = image["file_name"]
 
-    per_image: dict[str, list[tuple[Any, np.ndarray, np.ndarray, tuple[float, float, float, float] | None]]] = {}
+    per_image: dict[str, list[tuple[Any, np.ndarray, np.ndarray, tuple[float, float, float, float] | None, Pose | None]]] = {}
     for n, ann in enumerate(annotations):
         where = f"annotations[{n}]"
         if not isinstance(ann, dict):
@@ -84,21 +99,31 @@ def parse_coco(data: Any, file: Path, problems: Problems) -> list[Item]:
         except OverflowError:  # JSON integers beyond float range
             problems.report(file, f"{where} ('{name}') has keypoint values out of range")
             continue
+        v = triples[:, 2]
+        bad_v = np.flatnonzero(~np.isin(v, (0, 1, 2)))
+        if bad_v.size:
+            problems.report(file, f"{where} ('{name}') has visibility v = {one_line(v[bad_v[0]])} at point {bad_v[0]}; "
+                                  "COCO v must be 0 (no location), 1 (occluded) or 2 (visible)")
+            continue
         with np.errstate(over="ignore"):  # beyond float32: becomes inf, which the point check reports
             points = triples[:, :2].astype(np.float32)
+        placed = np.flatnonzero((v == 0) & (triples[:, :2] != 0).any(axis=1))
+        if placed.size:
+            problems.notice(file, f"{where} ('{name}'): {placed.size} point(s) with v = 0 have non-zero coordinates "
+                                  f"(first: point {placed[0]}); read as unlabelled")
         box = ann.get("bbox")
         box_t = None
         if isinstance(box, list) and len(box) == 4 and all(_number(v) and math.isfinite(v) for v in box):
             box_t = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
         ann_id = ann.get("id") if _number(ann.get("id")) else n
-        per_image.setdefault(name, []).append((ann_id, points, triples[:, 2] > 0, box_t))
+        per_image.setdefault(name, []).append((ann_id, points, v.astype(np.uint8), box_t, _pose(ann)))
 
     items = []
     for name, faces in per_image.items():
         image = _image_path(file.parent, name)
         stem = Path(name).with_suffix("").as_posix()
-        for k, (ann_id, points, visible, box) in enumerate(sorted(faces, key=lambda f: f[0]), 1):
-            record = FaceRecord(source=f"{stem}_{k}", points=points, image=image, visible=visible, box=box)
+        for k, (ann_id, points, vis, box, pose) in enumerate(sorted(faces, key=lambda f: f[0]), 1):
+            record = FaceRecord(source=f"{stem}_{k}", points=points, image=image, visibility=vis, box=box, pose=pose)
             items.append(Item(record, f"{file} (annotation id {ann_id})"))
     return items
 

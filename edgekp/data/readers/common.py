@@ -29,6 +29,14 @@ class Problems:
 
     skip_bad: bool = False
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Problems that never stop a read (a v = 0 point with coordinates, a face with too few labelled
+    # points left out): always logged and listed, whatever skip_bad says.
+    notices: list[tuple[str, str]] = field(default_factory=list)
+
+    def notice(self, file: str | Path, reason: str) -> None:
+        reason = one_line(reason)
+        log.warning("%s: %s", file, reason)
+        self.notices.append((str(file), reason))
 
     def report(self, file: str | Path, reason: str) -> None:
         reason = one_line(reason)
@@ -99,11 +107,14 @@ def as_points(values: object, origin: str) -> np.ndarray:
     return points.astype(np.float32)
 
 
-def check_points(points: np.ndarray, expected: int | None, origin: str) -> str | None:
-    """The reason a face is unusable, or None: wrong point count, NaN/inf coordinates."""
+def check_points(points: np.ndarray, expected: int | None, origin: str, visibility: np.ndarray | None = None) -> str | None:
+    """The reason a face is unusable, or None: wrong point count, NaN/inf coordinates at a labelled point
+    (an unlabelled point, v = 0, is NaN by FaceRecord's invariant)."""
     if expected is not None and len(points) != expected:
         return f"has {len(points)} points but the scheme needs {expected}"
-    if not np.isfinite(points).all():
-        bad = int((~np.isfinite(points)).any(axis=1).sum())
-        return f"{bad} landmark(s) have NaN or infinite coordinates"
+    bad_rows = ~np.isfinite(points).all(axis=1)
+    if visibility is not None:
+        bad_rows &= np.asarray(visibility) > 0
+    if bad_rows.any():
+        return f"{int(bad_rows.sum())} landmark(s) have NaN or infinite coordinates"
     return None

@@ -3,12 +3,15 @@
 A file is ``version: 1`` / ``n_points: K`` / ``{`` / K lines ``x y`` / ``}``, or just the ``x y``
 lines (headerless). Coordinates are 1-based as 300W ships them; records are 0-based pixels. The image
 sits beside the file with the same stem and any common extension. A ``poses.csv`` (``name,yaw,pitch,roll``
-in degrees, written by ``edgekp data synth``) in the folder labels the matching faces' pose.
+in degrees, written by ``edgekp data synth``) in the folder labels the matching faces' pose; so does a
+``pose.json`` (``{"<stem>": {"yaw": deg, "pitch": deg, "roll": deg}}``, any angle may be left out and
+is then estimated). Where both name a face, ``pose.json`` wins.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from edgekp.data.records import FaceRecord, Pose
 from edgekp.errors import DataError
 
 POSES_FILE = "poses.csv"
+POSE_JSON = "pose.json"
 
 
 def parse_pts(text: str, origin: str) -> np.ndarray:
@@ -93,6 +97,36 @@ def read_poses(csv_path: Path, problems: Problems) -> dict[str, Pose]:
     return poses
 
 
+def read_pose_json(json_path: Path, problems: Problems) -> dict[str, Pose]:
+    """name stem -> Pose from a ``pose.json`` beside the .pts files (missing angles NaN)."""
+    try:
+        data = json.loads(json_path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        problems.report(json_path, f"not readable JSON ({one_line(exc)})")
+        return {}
+    if not isinstance(data, dict):
+        problems.report(json_path, 'a pose table must be a JSON object {"<file stem>": {"yaw": deg, ...}}')
+        return {}
+    poses: dict[str, Pose] = {}
+    for name, entry in data.items():
+        values = [entry.get(k) if isinstance(entry, dict) else None for k in ("yaw", "pitch", "roll")]
+        bad = [v for v in values if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))]
+        if not isinstance(entry, dict) or bad or all(v is None for v in values):
+            problems.report(json_path, f"pose entry {one_line(name)!r} needs finite numbers under yaw/pitch/roll")
+            continue
+        poses[Path(str(name)).stem] = Pose(*(math.nan if v is None else float(v) for v in values))
+    return poses
+
+
+def _pose_table(folder: Path, problems: Problems) -> dict[str, Pose]:
+    table: dict[str, Pose] = {}
+    if (folder / POSES_FILE).is_file():
+        table.update(read_poses(folder / POSES_FILE, problems))
+    if (folder / POSE_JSON).is_file():
+        table.update(read_pose_json(folder / POSE_JSON, problems))
+    return table
+
+
 def read(path: Path, problems: Problems) -> list[Item]:
     """Every ``.pts`` under ``path`` (a folder, searched recursively, or one file)."""
     root = path if path.is_dir() else path.parent
@@ -103,8 +137,7 @@ def read(path: Path, problems: Problems) -> list[Item]:
     for file in files:
         folder = file.parent
         if folder not in pose_tables:
-            table = folder / POSES_FILE
-            pose_tables[folder] = read_poses(table, problems) if table.is_file() else {}
+            pose_tables[folder] = _pose_table(folder, problems)
         try:
             raw = file.read_bytes()
             points = parse_pts(raw.decode("utf-8", errors="replace"), str(file)) - 1.0  # 1-based -> 0-based

@@ -105,7 +105,8 @@ def train(recipe: TrainRecipe, out: str | Path, resume: bool = False) -> dict[st
         settings = FitSettings(recipe.loss, recipe.optim, recipe.augment, recipe.balance, recipe.seed, recipe.model.input_size)
         trainer = Trainer(model, data, settings, out, save_best, device=device, dist=dist)
         if dist.is_main:
-            run.update(data=data.summary)
+            # The first epoch's balance (per dataset and |yaw| bin, before/after) is known before training starts.
+            run.update(data=data.summary, balance_plan=trainer.epoch_plan(0)[3])
         result = trainer.fit(resume=resume, budget_min=recipe.optim.time_budget_min)
     except BaseException:
         if dist.is_main:
@@ -115,7 +116,8 @@ def train(recipe: TrainRecipe, out: str | Path, resume: bool = False) -> dict[st
     shutdown(dist)
     summary = {
         "run": str(out), "best_val_nme": result.best_nme, "best_epoch": result.best_epoch,
-        "epochs": result.epochs_run, "stop_reason": result.stop_reason, "normalization": "inter_ocular",
+        "epochs": result.epochs_run, "stop_reason": result.stop_reason, "normalization": trainer.val_norm,
+        "selected_by": data.select or "all validation faces",
     }
     if dist.is_main:
         best_val = next((r for r in result.history if r["epoch"] == result.best_epoch), {})

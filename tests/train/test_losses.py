@@ -44,3 +44,54 @@ def test_second_loss_drives_gradient_through_expanded_predictions():
     two_part_loss(original, original.detach(), expanded, torch.ones(1, 3, 2), spec, 10).total.backward()
     assert original.grad is not None and torch.count_nonzero(original.grad) == 0
     assert expanded.grad is not None and torch.all(expanded.grad < 0)
+
+
+# --- visibility ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["l1", "smooth_l1", "wing"])
+def test_gradient_is_exactly_zero_at_unlabelled_outputs(kind):
+    spec = LossSpec(type=kind)
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(3, 68, 2, generator=g)
+    vis = torch.full((3, 68), 2, dtype=torch.uint8)
+    vis[0, :9] = 0  # self-occluded: the file wrote 0, 0 ...
+    target[0, :9] = 0.0
+    target[1, 20] = float("nan")  # ... or the record holds NaN
+    pred = torch.rand(3, 68, 2, generator=g, requires_grad=True)
+    loss = coordinate_loss(pred, target, spec, 128, visibility=vis)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.equal(pred.grad[0, :9], torch.zeros(9, 2)) and torch.equal(pred.grad[1, 20], torch.zeros(2))
+    assert torch.count_nonzero(pred.grad[2]) > 100  # labelled points do learn
+
+
+@pytest.mark.parametrize("kind", ["l1", "wing"])
+def test_unlabelled_points_do_not_enter_the_normalization(kind):
+    # The loss (and every labelled point's gradient) equals the loss of the batch without the point.
+    spec = LossSpec(type=kind)
+    g = torch.Generator().manual_seed(1)
+    target, pred = torch.rand(2, 68, 2, generator=g), torch.rand(2, 68, 2, generator=g)
+    vis = torch.full((2, 68), 2, dtype=torch.uint8)
+    vis[1, 5] = 0
+    keep = vis > 0
+    full = pred.clone().requires_grad_(True)
+    masked = coordinate_loss(full, torch.where(keep[..., None], target, 0.0), spec, 128, visibility=vis)
+    masked.backward()
+    only = pred[keep].clone().requires_grad_(True)
+    reference = coordinate_loss(only[None], target[keep][None], spec, 128)
+    reference.backward()
+    assert masked.item() == pytest.approx(reference.item(), rel=1e-6)
+    torch.testing.assert_close(full.grad[keep], only.grad, rtol=1e-5, atol=1e-9)
+
+
+def test_occluded_points_count_with_the_recipe_weight():
+    target = torch.zeros(1, 2, 2)
+    pred = torch.tensor([[[0.1, 0.0], [0.0, 0.3]]])  # 12.8 px and 38.4 px off at input size 128
+    vis = torch.tensor([[2, 1]], dtype=torch.uint8)
+    # Weighted mean over coordinates: (12.8 + 0) + w * (0 + 38.4), divided by 2 * (1 + w).
+    for w in (0.0, 0.5, 1.0):
+        got = coordinate_loss(pred, target, LossSpec(type="l1", occluded_weight=w), 128, visibility=vis).item()
+        assert got == pytest.approx((12.8 + w * 38.4) / (2 * (1 + w)), rel=1e-5)
+    parts = two_part_loss(pred, target, pred, target, LossSpec(type="l1", occluded_weight=0.0), 128, vis, vis)
+    assert parts.first.item() == pytest.approx(6.4, rel=1e-5)

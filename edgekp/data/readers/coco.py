@@ -102,7 +102,7 @@ def parse_coco(data: Any, file: Path, problems: Problems) -> list[Item]:
         v = triples[:, 2]
         bad_v = np.flatnonzero(~np.isin(v, (0, 1, 2)))
         if bad_v.size:
-            problems.report(file, f"{where} ('{name}') has visibility v = {one_line(v[bad_v[0]])} at point {bad_v[0]}; "
+            problems.report(file, f"{where} ('{name}') has visibility v = {v[bad_v[0]]:g} at point {bad_v[0]}; "
                                   "COCO v must be 0 (no location), 1 (occluded) or 2 (visible)")
             continue
         with np.errstate(over="ignore"):  # beyond float32: becomes inf, which the point check reports

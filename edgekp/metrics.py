@@ -87,29 +87,44 @@ def normalizer(gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visi
 
 
 def point_errors(
-    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None
+    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None,
+    points: tuple[int, ...] | list[int] | None = None,
 ) -> np.ndarray:
-    """N x K normalized point-to-point errors; NaN at unlabelled points and for faces without a normalizer."""
+    """N x K normalized point-to-point errors; NaN at unlabelled points and for faces without a normalizer.
+
+    ``points`` scores only those point indices (a peer predicting a subset): the others are NaN, while
+    the normalizer still comes from all of the face's labelled points."""
     pred, gt = _as_batch(pred, scheme, "pred"), _as_batch(gt, scheme, "gt")
     if pred.shape != gt.shape:
         raise ValueError(f"pred {pred.shape} and gt {gt.shape} differ in shape")
     labelled = labelled_points(gt, visibility)
-    dist = np.where(labelled, np.linalg.norm(pred - np.where(labelled[..., None], gt, 0.0), axis=-1), np.nan)
+    scored = labelled.copy()
+    if points is not None:
+        scored[:] = False
+        scored[:, list(points)] = labelled[:, list(points)]
+    pred = np.where(scored[..., None], pred, 0.0)  # an unscored prediction may be anything, NaN included
+    dist = np.where(scored, np.linalg.norm(pred - np.where(labelled[..., None], gt, 0.0), axis=-1), np.nan)
     return dist / normalizer(gt, scheme, norm, visibility)[:, None]
 
 
-def nme(pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None) -> np.ndarray:
-    """Per-face NME (N,) over each face's labelled points, as a fraction; NaN for an unscored face."""
-    err = point_errors(pred, gt, scheme, norm, visibility)
+def nme(
+    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None,
+    points: tuple[int, ...] | list[int] | None = None,
+) -> np.ndarray:
+    """Per-face NME (N,) over each face's labelled (and, with ``points``, scored) points, as a
+    fraction; NaN for a face with nothing to score or no normalizer."""
+    err = point_errors(pred, gt, scheme, norm, visibility, points)
     counts = np.isfinite(err).sum(axis=1)
     return np.where(counts > 0, np.nansum(err, axis=1) / np.maximum(counts, 1), np.nan)
 
 
 def per_landmark_error(
-    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None
+    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None,
+    points: tuple[int, ...] | list[int] | None = None,
 ) -> np.ndarray:
-    """Mean normalized error of each landmark over the faces where it is labelled (K,)."""
-    err = point_errors(pred, gt, scheme, norm, visibility)
+    """Mean normalized error of each landmark over the faces where it is labelled (K,); NaN for a
+    point no face labels (or one outside ``points``)."""
+    err = point_errors(pred, gt, scheme, norm, visibility, points)
     counts = np.isfinite(err).sum(axis=0)
     return np.where(counts > 0, np.nansum(err, axis=0) / np.maximum(counts, 1), np.nan)
 
@@ -168,13 +183,14 @@ def summarize(
     is_large: np.ndarray | None = None,
     yaw: np.ndarray | None = None,
     visibility: np.ndarray | None = None,
+    points: tuple[int, ...] | list[int] | None = None,
     errors: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """nme, fr, auc (at ``threshold``), n (faces scored), n_unscored and the normalization; with
     ``is_large`` (N bools) also nme_large, nme_small, n_large, n_small (NaN when a side is empty);
     with ``yaw`` (N degrees, sign ignored) also ``by_yaw`` (see yaw_bins). ``errors`` (N per-face
-    NMEs already computed with ``norm``) skips recomputing them, for callers that score subsets."""
-    errors = nme(pred, gt, scheme, norm, visibility) if errors is None else np.asarray(errors, np.float64)
+    NMEs already computed with ``norm``) skips recomputing them; ``points`` scores a subset (see point_errors)."""
+    errors = nme(pred, gt, scheme, norm, visibility, points) if errors is None else np.asarray(errors, np.float64)
     scored = np.isfinite(errors)
     kept = errors[scored]
     out: dict[str, Any] = {

@@ -29,8 +29,8 @@ log = get_logger(__name__)
 BENCH_DIR = "bench"
 BENCH_FILE = "bench.json"
 SAMPLES_FILE = "samples.npz"
-CORNERS_68 = (36, 39, 42, 45, 48, 54)  # outer/inner eye corners, mouth corners (iBUG 68, 0-based)
 N_SAMPLES = 8
+ACCURACY_KEY = "accuracy-v2"  # v2: visibility, box NME, yaw bins (older cached figures are not reused)
 
 
 @dataclass(frozen=True)
@@ -133,31 +133,13 @@ def load_faces(run: RunDir, datasets: list[tuple[Path, str]], meta: dict[str, An
 
 
 def score(pred: np.ndarray, faces: FaceSet, points: tuple[int, ...] | None = None, what: str = "all") -> dict[str, Any]:
-    """Accuracy fields of the schema; ``points`` restricts scoring to a subset (peers with other schemes)."""
-    from edgekp.metrics import auc, failure_rate, point_errors
+    """Accuracy fields of the schema, from the one accuracy path (edgekp.bench.accuracy.score_crops,
+    which eval uses too): inter-ocular and box NME over labelled points, by pose and |yaw| bin.
+    ``points`` restricts scoring to a subset (peers with other schemes)."""
+    from edgekp.bench.accuracy import score_crops
 
-    gt = faces.crops.points
-    full = np.array(gt, np.float64, copy=True)
-    if points is None:
-        full = pred
-    else:
-        full[:, list(points)] = pred[:, list(points)]
-    err = point_errors(full, gt, faces.scheme)  # N x K, normalized by the ground truth's inter-ocular distance
-    cols = list(points) if points is not None else list(range(err.shape[1]))
-    per_face = err[:, cols].mean(axis=1)
-    corners = [c for c in CORNERS_68 if c < err.shape[1]] if faces.scheme.num_points == 68 else []
-    out: dict[str, Any] = {
-        "data": str(faces.path), "data_hash": faces.hash, "n": int(len(per_face)),
-        "nme": float(per_face.mean()), "fr": failure_rate(per_face, 0.10), "auc": auc(per_face, 0.10),
-        "n_large": int(faces.is_large.sum()), "n_small": int((~faces.is_large).sum()),
-        "large_pose_rule": faces.large_rule, "points": what,
-        "nme_corners": float(err[:, corners].mean()) if corners else None,
-        "per_landmark": [round(float(v), 5) for v in err[:, cols].mean(axis=0)],
-        "errors": [round(float(v), 5) for v in per_face],
-    }
-    for name, mask in (("large", faces.is_large), ("small", ~faces.is_large)):
-        out[f"nme_{name}"] = float(per_face[mask].mean()) if mask.any() else None
-    return out
+    fields = score_crops(pred, faces.crops, faces.scheme, faces.is_large, norm="inter_ocular", points=points)
+    return {"data": str(faces.path), "data_hash": faces.hash, "large_pose_rule": faces.large_rule, "points": what, **fields}
 
 
 def _runner(ref: ArtifactRef, threads: int) -> Any:
@@ -221,7 +203,7 @@ def _bench_ref(ref: ArtifactRef, run: RunDir, faces: FaceSet, cost: tuple[dict, 
                          "(here: converted and verified structurally)")
         return row
     try:
-        key = cache_key(str(ref.sha256), faces.hash, None, "accuracy")
+        key = cache_key(str(ref.sha256), faces.hash, None, ACCURACY_KEY)
         acc = cache.get(key)
         if acc is None:
             acc = score(_predict(_runner(ref, opts.threads[0]), faces.inputs), faces)

@@ -47,8 +47,19 @@ class Latency(_Model):
     source: Literal["measured", "manual"] = "measured"
 
 
+class YawBin(_Model):
+    """Mean NME of the faces in one |yaw| bin, with the normalization it uses."""
+
+    n: int
+    nme: float | None = None
+    norm: str
+
+
 class Accuracy(_Model):
-    """Landmark accuracy on one dataset. Errors are fractions of the inter-ocular distance."""
+    """Landmark accuracy on one dataset, over each face's labelled points. ``nme``/``fr``/``auc`` are
+    fractions of the inter-ocular distance (faces whose outer eye corners are not both labelled are
+    left out and counted in ``n_unscored``); the ``*_box`` fields divide by sqrt(w * h) of the labelled
+    points' box and score every face. ``by_yaw`` maps a normalization to its |yaw| bins."""
 
     data: str
     data_hash: str
@@ -65,7 +76,14 @@ class Accuracy(_Model):
     large_pose_rule: str = ""
     points: str = Field("all", description="which points were scored: 'all' or the subset, in words")
     nme_corners: float | None = Field(None, description="NME over eye and mouth corners only (36, 39, 42, 45, 48, 54)")
-    per_landmark: list[float] = Field(default_factory=list, description="mean error per point (scored points only)")
+    n_unscored: int = Field(0, description="faces left out of the inter-ocular figures: an outer eye corner has no location")
+    nme_box: float | None = Field(None, description="NME normalized by sqrt(w * h) of the labelled points' box")
+    fr_box: float | None = None
+    auc_box: float | None = None
+    by_yaw: dict[str, dict[str, YawBin]] = Field(
+        default_factory=dict, description="normalization -> |yaw| bin ('0-30', '30-60', '60-90') -> n and NME")
+    pose_source: str = Field("", description="where |yaw| came from: label, estimate or label+estimate")
+    per_landmark: list[float | None] = Field(default_factory=list, description="mean error per point (scored points only)")
     errors: list[float] = Field(default_factory=list, description="per-face NME, for CED curves")
 
 

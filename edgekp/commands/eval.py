@@ -1,4 +1,5 @@
-"""edgekp eval: NME, FR and AUC of a model on a dataset, overall and by pose."""
+"""edgekp eval: NME, FR and AUC of a model on a dataset over labelled points, overall, by pose and
+by |yaw| bin (0-30, 30-60, 60-90), under the chosen normalization and box-normalized."""
 
 from __future__ import annotations
 
@@ -24,6 +25,26 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{100 * value:.2f}%"
 
 
+def format_eval(result: dict, data: str, model: str) -> str:
+    norm = result["norm"]
+    unscored = f", {result['n_unscored']} without both outer eye corners left out" if result.get("n_unscored") else ""
+    auc = "n/a" if result["auc"] is None else f"{result['auc']:.4f}"
+    lines = [
+        f"{result['n']} faces ({result['subset']}{unscored}) from {data} with {model}",
+        f"NME ({norm}) {_pct(result['nme'])}  FR@0.10 {_pct(result['fr'])}  AUC@0.10 {auc}",
+        f"large pose ({result['large_pose_rule']}, n={result.get('n_large', 0)}): NME ({norm}) {_pct(result.get('nme_large'))}",
+        f"small pose (n={result.get('n_small', 0)}): NME ({norm}) {_pct(result.get('nme_small'))}",
+    ]
+    if norm != "box":
+        lines.append(f"NME (box, all {result['n'] + result.get('n_unscored', 0)} faces) {_pct(result['nme_box'])}  "
+                     f"FR@0.10 {_pct(result['fr_box'])}")
+    lines.append(f"by |yaw| (pose from {result['pose_source']}):")
+    for name in result["by_yaw"][norm]:
+        cells = [f"NME ({n}) {_pct(bins[name]['nme'])} (n={bins[name]['n']})" for n, bins in result["by_yaw"].items()]
+        lines.append(f"  {name:>5} deg: " + "  ".join(cells))
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from edgekp.bench.accuracy import evaluate_dataset
     from edgekp.bench.predictor import load_predictor
@@ -37,11 +58,5 @@ def run(args: argparse.Namespace) -> int:
         yaw_threshold=args.yaw_threshold, norm=args.norm, only_sources=only,
     )
     result["subset"] = "held-out validation faces" if only is not None else "all faces"
-    text = (
-        f"{result['n']} faces ({result['subset']}) from {args.data} with {predictor.source}\n"
-        f"NME ({args.norm}) {_pct(result['nme'])}  FR@0.10 {_pct(result['fr'])}  AUC@0.10 {result['auc']:.4f}\n"
-        f"large pose ({result['large_pose_rule']}, n={result.get('n_large', 0)}): NME {_pct(result.get('nme_large'))}\n"
-        f"small pose (n={result.get('n_small', 0)}): NME {_pct(result.get('nme_small'))}"
-    )
-    print_result(args, result, text)
+    print_result(args, result, format_eval(result, args.data, predictor.source))
     return 0

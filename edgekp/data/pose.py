@@ -229,6 +229,12 @@ def record_poses_with_source(records: Sequence[FaceRecord]) -> tuple[np.ndarray,
     return poses, from_label
 
 
+def pose_source(from_label: np.ndarray) -> str:
+    """'label', 'estimate' or 'label+estimate': where a set of angles (one bool per face) came from."""
+    from_label = np.asarray(from_label, bool)
+    return "+".join(name for name, n in (("label", from_label.sum()), ("estimate", (~from_label).sum())) if n) or "none"
+
+
 def record_poses(records: Sequence[FaceRecord]) -> np.ndarray:
     """N x 3 [yaw, pitch, roll]: the dataset's labels where a face has them (labels win), else
     estimated from its labelled 68 landmarks; NaN for unlabelled faces of other schemes."""

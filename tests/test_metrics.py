@@ -86,3 +86,57 @@ def test_bad_norm_and_degenerate_ground_truth():
         metrics.nme(GT, GT, Scheme("x", 4, (), (0, 1)), "inter_pupil")
     with pytest.raises(DataError, match="zero or invalid"):
         metrics.nme(np.zeros((1, 4, 2)), np.zeros((1, 4, 2)), TOY)
+
+
+# --- visibility, box normalization, yaw bins ---------------------------------------------------
+
+
+def test_box_nme_over_labelled_points_hand_computed():
+    # Point 3 (5, 40) has no location: the box of the labelled points is 10 x 20 -> d = sqrt(200).
+    gt = GT.copy()
+    gt[0, 3] = [0.0, 0.0]  # the file's placeholder
+    vis = np.array([[2, 2, 1, 0]])
+    pred = gt.copy()
+    pred[0, 2] += [3.0, 4.0]  # 5 px on the occluded-but-located point
+    pred[0, 3] = [500.0, 500.0]  # anything at the unlabelled point is ignored
+    d = np.sqrt(10.0 * 20.0)
+    assert metrics.normalizer(gt, TOY, "box", vis)[0] == pytest.approx(d)
+    assert metrics.nme(pred, gt, TOY, "box", vis)[0] == pytest.approx(5.0 / 3 / d)  # mean over the 3 labelled points
+    # NaN coordinates mean the same as visibility 0.
+    nan_gt = gt.copy()
+    nan_gt[0, 3] = np.nan
+    assert metrics.nme(pred, nan_gt, TOY, "box")[0] == pytest.approx(5.0 / 3 / d)
+
+
+def test_inter_ocular_needs_both_corners_and_counts_unscored_faces():
+    gt = np.repeat(GT, 2, axis=0)
+    vis = np.array([[2, 2, 2, 2], [0, 2, 2, 2]])  # face 1: outer eye corner 0 self-occluded
+    pred = gt + 1.0
+    out = metrics.summarize(pred, gt, TOY, visibility=vis)
+    assert out["n"] == 1 and out["n_unscored"] == 1
+    assert out["nme"] == pytest.approx(np.sqrt(2) / 10)
+    box = metrics.summarize(pred, gt, TOY, norm="box", visibility=vis)
+    assert box["n"] == 2 and box["n_unscored"] == 0
+
+
+def test_yaw_bin_nme_hand_computed():
+    gt = np.repeat(GT, 5, axis=0)  # box 10 x 40 -> d = 20
+    pred = gt.copy()
+    for i, px in enumerate([2.0, 4.0, 6.0, 8.0, 10.0]):
+        pred[i, :, 0] += px  # every point px off -> box NME px / 20
+    yaw = np.array([10.0, -29.9, 45.0, -60.0, 88.0])
+    out = metrics.summarize(pred, gt, TOY, norm="box", yaw=yaw)
+    bins = out["by_yaw"]
+    assert list(bins) == ["0-30", "30-60", "60-90"]
+    assert bins["0-30"] == {"n": 2, "nme": pytest.approx((0.1 + 0.2) / 2), "norm": "box"}
+    assert bins["30-60"] == {"n": 1, "nme": pytest.approx(0.3), "norm": "box"}
+    assert bins["60-90"] == {"n": 2, "nme": pytest.approx((0.4 + 0.5) / 2), "norm": "box"}
+    assert out["nme"] == pytest.approx(0.3)
+
+
+def test_subset_scoring_keeps_the_whole_face_normalizer():
+    pred = GT.copy()
+    pred[0, 2] += [6.0, 8.0]  # 10 px
+    pred[0, 3] = np.nan  # a peer that does not predict point 3
+    err = metrics.nme(pred, GT, TOY, points=(1, 2))
+    assert err[0] == pytest.approx(10.0 / 2 / 10.0)  # inter-ocular 10 px from points 0, 1 of the ground truth

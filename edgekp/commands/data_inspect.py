@@ -11,11 +11,20 @@ JSON output (``--json``) keys:
 - ``faces``: faces read with usable landmarks; ``photos``: distinct source photos
 - ``images``: ``distinct``, ``readable``, ``bad``, ``decoded`` (fully decoded, not just headers),
   ``width``/``height`` as ``{min, max}`` in pixels (absent when no image is readable)
-- ``pose``: ``source`` (``labels``, ``estimated``, ``labels+estimated`` or ``none``), ``labelled``,
-  ``estimated``, ``unknown``, ``yaw_threshold`` (degrees), ``large``/``small`` (|yaw| above / not above
-  it), and ``yaw``/``pitch``/``roll`` each ``{min, max, mean, abs_mean, histogram: {edges, counts}}``;
-  ``note`` says when poses are not estimated (only 68-point schemes are)
+- ``visibility``: ``carried`` (the format has per-point visibility), ``points``: ``{visible, occluded,
+  self_occluded}`` point counts (COCO v 2 / 1 / 0; self-occluded points have no location),
+  ``labelled_points``, ``faces_with_self_occlusion``, ``faces_with_occlusion``, ``labelled_per_face``
+  ``{min, max, mean}``
+- ``pose``: ``source`` of yaw (``label``, ``estimate``, ``label+estimate`` or ``none``), ``labelled``,
+  ``estimated`` (faces, by yaw), ``unknown``, ``yaw_threshold`` (degrees), ``large``/``small`` (|yaw|
+  above / not above it), ``yaw_bins`` (faces with |yaw| in 0-30, 30-60, 60-90), and
+  ``yaw``/``pitch``/``roll`` each ``{source, min, max, mean, abs_mean, histogram: {edges, counts}}``
+  (MERL-RAV labels yaw only: its pitch and roll are estimates); ``note`` says when poses are not
+  estimated (only 68-point schemes are). Estimates fit the labelled points off the jaw contour.
 - ``problems``: list of ``{file, reason}``; ``problem_count``
+- ``notices``: problems that do not stop a read, list of ``{file, reason}`` (a v = 0 point with
+  coordinates, read as unlabelled; a face with too few labelled points, left out); ``notice_count``.
+  They never change the exit code.
 """
 
 from __future__ import annotations

@@ -41,42 +41,55 @@ def _histogram(values: np.ndarray, edges: list[float]) -> dict[str, Any]:
 
 
 def pose_stats(dataset: Dataset, yaw_threshold: float) -> dict[str, Any]:
-    """Labelled poses where present, else estimated from 68-point landmarks."""
-    labelled = [r.pose.as_array() if r.pose is not None else None for r in dataset.records]
-    n_labels = sum(p is not None for p in labelled)
-    missing = [i for i, p in enumerate(labelled) if p is None]
-    estimated = 0
-    if missing and dataset.scheme.num_points == 68:
-        from edgekp.data.pose import estimate_poses  # lazy: only inspect of 68-point sets needs it
+    """Labelled poses where present (angle by angle), else estimated from the labelled 68 landmarks."""
+    from edgekp.data.pose import pose_source, record_poses_with_source
+    from edgekp.metrics import YAW_BINS
 
-        guesses = estimate_poses(np.stack([dataset.records[i].points for i in missing]))
-        for i, guess in zip(missing, guesses, strict=True):
-            labelled[i] = np.asarray(guess, dtype=np.float32)
-        estimated = len(missing)
-    known = [p for p in labelled if p is not None]
-    if not known:
+    angles, from_label = record_poses_with_source(dataset.records)
+    known = np.isfinite(angles[:, 0])
+    n_labels = int(from_label[:, 0].sum())
+    if not known.any():
         return {"source": "none", "note": NOT_ESTIMATED, "labelled": 0, "estimated": 0}
-    angles = np.stack(known).astype(np.float64)
-    source = "+".join(name for name, n in (("labels", n_labels), ("estimated", estimated)) if n)
-    large = int((np.abs(angles[:, 0]) > yaw_threshold).sum())
+    yaw = angles[known, 0].astype(np.float64)
+    large = int((np.abs(yaw) > yaw_threshold).sum())
     out: dict[str, Any] = {
-        "source": source,
+        "source": pose_source(from_label[known, 0]),  # of yaw, which the balance and the yaw bins use
         "labelled": n_labels,
-        "estimated": estimated,
-        "unknown": len(dataset.records) - len(known),
+        "estimated": int(known.sum()) - n_labels,
+        "unknown": int((~known).sum()),
         "yaw_threshold": yaw_threshold,
         "large": large,
-        "small": len(known) - large,
+        "small": int(known.sum()) - large,
+        "yaw_bins": {name: int(((np.abs(yaw) >= lo) & (np.abs(yaw) < hi)).sum()) for name, lo, hi in YAW_BINS},
     }
     if out["unknown"]:
         out["note"] = f"{out['unknown']} face(s) without labels: {NOT_ESTIMATED}"
     for k, name in enumerate(("yaw", "pitch", "roll")):
-        col = angles[:, k]
+        ok = np.isfinite(angles[:, k])
+        col = angles[ok, k].astype(np.float64)
         out[name] = {
+            "source": pose_source(from_label[ok, k]),
             "min": float(col.min()), "max": float(col.max()), "mean": float(col.mean()),
             "abs_mean": float(np.abs(col).mean()), "histogram": _histogram(col, HIST_EDGES[name]),
         }
     return out
+
+
+def visibility_stats(dataset: Dataset) -> dict[str, Any]:
+    """Points by visibility (visible / occluded with a location / no location) and faces affected."""
+    from edgekp.data.records import OCCLUDED, UNLABELLED, VISIBLE, visibility_of
+
+    vis = np.stack([visibility_of(r) for r in dataset.records])
+    labelled = (vis > UNLABELLED).sum(axis=1)
+    return {
+        "carried": any(r.visibility is not None for r in dataset.records),
+        "points": {"visible": int((vis == VISIBLE).sum()), "occluded": int((vis == OCCLUDED).sum()),
+                   "self_occluded": int((vis == UNLABELLED).sum())},
+        "labelled_points": int((vis > UNLABELLED).sum()),
+        "faces_with_self_occlusion": int((vis == UNLABELLED).any(axis=1).sum()),
+        "faces_with_occlusion": int((vis == OCCLUDED).any(axis=1).sum()),
+        "labelled_per_face": {"min": int(labelled.min()), "max": int(labelled.max()), "mean": float(labelled.mean())},
+    }
 
 
 def image_stats(dataset: Dataset, decode: bool = True) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -121,9 +134,13 @@ def inspect_dataset(
         "faces": len(dataset.records),
         "photos": len({r.photo for r in dataset.records}),
         "images": images,
+        "visibility": visibility_stats(dataset),
         "pose": pose_stats(dataset, threshold),
         "problems": problems,
         "problem_count": len(problems),
+        # Read, not refused: v = 0 points with coordinates (taken as unlabelled), faces left out for too few labelled points.
+        "notices": [{"file": f, "reason": r} for f, r in dataset.notices],
+        "notice_count": len(dataset.notices),
     }
 
 
@@ -149,19 +166,29 @@ def format_report(report: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"images: {images['distinct']} distinct, none readable")
+    v = report["visibility"]
+    p = v["points"]
+    lines.append(
+        f"visibility: {v['labelled_points']} labelled points ({p['visible']} visible, {p['occluded']} occluded), "
+        f"{p['self_occluded']} self-occluded (no location); faces with self-occlusion {v['faces_with_self_occlusion']}, "
+        f"with occlusion {v['faces_with_occlusion']}; labelled per face {v['labelled_per_face']['min']}-{v['labelled_per_face']['max']}"
+        + ("" if v["carried"] else " (the format carries no visibility)")
+    )
     pose = report["pose"]
     if pose["source"] == "none":
         lines.append(pose["note"])
     else:
+        bins = ", ".join(f"{k} {n}" for k, n in pose["yaw_bins"].items())
         lines.append(
-            f"pose ({pose['source']}: {pose['labelled']} labelled, {pose['estimated']} estimated): "
-            f"large {pose['large']} / small {pose['small']} at |yaw| > {pose['yaw_threshold']:g} deg"
+            f"pose (yaw from {pose['source']}: {pose['labelled']} labelled, {pose['estimated']} estimated): "
+            f"large {pose['large']} / small {pose['small']} at |yaw| > {pose['yaw_threshold']:g} deg; |yaw| bins {bins}"
         )
         if pose.get("note"):
             lines.append(f"  {pose['note']}")
         for name in ("yaw", "pitch", "roll"):
             s = pose[name]
-            lines.append(f"  {name}: min {s['min']:+.1f}, max {s['max']:+.1f}, mean {s['mean']:+.1f}, mean |.| {s['abs_mean']:.1f} deg")
+            lines.append(f"  {name} ({s['source']}): min {s['min']:+.1f}, max {s['max']:+.1f}, mean {s['mean']:+.1f}, "
+                         f"mean |.| {s['abs_mean']:.1f} deg")
             lines.extend(_bars(s["histogram"]))
     if report["problems"]:
         lines.append(f"problems: {report['problem_count']}")
@@ -170,4 +197,9 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"  ... and {report['problem_count'] - 50} more (see --json)")
     else:
         lines.append("problems: none")
+    if report["notices"]:
+        lines.append(f"notices (read, not refused): {report['notice_count']}")
+        lines.extend(f"  {n['file']}: {n['reason']}" for n in report["notices"][:20])
+        if report["notice_count"] > 20:
+            lines.append(f"  ... and {report['notice_count'] - 20} more (see --json)")
     return "\n".join(lines)

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from edgekp.export.pipeline import open_parent
 
     torch.set_num_threads(1)
-    _, model, _ = open_parent(run)
+    model = open_parent(run).loaded.model
     size = model.config.input_size
     x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
     tx = torch.from_numpy(x)

@@ -63,7 +63,6 @@ def main() -> int:
 
     from edgekp.compress.lifecycle import compress, finetune_recipe, parent_train_recipe
     from edgekp.compress.qat import QatCompressor, calibration_images, load_qat_model
-    from edgekp.compress.qat_export import qat_conversion
     from edgekp.config.loader import load_recipe
     from edgekp.artifacts import RunDir
     from edgekp.config.qat import QatRecipe
@@ -120,7 +119,7 @@ def main() -> int:
                 from edgekp.compress.qat import resolve_ignored
 
                 q = qat_nncf.prepare(copy.deepcopy(model), calib, recipe, resolve_ignored(model, recipe.ignored_scopes))
-                return qat_nncf.to_onnx_qdq(q, size, o / "model.onnx", {})
+                return target.convert_qat(q, ExportSpec(size, 68, "int8", "qat-nncf"), o)  # the onnx target's NNCF Q/DQ route
             plans.append(("ptq_int8", ptq_onnx))
         else:
             spec = ExportSpec(size, 68, "int8", target.capabilities.routes[0].name, options={"int8_mode": "static"})
@@ -139,9 +138,9 @@ def main() -> int:
                 summary = compress(QatCompressor(recipe), recipe, parent.path, run_dir, data=data)
                 print(f"  qat {t}: val NME {summary['val_nme_before_finetune']:.4f} after quantization -> "
                       f"{summary['best_val_nme']:.4f} after {summary['epochs']} epochs", file=sys.stderr)
-            qmodel, _, _ = load_qat_model(run_dir)
-            conv = qat_conversion(run_dir, t, "int8")
-            return conv.convert(qmodel, ExportSpec(size, 68, "int8", conv.route.name), None, o)
+            qmodel, _, info = load_qat_model(run_dir)
+            route = target.qat_route(info["quantizer"], "int8")
+            return target.convert_qat(qmodel, ExportSpec(size, 68, "int8", route.name), o)
         plans.append(("qat_int8", qat_run))
         for precision, build in plans:
             o = out / precision

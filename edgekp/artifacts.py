@@ -21,6 +21,7 @@ from edgekp.errors import LineageError
 from edgekp.host import host_info
 
 MANIFEST = "manifest.json"
+MODEL_FILE = "model.pt"  # where train, prune and qat runs keep their best model
 
 
 def _now() -> str:

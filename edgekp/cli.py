@@ -79,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     verbosity = -1 if args.quiet else args.verbose
     configure_logging(verbosity)
+    # The composition root: compressors register their checkpoint formats with edgekp.checkpoints
+    # (cheap: the quantizers themselves load only with a QAT checkpoint), so every verb reads every run.
+    import edgekp.compress  # noqa: F401
+
     module = importlib.import_module(VERBS[args.verb][1])
     try:
         return int(module.run(args) or 0)
@@ -88,3 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted")
+    except Exception as exc:  # noqa: BLE001 - a bug, not a user error: exit 1, the traceback under -v
+        if args.verbose:
+            raise
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"edgekp: internal error (a bug; -v shows the traceback): {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1

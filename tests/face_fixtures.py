@@ -57,3 +57,26 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
         code = int(exc.code or 0)
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def in_ci() -> bool:
+    """CI (CI=true, as .ci/run and GitHub Actions set it) installs every extra."""
+    import os
+
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_backend(target: str, route: str | None = None) -> None:
+    """Skip a test whose export backend is not installed, and only then: any other exception is the
+    test's to report. In CI a missing backend is a failure, since CI installs every extra."""
+    import pytest
+
+    from edgekp.errors import MissingBackendError
+    from edgekp.export import get_target
+
+    try:
+        get_target(target).check_available(route)
+    except MissingBackendError as exc:
+        if in_ci():
+            pytest.fail(f"CI installs every extra, yet {exc}")
+        pytest.skip(str(exc))

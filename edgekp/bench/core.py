@@ -174,8 +174,9 @@ def _latencies(ref: ArtifactRef, inputs: np.ndarray, opts: BenchOptions, cache: 
         if hit is None:
             runner = _runner(ref, t)
             one = inputs[:1]
-            hit = measure(lambda: runner(one), opts.latency) | {
-                "threads": t, "runtime": getattr(runner, "name", ""), "runtime_version": getattr(runner, "runtime_version", "")}
+            with runner.session():  # the runner's thread setting holds for the whole timing loop
+                hit = measure(lambda: runner(one), opts.latency) | {
+                    "threads": t, "runtime": getattr(runner, "name", ""), "runtime_version": getattr(runner, "runtime_version", "")}
             if ref.target == "pytorch":
                 import torch
 

@@ -1,35 +1,17 @@
-"""One way to run any model source: a training run, a checkpoint, or (via export targets) an
-exported artifact. Images in (N x 3 x S x S float32 in [0, 1]), normalized N x K x 2 out."""
+"""One way to run any model source: a training run, a checkpoint (any format, via edgekp.checkpoints),
+or (via export targets and edgekp.export.runners) an exported artifact. Images in (N x 3 x S x S float32 in [0, 1]), normalized N x K x 2 out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import torch
 
+from edgekp.checkpoints import load_model_file
 from edgekp.errors import LineageError
-
-
-class Runner(Protocol):
-    def __call__(self, images: np.ndarray) -> np.ndarray: ...
-
-
-class TorchRunner:
-    """PyTorch fp32 (the reference every export is compared with)."""
-
-    def __init__(self, model: torch.nn.Module, threads: int | None = None) -> None:
-        self.model = model.eval()
-        self.threads = threads
-        self.name = "torch"
-
-    @torch.no_grad()
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        return self.model(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))).numpy()
+from edgekp.export.runners import Runner, TorchRunner
 
 
 @dataclass
@@ -44,7 +26,11 @@ class Predictor:
 
     @property
     def margin(self) -> float:
-        return float(self.meta.get("crop_margin", 0.25))
+        """The crop margin the model was trained with (crops must match training's); never guessed."""
+        if "crop_margin" not in self.meta:
+            raise LineageError(f"{self.source!r} records no crop margin (the crop its model was trained on); "
+                               "re-export it with 'edgekp export' or give its run directory")
+        return float(self.meta["crop_margin"])
 
     def predict(self, images_uint8: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """N x S x S x 3 uint8 crops -> N x K x 2 normalized points."""
@@ -77,39 +63,30 @@ def load_predictor(source: str | Path | None, threads: int | None = None) -> Pre
     return Predictor(TorchRunner(model, threads), meta, str(path))
 
 
-def load_torch_model(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A plain (train/prune) model, or a QAT run's fake-quantized model, by its checkpoint format."""
-    from edgekp.artifacts import load_checkpoint
-    from edgekp.models.io import load_model
-
-    if str(load_checkpoint(path).get("format", "")).startswith("edgekp-qat/"):
-        from edgekp.compress.qat import load_qat_model
-
-        model, meta, _ = load_qat_model(path.parent)
-        return model, meta
-    return load_model(path)
+def load_torch_model(path: Path) -> tuple[Any, dict[str, Any]]:
+    """Any checkpoint (plain, pruned, QAT fake-quantized), through the one loader; (model in eval, meta)."""
+    loaded = load_model_file(path)
+    return loaded.model, loaded.meta
 
 
 # artifact suffix -> export target, for artifacts whose sidecar does not name the target
 _SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".mlpackage": "coreml", ".xml": "openvino"}
 
 
-def _crop_margin(source_run: str | None) -> float | None:
-    """The crop margin of the model an artifact came from (crops must match training's)."""
-    if not source_run:
+def _source_margin(source_run: str | None) -> float | None:
+    """Older sidecars lack the crop margin: read it from the source run's model, when that still exists."""
+    if not source_run or not (Path(source_run) / "model.pt").is_file():
         return None
-    try:
-        _, meta = load_torch_model(Path(source_run) / "model.pt")
-        return float(meta["crop_margin"]) if "crop_margin" in meta else None
-    except Exception:  # noqa: BLE001 - the source run may be gone; the default margin is used then
-        return None
+    meta = load_model_file(Path(source_run) / "model.pt").meta
+    return float(meta["crop_margin"]) if "crop_margin" in meta else None
 
 
 def runner_for_artifact(path: str | Path, threads: int | None = None) -> tuple[Any, dict[str, Any]]:
     """(Runner, meta) for an exported artifact, through its target's real runtime.
 
     The meta comes from the sidecar ``<artifact>.json`` written by the export pipeline (input size,
-    number of points, scheme), plus the crop margin of the source run when it still exists.
+    number of points, scheme, crop margin); sidecars older than the crop margin there fall back to the
+    source run's model, when it still exists.
     """
     import json
 
@@ -133,8 +110,8 @@ def runner_for_artifact(path: str | Path, threads: int | None = None) -> tuple[A
     out = {"input_size": int(meta["input_size"]), "num_points": int(meta.get("num_points", 68)),
            "scheme": meta.get("scheme") if meta.get("scheme") not in (None, "unknown") else "ibug68",
            "target": target_name, "precision": meta.get("precision")}
-    margin = _crop_margin(meta.get("source_run"))
-    if margin is not None:
+    margin = float(meta["crop_margin"]) if "crop_margin" in meta else _source_margin(meta.get("source_run"))
+    if margin is not None:  # else Predictor.margin refuses: no silent default
         out["crop_margin"] = margin
     return runner, out
 

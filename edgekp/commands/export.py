@@ -7,17 +7,21 @@ from pathlib import Path
 
 from edgekp.commands.common import add_json, add_out, add_recipe, add_source, print_result, resolve_from
 
-TARGETS = ("onnx", "tflite", "coreml", "openvino")  # the registry keys (checked by a test)
-PRECISIONS = ("fp32", "fp16", "int8")
-ROUTES = ("litert", "tf", "torch")
+
+def _choices() -> tuple[list[str], tuple[str, ...], list[str]]:
+    """--target, --precision and --route choices, from the target registry (cheap: backends load lazily)."""
+    from edgekp.export.base import PRECISIONS, list_targets, route_names
+
+    return list_targets(), PRECISIONS, route_names()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_recipe(parser)
     add_source(parser, help_text="the train, prune or qat run to export")
-    parser.add_argument("--target", choices=TARGETS, help="export target (default: every entry of the recipe's 'exports')")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="numeric precision (default fp32)")
-    parser.add_argument("--route", choices=ROUTES, help="conversion route (tflite: litert (default) or tf)")
+    targets, precisions, routes = _choices()
+    parser.add_argument("--target", choices=targets, help="export target (default: every entry of the recipe's 'exports')")
+    parser.add_argument("--precision", default="fp32", choices=precisions, help="numeric precision (default fp32)")
+    parser.add_argument("--route", choices=routes, help="conversion route (tflite: litert (default) or tf)")
     parser.add_argument("--calib", metavar="DEF", help="calibration set definition (default: the recipe's, calibration/synthetic_64.yaml)")
     parser.add_argument("--data-root", metavar="DIR", help="data root for calibration sets of real faces (e.g. ../shared/data)")
     add_out(parser)

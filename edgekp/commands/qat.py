@@ -18,16 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from edgekp.compress.lifecycle import compress
-    from edgekp.compress.qat import QatCompressor
+    from edgekp.compress.qat import qat
     from edgekp.config.loader import load_recipe
     from edgekp.config.qat import QatRecipe
 
     recipe = load_recipe(args.recipe, args.overrides, expect=QatRecipe)
     from_run = resolve_from(args)
     out = Path(args.out) if args.out else Path(from_run) / f"qat-{recipe.target}"
-    root = recipe.data.root if recipe.data is not None else None
-    summary = compress(QatCompressor(recipe, data_root=root), recipe, from_run, out, resume=args.resume)
+    summary = qat(recipe, from_run, out, resume=args.resume)
     text = (
         f"qat ({recipe.quantizer} for {recipe.target}): validation NME {100 * summary['val_nme_before_finetune']:.2f}% after "
         f"quantization, {100 * summary['best_val_nme']:.2f}% after {summary['epochs']} fine-tuning epochs (inter-ocular); "

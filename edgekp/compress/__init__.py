@@ -1,1 +1,3 @@
-"""Compression: quantization-aware training and attention-head pruning, one lifecycle."""
+"""Compression: head pruning and quantization-aware training, on the trainer's fine-tuning loop."""
+
+from edgekp.compress import formats as _formats  # noqa: F401  (registers the QAT checkpoint format with edgekp.checkpoints)

@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from edgekp.artifacts import RunDir, sha256_file
+from edgekp.artifacts import MODEL_FILE, RunDir, sha256_file
+from edgekp.checkpoints import load_run_model
 from edgekp.config.base import validate
 from edgekp.config.compress import CompressRecipeBase
 from edgekp.config.loader import dump_recipe
@@ -26,7 +27,8 @@ from edgekp.errors import LineageError
 from edgekp.logs import get_logger
 from edgekp.train.data import TrainingData, build_training_data
 from edgekp.train.loop import FitResult, FitSettings, Trainer
-from edgekp.train.run import MODEL_FILE, pick_device
+from edgekp.train.run import pick_device
+from edgekp.threads import torch_threads
 
 log = get_logger(__name__)
 
@@ -91,16 +93,24 @@ def compress(
     compressor: Compressor, recipe: CompressRecipeBase, parent_dir: str | Path, out: str | Path,
     resume: bool = False, data: TrainingData | None = None,
 ) -> dict[str, Any]:
-    from edgekp.models.io import load_model
-
+    """Run one compression stage into ``out``; torch's thread count is put back afterwards."""
     parent = RunDir.open(parent_dir, expect_kinds=compressor.parent_kinds)
     compressor.check_parent(parent)
-    model, meta = load_model(Path(parent_dir) / MODEL_FILE)
     train_recipe = finetune_recipe(parent_train_recipe(parent), recipe)
-    out = Path(out)
-    device = pick_device(train_recipe.device)
     threads = train_recipe.threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
+    with torch_threads(threads):
+        return _compress(compressor, recipe, parent, train_recipe, Path(out), resume, data, threads)
+
+
+def _compress(
+    compressor: Compressor, recipe: CompressRecipeBase, parent: RunDir, train_recipe: TrainRecipe, out: Path,
+    resume: bool, data: TrainingData | None, threads: int,
+) -> dict[str, Any]:
+    loaded = load_run_model(parent.path)
+    if loaded.quantization is not None:
+        raise LineageError(f"{str(parent.path)!r} holds a quantized ({loaded.format}) model; {compressor.kind} starts from a train or prune run")
+    model, meta = loaded.model, loaded.meta
+    device = pick_device(train_recipe.device)
     torch.manual_seed(recipe.seed)
     resolved = dump_recipe(recipe)
     if resume and (out / "manifest.json").is_file():

@@ -22,7 +22,9 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from torch import nn
 
-from edgekp.artifacts import RunDir, load_checkpoint, save_checkpoint
+from edgekp.artifacts import MODEL_FILE, RunDir, load_checkpoint, save_checkpoint
+from edgekp.checkpoints import LoadedModel, Quantization, load_model_file, load_run_model
+from edgekp.compress.formats import QAT_FORMAT
 from edgekp.compress.lifecycle import Compressor
 from edgekp.config.qat import QatRecipe
 from edgekp.errors import ConfigError, LineageError
@@ -31,7 +33,7 @@ from edgekp.train.data import TrainingData
 
 log = get_logger(__name__)
 
-FORMAT = "edgekp-qat/1"
+FORMAT = QAT_FORMAT
 _BACKENDS = {"nncf": "edgekp.compress.qat_nncf", "coreml": "edgekp.compress.qat_coreml", "pt2e": "edgekp.compress.qat_pt2e"}
 
 
@@ -111,20 +113,29 @@ def is_qat_checkpoint(path: Path) -> bool:
         return False
 
 
-def load_qat_model(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
-    """(the fake-quantized model in eval, meta, {"quantizer", "target", "ignored_modules", ...})."""
+def restore_qat_model(path: Path, state: dict[str, Any]) -> LoadedModel:
+    """The loader of the ``edgekp-qat/1`` format (registered in edgekp.compress.formats): the
+    fake-quantized model rebuilt by its quantizer, in eval."""
     from edgekp.models import HvitConfig, KeypointHVit
 
-    path = Path(run_dir) / "model.pt"
-    state = load_checkpoint(path)
-    if state.get("format") != FORMAT:
-        raise LineageError(f"{str(path)!r} is not a QAT checkpoint (format {state.get('format')!r}, expected {FORMAT!r})")
     base = KeypointHVit(HvitConfig.from_dict(state["config"]), variant=str(state.get("name", "custom")))
     ignored = list(state.get("ignored_modules", []))
     model = backend(state["quantizer"]).restore(base.eval(), state["quant_state"], state["state_dict"], ignored)
     keep_identity(model, base)
-    info = {k: state.get(k) for k in ("quantizer", "target", "ignored_modules", "preset")}
-    return model.eval(), dict(state.get("meta") or {}), info
+    quantization = Quantization(str(state["quantizer"]), str(state.get("target")), tuple(ignored),
+                                None if state.get("preset") is None else str(state["preset"]))
+    return LoadedModel(model.eval(), dict(state.get("meta") or {}), FORMAT, path, quantization)
+
+
+def load_qat_model(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
+    """(the fake-quantized model in eval, meta, {"quantizer", "target", "ignored_modules", "preset"}), through the one loader."""
+    path = Path(run_dir) / MODEL_FILE
+    loaded = load_model_file(path)
+    if loaded.quantization is None:
+        raise LineageError(f"{str(path)!r} is not a QAT checkpoint (format {loaded.format!r}, expected {FORMAT!r})")
+    q = loaded.quantization
+    info = {"quantizer": q.quantizer, "target": q.target, "ignored_modules": list(q.ignored_modules), "preset": q.preset}
+    return loaded.model, loaded.meta, info
 
 
 def keep_identity(model: nn.Module, base: nn.Module) -> None:
@@ -149,12 +160,11 @@ class QatCompressor(Compressor):
 
     def check_parent(self, parent: RunDir) -> None:
         """Every refusal that needs no data, before any data is read: lineage, scopes, calibration scheme."""
-        from edgekp.models.io import load_model_from_run
-
         if parent.kind == "qat":
             raise LineageError(
                 f"{str(parent.path)!r} is already quantized (a qat run); QAT starts from a train or prune run")
-        model, meta = load_model_from_run(parent.path)
+        loaded = load_run_model(parent.path)
+        model, meta = loaded.model, loaded.meta
         resolve_ignored(model, self.recipe.ignored_scopes)
         if self.recipe.calibration.source != "train":
             from edgekp.data.schemes import scheme_for_points
@@ -191,3 +201,12 @@ class QatCompressor(Compressor):
 
     def manifest_extra(self) -> dict[str, Any]:
         return dict(self.summary)
+
+
+def qat(recipe: QatRecipe, parent_dir: str | Path, out: str | Path, resume: bool = False,
+        data: TrainingData | None = None) -> dict[str, Any]:
+    """Run the QAT stage: ``parent_dir`` (a train or prune run) -> ``out`` (a qat run directory), beside prune()."""
+    from edgekp.compress.lifecycle import compress
+
+    root = recipe.data.root if recipe.data is not None else None
+    return compress(QatCompressor(recipe, data_root=root), recipe, parent_dir, out, resume=resume, data=data)

@@ -25,9 +25,6 @@ from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
-MACOS_NOTE = "CoreML accuracy and latency need a macOS host; on Linux the int8 ML Program is checked structurally only"
-
-
 def _config(ignored: list[str]) -> Any:
     import coremltools.optimize.torch.quantization as ctq
 
@@ -118,35 +115,6 @@ def quantizer_names(model: nn.Module) -> list[str]:
     from torch.ao.quantization import FakeQuantizeBase
 
     return [name for name, m in model.named_modules() if isinstance(m, FakeQuantizeBase)]
-
-
-def finalized(model: nn.Module) -> nn.Module:
-    """The quantized (quantize/dequantize) torch model coremltools converts; the fake-quant model is kept."""
-    import copy
-
-    from coremltools.optimize.torch.quantization._backend_config import get_backend_config
-    from torch.ao.quantization.quantize_fx import convert_to_reference_fx
-
-    # What LinearQuantizer.finalize does, without needing the quantizer object that prepared the
-    # model (a restored run has only the GraphModule): the qconfigs are recorded in the graph.
-    return convert_to_reference_fx(copy.deepcopy(model).eval(), backend_config=get_backend_config())
-
-
-def to_mlpackage(model: nn.Module, size: int, path: Path, metadata: dict[str, str]) -> Path:
-    import coremltools as ct
-
-    from edgekp.export.onnx import INPUT_NAME, OUTPUT_NAME
-
-    with torch.no_grad():
-        traced = torch.jit.trace(finalized(model), torch.rand(1, 3, size, size))
-    ml = ct.convert(traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
-                    outputs=[ct.TensorType(name=OUTPUT_NAME)], convert_to="mlprogram",
-                    minimum_deployment_target=ct.target.iOS17)  # int8 activation quantize ops need iOS17
-    ml.user_defined_metadata.update({f"edgekp.{k}": str(v) for k, v in metadata.items()})
-    ml.short_description = MACOS_NOTE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ml.save(str(path))
-    return path
 
 
 def op_counts(path: Path) -> dict[str, int]:

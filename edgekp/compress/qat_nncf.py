@@ -1,15 +1,12 @@
 """NNCF QAT: nncf.quantize on the torch model starts it, the trainer's loop fine-tunes it.
 
 State is saved with NNCF's config API (``nncf.torch.get_config`` / ``load_from_config``) plus the
-state dict, so a run restores without re-calibrating. Export: ``ov.convert_model`` straight from
-the fake-quantized module (FakeQuantize ops -> OpenVINO int8), or ONNX with QuantizeLinear /
-DequantizeLinear pairs through the legacy exporter (the default FakeQuantize export is a custom op
-onnxruntime cannot load, and the dynamo exporter cannot trace NNCF's hooks; toolchain.md).
+state dict, so a run restores without re-calibrating. Export is the targets' QAT routes
+(edgekp.export: OpenVINO converts the FakeQuantize ops, ONNX writes Q/DQ pairs).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,14 +36,9 @@ def ignored_patterns(ignored: list[str]) -> list[str]:
 
 
 def _overflow_fix(setting: str) -> Any:
-    from nncf.quantization.advanced_parameters import OverflowFix
+    from edgekp.export.openvino import nncf_overflow_fix  # one spelling and one 'auto' rule for PTQ and QAT
 
-    if setting == "auto":
-        from edgekp.export.openvino import overflow_fix_for_host
-
-        setting = overflow_fix_for_host()
-    return {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer": OverflowFix.FIRST_LAYER,
-            "first_layer_only": OverflowFix.FIRST_LAYER}[setting]
+    return nncf_overflow_fix(setting)
 
 
 def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module:
@@ -114,46 +106,3 @@ def quantizer_names(model: nn.Module) -> list[str]:
     from nncf.torch.quantization.layers import BaseQuantizer
 
     return [name for name, m in model.named_modules() if isinstance(m, BaseQuantizer)]
-
-
-def set_qdq_export(model: nn.Module, qdq: bool) -> None:
-    from nncf.torch.quantization.layers import BaseQuantizer, QuantizerExportMode
-
-    mode = QuantizerExportMode.ONNX_QUANTIZE_DEQUANTIZE_PAIRS if qdq else QuantizerExportMode.FAKE_QUANTIZE
-    for m in model.modules():
-        if isinstance(m, BaseQuantizer):
-            m.set_export_mode(mode)
-
-
-def to_openvino(model: nn.Module, size: int, path: Path, metadata: dict[str, str]) -> Path:
-    import openvino as ov
-
-    from edgekp.export.onnx import INPUT_NAME, OUTPUT_NAME
-    from edgekp.export.openvino import RT_SECTION
-
-    ov_model = ov.convert_model(model.eval(), example_input=torch.rand(1, 3, size, size),
-                                input=[ov.PartialShape([-1, 3, size, size])])
-    ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
-    ov_model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
-    for key, value in metadata.items():
-        ov_model.set_rt_info(value, [RT_SECTION, key])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ov.save_model(ov_model, str(path), compress_to_fp16=False)  # int8 via FakeQuantize; keep the rest fp32
-    return path
-
-
-def to_onnx_qdq(model: nn.Module, size: int, path: Path, metadata: dict[str, str]) -> Path:
-    from edgekp.export.onnx import embed_onnx_metadata, export_onnx
-
-    set_qdq_export(model, True)
-    try:
-        export_onnx(model.eval(), size, path, exporter="legacy")
-    finally:
-        set_qdq_export(model, False)
-    # No onnxsim: folding would fuse Q/DQ pairs into constants the runtime's int8 kernels need. Only the
-    # weights' QuantizeLinear nodes are evaluated, into int8 initializers (4x smaller, identical outputs).
-    from edgekp.export.onnx_qdq import fold_weight_quantizers
-
-    fold_weight_quantizers(path)
-    embed_onnx_metadata(path, {**metadata, "onnx_exporter": "legacy", "onnx_qdq": "nncf"})
-    return path

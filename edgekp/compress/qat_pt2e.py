@@ -1,5 +1,5 @@
 """TFLite QAT through PT2E: torch.export -> prepare_qat_pt2e with litert-torch's quantizer -> fine-tune
--> convert_pt2e -> litert-torch -> an int8 .tflite run by ai-edge-litert.
+-> the tflite target's QAT route (convert_pt2e -> litert-torch) -> an int8 .tflite run by ai-edge-litert.
 
 The scheme is TFLite's: per-channel symmetric int8 weights, per-tensor asymmetric int8 activations,
 fake-quantized during fine-tuning and carried into the .tflite (no re-calibration at export).
@@ -14,7 +14,6 @@ annotators are skipped; every other op is annotated by litert-torch's own code.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,11 +21,12 @@ import torch
 from torch import nn
 
 from edgekp.config.qat import QatRecipe
+from edgekp.export.tflite import PT2E_QAT_SCHEME
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
-SCHEME = "pt2e/litert: weights int8 per-channel symmetric, activations int8 per-tensor asymmetric"
+SCHEME = PT2E_QAT_SCHEME
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -127,24 +127,3 @@ def quantizer_names(model: nn.Module) -> list[str]:
     from torchao.quantization.pt2e.fake_quantize import FakeQuantizeBase
 
     return [name for name, m in model.named_modules() if isinstance(m, FakeQuantizeBase)]
-
-
-def to_tflite(model: nn.Module, size: int, path: Path, metadata: dict[str, str], ignored: list[str]) -> Path:
-    import litert_torch
-    from litert_torch.quantize import quant_config
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
-
-    from edgekp.export.tflite import _quiet_litert, embed_tflite_metadata
-
-    _quiet_litert()
-    prepared = copy.deepcopy(model).eval()
-    quantized = convert_pt2e(prepared, fold_quantize=False)
-    example = (torch.rand(1, 3, size, size),)
-    edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=make_quantizer(ignored)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    edge.export(str(path))
-    try:
-        embed_tflite_metadata(path, {**metadata, "qat": SCHEME})
-    except Exception as exc:  # noqa: BLE001 - the sidecar still carries everything
-        log.warning("could not embed metadata in %s (%s)", path, exc)
-    return path

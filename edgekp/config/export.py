@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edgekp.config.base import StrictModel
+from edgekp.errors import ConfigError
 
-TargetName = Literal["onnx", "tflite", "coreml", "openvino"]
-PrecisionName = Literal["fp32", "fp16", "int8"]
+# The export targets, declared once, in listing order: edgekp.export registers one Target per name
+# (and refuses any other), the CLI's --target choices and the recipes' enums derive from this.
+TARGET_NAMES: tuple[str, ...] = ("onnx", "tflite", "coreml", "openvino")
+PRECISION_NAMES: tuple[str, ...] = ("fp32", "fp16", "int8")
+TargetName = Literal[TARGET_NAMES]  # type: ignore[valid-type]
+PrecisionName = Literal[PRECISION_NAMES]  # type: ignore[valid-type]
 
 
 class ExportItem(StrictModel):
@@ -22,6 +27,13 @@ class ExportItem(StrictModel):
 class Tolerance(StrictModel):
     max_abs: float | None = Field(None, gt=0, description="max |artifact - torch| in normalized coordinates")
     nme_rel: float | None = Field(None, gt=0, description="max relative NME increase over torch, e.g. 0.05 = 5 %")
+
+    @model_validator(mode="after")
+    def _checks_something(self) -> Tolerance:
+        # Both null would make parity pass with zero checks: an export that was never compared.
+        if self.max_abs is None and self.nme_rel is None:
+            raise ConfigError("a parity tolerance needs max_abs or nme_rel (or both); with both null nothing would be checked")
+        return self
 
 
 class Tolerances(StrictModel):
@@ -46,8 +58,12 @@ class CoreMLOptions(StrictModel):
     minimum_deployment_target: Literal["iOS15", "iOS16", "iOS17", "iOS18"] = "iOS16"
 
 
+# NNCF's overflow fix, one spelling for PTQ (openvino.overflow_fix) and QAT (a qat recipe's overflow_fix).
+OverflowFix = Literal["auto", "enable", "disable", "first_layer_only"]
+
+
 class OpenVINOOptions(StrictModel):
-    overflow_fix: Literal["auto", "enable", "disable", "first_layer_only"] = Field(
+    overflow_fix: OverflowFix = Field(
         "auto", description="NNCF overflow fix; auto: enabled on x86 hosts without VNNI")
 
 

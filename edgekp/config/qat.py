@@ -12,12 +12,14 @@ from pydantic import Field, model_validator
 
 from edgekp.config.base import StrictModel
 from edgekp.config.compress import CompressRecipeBase
+from edgekp.config.export import OverflowFix, TargetName
 from edgekp.errors import ConfigError
 
 Quantizer = Literal["nncf", "coreml", "pt2e"]
-QatTarget = Literal["openvino", "onnx", "coreml", "tflite"]
+QatTarget = TargetName  # every export target; QUANTIZER_TARGETS says which quantizer serves which
 
-# quantizer -> the export targets whose int8 scheme it simulates.
+# quantizer -> the export targets whose int8 scheme it simulates. Declared once: each export Target's
+# QAT routes are built from this table (edgekp.export.base.qat_routes_for).
 QUANTIZER_TARGETS: dict[str, tuple[str, ...]] = {
     "nncf": ("openvino", "onnx"),  # NNCF FakeQuantize -> OpenVINO IR, or ONNX Q/DQ pairs
     "coreml": ("coreml",),  # coremltools.optimize.torch LinearQuantizer (W8A8)
@@ -40,7 +42,7 @@ class QatRecipe(CompressRecipeBase):
         default_factory=list,
         description="Python regexes matched in full against module names (e.g. 'head', '.*\\.attn\\.normalizer'); "
                     "a matching module and everything inside it stays float; every pattern must match a module")
-    overflow_fix: Literal["auto", "enable", "disable", "first_layer"] = Field(
+    overflow_fix: OverflowFix = Field(
         "auto", description="nncf: 7-bit weights against int8 overflow; auto = enable on x86 without VNNI")
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
 

@@ -16,10 +16,13 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from edgekp.config.base import nearest
+from edgekp.config.export import PRECISION_NAMES, TARGET_NAMES, PrecisionName
+from edgekp.config.qat import QUANTIZER_TARGETS
 from edgekp.errors import MissingBackendError, UnsupportedOptionError
+from edgekp.export.runners import Runner, TorchRunner  # noqa: F401  (the Runner interface, defined with every runtime's runner)
 
-Precision = Literal["fp32", "fp16", "int8"]
-PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8")
+Precision = PrecisionName
+PRECISIONS: tuple[Precision, ...] = PRECISION_NAMES  # type: ignore[assignment]
 # The image layout the artifact's input expects; runners always take NCHW and convert inside.
 Layout = Literal["NCHW", "NHWC"]
 
@@ -34,6 +37,24 @@ class Route:
     extra: str  # the pip extra that installs this route's converter
     packages: tuple[tuple[str, str], ...]  # (import name, pip package) checked by check_available
     description: str = ""
+    layout: Layout | None = None  # the artifact's input layout when it is not the target's (tflite's tf route: NHWC)
+
+
+@dataclass(frozen=True)
+class QatRoute:
+    """How a model quantization-aware trained by ``quantizer`` becomes this target's int8 artifact:
+    its fake-quant ranges become the artifact's scales (no post-training calibration)."""
+
+    quantizer: str  # the QAT quantizer (edgekp.checkpoints.Quantization.quantizer) this route converts
+    route: Route
+
+
+def qat_routes_for(target: str) -> tuple[QatRoute, ...]:
+    """The QAT routes of one target, from the quantizer/target table the QAT recipe is validated with."""
+    return tuple(
+        QatRoute(q, Route(f"qat-{q}", ("int8",), (), target, (), f"{q} QAT ranges -> {target} int8, no re-calibration"))
+        for q, targets in QUANTIZER_TARGETS.items() if target in targets
+    )
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,8 @@ class Capabilities:
     layout: Layout = "NCHW"
     runtime_packages: tuple[tuple[str, str], ...] = ()
     runtime_extra: str = ""
+    qat_routes: tuple[QatRoute, ...] = ()  # the QAT quantizers whose models this target converts
+    metadata_options: tuple[Precision, ...] = ("int8",)  # precisions whose metadata records the recipe's target options
 
     def route(self, name: str | None) -> Route:
         if name is None:
@@ -71,47 +94,7 @@ class ExportSpec:
     scheme: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # target-specific, from the export recipe
     metadata: dict[str, str] = field(default_factory=dict)  # embedded in the artifact where possible
-
-
-class Runner(ABC):
-    """One signature for every runtime: float32 N x 3 x S x S in [0, 1] -> N x K x 2 normalized (x, y)."""
-
-    name: str = ""
-    threads: int = 1
-    runtime_version: str = ""
-
-    @abstractmethod
-    def __call__(self, images: np.ndarray) -> np.ndarray: ...
-
-    def describe(self) -> dict[str, Any]:
-        return {"runtime": self.name, "runtime_version": self.runtime_version, "threads": self.threads}
-
-
-class TorchRunner(Runner):
-    """The PyTorch reference (optionally in fp16, as the stand-in for a runtime this host lacks)."""
-
-    def __init__(self, model: Any, threads: int | None = None, half: bool = False) -> None:
-        import torch
-
-        self.model = model.eval()
-        self.half = half
-        # torch's thread count is process-wide; record it rather than change it behind the caller's back.
-        self.threads = torch.get_num_threads()
-        self.name = "torch-fp16" if half else "torch"
-        self.runtime_version = torch.__version__
-        if half:
-            import copy
-
-            self.model = copy.deepcopy(model).half().eval()
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        import torch
-
-        x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-        with torch.inference_mode():
-            if self.half:
-                return self.model(x.half()).float().numpy()
-            return self.model(x).numpy()
+    layout: Layout = "NCHW"  # the artifact's input layout (Target.layout of the route)
 
 
 def missing_packages(packages: tuple[tuple[str, str], ...]) -> list[str]:
@@ -162,9 +145,26 @@ class Target(ABC):
     def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
         """Target-specific refusals (e.g. CoreML int8 activations off macOS); default: none."""
 
-    def check_available(self, route: str | None = None) -> None:
+    def qat_route(self, quantizer: str, precision: str, source: str = "the model", trained_for: str = "") -> Route:
+        """The route converting a model QAT-trained by ``quantizer``; a one-line refusal for any other pair."""
+        for q in self.capabilities.qat_routes:
+            if q.quantizer == quantizer:
+                if precision not in q.route.precisions:
+                    raise UnsupportedOptionError(
+                        f"{source} is a QAT run: it exports at --precision int8 only (got {precision!r}); export its parent for {precision}")
+                return q.route
+        allowed = [name for name in list_targets() if any(q.quantizer == quantizer for q in get_target(name).capabilities.qat_routes)]
+        trained = f" (for {trained_for})" if trained_for else ""
+        raise UnsupportedOptionError(
+            f"{source} was quantization-aware trained with {quantizer!r}{trained}; it exports only to {', '.join(allowed) or 'nothing'}, "
+            f"not {self.name!r}; run 'edgekp qat' with a {self.name} recipe (recipes/qat/) instead")
+
+    def layout(self, route: Route) -> Layout:
+        return route.layout or self.capabilities.layout
+
+    def check_available(self, route: str | Route | None = None) -> None:
         """Raise MissingBackendError naming the pip extra when the route's converter or the runtime is absent."""
-        r = self.capabilities.route(route)
+        r = route if isinstance(route, Route) else self.capabilities.route(route)
         for pkg in missing_packages(r.packages):
             raise MissingBackendError(pkg, r.extra, f"{self.name} export (route {r.name})")
         for pkg in missing_packages(self.capabilities.runtime_packages):
@@ -177,6 +177,10 @@ class Target(ABC):
     @abstractmethod
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
         """Write the artifact into ``out_dir`` and return its path. ``calibration`` is N x 3 x S x S float32."""
+
+    def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
+        """Write the int8 artifact of a fake-quantized model (one of ``capabilities.qat_routes``)."""
+        raise UnsupportedOptionError(f"{self.name} has no QAT route")
 
     @abstractmethod
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
@@ -199,6 +203,8 @@ _REGISTRY: dict[str, type[Target]] = {}
 
 
 def register_target(cls: type[Target]) -> type[Target]:
+    if cls.name not in TARGET_NAMES:  # the list is declared once (edgekp.config.export); recipes and the CLI read it
+        raise ValueError(f"export target {cls.name!r} is not declared in edgekp.config.export.TARGET_NAMES")
     if cls.name in _REGISTRY:
         raise ValueError(f"export target {cls.name!r} registered twice")
     _REGISTRY[cls.name] = cls
@@ -215,7 +221,12 @@ def _load_builtin() -> None:
 
 def list_targets() -> list[str]:
     _load_builtin()
-    return list(_REGISTRY)
+    return [name for name in TARGET_NAMES if name in _REGISTRY]
+
+
+def route_names() -> list[str]:
+    """Every conversion route any target offers (the CLI's --route choices)."""
+    return sorted({r.name for name in list_targets() for r in get_target(name).capabilities.routes})
 
 
 def get_target(name: str) -> Target:

@@ -18,14 +18,15 @@ from typing import Any
 import numpy as np
 
 from edgekp.errors import EdgeKPError, UnsupportedOptionError
-from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, TorchRunner, register_target
+from edgekp.export.base import PRECISIONS, Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
 from edgekp.export.metadata import prefixed, unprefixed
-from edgekp.export.onnx import INPUT_NAME, OUTPUT_NAME
+from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, CoreMLRunner, TorchRunner
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
 MACOS_NOTE = "CoreML accuracy and latency need a macOS host: on this host the export was verified structurally and its numerics estimated with the torch model in fp16"
+QAT_MACOS_NOTE = "CoreML accuracy and latency need a macOS host; on Linux the int8 ML Program is checked structurally only"
 INT8_MODES = ("weights", "palettize", "weights_activations")
 TARGETS = ("iOS15", "iOS16", "iOS17", "iOS18")
 _CT = (("coremltools", "coremltools"),)
@@ -48,20 +49,6 @@ def _compress(ml: Any, mode: str, bits: int, calibration: np.ndarray | None) -> 
         act = cto.OptimizationConfig(global_config=cto.experimental.OpActivationLinearQuantizerConfig(mode="linear_symmetric"))
         ml = cto.experimental.linear_quantize_activations(ml, act, samples)
     return cto.linear_quantize_weights(ml, weights)
-
-
-class CoreMLRunner(Runner):
-    """``MLModel.predict`` face by face (macOS only)."""
-
-    def __init__(self, path: Path, threads: int = 1) -> None:
-        import coremltools as ct
-
-        self.model = ct.models.MLModel(str(path), compute_units=ct.ComputeUnit.CPU_ONLY)
-        self.name, self.threads, self.runtime_version = "coreml-cpu", threads, ct.__version__
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        x = np.asarray(images, dtype=np.float32)
-        return np.concatenate([np.asarray(self.model.predict({INPUT_NAME: x[i:i + 1]})[OUTPUT_NAME]) for i in range(len(x))])
 
 
 def fake_quant_int8_weights(model: Any) -> Any:
@@ -90,7 +77,27 @@ class CoreMLTarget(Target):
         suffix=".mlpackage",
         runtime_packages=_CT,
         runtime_extra="coreml",
+        qat_routes=qat_routes_for("coreml"),
+        metadata_options=PRECISIONS,  # the deployment target and compression options matter at every precision
     )
+
+    def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
+        """coremltools' LinearQuantizer model, finalized to quantize/dequantize ops, as an int8 ML Program."""
+        import coremltools as ct
+        import torch
+
+        size = spec.input_size
+        with torch.no_grad():
+            traced = torch.jit.trace(_finalized(model), torch.rand(1, 3, size, size))
+        ml = ct.convert(traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
+                        outputs=[ct.TensorType(name=OUTPUT_NAME)], convert_to="mlprogram",
+                        minimum_deployment_target=ct.target.iOS17)  # int8 activation quantize ops need iOS17
+        ml.user_defined_metadata.update(prefixed(spec.metadata))
+        ml.short_description = QAT_MACOS_NOTE
+        path = out_dir / self.artifact_name("model")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        ml.save(str(path))
+        return path
 
     def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
         mode = options.get("int8_mode", "weights")
@@ -201,6 +208,17 @@ class CoreMLTarget(Target):
 
         ml = ct.models.MLModel(str(artifact), skip_model_load=True)
         return unprefixed(dict(ml.get_spec().description.metadata.userDefined))
+
+
+def _finalized(model: Any) -> Any:
+    """The quantized (quantize/dequantize) torch model coremltools converts; the fake-quant model is kept.
+
+    What LinearQuantizer.finalize does, without the quantizer object that prepared the model (a restored
+    run has only the GraphModule): the qconfigs are recorded in the graph."""
+    from coremltools.optimize.torch.quantization._backend_config import get_backend_config
+    from torch.ao.quantization.quantize_fx import convert_to_reference_fx
+
+    return convert_to_reference_fx(copy.deepcopy(model).eval(), backend_config=get_backend_config())
 
 
 def _mil_op_counts(spec: Any) -> dict[str, int]:

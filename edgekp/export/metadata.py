@@ -31,6 +31,7 @@ def build_metadata(
     num_points: int,
     scheme: str | None,
     layout: str,
+    crop_margin: float,
     source_run: str,
     source_hash: str,
     model_name: str,
@@ -56,6 +57,9 @@ def build_metadata(
         "scheme": scheme or "unknown",
         "output_shape": f"1x{num_points}x2",
         "coordinates": COORDINATES,
+        # The crop the model was trained on: the face box grown by this fraction on each side. A phone
+        # app (and edgekp bench) must cut the same crop, so it travels with every artifact.
+        "crop_margin": f"{crop_margin:g}",
         "source_run": source_run,
         "source_hash": source_hash,
     }

@@ -6,21 +6,22 @@ turn into a Flex op the TFLite interpreter cannot run.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgekp.errors import EdgeKPError
-from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, register_target
+from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
 from edgekp.export.metadata import prefixed, unprefixed
+from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OrtRunner
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
 OPSET = 20
-INPUT_NAME = "images"
-OUTPUT_NAME = "points"
 _ONNX_PACKAGES = (("onnx", "onnx"), ("onnxscript", "onnxscript"), ("onnxsim", "onnxsim"))
 _ORT = (("onnxruntime", "onnxruntime"),)
 
@@ -71,6 +72,23 @@ def simplify_onnx(path: Path) -> bool:
     return bool(ok)
 
 
+@contextlib.contextmanager
+def _nncf_qdq_export(model: Any) -> Iterator[None]:
+    """NNCF quantizers export as Q/DQ pairs inside the block, as FakeQuantize (their default) after it."""
+    from nncf.torch.quantization.layers import BaseQuantizer, QuantizerExportMode
+
+    def mode(m: QuantizerExportMode) -> None:
+        for module in model.modules():
+            if isinstance(module, BaseQuantizer):
+                module.set_export_mode(m)
+
+    mode(QuantizerExportMode.ONNX_QUANTIZE_DEQUANTIZE_PAIRS)
+    try:
+        yield
+    finally:
+        mode(QuantizerExportMode.FAKE_QUANTIZE)
+
+
 def embed_onnx_metadata(path: Path, meta: dict[str, str]) -> None:
     import onnx
 
@@ -80,26 +98,6 @@ def embed_onnx_metadata(path: Path, meta: dict[str, str]) -> None:
         entry = existing.get(key) or model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
-
-
-class OrtRunner(Runner):
-    def __init__(self, path: Path, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        # One fixed thread count: latency numbers mean nothing if ORT sizes its pool to the host.
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.input = self.session.get_inputs()[0].name
-        self.batch_fixed = isinstance(self.session.get_inputs()[0].shape[0], int)
-        self.name, self.threads, self.runtime_version = "onnxruntime", threads, ort.__version__
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(images, dtype=np.float32)
-        if not self.batch_fixed:
-            return self.session.run(None, {self.input: x})[0]
-        return np.concatenate([self.session.run(None, {self.input: x[i:i + 1]})[0] for i in range(len(x))])
 
 
 @register_target
@@ -113,7 +111,22 @@ class OnnxTarget(Target):
         suffix=".onnx",
         runtime_packages=_ORT,
         runtime_extra="onnx",
+        qat_routes=qat_routes_for("onnx"),
     )
+
+    def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
+        """NNCF's fake-quant model as QuantizeLinear/DequantizeLinear pairs (legacy exporter: the dynamo
+        exporter cannot trace NNCF's hooks; the default FakeQuantize export is a custom op onnxruntime lacks)."""
+        from edgekp.export.onnx_qdq import fold_weight_quantizers
+
+        path = out_dir / self.artifact_name("model")
+        with _nncf_qdq_export(model):
+            export_onnx(model.eval(), spec.input_size, path, exporter="legacy")
+        # No onnxsim: folding would fuse Q/DQ pairs into constants the runtime's int8 kernels need. Only the
+        # weights' QuantizeLinear nodes are evaluated, into int8 initializers (4x smaller, identical outputs).
+        fold_weight_quantizers(path)
+        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": "legacy", "onnx_qdq": "nncf"})
+        return path
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
         path = out_dir / self.artifact_name("model")

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from edgekp.errors import EdgeKPError
-from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, register_target
-from edgekp.export.onnx import INPUT_NAME, OUTPUT_NAME
+from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
+from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OpenVINORunner
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -33,11 +33,19 @@ def overflow_fix_for_host() -> str:
     return "enable" if x86 and not info["has_vnni"] else "disable"
 
 
+def nncf_overflow_fix(setting: str) -> Any:
+    """NNCF's OverflowFix for a recipe's ``overflow_fix`` (PTQ here and QAT in edgekp.compress.qat_nncf)."""
+    from nncf.quantization.advanced_parameters import OverflowFix
+
+    setting = overflow_fix_for_host() if setting == "auto" else setting
+    return {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer_only": OverflowFix.FIRST_LAYER}[setting]
+
+
 def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str) -> Any:
     import nncf
-    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
-    fix = {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer_only": OverflowFix.FIRST_LAYER}[overflow_fix]
+    fix = nncf_overflow_fix(overflow_fix)
     samples = [np.ascontiguousarray(calibration[i:i + 1], np.float32) for i in range(len(calibration))]
     return nncf.quantize(
         ov_model, nncf.Dataset(samples), subset_size=len(samples),
@@ -51,21 +59,6 @@ def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str) -> Any:
     )
 
 
-class OpenVINORunner(Runner):
-    def __init__(self, path: Path, threads: int = 1) -> None:
-        import openvino as ov
-
-        core = ov.Core()
-        # f32 inference hint: the CPU plugin may otherwise pick bf16 on hosts that have it, and the
-        # artifact's precision (not the plugin's) is what we measure.
-        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32", "NUM_STREAMS": 1}
-        self.compiled = core.compile_model(str(path), "CPU", config)
-        self.name, self.threads, self.runtime_version = "openvino-cpu", threads, ov.__version__
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        return np.asarray(self.compiled(np.ascontiguousarray(images, dtype=np.float32))[0])
-
-
 @register_target
 class OpenVINOTarget(Target):
     name = "openvino"
@@ -77,17 +70,36 @@ class OpenVINOTarget(Target):
         suffix=".xml",
         runtime_packages=_OV,
         runtime_extra="openvino",
+        qat_routes=qat_routes_for("openvino"),
     )
 
-    def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
+    def _from_torch(self, model: Any, size: int) -> Any:
         import openvino as ov
         import torch
 
-        size = spec.input_size
         ov_model = ov.convert_model(model.eval(), example_input=torch.rand(1, 3, size, size),
                                     input=[ov.PartialShape([-1, 3, size, size])])
         ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
         ov_model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
+        return ov_model
+
+    def _save(self, ov_model: Any, meta: dict[str, str], out_dir: Path, fp16: bool) -> Path:
+        import openvino as ov
+
+        for key, value in meta.items():
+            ov_model.set_rt_info(value, [RT_SECTION, key])
+        path = out_dir / self.artifact_name("model")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        # Explicit: save_model defaults to fp16 weights, which would make "fp32" silently fp16.
+        ov.save_model(ov_model, str(path), compress_to_fp16=fp16)
+        return path
+
+    def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
+        # NNCF's FakeQuantize ops convert to OpenVINO's: the QAT ranges are the int8 scales; the rest stays fp32.
+        return self._save(self._from_torch(model, spec.input_size), dict(spec.metadata), out_dir, fp16=False)
+
+    def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
+        ov_model = self._from_torch(model, spec.input_size)
         meta = dict(spec.metadata)
         if spec.precision == "int8":
             if calibration is None or len(calibration) == 0:
@@ -97,13 +109,7 @@ class OpenVINOTarget(Target):
             log.info("openvino int8: nncf.quantize on %d faces, overflow_fix=%s", len(calibration), fix)
             ov_model = _quantize(ov_model, calibration, fix)
             meta["nncf_overflow_fix"] = fix
-        for key, value in meta.items():
-            ov_model.set_rt_info(value, [RT_SECTION, key])
-        path = out_dir / self.artifact_name("model")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        # Explicit: save_model defaults to fp16 weights, which would make "fp32" silently fp16.
-        ov.save_model(ov_model, str(path), compress_to_fp16=spec.precision == "fp16")
-        return path
+        return self._save(ov_model, meta, out_dir, fp16=spec.precision == "fp16")
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
         try:

@@ -1,26 +1,34 @@
-"""Everything cross-cutting, done once for every target: capability and lineage checks, calibration,
-conversion timing and size, metadata (embedded and sidecar), structural checks, parity, the failed/
-folder, and the export run's manifest.
+"""Everything cross-cutting, done once for every target, in four steps:
 
-Order matters: every check that needs no conversion runs before any conversion, so a refused
-request costs nothing and leaves nothing behind.
+    plan      every refusal that needs no conversion (capability, QAT route, lineage, calibration,
+              tolerances), and the metadata and spec the conversion gets
+    convert   the target's converter (or its QAT route), timed, its size on disk
+    validate  structure, embedded metadata, parity in the real runtime (or the target's stand-in)
+    record    sidecar, manifest, and the failed/ folder when a check failed
+
+A refused request costs nothing and leaves nothing behind. Errors keep the CLI's contract: what the
+user can fix (a refused option, a failed parity check, a converter that cannot take this model) is an
+EdgeKPError (one line, exit 2); anything else is a bug: recorded in the manifest, then re-raised as
+it is (exit 1, traceback under -v).
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import RunDir, atomic_write_json, sha256_file
+from edgekp.artifacts import RunDir, atomic_write_json, sha256_file, sha256_json
+from edgekp.checkpoints import LoadedModel, load_run_model
 from edgekp.config.export import ExportRecipe
 from edgekp.errors import EdgeKPError, ExportValidationError, LineageError
-from edgekp.export.base import ExportSpec, Runner, Target, TorchRunner, get_target
+from edgekp.export.base import ExportSpec, Route, Target, get_target
 from edgekp.export.calibration import CalibrationSet, load_calibration
 from edgekp.export.metadata import build_metadata, sidecar_path, write_sidecar
 from edgekp.export.parity import ParityReport, Tolerance, compare, raise_if_failed, summary
+from edgekp.export.runners import Runner, TorchRunner
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -36,6 +44,60 @@ class ExportRequest:
     route: str | None = None
 
 
+@dataclass(frozen=True)
+class Parent:
+    """The run an export starts from and its model, loaded once for all of its exports."""
+
+    run: RunDir
+    loaded: LoadedModel
+
+    @property
+    def path(self) -> Path:
+        return self.run.path
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    request: ExportRequest
+    target: Target
+    route: Route
+    parent: Parent
+    spec: ExportSpec
+    calibration: CalibrationSet
+    parity_set: CalibrationSet
+    tolerance: Tolerance
+    out_dir: Path
+    resolved: dict[str, Any]  # the export run's recipe, for its manifest
+    scheme: Any
+    threads: int
+
+    @property
+    def model(self) -> Any:
+        return self.parent.loaded.model
+
+    @property
+    def quantized(self) -> bool:
+        return self.parent.loaded.quantization is not None
+
+    @property
+    def label(self) -> str:
+        return f"{self.target.name} {self.request.precision} ({self.route.name})"
+
+
+@dataclass
+class Converted:
+    artifact: Path
+    seconds: float
+    size_bytes: int
+
+
+@dataclass
+class Validated:
+    report: ParityReport
+    structure: dict[str, Any] = field(default_factory=dict)
+    embedded: dict[str, str] = field(default_factory=dict)
+
+
 def default_out(from_run: Path, target: Target, precision: str, route: str) -> Path:
     """``<from>/exports/<target>-<precision>`` (plus ``-<route>`` when not the target's default route)."""
     default_route = target.capabilities.routes[0].name
@@ -47,16 +109,6 @@ def target_options(recipe: ExportRecipe, target: str) -> dict[str, Any]:
     return dict(getattr(recipe, target).model_dump(mode="json"))
 
 
-def artifact_size(path: Path) -> int:
-    """Bytes on disk: a folder (.mlpackage) summed, an OpenVINO .xml with its .bin."""
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    size = path.stat().st_size
-    if path.suffix == ".xml" and path.with_suffix(".bin").is_file():
-        size += path.with_suffix(".bin").stat().st_size
-    return size
-
-
 def artifact_files(path: Path) -> list[Path]:
     files = [path]
     if path.suffix == ".xml" and path.with_suffix(".bin").is_file():
@@ -64,33 +116,31 @@ def artifact_files(path: Path) -> list[Path]:
     return files
 
 
+def artifact_size(path: Path) -> int:
+    """Bytes on disk: a folder (.mlpackage) summed, an OpenVINO .xml with its .bin."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return sum(p.stat().st_size for p in artifact_files(path))
+
+
 def _hash(path: Path) -> str:
     if path.is_dir():  # .mlpackage: hash of its files' hashes, in a stable order
-        from edgekp.artifacts import sha256_json
-
         return sha256_json({str(p.relative_to(path)): sha256_file(p) for p in sorted(path.rglob("*")) if p.is_file()})
     return sha256_file(path)
 
 
-def open_parent(from_run: str | Path) -> tuple[RunDir, Any, dict[str, Any]]:
-    """The parent run, its model and the model's meta; LineageError (one line) on anything wrong."""
-    from edgekp.models.io import load_model_from_run
-
-    parent = RunDir.open(from_run, expect_kinds=PARENT_KINDS)
-    if parent.kind == "qat":  # the fake-quantized model, rebuilt by its quantizer (edgekp.compress.qat)
-        from edgekp.compress.qat import load_qat_model
-
-        model, meta, _ = load_qat_model(parent.path)
-    else:
-        model, meta = load_model_from_run(parent.path)
-    recipe = parent.manifest.get("recipe") or {}
+def open_parent(from_run: str | Path) -> Parent:
+    """The parent run and its model (any checkpoint format); LineageError (one line) on anything wrong."""
+    run = RunDir.open(from_run, expect_kinds=PARENT_KINDS)
+    loaded = load_run_model(run.path)
+    recipe = run.manifest.get("recipe") or {}
     declared = (recipe.get("model") or {}).get("num_points") if isinstance(recipe, dict) else None
-    if isinstance(declared, int) and declared != model.config.num_points:
+    if isinstance(declared, int) and declared != loaded.model.config.num_points:
         raise LineageError(
-            f"{str(parent.path)!r}: model.pt has {model.config.num_points} points but the run's recipe says {declared}; "
+            f"{str(run.path)!r}: model.pt has {loaded.model.config.num_points} points but the run's recipe says {declared}; "
             "the checkpoint belongs to another run"
         )
-    return parent, model.eval(), meta
+    return Parent(run, loaded)
 
 
 def _scheme(num_points: int, name: str | None) -> Any:
@@ -108,6 +158,111 @@ def _check_calibration(calib: CalibrationSet, num_points: int, what: str) -> Non
         raise LineageError(f"{what} set {calib.name!r} has {k} points per face but the model predicts {num_points}")
 
 
+def select_route(request: ExportRequest, target: Target, parent_path: Path, loaded: LoadedModel, options: dict[str, Any]) -> Route:
+    """The route of a request: the QAT route of the model's quantizer, else the requested one; refusals here."""
+    q = loaded.quantization
+    if q is not None:
+        if request.route is not None:
+            raise EdgeKPError(f"{str(parent_path)!r} is a QAT run: it converts with its quantizer's route, not --route {request.route}")
+        route = target.qat_route(q.quantizer, request.precision, source=repr(str(parent_path)), trained_for=q.target)
+    else:
+        route = target.check_supported(request.precision, request.route, options)
+    target.check_available(route)
+    return route
+
+
+def plan_export(request: ExportRequest, *, parent: Parent, recipe: ExportRecipe, out: str | Path | None = None,
+                calib: str | None = None, data_root: str | None = None) -> ExportPlan:
+    """Every check that needs no conversion, then what the conversion needs."""
+    target = get_target(request.target)
+    options = target_options(recipe, target.name)
+    route = select_route(request, target, parent.path, parent.loaded, options)
+    model, meta = parent.loaded.model, parent.loaded.meta
+    cfg = model.config
+    size, k = int(cfg.input_size), int(cfg.num_points)
+    if "crop_margin" not in meta:
+        raise LineageError(f"{str(parent.path)!r}: its model.pt records no crop_margin; the crops a phone app must cut are unknown")
+
+    root = data_root or recipe.data_root
+    calib_def = calib or recipe.calibration
+    calibration = load_calibration(calib_def, root, size)
+    _check_calibration(calibration, k, "calibration")
+    parity_set = calibration if recipe.parity in (None, calib_def) else load_calibration(recipe.parity, root, size)
+    _check_calibration(parity_set, k, "parity")
+    if len(parity_set) < recipe.parity_min_faces:
+        raise EdgeKPError(f"parity set {parity_set.name!r} has {len(parity_set)} faces; at least {recipe.parity_min_faces} are needed")
+    tol = getattr(recipe.tolerances, request.precision)
+
+    out_dir = Path(out) if out is not None else default_out(parent.path, target, request.precision, route.name)
+    scheme = _scheme(k, meta.get("scheme") if isinstance(meta.get("scheme"), str) else None)
+    layout = target.layout(route)
+    metadata = build_metadata(
+        target=target.name, precision=request.precision, route=route.name, input_size=size, num_points=k,
+        scheme=getattr(scheme, "name", None), layout=layout, crop_margin=float(meta["crop_margin"]),
+        source_run=str(parent.path.resolve()), source_hash=sha256_file(parent.path / "model.pt"),
+        model_name=str(getattr(model, "variant", "custom")), mean=tuple(cfg.mean), std=tuple(cfg.std),
+        options=options if request.precision in target.capabilities.metadata_options else {},
+    )
+    if parent.loaded.quantization is not None:
+        metadata["qat_quantizer"] = parent.loaded.quantization.quantizer
+    spec = ExportSpec(size, k, request.precision, route.name, getattr(scheme, "name", None), options, metadata, layout)  # type: ignore[arg-type]
+    resolved = recipe.model_dump(mode="json") | {"exports": [request.__dict__], "calibration": calib_def, "data_root": root}
+    return ExportPlan(request, target, route, parent, spec, calibration, parity_set, Tolerance(tol.max_abs, tol.nme_rel),
+                      out_dir, resolved, scheme, recipe.threads)
+
+
+def convert(plan: ExportPlan) -> Converted:
+    """The target's conversion; a converter that cannot take this model is a one-line ExportValidationError."""
+    calib = None
+    if plan.spec.precision in plan.route.calibrated:
+        calib = plan.calibration.model_inputs()
+    t0 = time.perf_counter()
+    try:
+        if plan.quantized:
+            artifact = plan.target.convert_qat(plan.model, plan.spec, plan.out_dir)
+        else:
+            artifact = plan.target.convert(plan.model, plan.spec, calib, plan.out_dir)
+    except EdgeKPError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - third-party converters raise anything; the chain keeps their traceback for -v
+        first = str(exc).strip().splitlines()[0][:240] if str(exc).strip() else type(exc).__name__
+        raise ExportValidationError(f"{plan.label} conversion failed: {type(exc).__name__}: {first}") from exc
+    seconds = time.perf_counter() - t0
+    size_bytes = artifact_size(artifact)
+    log.info("%s: %s, %.1f KB, converted in %.1f s", plan.target.name, artifact.name, size_bytes / 1024, seconds)
+    return Converted(artifact, seconds, size_bytes)
+
+
+def _artifact_runner(plan: ExportPlan, artifact: Path) -> tuple[Runner | None, bool]:
+    """(runner, estimated): the real runtime when it runs here, else the target's stand-in."""
+    if plan.target.runs_here():
+        return plan.target.load_runner(artifact, plan.threads), False
+    return plan.target.reference_runner(plan.model, plan.spec, artifact), True
+
+
+def validate(plan: ExportPlan, converted: Converted, report: ParityReport) -> Validated:
+    """Structure, embedded metadata and parity; findings go into ``report`` (nothing raised for a failed check)."""
+    artifact = converted.artifact
+    structure = plan.target.verify(artifact, plan.spec)
+    report.problems.extend(structure.get("problems", []))
+    embedded = plan.target.embedded_metadata(artifact)
+    if embedded and embedded.get("num_points") != str(plan.spec.num_points):
+        report.problems.append("embedded metadata does not match the export (num_points)")
+    # The reference runs at the process's thread setting (recorded in the manifest's host info).
+    reference = TorchRunner(plan.model)
+    runner, estimated = _artifact_runner(plan, artifact)
+    report.estimated = estimated
+    report.note = structure.get("note", "")
+    inputs = plan.parity_set.model_inputs()
+    torch_pred = reference(inputs)
+    if runner is None:
+        report.runtime = "none (structural checks only)"
+    else:
+        report.runtime = runner.name
+        compare(torch_pred, runner(inputs), plan.parity_set.points, plan.scheme, plan.tolerance, report)
+    return Validated(report, structure, embedded)
+
+
 def _move_to_failed(out: Path, artifact: Path | None, report: dict[str, Any]) -> Path:
     failed = out / FAILED
     failed.mkdir(parents=True, exist_ok=True)
@@ -122,11 +277,29 @@ def _move_to_failed(out: Path, artifact: Path | None, report: dict[str, Any]) ->
     return failed
 
 
-def _artifact_runner(target: Target, model: Any, spec: ExportSpec, artifact: Path, threads: int) -> tuple[Runner | None, bool]:
-    """(runner, estimated): the real runtime when it runs here, else the target's stand-in."""
-    if target.runs_here():
-        return target.load_runner(artifact, threads), False
-    return target.reference_runner(model, spec, artifact), True
+def record(plan: ExportPlan, run: RunDir, converted: Converted, checked: Validated) -> dict[str, Any]:
+    """Sidecar and manifest; a failed parity check keeps the artifact in failed/ and raises one line."""
+    report, artifact = checked.report, converted.artifact
+    entry = {
+        "artifact": artifact.name, "size_bytes": converted.size_bytes, "convert_seconds": round(converted.seconds, 3),
+        "sha256": _hash(artifact), "calibration": plan.calibration.describe(), "parity_set": plan.parity_set.describe(),
+        "parity": report.to_dict(), "structure": checked.structure, "embedded_metadata": bool(checked.embedded),
+    }
+    write_sidecar(artifact, plan.spec.metadata, entry)
+    if not report.passed:
+        failed = _move_to_failed(plan.out_dir, artifact, entry)
+        run.finish("failed", parity=report.to_dict(), failed_dir=str(failed))
+        try:
+            raise_if_failed([report])
+        except ExportValidationError as exc:
+            raise ExportValidationError(f"{exc} (artifact and report kept in {failed})") from None
+    run.finish("ok", artifacts={artifact.name: entry["sha256"]}, parity=report.to_dict(),
+               size_bytes=converted.size_bytes, convert_seconds=entry["convert_seconds"])
+    log.info("parity: %s", summary(report))
+    if report.estimated:
+        log.warning("%s", report.note or f"{plan.target.name}: numerics estimated, not measured on the target runtime")
+    return {**entry, "out": str(plan.out_dir), "artifact": str(artifact), "sidecar": str(sidecar_path(artifact)),
+            "summary": summary(report)}
 
 
 def export_one(
@@ -137,123 +310,53 @@ def export_one(
     out: str | Path | None = None,
     calib: str | None = None,
     data_root: str | None = None,
-    parent_bundle: tuple[RunDir, Any, dict[str, Any]] | None = None,
+    parent: Parent | None = None,
 ) -> dict[str, Any]:
     """Export one target/precision/route; returns the result summary; raises EdgeKPError on failure."""
-    target = get_target(request.target)
-    options = target_options(recipe, target.name)
-    # QAT runs convert with their quantizer's own route (edgekp.compress.qat_export), and only to its target.
-    from edgekp.compress.qat_export import qat_conversion
-
-    qat = qat_conversion(parent_bundle[0].path if parent_bundle else from_run, target.name, request.precision)
-    if qat is not None:
-        route = qat.route
-    else:
-        route = target.check_supported(request.precision, request.route, options)  # refusal before any work
-        target.check_available(route.name)
-    parent, model, meta = parent_bundle or open_parent(from_run)
-    cfg = model.config
-    size, k = int(cfg.input_size), int(cfg.num_points)
-
-    root = data_root or recipe.data_root
-    calib_def = calib or recipe.calibration
-    calibration = load_calibration(calib_def, root, size)
-    _check_calibration(calibration, k, "calibration")
-    parity_set = calibration if recipe.parity in (None, calib_def) else load_calibration(recipe.parity, root, size)
-    _check_calibration(parity_set, k, "parity")
-    if len(parity_set) < recipe.parity_min_faces:
-        raise EdgeKPError(f"parity set {parity_set.name!r} has {len(parity_set)} faces; at least {recipe.parity_min_faces} are needed")
-
-    out_dir = Path(out) if out is not None else default_out(parent.path, target, request.precision, route.name)
-    scheme = _scheme(k, meta.get("scheme") if isinstance(meta.get("scheme"), str) else None)
-    metadata = build_metadata(
-        target=target.name, precision=request.precision, route=route.name, input_size=size, num_points=k,
-        scheme=getattr(scheme, "name", None), layout="NHWC" if route.name == "tf" else target.capabilities.layout,
-        source_run=str(parent.path.resolve()), source_hash=sha256_file(parent.path / "model.pt"),
-        model_name=str(getattr(model, "variant", "custom")), mean=tuple(cfg.mean), std=tuple(cfg.std),
-        options=options if request.precision == "int8" or target.name == "coreml" else {},
-    )
-    spec = ExportSpec(size, k, request.precision, route.name, getattr(scheme, "name", None), options, metadata)
-    resolved = recipe.model_dump(mode="json") | {"exports": [request.__dict__], "calibration": calib_def, "data_root": root}
-    run = RunDir.create(out_dir, "export", recipe=resolved, parent=parent, threads=recipe.threads)
-    for stale in (out_dir / FAILED,):
-        if stale.exists():
-            shutil.rmtree(stale)
-
-    report = ParityReport(target.name, request.precision, route.name, len(parity_set), "torch", "", False)
-    artifact: Path | None = None
-    inputs = parity_set.model_inputs()
-    calib_inputs = calibration.model_inputs() if route.calibrated and request.precision in route.calibrated else None
+    if parent is None:  # the cheap refusals (target, route, QAT pair) come before the model loads
+        check_request(request, from_run, recipe)
+        parent = open_parent(from_run)
+    plan = plan_export(request, parent=parent, recipe=recipe, out=out, calib=calib, data_root=data_root)
+    run = RunDir.create(plan.out_dir, "export", recipe=plan.resolved, parent=parent.run, threads=recipe.threads)
+    if (plan.out_dir / FAILED).exists():
+        shutil.rmtree(plan.out_dir / FAILED)
+    report = ParityReport(plan.target.name, request.precision, plan.route.name, len(plan.parity_set), "torch", "", False)
+    converted: Converted | None = None
     try:
-        t0 = time.perf_counter()
-        try:
-            artifact = (qat.convert if qat is not None else target.convert)(model, spec, calib_inputs, out_dir)
-        except EdgeKPError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - converters raise anything; the user gets one line
-            first = str(exc).strip().splitlines()[0][:240] if str(exc).strip() else type(exc).__name__
-            raise ExportValidationError(f"{target.name} {request.precision} ({route.name}) conversion failed: {type(exc).__name__}: {first}") from exc
-        seconds = time.perf_counter() - t0
-        size_bytes = artifact_size(artifact)
-        log.info("%s: %s, %.1f KB, converted in %.1f s", target.name, artifact.name, size_bytes / 1024, seconds)
+        converted = convert(plan)
+        checked = validate(plan, converted, report)
+    except BaseException as exc:
+        # Recorded either way (the manifest says failed, the artifact goes to failed/); a user error
+        # propagates as the one line it is, anything else as the bug it is, traceback intact.
+        message = str(exc) if isinstance(exc, EdgeKPError) else f"{plan.label} checks crashed: {type(exc).__name__}: {str(exc)[:240]}"
+        if message not in report.problems:
+            report.problems.append(message)
+        _move_to_failed(plan.out_dir, converted.artifact if converted else None, report.to_dict())
+        run.finish("failed", error=message, parity=report.to_dict())
+        raise
+    return record(plan, run, converted, checked)
 
-        structure = target.verify(artifact, spec)
-        report.problems.extend(structure.get("problems", []))
-        embedded = target.embedded_metadata(artifact)
-        if embedded and embedded.get("num_points") != str(k):
-            report.problems.append("embedded metadata does not match the export (num_points)")
-        reference = TorchRunner(model, threads=recipe.threads)
-        runner, estimated = _artifact_runner(target, model, spec, artifact, recipe.threads)
-        report.estimated = estimated
-        report.note = structure.get("note", "")
-        torch_pred = reference(inputs)
-        if runner is None:
-            report.runtime = "none (structural checks only)"
-        else:
-            report.runtime = runner.name
-            tol = getattr(recipe.tolerances, request.precision)
-            compare(torch_pred, runner(inputs), parity_set.points, scheme, Tolerance(tol.max_abs, tol.nme_rel), report)
-        record = {
-            "artifact": artifact.name, "size_bytes": size_bytes, "convert_seconds": round(seconds, 3),
-            "sha256": _hash(artifact), "calibration": calibration.describe(), "parity_set": parity_set.describe(),
-            "parity": report.to_dict(), "structure": structure, "embedded_metadata": bool(embedded),
-        }
-        write_sidecar(artifact, metadata, record)
-    except Exception as exc:  # noqa: BLE001 - a failed check fails the export: recorded, kept in failed/, one line
-        if not isinstance(exc, EdgeKPError):
-            first = str(exc).strip().splitlines()[0][:240] if str(exc).strip() else ""
-            exc = ExportValidationError(f"{target.name} {request.precision} ({route.name}) checks failed: {type(exc).__name__}: {first}")
-        if str(exc) not in report.problems:
-            report.problems.append(str(exc))
-        _move_to_failed(out_dir, artifact, report.to_dict())
-        run.finish("failed", error=str(exc), parity=report.to_dict())
-        raise exc from None
-    if not report.passed:
-        failed = _move_to_failed(out_dir, artifact, record)
-        run.finish("failed", parity=report.to_dict(), failed_dir=str(failed))
-        try:
-            raise_if_failed([report])
-        except ExportValidationError as exc:
-            raise ExportValidationError(f"{exc} (artifact and report kept in {failed})") from None
-    run.finish("ok", artifacts={artifact.name: record["sha256"]}, parity=report.to_dict(),
-               size_bytes=size_bytes, convert_seconds=record["convert_seconds"])
-    log.info("parity: %s", summary(report))
-    if report.estimated:
-        log.warning("%s", report.note or f"{target.name}: numerics estimated, not measured on the target runtime")
-    return {**record, "out": str(out_dir), "artifact": str(artifact), "sidecar": str(sidecar_path(artifact)),
-            "summary": summary(report)}
+
+def check_request(request: ExportRequest, from_run: str | Path, recipe: ExportRecipe) -> None:
+    """Refuse an impossible request from the run's manifest alone (no model load): target, route, QAT pair."""
+    run = RunDir.open(from_run, expect_kinds=PARENT_KINDS)
+    target = get_target(request.target)
+    if run.kind == "qat":
+        r = run.manifest.get("recipe") or {}
+        target.qat_route(str(r.get("quantizer")), request.precision, source=repr(str(run.path)), trained_for=str(r.get("target")))
+    else:
+        target.check_supported(request.precision, request.route, target_options(recipe, target.name))
 
 
 def export_many(requests: list[ExportRequest], **kwargs: Any) -> list[dict[str, Any]]:
     """Export each request; all failures are gathered and raised once at the end."""
-    from edgekp.compress.qat_export import check_qat_requests
-
-    check_qat_requests(kwargs["from_run"], requests)  # a QAT run refuses other targets before its model loads
-    bundle = open_parent(kwargs["from_run"])
+    for req in requests:  # a QAT run refuses other targets before its model loads
+        check_request(req, kwargs["from_run"], kwargs["recipe"])
+    parent = open_parent(kwargs["from_run"])
     results, errors = [], []
     for req in requests:
         try:
-            results.append(export_one(req, parent_bundle=bundle, **kwargs))
+            results.append(export_one(req, parent=parent, **kwargs))
         except EdgeKPError as exc:
             errors.append(f"{req.target} {req.precision}: {exc}")
     if errors:

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from edgekp.errors import EdgeKPError
-from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, register_target
+from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
+from edgekp.export.runners import LiteRTRunner
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -24,9 +25,10 @@ _LITERT = (("litert_torch", "litert-torch"), ("ai_edge_quantizer", "ai-edge-quan
 _TF = (("onnx", "onnx"), ("onnxsim", "onnxsim"), ("tensorflow", "tensorflow"), ("tf_keras", "tf-keras"),
        ("onnx_graphsurgeon", "onnx-graphsurgeon"), ("sng4onnx", "sng4onnx"), ("onnx2tf", "onnx2tf"))
 INT8_MODES = ("static", "dynamic")
+PT2E_QAT_SCHEME = "pt2e/litert: weights int8 per-channel symmetric, activations int8 per-tensor asymmetric"
 
 
-def _quiet_litert() -> None:
+def quiet_litert() -> None:
     # litert-torch prints a progress line per stage; keep them out of edgekp's output unless -v.
     import logging
 
@@ -38,7 +40,7 @@ def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibr
 
     import litert_torch
 
-    _quiet_litert()
+    quiet_litert()
     example = (torch.rand(1, 3, size, size),)
     if precision == "int8":
         from litert_torch.quantize import pt2e_quantizer, quant_config
@@ -113,47 +115,6 @@ def read_tflite_metadata(path: Path) -> dict[str, str]:
     return {}
 
 
-class LiteRTRunner(Runner):
-    """ai-edge-litert interpreter; batch 1 graphs are run face by face, int8 I/O (de)quantized here."""
-
-    def __init__(self, path: Path, threads: int = 1) -> None:
-        from ai_edge_litert import interpreter as litert
-
-        self.interpreter = litert.Interpreter(model_path=str(path), num_threads=threads)
-        self.interpreter.allocate_tensors()
-        self.inp = self.interpreter.get_input_details()[0]
-        self.out = self.interpreter.get_output_details()[0]
-        shape = list(self.inp["shape"])
-        self.layout = "NHWC" if shape[-1] == 3 and shape[1] != 3 else "NCHW"
-        self.name, self.threads = "ai-edge-litert", threads
-        try:
-            import importlib.metadata
-
-            self.runtime_version = importlib.metadata.version("ai-edge-litert")
-        except importlib.metadata.PackageNotFoundError:
-            self.runtime_version = "unknown"
-
-    def _one(self, x: np.ndarray) -> np.ndarray:
-        if self.layout == "NHWC":
-            x = x.transpose(0, 2, 3, 1)
-        dtype = self.inp["dtype"]
-        if dtype != np.float32:  # fully integer model: quantize the input with its own scale
-            scale, zero = self.inp["quantization"]
-            info = np.iinfo(dtype)
-            x = np.clip(np.round(x / scale + zero), info.min, info.max)
-        self.interpreter.set_tensor(self.inp["index"], np.ascontiguousarray(x, dtype=dtype))
-        self.interpreter.invoke()
-        y = self.interpreter.get_tensor(self.out["index"])
-        if y.dtype != np.float32:
-            scale, zero = self.out["quantization"]
-            y = (y.astype(np.float32) - zero) * scale
-        return y.reshape(len(x), -1, 2)
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        x = np.asarray(images, dtype=np.float32)
-        return np.concatenate([self._one(x[i:i + 1]) for i in range(len(x))])
-
-
 @register_target
 class TFLiteTarget(Target):
     name = "tflite"
@@ -162,14 +123,45 @@ class TFLiteTarget(Target):
             Route("litert", ("fp32", "fp16", "int8"), ("int8",), "tflite", _LITERT,
                   "litert-torch from the torch module; fp16 weights via ai-edge-quantizer; int8 via PT2E"),
             Route("tf", ("fp32", "fp16", "int8"), ("int8",), "tflite-tf", _TF,
-                  "ONNX (opset 20) -> onnx2tf -> TensorFlow Lite converter; NHWC input"),
+                  "ONNX (opset 20) -> onnx2tf -> TensorFlow Lite converter; NHWC input", layout="NHWC"),
         ),
         runtime="ai-edge-litert interpreter, here (any OS; the same file runs on Android/iOS)",
         runtime_platforms=None,
         suffix=".tflite",
         runtime_packages=(("ai_edge_litert", "ai-edge-litert"),),
         runtime_extra="tflite",
+        qat_routes=qat_routes_for("tflite"),
     )
+
+    def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
+        """A PT2E QAT graph: convert_pt2e turns its fake-quant ops into Q/DQ pairs, litert-torch into int8 kernels."""
+        import copy
+
+        import litert_torch
+        import torch
+        from litert_torch.quantize import pt2e_quantizer, quant_config
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+
+        quiet_litert()
+        quantized = convert_pt2e(copy.deepcopy(model).eval(), fold_quantize=False)
+        # litert-torch reads only the quantizer's mode (static, not dynamic) from this config; the scales
+        # are the graph's own, learned in fine-tuning.
+        scheme = pt2e_quantizer.PT2EQuantizer().set_global(
+            pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_qat=True))
+        example = (torch.rand(1, 3, spec.input_size, spec.input_size),)
+        edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=scheme))
+        path = out_dir / self.artifact_name("model")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        edge.export(str(path))
+        self._embed(path, {**spec.metadata, "qat": PT2E_QAT_SCHEME})
+        return path
+
+    @staticmethod
+    def _embed(path: Path, meta: dict[str, str]) -> None:
+        try:
+            embed_tflite_metadata(path, meta)
+        except Exception as exc:  # noqa: BLE001 - the sidecar still carries everything
+            log.warning("could not embed metadata in %s (%s); the .json sidecar holds it", path, exc)
 
     def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
         from edgekp.errors import UnsupportedOptionError
@@ -189,10 +181,7 @@ class TFLiteTarget(Target):
                                 exporter=str(spec.options.get("exporter", "dynamo")))
         else:
             convert_litert(model, spec.input_size, spec.precision, mode, calibration, path)
-        try:
-            embed_tflite_metadata(path, spec.metadata)
-        except Exception as exc:  # noqa: BLE001 - the sidecar still carries everything
-            log.warning("could not embed metadata in %s (%s); the .json sidecar holds it", path, exc)
+        self._embed(path, spec.metadata)
         return path
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
@@ -203,7 +192,7 @@ class TFLiteTarget(Target):
 
     def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
         runner = LiteRTRunner(artifact, 1)
-        expected = "NHWC" if spec.route == "tf" else "NCHW"
+        expected = spec.layout
         ops = _op_counts(artifact)
         problems = [f"input layout {runner.layout}, expected {expected}"] if runner.layout != expected else []
         problems += [f"Flex/custom op {op} (the plain interpreter cannot run it)" for op in ops if op.startswith(("Flex", "CUSTOM"))]

@@ -19,13 +19,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from edgekp.artifacts import load_checkpoint, save_checkpoint
+from edgekp.artifacts import MODEL_FILE, load_checkpoint, save_checkpoint
 from edgekp.errors import ConfigError, LineageError
 from edgekp.models.config import HvitConfig
 from edgekp.models.hvit import KeypointHVit
 
 FORMAT = "edgekp-model/1"
-MODEL_FILE = "model.pt"
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

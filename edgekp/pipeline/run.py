@@ -7,44 +7,49 @@
     <run>/bench   edgekp bench of each model stage (cached by hash)
     <out>/report  edgekp report over train, prune and qat, side by side
 
-The compression stages are run through their verbs' own argument parsers (their commands are the
-interface), so a recipe change in those verbs needs no change here. A stage is reused when its
-inputs' hash matches (edgekp.pipeline.stages); an interrupted training or fine-tuning resumes.
+Every stage's recipe is resolved and validated before the first stage runs (edgekp.pipeline.plan);
+the stages then call the library functions the verbs call (train, prune, qat, export_one,
+bench_run, build_report). A stage is reused when its inputs' hash matches (edgekp.pipeline.stages);
+an interrupted training or fine-tuning resumes.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import RunDir, atomic_write_json, sha256_json
+from edgekp.artifacts import RunDir, atomic_write_json
 from edgekp.config.loader import dump_recipe, load_recipe
-from edgekp.config.pipeline import CompressStage, PipelineRecipe
+from edgekp.config.pipeline import PipelineRecipe
 from edgekp.errors import EdgeKPError, MissingBackendError, NotBuiltError, UnsupportedOptionError
 from edgekp.logs import get_logger
 from edgekp.pipeline import stages
+from edgekp.pipeline.plan import CompressPlan, PipelinePlan, plan_pipeline
 
 log = get_logger(__name__)
 
 
 @dataclass
 class PipelineState:
-    recipe: PipelineRecipe
-    out: Path
+    plan: PipelinePlan
     command: str
-    root: str | None
     timings: dict[str, float] = field(default_factory=dict)
     models: dict[str, Path] = field(default_factory=dict)  # stage -> run dir holding model.pt
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def recipe(self) -> PipelineRecipe:
+        return self.plan.recipe
 
-def _root(recipe: PipelineRecipe, out: Path) -> str | None:
-    return recipe.data.root.replace("{out}", str(out)) if recipe.data.root else None
+    @property
+    def out(self) -> Path:
+        return self.plan.out
+
+    @property
+    def root(self) -> str | None:
+        return self.plan.root
 
 
 def stage_data(st: PipelineState, train_recipe: Any) -> str:
@@ -86,45 +91,24 @@ def stage_train(st: PipelineState, train_recipe: Any, data_hash_: str) -> None:
     st.models["train"] = folder
 
 
-def _verb_args(verb: str, argv: list[str]) -> tuple[Any, argparse.Namespace, bool]:
-    """The verb's module and its parsed arguments, through the verb's own parser."""
-    import importlib
+def stage_compress(st: PipelineState, stage: CompressPlan) -> None:
+    from edgekp.compress.heads import prune
+    from edgekp.compress.qat import qat
 
-    from edgekp.cli import VERBS
-
-    module = importlib.import_module(VERBS[verb][1])
-    parser = argparse.ArgumentParser(prog=f"edgekp {verb}")
-    module.add_arguments(parser)
-    has_resume = "--resume" in parser._option_string_actions  # noqa: SLF001 - argparse has no public lookup
-    return module, parser.parse_args(argv), has_resume
-
-
-def stage_compress(st: PipelineState, name: str, spec: CompressStage) -> None:
+    name, spec = stage.name, stage.spec
     parent = st.models.get(spec.parent)
-    if not spec.enabled:
-        return
     if parent is None:
         st.notes.append(f"{name}: skipped, its parent stage {spec.parent!r} did not run")
         return
     folder = st.out / name
-    resolved = sha256_json({"file": Path(spec.recipe).read_text(encoding="utf-8") if Path(spec.recipe).is_file() else spec.recipe,
-                            "set": spec.set})
-    digest = stages.inputs_hash(name, resolved, [stages.content_hash(parent)])
+    digest = stages.inputs_hash(name, dump_recipe(stage.recipe), [stages.content_hash(parent)])
     mode = stages.state(folder, digest)
     if mode != "reuse":
-        argv = ["--recipe", spec.recipe, "--from", str(parent), "--out", str(folder)]
-        for item in spec.set:
-            argv += ["--set", item]
+        run = {"prune": prune, "qat": qat}[name]
         try:
-            module, args, has_resume = _verb_args(name, argv)
-            if has_resume:
-                args.resume = mode == "resume" and (folder / "last.pt").is_file()
             stages.begin(folder, digest)
-            # The verb prints its human summary on stdout; in a pipeline that goes to the log, so
-            # stdout stays free for the pipeline's own (possibly --json) result.
-            with contextlib.redirect_stdout(io.StringIO()) as said:
-                module.run(args)
-            log.info("%s: %s", name, said.getvalue().strip())
+            summary = run(stage.recipe, parent, folder, resume=mode == "resume" and (folder / "last.pt").is_file())
+            log.info("%s: best validation NME %.4f after %s epochs", name, summary["best_val_nme"], summary["epochs"])
         except NotBuiltError as exc:
             st.notes.append(f"{name}: skipped ({exc})")
             log.warning("%s stage skipped: %s", name, exc)
@@ -134,16 +118,11 @@ def stage_compress(st: PipelineState, name: str, spec: CompressStage) -> None:
 
 
 def stage_export(st: PipelineState, name: str, folder: Path) -> None:
-    from edgekp.config.export import ExportRecipe
     from edgekp.export.base import get_target
     from edgekp.export.pipeline import ExportRequest, default_out, export_one, open_parent
 
-    spec = st.recipe.export
-    overrides = [*spec.set, *([f"data_root={st.root}"] if st.root and not any(s.startswith("data_root=") for s in spec.set) else [])]
-    recipe = load_recipe(spec.recipe, overrides, expect=ExportRecipe)
-    items = getattr(spec, name)
-    items = list(recipe.exports) if items is None else items
-    bundle = None
+    recipe, items = st.plan.export, st.plan.exports[name]
+    parent = None
     skipped = []
     for item in items:
         req = ExportRequest(item.target, item.precision, item.route)
@@ -154,9 +133,9 @@ def stage_export(st: PipelineState, name: str, folder: Path) -> None:
         if stages.state(out, digest, done=("ok", "failed")) == "reuse":
             continue
         try:
-            bundle = bundle or open_parent(folder)
+            parent = parent or open_parent(folder)
             stages.begin(out, digest)
-            export_one(req, from_run=folder, recipe=recipe, out=out, parent_bundle=bundle)
+            export_one(req, from_run=folder, recipe=recipe, out=out, parent=parent)
         except (MissingBackendError, UnsupportedOptionError) as exc:
             skipped.append({"target": item.target, "precision": item.precision, "route": route, "reason": str(exc)})
             log.warning("%s %s %s skipped: %s", name, item.target, item.precision, exc)
@@ -193,22 +172,18 @@ def _timed(st: PipelineState, name: str, fn: Any, *args: Any) -> Any:
 
 
 def run_pipeline(recipe_path: str, overrides: list[str], out: str | None, command: str) -> dict[str, Any]:
-    from edgekp.config.train import TrainRecipe
     from edgekp.report.build import build_report
 
     recipe = load_recipe(recipe_path, overrides, expect=PipelineRecipe)
     out_dir = Path(out or f"runs/{recipe.name}")
-    st = PipelineState(recipe, out_dir, command, _root(recipe, out_dir))
+    st = PipelineState(plan_pipeline(recipe, out_dir), command)  # every stage's recipe validated here, before any work
     out_dir.mkdir(parents=True, exist_ok=True)
-    train_overrides = [*recipe.train.set, *([f"data.root={st.root}"] if st.root else [])]
-    train_recipe = load_recipe(recipe.train.recipe, train_overrides, expect=TrainRecipe)
+    train_recipe = st.plan.train
     t_start = time.perf_counter()
     data_digest = _timed(st, "data", stage_data, st, train_recipe)
     _timed(st, "train", stage_train, st, train_recipe, data_digest)
-    for name in ("prune", "qat"):
-        spec = getattr(recipe, name)
-        if spec is not None:
-            _timed(st, name, stage_compress, st, name, spec)
+    for stage in st.plan.compress:
+        _timed(st, stage.name, stage_compress, st, stage)
     for name, folder in st.models.items():
         _timed(st, "export", stage_export, st, name, folder)
     for name, folder in st.models.items():

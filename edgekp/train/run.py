@@ -8,18 +8,17 @@ from typing import Any
 
 import torch
 
-from edgekp.artifacts import RunDir, sha256_file
+from edgekp.artifacts import MODEL_FILE, RunDir, sha256_file
 from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import ConfigError, LineageError
 from edgekp.logs import get_logger
+from edgekp.threads import torch_threads
 from edgekp.train.data import build_training_data
 from edgekp.train.distributed import init_distributed, shutdown
 from edgekp.train.loop import FitSettings, Trainer
 
 log = get_logger(__name__)
-
-MODEL_FILE = "model.pt"
 
 
 def pick_device(choice: str) -> torch.device:
@@ -83,13 +82,17 @@ def _field(recipe: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def train(recipe: TrainRecipe, out: str | Path, resume: bool = False) -> dict[str, Any]:
+    """Train ``recipe`` into the run directory ``out``; torch's thread count is put back afterwards."""
+    threads = recipe.threads or os.cpu_count() or 1
+    with torch_threads(threads):
+        return _train(recipe, Path(out), resume, threads)
+
+
+def _train(recipe: TrainRecipe, out: Path, resume: bool, threads: int) -> dict[str, Any]:
     from edgekp.models import create_model
     from edgekp.models.io import save_model
 
-    out = Path(out)
     device = pick_device(recipe.device)
-    threads = recipe.threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
     dist = init_distributed(device)
     torch.manual_seed(recipe.seed)
     run = _open_run(out, recipe, resume, threads) if dist.is_main else RunDir(out, "train")

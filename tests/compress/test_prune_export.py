@@ -9,7 +9,11 @@ import torch
 
 from edgekp.artifacts import RunDir
 from edgekp.compress.heads import head_counts, remove_heads
+from edgekp.config.export import ExportRecipe
+from edgekp.config.loader import default_recipe
+from edgekp.export.pipeline import ExportRequest, export_one
 from edgekp.models.io import save_model
+from face_fixtures import require_backend
 from tests.compress.conftest import SIZE, trained_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,25 +32,16 @@ def pruned_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert sorted(head_counts(pruned).values()) == [1, 1, 1, 1, 2, 2]
     path = tmp_path_factory.mktemp("prune_export") / "pruned"
     run = RunDir.create(path, "prune", recipe={"kind": "prune"})
-    save_model(path / "model.pt", pruned, {"scheme": "ibug68", "input_size": SIZE, "stage": "prune"})
+    save_model(path / "model.pt", pruned, {"scheme": "ibug68", "input_size": SIZE, "stage": "prune", "crop_margin": 0.25})
     run.finish("ok")
     return path
 
 
 def _export(pruned_run: Path, tmp_path: Path, target: str, precision: str, route: str | None = None) -> dict:
-    export = pytest.importorskip("edgekp.export.pipeline")
-    from edgekp.config.export import ExportRecipe
-    from edgekp.config.loader import default_recipe
-    from edgekp.export import get_target
-
-    try:
-        get_target(target).check_available(route)
-    except Exception as exc:  # noqa: BLE001 - a missing backend is a skip here, not a failure
-        pytest.skip(str(exc))
+    require_backend(target, route)  # skips only on MissingBackendError (and fails in CI)
     # The legacy ONNX exporter: same graph, seconds instead of ~30 s on two busy cores.
     recipe = default_recipe(ExportRecipe, ["onnx.exporter=legacy", f"calibration={SYNTHETIC_64}"])
-    return export.export_one(export.ExportRequest(target, precision, route), from_run=pruned_run, recipe=recipe,
-                             out=tmp_path / "out")
+    return export_one(ExportRequest(target, precision, route), from_run=pruned_run, recipe=recipe, out=tmp_path / "out")
 
 
 def test_pruned_run_exports_to_onnx_with_parity(pruned_run: Path, tmp_path: Path) -> None:

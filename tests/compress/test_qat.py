@@ -16,6 +16,7 @@ from edgekp.artifacts import RunDir
 from edgekp.cli import main
 from edgekp.compress.lifecycle import compress
 from edgekp.compress.qat import QatCompressor, load_qat_model, resolve_ignored
+from edgekp.export.base import ExportSpec
 from edgekp.config.loader import load_recipe
 from edgekp.config.qat import QatRecipe
 from edgekp.errors import ConfigError
@@ -108,8 +109,8 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
 
     from edgekp.compress import qat_nncf
     from edgekp.compress.qat import calibration_images
-    from edgekp.compress.qat_export import qat_conversion
-    from edgekp.export.onnx import OrtRunner
+    from edgekp.export.base import get_target
+    from edgekp.export.runners import OrtRunner
     from edgekp.models.io import load_model_from_run
 
     parent, out = make_parent_run("train"), tmp_path / "qat"
@@ -119,8 +120,7 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     assert RunDir.open(out).manifest["compression"]["fake_quantizers"] > 0
     model, meta, info = load_qat_model(out)
     assert info["quantizer"] == "nncf" and meta["stage"] == "qat"
-    conversion = qat_conversion(out, "onnx", "int8")
-    artifact = conversion.convert(model, _spec(conversion), None, tmp_path / "onnx")
+    artifact = qat_artifact(model, out, "onnx", tmp_path / "onnx")
     x = np.random.default_rng(0).random((4, 3, SIZE, SIZE), dtype=np.float32)
     with torch.no_grad():
         ref = model(torch.from_numpy(x)).numpy()
@@ -131,7 +131,7 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     no_head = qat_nncf.prepare(base, calib, recipe, resolve_ignored(base, [*recipe.ignored_scopes, "head"]))
     assert any("head" in n for n in qat_nncf.quantizer_names(model))
     assert not any("head" in n for n in qat_nncf.quantizer_names(no_head))
-    artifact_nohead = qat_nncf.to_onnx_qdq(no_head, SIZE, tmp_path / "nohead" / "model.onnx", {})
+    artifact_nohead = get_target("onnx").convert_qat(no_head, ExportSpec(SIZE, 68, "int8", "qat-nncf"), tmp_path / "nohead")
 
     def quantize_ops(path: Path) -> int:  # weights are stored int8, so count the dequantize side
         return sum(n.op_type == "DequantizeLinear" for n in onnx.load(str(path)).graph.node)
@@ -143,7 +143,11 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
                                     for n in graph.node)
 
 
-def _spec(conversion):
-    from edgekp.export.base import ExportSpec
+def qat_artifact(model, run_dir: Path, target: str, out_dir: Path) -> Path:
+    """The target's QAT route, picked by the quantizer the checkpoint declares (as edgekp export does)."""
+    from edgekp.checkpoints import load_run_model
+    from edgekp.export.base import get_target
 
-    return ExportSpec(SIZE, 68, "int8", conversion.route.name)
+    t = get_target(target)
+    route = t.qat_route(load_run_model(run_dir).quantization.quantizer, "int8")
+    return t.convert_qat(model, ExportSpec(SIZE, 68, "int8", route.name), out_dir)

@@ -10,10 +10,9 @@ import pytest
 import torch
 
 from edgekp.compress.qat import load_qat_model
-from edgekp.compress.qat_export import qat_conversion
 from edgekp.export.base import ExportSpec
 
-from test_qat import SIZE, qat_recipe, run_qat  # noqa: E402  (sibling test module)
+from test_qat import SIZE, qat_artifact, qat_recipe, run_qat  # noqa: E402  (sibling test module)
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +22,7 @@ def _round_trip(make_parent_run, data, tmp_path, quantizer: str, target: str, sc
     run_qat(make_parent_run("train"), out, data, qat_recipe(quantizer, target, ignored_scopes=scopes))
     model, _, info = load_qat_model(out)
     assert info["quantizer"] == quantizer
-    conversion = qat_conversion(out, target, "int8")
-    artifact = conversion.convert(model, ExportSpec(SIZE, 68, "int8", conversion.route.name), None, out / "export")
-    return model, artifact
+    return model, qat_artifact(model, out, target, out / "export")
 
 
 def _max_diff(model, runner) -> float:
@@ -49,7 +46,8 @@ def test_nncf_openvino(make_parent_run, prune_data, tmp_path) -> None:
 
 
 def test_pt2e_tflite(make_parent_run, prune_data, tmp_path) -> None:
-    from edgekp.export.tflite import LiteRTRunner, int8_op_counts
+    from edgekp.export.runners import LiteRTRunner
+    from edgekp.export.tflite import int8_op_counts
 
     counts = {}
     for scopes in ([r".*\.attn\.normalizer"], [r".*\.attn\.normalizer", "head"]):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from face_fixtures import run_cli
 
 
@@ -34,16 +36,43 @@ def test_export_onnx_json(capsys, tiny_run, tmp_path) -> None:
     assert result["parity"]["passed"] and result["parity"]["max_abs"] <= 1e-4
 
 
-def test_a_check_that_crashes_fails_the_export_in_one_line(capsys, tiny_run, tmp_path, monkeypatch) -> None:
+def _crashing_verify(monkeypatch) -> None:  # noqa: ANN001
     from edgekp.export.onnx import OnnxTarget
 
-    def crash(self, artifact, spec):  # noqa: ANN001, ANN202 - a verifier hitting a library bug
+    def crash(self, artifact, spec):  # noqa: ANN001, ANN202 - a bug in edgekp's own checking code
         raise RuntimeError("boom\nsecond line")
 
     monkeypatch.setattr(OnnxTarget, "verify", crash)
+
+
+def test_a_check_that_crashes_is_a_bug_exit_1_recorded_failed(capsys, tiny_run, tmp_path, monkeypatch) -> None:
+    _crashing_verify(monkeypatch)
     out = tmp_path / "o"
     code, _, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--set", "onnx.exporter=legacy",
                            "--out", str(out), "-q")
-    assert code == 2 and err.count("\n") == 1 and "checks failed: RuntimeError: boom" in err
-    assert json.loads((out / "manifest.json").read_text())["status"] == "failed"  # not left "running"
+    # A bug is not a user error: exit 1 (not 2), one line pointing at -v, and the export is still recorded.
+    assert code == 1 and err.count("\n") == 1 and "internal error" in err and "RuntimeError: boom" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "checks crashed: RuntimeError: boom" in manifest["error"]  # not left "running"
     assert list((out / "failed").iterdir())  # the artifact is kept for a look
+
+
+def test_a_crash_keeps_its_traceback_under_verbose(capsys, tiny_run, tmp_path, monkeypatch) -> None:
+    _crashing_verify(monkeypatch)
+    with pytest.raises(RuntimeError, match="boom"):  # -v: the original exception, traceback intact
+        run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--set", "onnx.exporter=legacy",
+                "--out", str(tmp_path / "o"), "-v")
+
+
+def test_a_converter_failure_is_a_user_error_with_its_cause_chained(tiny_run, tmp_path, monkeypatch, fast_recipe) -> None:
+    from edgekp.errors import ExportValidationError
+    from edgekp.export.onnx import OnnxTarget
+    from edgekp.export.pipeline import ExportRequest, export_one
+
+    def refuse(self, model, spec, calibration, out_dir):  # noqa: ANN001, ANN202 - a converter that cannot take the model
+        raise ValueError("unsupported op Foo")
+
+    monkeypatch.setattr(OnnxTarget, "convert", refuse)
+    with pytest.raises(ExportValidationError, match="conversion failed: ValueError: unsupported op Foo") as err:
+        export_one(ExportRequest("onnx", "fp32"), from_run=tiny_run, recipe=fast_recipe, out=tmp_path / "o")
+    assert isinstance(err.value.__cause__, ValueError)  # -v shows the converter's own traceback

@@ -10,6 +10,7 @@ import pytest
 
 from edgekp.export import get_target, list_targets
 from edgekp.export.pipeline import ExportRequest, export_one
+from face_fixtures import require_backend
 
 # One cheap conversion per runtime stays in the default suite; the rest are marked slow (on 2 shared,
 # busy cores: onnx legacy 20 s, openvino 75-150 s, coreml 150-240 s, litert 170-400 s each).
@@ -27,19 +28,37 @@ def _matrix() -> list:
     return cases
 
 
-def test_registry_keys_are_the_cli_values() -> None:
-    from edgekp.commands.export import TARGETS
+def test_registry_keys_are_the_cli_values_and_the_recipe_enum() -> None:
+    import typing
 
-    assert tuple(list_targets()) == TARGETS
+    from edgekp.cli import build_parser
+    from edgekp.config.export import TARGET_NAMES, ExportItem
+    from edgekp.config.qat import QatRecipe
+
+    assert tuple(list_targets()) == TARGET_NAMES
+    export_verb = build_parser()._subparsers._group_actions[0].choices["export"]  # noqa: SLF001 - argparse has no public lookup
+    choices = {a.dest: a.choices for a in export_verb._actions}  # noqa: SLF001
+    assert tuple(choices["target"]) == TARGET_NAMES
+    assert set(choices["route"]) == {r.name for t in list_targets() for r in get_target(t).capabilities.routes}
+    assert typing.get_args(ExportItem.model_fields["target"].annotation) == TARGET_NAMES
+    assert typing.get_args(QatRecipe.model_fields["target"].annotation) == TARGET_NAMES
+
+
+def test_an_undeclared_target_cannot_register() -> None:
+    from edgekp.export.base import register_target
+    from edgekp.export.onnx import OnnxTarget
+
+    class Nope(OnnxTarget):
+        name = "nope"
+
+    with pytest.raises(ValueError, match="not declared"):
+        register_target(Nope)
 
 
 @pytest.mark.parametrize(("target", "precision", "route"), _matrix())
 def test_export_converts_runs_and_passes_parity(target, precision, route, tiny_run: Path, fast_recipe, tmp_path) -> None:
     t = get_target(target)
-    try:
-        t.check_available(route)
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(str(exc))
+    require_backend(target, route)  # skips only on MissingBackendError (and fails in CI)
     recipe = fast_recipe
     if target == "coreml" and not t.runs_here() and precision == "fp16":
         # The off-macOS estimate runs torch entirely in fp16 (as CoreML's fp16 compute does); on this

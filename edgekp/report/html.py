@@ -6,8 +6,8 @@ import base64
 import html
 
 from edgekp.report.compare import comparison
-from edgekp.report.markdown import PEER_RATIO_COLUMNS, PEER_RATIO_TEXT, PLOT_TITLES, ReportDoc, host_lines, notes, peer_ratio_rows
-from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, latency_cells, main_cells
+from edgekp.report.markdown import PEER_RATIO_COLUMNS, PEER_RATIO_TEXT, PLOT_TITLES, YAW_TEXT, ReportDoc, host_lines, notes, peer_ratio_rows
+from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, has_large_poses, latency_cells, main_cells, yaw_cells
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1500px;color:#222}
@@ -39,6 +39,8 @@ def render_html(doc: ReportDoc) -> str:
              "<p>NME, FR@0.10 and AUC@0.10 are fractions of the inter-ocular distance, in %; dNME is against the same run's "
              "PyTorch fp32 model. Latency: one face, perf_counter after a warm-up, median and p90.</p>",
              "<h2>Results</h2>", _table(MAIN_COLUMNS, [main_cells(rr) for rr in rows], classes)]
+    if has_large_poses(rows):
+        parts += ["<h2>Accuracy by |yaw| bin</h2>", f"<p>{e(YAW_TEXT)}</p>", _table(YAW_COLUMNS, [yaw_cells(rr) for rr in rows], classes)]
     header, cmp_rows = comparison(doc.runs)
     if cmp_rows:
         parts += ["<h2>Runs side by side</h2>", _table(header, cmp_rows)]

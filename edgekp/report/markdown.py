@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from edgekp.report.compare import comparison, peer_latency_ratios
-from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, RunReport, latency_cells, main_cells
+from edgekp.report.tables import (
+    LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, RunReport, has_large_poses, latency_cells, main_cells, yaw_cells,
+)
 
 PLOT_TITLES = {
     "accuracy_vs_latency": "Accuracy vs latency (Pareto front marked)",
@@ -29,6 +31,13 @@ class ReportDoc:
     plots: dict[str, Path] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     extra_notes: list[str] = field(default_factory=list)  # e.g. pipeline stages that were skipped
+
+
+YAW_TEXT = ("The face set holds large poses, where the inter-ocular distance collapses. Box NME divides by "
+            "sqrt(w * h) of the box of each face's labelled points and scores every face; inter-ocular NME leaves out "
+            "faces whose outer eye corners are not both labelled (scored: how many remain). Both are means over the "
+            "labelled points only; cells are NME % (faces). |yaw| bins: 0-30, 30-60, 60-90 degrees (60 and more in "
+            "the last); yaw from: the dataset's labels or the landmark-fit estimate.")
 
 
 def table(header: list[str] | tuple[str, ...], rows: list[list[str]]) -> str:
@@ -91,6 +100,9 @@ def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
         parts += [f"Rows: {s['rows']} ({s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped, "
                   f"{s['breached']} breaching a floor).", ""]
     parts += ["## Results", "", table(MAIN_COLUMNS, [main_cells(rr) for run in doc.runs for rr in run.rows]), ""]
+    every_row = [rr for run in doc.runs for rr in run.rows]
+    if has_large_poses(every_row):
+        parts += ["## Accuracy by |yaw| bin", "", YAW_TEXT, "", table(YAW_COLUMNS, [yaw_cells(rr) for rr in every_row]), ""]
     header, rows = comparison(doc.runs)
     if rows:
         parts += ["## Runs side by side", "", table(header, rows), ""]

@@ -189,6 +189,37 @@ def main_cells(rr: ReportRow) -> list[str]:
     ]
 
 
+YAW_BIN_NAMES = ("0-30", "30-60", "60-90")
+YAW_COLUMNS = ("run", "target", "precision", "route", "faces", "box NME %", *(f"box {b} %" for b in YAW_BIN_NAMES),
+               "inter-ocular scored", *(f"inter-ocular {b} %" for b in YAW_BIN_NAMES), "yaw from")
+
+
+def has_large_poses(rows: list[ReportRow]) -> bool:
+    """Whether any row's face set holds faces past 30 degrees of |yaw| (then the yaw-bin table is shown)."""
+    for rr in rows:
+        bins = (rr.row.accuracy.by_yaw.get("box") or {}) if rr.row.accuracy else {}
+        if any(bins[b].n > 0 for b in YAW_BIN_NAMES[1:] if b in bins):
+            return True
+    return False
+
+
+def _bin_cell(bins: dict[str, Any], name: str) -> str:
+    b = bins.get(name)
+    return "-" if b is None or b.nme is None else f"{fmt(b.nme, 'pct')} ({b.n})"
+
+
+def yaw_cells(rr: ReportRow) -> list[str]:
+    """Box NME overall and per |yaw| bin, inter-ocular per bin (cells: 'NME (faces)'), where yaw came from."""
+    r, a = rr.row, rr.row.accuracy
+    box = a.by_yaw.get("box", {}) if a else {}
+    io = a.by_yaw.get("inter_ocular", {}) if a else {}
+    faces = f"{a.n + a.n_unscored}" if a else "-"
+    scored = f"{a.n}" if a else "-"
+    return [rr.run_label, r.target, r.precision, r.route, faces, fmt(a.nme_box if a else None, "pct"),
+            *(_bin_cell(box, b) for b in YAW_BIN_NAMES), scored, *(_bin_cell(io, b) for b in YAW_BIN_NAMES),
+            (a.pose_source or "-") if a else "-"]
+
+
 LATENCY_COLUMNS = ("run", "target", "precision", "route", "device", "threads", "runtime", "p50 ms", "p90 ms", "runs", "source")
 
 

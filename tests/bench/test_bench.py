@@ -19,15 +19,13 @@ from edgekp.errors import LineageError
 
 
 def make_run(path: Path) -> Path:
-    """A train run holding an untrained kp_hvit_test at 64 px (bench needs a real model.pt)."""
-    import torch
-
-    from edgekp.models import create_model
+    """A train run holding a trained-looking kp_hvit_test at 64 px: weights at a trained model's scale,
+    so its predictions depend on the face (an untrained one predicts nearly the same points for all)."""
     from edgekp.models.io import save_model
+    from face_fixtures import scaled_tiny_model
 
-    torch.manual_seed(0)
     run = RunDir.create(path, "train", recipe={"model": {"name": "kp_hvit_test", "input_size": 64, "num_points": 68}})
-    save_model(path / "model.pt", create_model("kp_hvit_test", input_size=64), {"scheme": "ibug68", "crop_margin": 0.25})
+    save_model(path / "model.pt", scaled_tiny_model(64, 0), {"scheme": "ibug68", "crop_margin": 0.25})
     run.finish("ok")
     return path
 
@@ -117,11 +115,24 @@ def test_bench_cli_on_a_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert (row["target"], row["status"], row["accuracy"]["n"]) == ("pytorch", "ok", 12)
     assert row["latency"][0]["runs"] >= 5 and row["params"] > 0 and row["flops"] > 0
     assert len(row["accuracy"]["per_landmark"]) == 68
-    (run / "bench" / "cache.json").write_text("{corrupt")  # rebuilt, not crashed on
+    errors = np.asarray(row["accuracy"]["errors"])
+    assert errors.std() > 0  # the model's error depends on the face: a recompute is not a constant
+    # A cache hit: plant a value only the cache can return; the second bench must report it.
+    cache_file = run / "bench" / "cache.json"
+    doc = json.loads(cache_file.read_text())
+    (key,) = [k for k, v in doc["entries"].items() if isinstance(v, dict) and "nme" in v]
+    doc["entries"][key]["nme"] = 0.123456
+    cache_file.write_text(json.dumps(doc))
     assert main(argv) == 0
-    again = json.loads(capsys.readouterr().out)
-    assert np.isclose(again["rows"][0]["accuracy"]["nme"], row["accuracy"]["nme"])
-    assert json.loads((run / "bench" / "cache.json").read_text())["version"] == 1
+    hit = json.loads(capsys.readouterr().out)["rows"][0]
+    assert hit["accuracy"]["nme"] == 0.123456 and hit["latency"] == row["latency"]  # both read back, nothing re-measured
+    # A corrupt cache is rebuilt, not crashed on: the recompute gives the first run's figure again.
+    cache_file.write_text("{corrupt")
+    assert main(argv) == 0
+    again = json.loads(capsys.readouterr().out)["rows"][0]
+    assert np.isclose(again["accuracy"]["nme"], row["accuracy"]["nme"]) and again["accuracy"]["nme"] != 0.123456
+    assert again["latency"][0]["p50_ms"] != row["latency"][0]["p50_ms"] or again["latency"][0]["seconds"] != row["latency"][0]["seconds"]
+    assert json.loads(cache_file.read_text())["version"] == 1
     # The report shows a grid of sample crops, unless told not to (reports of licensed faces you commit).
     assert main(["report", str(run), "--out", str(tmp_path / "rep")]) == 0
     assert list((tmp_path / "rep" / "plots").glob("samples_*.png"))

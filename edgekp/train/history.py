@@ -14,7 +14,9 @@ COLUMNS = ("epoch", "lr", "loss", "loss_first", "loss_second", "val_nme", "val_n
 
 def write_history(rows: list[dict[str, Any]], out_dir: Path) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    # One more column per named validation set (val_nme[<name>], in its own normalization), in first-seen order.
+    per_set = list(dict.fromkeys(k for r in rows for k in r if k.startswith("val_nme[")))
+    writer = csv.DictWriter(buffer, fieldnames=[*COLUMNS, "val_norm", *per_set], extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_bytes(out_dir / "history.csv", buffer.getvalue().encode())
@@ -42,7 +44,8 @@ def plot_history(rows: list[dict[str, Any]], path: Path) -> None:
         if all(v is not None for v in values):
             ax_nme.plot(epochs, [100 * v for v in values], label=label, linestyle="--")
     ax_nme.set_xlabel("epoch")
-    ax_nme.set_ylabel("validation NME, inter-ocular (%)")
+    norm = str(rows[-1].get("val_norm") or "inter_ocular").replace("_", "-")
+    ax_nme.set_ylabel(f"validation NME, {norm} (%)")
     ax_nme.legend()
     fig.tight_layout()
     buffer = io.BytesIO()

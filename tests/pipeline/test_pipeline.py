@@ -77,3 +77,38 @@ def test_shipped_pipeline_recipes_validate() -> None:
 
     for name in ("quickstart.yaml", "edge_300w.yaml"):
         load_recipe(REPO / "recipes" / name, expect=PipelineRecipe)
+
+
+@pytest.mark.parametrize(("stage", "bad", "says"), [
+    ("prune", "finetune.max_epoch=1", "prune"),          # a typo in a stage override
+    ("qat", "quantizer=coreml", "qat"),                  # an impossible quantizer/target pair (openvino recipe)
+    ("export", "tolerances.fp32.max_abs=null", "export"),  # parity that would check nothing
+])
+def test_every_stage_recipe_is_validated_before_the_first_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 stage: str, bad: str, says: str) -> None:
+    data = json.loads(json.dumps(TINY))
+    data["qat"] = {"recipe": str(REPO / "recipes/qat/openvino_int8.yaml"), "set": ["finetune.max_epochs=1"]}
+    data[stage]["set"] = [*data[stage]["set"], bad]
+    out = tmp_path / "out"
+    assert main(["run", str(_write(tmp_path, data)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"pipeline stage '{says}'" in err[0]
+    assert not (out / "train").exists() and not (out / "data").exists()  # refused before any stage ran
+
+
+def test_an_unknown_export_route_is_refused_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = {**TINY, "prune": None, "export": {**TINY["export"], "train": [{"target": "tflite", "precision": "fp32", "route": "litrt"}]}}
+    out = tmp_path / "out"
+    assert main(["run", str(_write(tmp_path, data)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'litert'" in err and not (out / "train").exists()
+
+
+def test_stages_call_library_functions_not_verbs() -> None:
+    """The pipeline imports no CLI module: stages go through prune()/qat()/export_one(), typed recipes in hand."""
+    import ast
+
+    source = (REPO / "edgekp" / "pipeline" / "run.py").read_text()
+    imported = {n.module for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not any(m.startswith(("edgekp.cli", "edgekp.commands")) for m in imported)
+    assert {"edgekp.compress.heads", "edgekp.compress.qat"} <= imported

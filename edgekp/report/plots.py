@@ -29,31 +29,88 @@ def _measured(rows: list[ReportRow]) -> list[ReportRow]:
     return [rr for rr in rows if rr.row.accuracy is not None and rr.latency is not None]
 
 
+def use_log_x(latencies: list[float], decades: float = 1.0) -> bool:
+    """Log scale when the latencies span at least ``decades`` decades (10x); a linear axis reads better below."""
+    positive = [v for v in latencies if v > 0]
+    return bool(positive) and max(positive) / min(positive) >= 10 ** decades
+
+
+def spread_labels(ys: list[float], min_gap: float) -> list[float]:
+    """Label heights (display units) at least ``min_gap`` apart, each as close to its point as it can be.
+
+    Greedy, bottom-up, then shifted down as one block by half the total push so labels stay centred on
+    their points: enough for the ten-odd labels of a Pareto front and its peers."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    placed = list(ys)
+    for prev, cur in zip(order, order[1:]):
+        placed[cur] = max(placed[cur], placed[prev] + min_gap)
+    push = [placed[i] - ys[i] for i in order]
+    shift = (max(push) if push else 0.0) / 2
+    lowest = min(ys) if ys else 0.0
+    return [max(v - shift, lowest - shift) for v in placed]
+
+
 def accuracy_vs_latency(rows: list[ReportRow], path: Path) -> Path | None:
+    drawn = accuracy_latency_figure(rows)
+    if drawn is None:
+        return None
+    fig, _ = drawn
+    fig.savefig(path, dpi=DPI)
+    _plt().close(fig)
+    return path
+
+
+def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, Axes) | None
+    """NME against latency. Pareto points and peers carry labels (spread so they do not overlap); the
+    other rows are grouped by target (colour) and precision (marker) in the legend, unlabelled."""
     data = _measured(rows)
     if not data:
         return None
     plt = _plt()
     pts = [(rr.latency.p50_ms, 100 * rr.row.accuracy.nme) for rr in data]  # type: ignore[union-attr]
-    front = pareto_front(pts)
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    front = set(pareto_front(pts))
+    targets = sorted({rr.row.target for rr in data if rr.row.variant != "peer"})
+    colours = {t: plt.get_cmap("tab10")(i % 10) for i, t in enumerate(targets)}
+    markers = {"fp32": "o", "fp16": "s", "int8": "D"}
+    fig, ax = plt.subplots(figsize=(9.5, 5.5))
     for i, (rr, (x, y)) in enumerate(zip(data, pts, strict=True)):
-        marker = "*" if rr.row.variant == "peer" else "o"
-        ax.scatter([x], [y], s=90 if i in front else 40, marker=marker, zorder=3,
-                   edgecolors="black" if i in front else "none")
-        ax.annotate(rr.label, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
-    fx, fy = zip(*[pts[i] for i in front], strict=True)
-    ax.step(fx, fy, where="post", color="tab:red", lw=1.2, label="Pareto front (lower is better on both)")
-    ax.set_xlabel(f"median latency per face, ms ({data[0].latency.threads} thread(s), host)")  # type: ignore[union-attr]
+        peer = rr.row.variant == "peer"
+        ax.scatter([x], [y], s=110 if peer else 70 if i in front else 36, zorder=3,
+                   marker="*" if peer else markers.get(rr.row.precision, "^"),
+                   color="black" if peer else colours[rr.row.target],
+                   edgecolors="black" if i in front else "none", linewidths=1.0)
+    ordered = sorted(front, key=lambda i: pts[i][0])
+    ax.step([pts[i][0] for i in ordered], [pts[i][1] for i in ordered], where="post", color="tab:red", lw=1.2)
+    # The legend groups rows: colour = target, marker = precision; it sits outside the axes, hiding no point.
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker="o", color=colours[t], label=t) for t in targets]
+    precisions = sorted({rr.row.precision for rr in data if rr.row.variant != "peer"})
+    handles += [Line2D([], [], ls="", marker=markers.get(p, "^"), color="0.5", label=p) for p in precisions]
+    if any(rr.row.variant == "peer" for rr in data):
+        handles.append(Line2D([], [], ls="", marker="*", color="black", markersize=10, label="peers"))
+    handles.append(Line2D([], [], color="tab:red", lw=1.2, label="Pareto front\n(labelled, black edge)"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.9)
+    xs = [p[0] for p in pts]
+    if use_log_x(xs):
+        ax.set_xscale("log")
+    ax.set_xlabel(f"median latency per face, ms ({data[0].latency.threads} thread(s), host)"  # type: ignore[union-attr]
+                  + (", log scale" if use_log_x(xs) else ""))
     ax.set_ylabel("NME, % of inter-ocular distance")
-    ax.set_xscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Accuracy vs latency")
+    labelled = [i for i in range(len(data)) if i in front or data[i].row.variant == "peer"]
+    ax.set_title(f"Accuracy vs latency ({len(data)} rows; {len(labelled)} labelled: Pareto front and peers)")
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    fig.canvas.draw()  # fixes limits and layout, so label positions can be computed in display units
+    to_px, middle = ax.transData.transform, ax.get_window_extent().x0 + ax.get_window_extent().width / 2
+    anchors = [to_px(pts[i]) for i in labelled]
+    heights = spread_labels([float(a[1]) for a in anchors], min_gap=11.0 * fig.dpi / 72)
+    for i, (ax_px, _), ly in zip(labelled, anchors, heights, strict=True):
+        right = ax_px < middle  # labels point inwards, so none leaves the axes
+        text_xy = ax.transData.inverted().transform((ax_px + (10 if right else -10) * fig.dpi / 72, ly))
+        ax.annotate(data[i].label, pts[i], xytext=text_xy, textcoords="data", fontsize=7, va="center",
+                    ha="left" if right else "right", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})
+    return fig, ax
 
 
 def ced_curves(rows: list[ReportRow], path: Path, threshold: float = 0.10) -> Path | None:

@@ -6,6 +6,7 @@ import base64
 import html
 
 from edgekp.report.compare import comparison
+from edgekp.report.host_notes import int8_expectation
 from edgekp.report.markdown import PEER_RATIO_COLUMNS, PEER_RATIO_TEXT, PLOT_TITLES, YAW_TEXT, ReportDoc, host_lines, notes, peer_ratio_rows
 from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, has_large_poses, latency_cells, main_cells, yaw_cells
 
@@ -37,7 +38,8 @@ def render_html(doc: ReportDoc) -> str:
              f"<h1>{e(doc.title)}</h1>", f"<p>Made by: <code>{e(doc.command)}</code></p>", f"<p>Generated {e(doc.generated)}.</p>",
              "<ul>" + "".join(f"<li>{e(line[2:])}</li>" for line in host_lines(doc)) + "</ul>",
              "<p>NME, FR@0.10 and AUC@0.10 are fractions of the inter-ocular distance, in %; dNME is against the same run's "
-             "PyTorch fp32 model. Latency: one face, perf_counter after a warm-up, median and p90.</p>",
+             "PyTorch fp32 model. Latency: one face, perf_counter after a warm-up, median and p90. "
+             f"{e(int8_expectation([run.result.host for run in doc.runs]))}</p>",
              "<h2>Results</h2>", _table(MAIN_COLUMNS, [main_cells(rr) for rr in rows], classes)]
     if has_large_poses(rows):
         parts += ["<h2>Accuracy by |yaw| bin</h2>", f"<p>{e(YAW_TEXT)}</p>", _table(YAW_COLUMNS, [yaw_cells(rr) for rr in rows], classes)]

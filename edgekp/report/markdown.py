@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekp.report.compare import comparison, peer_latency_ratios
+from edgekp.report.host_notes import int8_expectation
 from edgekp.report.tables import (
     LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, RunReport, has_large_poses, latency_cells, main_cells, yaw_cells,
 )
@@ -94,7 +95,7 @@ def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
               "- NME, FR@0.10 and AUC@0.10 are fractions of the inter-ocular distance (outer eye corners), shown in %; "
               "dNME is the NME change against the same run's PyTorch fp32 model.",
               "- Latency: one face (batch 1), perf_counter after a warm-up, median (p50) and 90th percentile over the timed "
-              "calls; FPS = 1000 / p50. int8 on a host without VNNI is not expected to be faster than fp32.", ""]
+              "calls; FPS = 1000 / p50. " + int8_expectation([run.result.host for run in doc.runs]), ""]
     if doc.summary:
         s = doc.summary
         parts += [f"Rows: {s['rows']} ({s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped, "

@@ -62,13 +62,10 @@ class FaceSet:
     large_rule: str
 
 
-def _train_recipe(run: RunDir) -> dict[str, Any]:
-    recipe = run.manifest.get("train_recipe") or (run.manifest.get("recipe") if run.kind == "train" else None)
-    return recipe if isinstance(recipe, dict) else {}
-
-
 def resolve_data(run: RunDir, data: str | tuple[str, ...] | None) -> list[tuple[Path, str]]:
     """--data (one or several), else the first validation set of the run's training recipe (rendered if synthetic)."""
+    from edgekp.manifest import Manifest
+
     if data is not None:
         paths = [data] if isinstance(data, str) else list(data)
         found = []
@@ -78,22 +75,19 @@ def resolve_data(run: RunDir, data: str | tuple[str, ...] | None) -> list[tuple[
                 raise DataError(f"dataset not found: {str(path)!r}")
             found.append((path, "auto"))
         return found
-    spec = (_train_recipe(run).get("data") or {})
-    val = spec.get("val") or []
-    if not val:
+    recipe = Manifest.of(run).train_recipe()
+    if recipe is None or not recipe.data.val:
         raise DataError(f"{str(run.path)!r}: its training recipe names no validation set; give --data PATH (with --holdout for a val_split)")
-    first = val[0]
-    path = Path(first["path"]).expanduser()
-    if not path.is_absolute() and spec.get("root"):
-        path = Path(spec["root"]).expanduser() / path
-    if first.get("format") == "synthetic":
+    first = recipe.data.val[0]
+    path = recipe.data.resolve(first.path)
+    if first.format == "synthetic":
         from edgekp.data.synthetic_store import ensure_synthetic_dataset
 
-        ensure_synthetic_dataset(path, int(first["n"]), int(first.get("render_size", 160)), int(first.get("seed", 0)))
+        ensure_synthetic_dataset(path, int(first.n or 0), first.render_size, first.seed)
         return [(path, "synthetic")]
     if not path.exists():
         raise DataError(f"validation set of {str(run.path)!r} not found at {str(path)!r}; give --data PATH")
-    return [(path, str(first.get("format", "auto")))]
+    return [(path, str(first.format))]
 
 
 def _read_records(run: RunDir, datasets: list[tuple[Path, str]], scheme: Any, opts: BenchOptions) -> list[Any]:

@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekp.artifacts import MANIFEST, RunDir, sha256_file
+from edgekp.artifacts import MANIFEST, MODEL_FILE, RunDir, sha256_file
 from edgekp.errors import LineageError
+from edgekp.manifest import Manifest
 
 MODEL_KINDS = ("train", "prune", "qat")
 SKIPPED_FILE = "skipped.json"
@@ -41,14 +42,13 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 
 def _export_ref(run: RunDir) -> ArtifactRef | None:
-    m = run.manifest
-    recipe = m.get("recipe") or {}
-    req = (recipe.get("exports") or [{}])[0] if isinstance(recipe, dict) else {}
-    target, precision = str(req.get("target", "?")), str(req.get("precision", "?"))
-    route = str(req.get("route") or _default_route(target))
-    status = m.get("status")
+    m = Manifest.of(run)
+    req = m.export_request()
+    target, precision = req.target, req.precision
+    route = req.route or _default_route(target)
+    status = m.status
     if status == "ok":
-        artifacts = m.get("artifacts") or {}
+        artifacts = m.artifacts
         if not artifacts:
             return ArtifactRef(target, precision, route, "export failed", None, None, "manifest lists no artifact", run.path)
         name, digest = next(iter(artifacts.items()))
@@ -58,20 +58,19 @@ def _export_ref(run: RunDir) -> ArtifactRef | None:
         return ArtifactRef(target, precision, route, "ok", path, str(digest), "", run.path)
     if status == "running":
         return ArtifactRef(target, precision, route, "export failed", None, None, "export did not finish (interrupted?)", run.path)
-    parity = m.get("parity") or {}
-    if m.get("failed_dir") or (parity.get("problems") and not m.get("error")):
+    parity = m.parity
+    if m.failed_dir or (parity.get("problems") and not m.error):
         problems = parity.get("problems") or ["parity check failed"]
         return ArtifactRef(target, precision, route, "parity failed", None, None, _first_line("; ".join(map(str, problems))), run.path)
-    return ArtifactRef(target, precision, route, "export failed", None, None, _first_line(m.get("error") or "unknown error"), run.path)
+    return ArtifactRef(target, precision, route, "export failed", None, None, _first_line(m.error or "unknown error"), run.path)
 
 
 def _default_route(target: str) -> str:
-    try:
-        from edgekp.export.base import get_target
+    from edgekp.export.base import get_target, list_targets
 
-        return get_target(target).capabilities.routes[0].name
-    except Exception:  # noqa: BLE001 - an unknown target in an old manifest still gets a row
+    if target not in list_targets():  # an unknown target in an old manifest still gets a row
         return ""
+    return get_target(target).capabilities.routes[0].name
 
 
 def _skipped(run_path: Path) -> list[ArtifactRef]:
@@ -91,8 +90,8 @@ def find_artifacts(run_dir: str | Path) -> tuple[RunDir, list[ArtifactRef]]:
     """The run and its artifacts (PyTorch first, then exports sorted by folder); LineageError if none."""
     run = RunDir.open(run_dir)
     refs: list[ArtifactRef] = []
-    if run.kind in MODEL_KINDS and (run.path / "model.pt").is_file():
-        refs.append(ArtifactRef("pytorch", "fp32", "eager", "ok", run.path / "model.pt", sha256_file(run.path / "model.pt")))
+    if run.kind in MODEL_KINDS and (run.path / MODEL_FILE).is_file():
+        refs.append(ArtifactRef("pytorch", "fp32", "eager", "ok", run.path / MODEL_FILE, sha256_file(run.path / MODEL_FILE)))
     seen: set[tuple[str, str, str]] = set()
     for manifest in sorted(run.path.rglob(MANIFEST)):
         if manifest.parent == run.path:

@@ -25,6 +25,7 @@ from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import LineageError
 from edgekp.logs import get_logger
+from edgekp.manifest import Manifest
 from edgekp.train.data import TrainingData, build_training_data
 from edgekp.train.loop import FitResult, FitSettings, Trainer
 from edgekp.train.run import pick_device
@@ -62,10 +63,7 @@ class Compressor(ABC):
 
 def parent_train_recipe(parent: RunDir) -> TrainRecipe:
     """The training recipe at the root of the parent's lineage (compression runs carry it along)."""
-    recipe = parent.manifest.get("train_recipe") or (parent.manifest.get("recipe") if parent.kind == "train" else None)
-    if recipe is None:
-        raise LineageError(f"{str(parent.path)!r} does not record the training recipe it descends from")
-    return validate(TrainRecipe, recipe, f"{parent.path}/manifest.json")
+    return Manifest.of(parent).require_train_recipe()
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

@@ -186,3 +186,14 @@ def test_merlrav_train_reads_with_visibility(shared_data):
     pts = np.stack([r.points for r in ds.records])
     assert np.isnan(pts[vis == 0]).all() and np.isfinite(pts[vis > 0]).all()
     assert all(r.pose is not None and np.isfinite(r.pose.yaw) for r in ds.records)
+
+
+def test_menpo_ljson_null_points_are_unlabelled(tmp_path):
+    pts = turned_face(30.0)
+    yx = [[float(y), float(x)] for x, y in pts]
+    yx[3], yx[4] = None, [None, None]
+    (tmp_path / "a.ljson").write_text(json.dumps({"groups": {"LJSON": {"landmarks": {"points": yx}}}}))
+    (rec,) = read_dataset(tmp_path).records
+    assert rec.visibility is not None and list(np.flatnonzero(rec.visibility == 0)) == [3, 4]
+    assert np.isnan(rec.points[[3, 4]]).all()
+    np.testing.assert_allclose(rec.points[5], pts[5], rtol=1e-5)

@@ -3,7 +3,9 @@
 Version 2/3 files hold ``groups``: {group name: {"landmarks": {"points": [[y, x], ...]}}}; version 1
 holds ``landmarks.points`` directly. We take the group whose point count matches the scheme (when one
 is given), else the largest group (menpo's own files add a 2-point 'pupils' group beside the face).
-Coordinates are 0-based pixels (menpo's convention). The image sits beside the file.
+Coordinates are 0-based pixels (menpo's convention). menpo writes a point it does not have (a
+self-occluded one) as ``null`` or ``[null, null]``: such a point becomes unlabelled (visibility 0, no
+location). The image sits beside the file.
 """
 
 from __future__ import annotations
@@ -39,14 +41,22 @@ def _groups(data: Any, file: Path) -> dict[str, Any]:
     return found
 
 
-def parse_ljson(data: Any, file: Path, expected: int | None) -> np.ndarray:
-    """K x 2 (x, y) float32 landmarks of the chosen group."""
+def _missing(point: Any) -> bool:
+    return point is None or (isinstance(point, list) and len(point) == 2 and all(v is None for v in point))
+
+
+def parse_ljson(data: Any, file: Path, expected: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(K x 2 (x, y) float32 landmarks of the chosen group, K visibility or None when every point is there)."""
     groups = _groups(data, file)
     chosen = next((g for g in groups.values() if expected is not None and len(g) == expected), None)
     if chosen is None:
         chosen = max(groups.values(), key=len)
-    yx = as_points(chosen, str(file))
-    return np.ascontiguousarray(yx[:, ::-1])
+    missing = np.array([_missing(p) for p in chosen])
+    if missing.all():
+        raise DataError(f"{file}: every landmark point is null")
+    yx = as_points([[0.0, 0.0] if m else p for p, m in zip(chosen, missing, strict=True)], str(file))
+    visibility = np.where(missing, 0, 2).astype(np.uint8) if missing.any() else None
+    return np.ascontiguousarray(yx[:, ::-1]), visibility
 
 
 def read(path: Path, problems: Problems, expected: int | None = None) -> list[Item]:
@@ -56,7 +66,7 @@ def read(path: Path, problems: Problems, expected: int | None = None) -> list[It
     items = []
     for file in files:
         try:
-            points = parse_ljson(json.loads(file.read_bytes()), file, expected)
+            points, visibility = parse_ljson(json.loads(file.read_bytes()), file, expected)
         except (OSError, ValueError, RecursionError) as exc:
             problems.report(file, f"not readable JSON ({one_line(exc)})")
             continue
@@ -65,5 +75,5 @@ def read(path: Path, problems: Problems, expected: int | None = None) -> list[It
             continue
         source = file.relative_to(root).with_suffix("").as_posix()
         image = index.find(file.parent, file.stem) or file.with_suffix(".jpg")
-        items.append(Item(FaceRecord(source=source, points=points, image=image), str(file)))
+        items.append(Item(FaceRecord(source=source, points=points, image=image, visibility=visibility), str(file)))
     return items

@@ -58,11 +58,24 @@ def _without_run_control(recipe: dict[str, Any]) -> dict[str, Any]:
     return learned
 
 
+def _as_current_schema(recipe: TrainRecipe, before: dict[str, Any], out: Path) -> dict[str, Any]:
+    """The run's recorded recipe read by today's schema: fields added since then take their defaults,
+    so a checkpoint committed by an older edgekp still resumes when nothing it learned with changed."""
+    from pydantic import ValidationError
+
+    try:
+        return dump_recipe(type(recipe).model_validate(before))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise LineageError(f"cannot resume {str(out)!r}: its recorded recipe no longer validates ({where}: {first['msg']})") from None
+
+
 def _open_run(out: Path, recipe: TrainRecipe, resume: bool, threads: int) -> RunDir:
     resolved = dump_recipe(recipe)
     if resume and (out / "manifest.json").is_file():
         run = RunDir.open(out, expect_kinds=("train",))
-        before = run.manifest.get("recipe") or {}
+        before = _as_current_schema(recipe, run.manifest.get("recipe") or {}, out)
         if _without_run_control(before) != _without_run_control(resolved):
             raise LineageError(f"cannot resume {str(out)!r}: its recipe differs from the one given; use a new --out")
         resumes = list(run.manifest.get("resumes", []))

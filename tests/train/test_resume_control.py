@@ -31,3 +31,15 @@ def test_resume_refuses_a_changed_learning_recipe(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "--recipe", str(recipe), "--out", str(out), "--resume", "--set", "optim.lr=0.01"]) == 2
     assert "recipe differs" in capsys.readouterr().err
+
+
+def test_resume_of_a_run_recorded_before_a_field_existed(tmp_path):
+    """A checkpoint committed by an older edgekp (its recipe lacks a field added since) still resumes."""
+    recipe = _recipe(tmp_path, epochs=2)
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", str(recipe), "--out", str(out), "--set", "optim.time_budget_min=0.0001"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["recipe"]["data"].pop("skip_bad") is False  # as if the field did not exist yet
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["train", "--recipe", str(recipe), "--out", str(out), "--resume", "--set", "optim.time_budget_min=60"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["result"]["epochs"] == 2

@@ -101,7 +101,8 @@ def test_metadata_sidecar_and_embedded(tiny_run, fast_recipe, tmp_path) -> None:
     sidecar = json.loads(Path(result["sidecar"]).read_text())
     meta = sidecar["metadata"]
     for key, value in {"input_size": "64", "input_layout": "NCHW", "num_points": "68", "scheme": "ibug68",
-                       "precision": "fp32", "route": "torch", "target": "onnx", "input_shape": "1x3x64x64"}.items():
+                       "precision": "fp32", "route": "torch", "target": "onnx", "input_shape": "1x3x64x64",
+                       "crop_margin": "0.25"}.items():
         assert meta[key] == value, key
     assert "inside the graph" in meta["normalization"]
     assert meta["coordinates"].startswith("normalized (x, y) in [0, 1]")
@@ -126,3 +127,51 @@ def test_lineage_errors(tmp_path, fast_recipe, run_factory) -> None:
     wrong_kind = make_run(tmp_path / "bench", kind="bench")
     with pytest.raises(LineageError, match="needs one of: train, prune, qat"):
         export_one(request, from_run=wrong_kind, recipe=fast_recipe)
+
+
+def test_crop_margin_travels_with_the_artifact_and_is_never_guessed(tiny_run, fast_recipe, tmp_path, run_factory) -> None:
+    from edgekp.bench.predictor import load_predictor
+    from edgekp.models.io import load_model, save_model
+
+    result = export_one(ExportRequest("onnx", "fp32"), from_run=tiny_run, recipe=fast_recipe, out=tmp_path / "o")
+    artifact = Path(result["artifact"])
+    assert load_predictor(artifact).margin == 0.25  # read from the sidecar, the source run is not needed
+    sidecar = Path(result["sidecar"])
+    data = json.loads(sidecar.read_text())
+    data["metadata"].pop("crop_margin")
+    data["metadata"]["source_run"] = str(tmp_path / "gone")
+    sidecar.write_text(json.dumps(data))
+    with pytest.raises(LineageError, match="records no crop margin"):
+        load_predictor(artifact).margin  # noqa: B018 - no silent 0.25
+    # A model that does not record its crop margin is refused before any conversion.
+    bare = run_factory(tmp_path / "bare")
+    model, meta = load_model(bare / "model.pt")
+    meta.pop("crop_margin")
+    save_model(bare / "model.pt", model, meta)
+    with pytest.raises(LineageError, match="no crop_margin"):
+        export_one(ExportRequest("onnx", "fp32"), from_run=bare, recipe=fast_recipe, out=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_parity_that_checks_nothing_is_refused() -> None:
+    from edgekp.config.export import ExportRecipe
+    from edgekp.config.loader import default_recipe
+    from edgekp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="nothing would be checked"):
+        default_recipe(ExportRecipe, ["tolerances.fp32.max_abs=null"])
+    recipe = default_recipe(ExportRecipe, ["tolerances.int8.max_abs=0.01"])  # both set: both checked
+    assert (recipe.tolerances.int8.max_abs, recipe.tolerances.int8.nme_rel) == (0.01, 0.05)
+
+
+def test_qat_routes_are_data_and_an_unknown_pair_is_refused() -> None:
+    from edgekp.config.qat import QUANTIZER_TARGETS
+
+    routes = {(t, q.quantizer): q.route.name for t in ("onnx", "tflite", "coreml", "openvino")
+              for q in get_target(t).capabilities.qat_routes}
+    assert routes == {(t, q): f"qat-{q}" for q, targets in QUANTIZER_TARGETS.items() for t in targets}
+    assert get_target("openvino").qat_route("nncf", "int8").precisions == ("int8",)
+    with pytest.raises(UnsupportedOptionError, match="exports only to tflite, not 'onnx'"):
+        get_target("onnx").qat_route("pt2e", "int8")
+    with pytest.raises(UnsupportedOptionError, match="int8 only"):
+        get_target("onnx").qat_route("nncf", "fp32")

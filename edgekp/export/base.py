@@ -70,6 +70,7 @@ class Capabilities:
     runtime_extra: str = ""
     qat_routes: tuple[QatRoute, ...] = ()  # the QAT quantizers whose models this target converts
     metadata_options: tuple[Precision, ...] = ("int8",)  # precisions whose metadata records the recipe's target options
+    runtime_os: str = ""  # where runtime_platforms is set: those systems in words ("macOS"), for reports
 
     def route(self, name: str | None) -> Route:
         if name is None:

@@ -74,6 +74,7 @@ class CoreMLTarget(Target):
                       "coremltools from torch.export to an ML Program; int8 = int8 weights (or palettized)"),),
         runtime="CoreML, macOS/iOS only (structural checks and fp16 estimates on other hosts)",
         runtime_platforms=("Darwin",),
+        runtime_os="macOS",
         suffix=".mlpackage",
         runtime_packages=_CT,
         runtime_extra="coreml",

@@ -21,6 +21,13 @@ from edgekp.errors import ConfigError, LineageError
 FAILED = ("parity failed", "export failed")
 
 
+def _runtime_os(target: str) -> str:
+    """Where a target's artifacts execute, in words (from its capabilities), '' when anywhere or unknown."""
+    from edgekp.export.base import get_target, list_targets
+
+    return get_target(target).capabilities.runtime_os if target in list_targets() else ""
+
+
 @dataclass
 class ReportRow:
     row: BenchRow
@@ -33,8 +40,8 @@ class ReportRow:
     def status_text(self) -> str:
         r = self.row
         if r.status == "ok":
-            if r.accuracy is None and any("needs macOS" in n for n in r.notes):
-                return "ok (structural; needs macOS)"
+            if r.accuracy is None and r.artifact is not None:  # converted and verified, not executable where benched
+                return f"ok (structural; needs {_runtime_os(r.target) or 'its runtime'})"
             return "ok" if not self.breaches else "ok, floor breached: " + "; ".join(self.breaches)
         return f"{r.status}: {r.reason}" if r.reason else r.status
 

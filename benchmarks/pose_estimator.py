@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekp.data.pose import estimate_poses
-from edgekp.metrics import YAW_BINS
+from edgekp.data.pose import YAW_BINS
 
 MAX_LABEL = 90.0
 

@@ -23,18 +23,17 @@ pred and gt are N x K x 2 arrays in any consistent units (pixels of the image, o
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import numpy as np
 
+from edgekp.data.pose import YAW_BINS
 from edgekp.data.schemes import Scheme
 from edgekp.errors import ConfigError, DataError
 
 Norm = Literal["inter_ocular", "inter_pupil", "box"]
 NORMS: tuple[str, ...] = ("inter_ocular", "inter_pupil", "box")
 DEFAULT_THRESHOLD = 0.10
-YAW_BINS: tuple[tuple[str, float, float], ...] = (("0-30", 0.0, 30.0), ("30-60", 30.0, 60.0), ("60-90", 60.0, math.inf))
 
 
 def _as_batch(points: np.ndarray, scheme: Scheme, what: str) -> np.ndarray:

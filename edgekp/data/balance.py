@@ -58,7 +58,7 @@ def is_large_pose(poses: np.ndarray, spec: BalanceSpec) -> np.ndarray:
 
 def yaw_bin_counts(poses: np.ndarray) -> dict[str, int]:
     """Faces per |yaw| bin (edgekp.metrics.YAW_BINS: 0-30, 30-60, 60-90), plus those of unknown yaw."""
-    from edgekp.metrics import YAW_BINS
+    from edgekp.data.pose import YAW_BINS
 
     yaw = np.abs(np.asarray(poses, np.float64).reshape(-1, 3)[:, 0])
     counts = {name: int(((yaw >= lo) & (yaw < hi)).sum()) for name, lo, hi in YAW_BINS}

@@ -42,8 +42,7 @@ def _histogram(values: np.ndarray, edges: list[float]) -> dict[str, Any]:
 
 def pose_stats(dataset: Dataset, yaw_threshold: float) -> dict[str, Any]:
     """Labelled poses where present (angle by angle), else estimated from the labelled 68 landmarks."""
-    from edgekp.data.pose import pose_source, record_poses_with_source
-    from edgekp.metrics import YAW_BINS
+    from edgekp.data.pose import YAW_BINS, pose_source, record_poses_with_source
 
     angles, from_label = record_poses_with_source(dataset.records)
     known = np.isfinite(angles[:, 0])

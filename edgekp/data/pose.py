@@ -21,6 +21,7 @@ landmarks cannot tell a face turned by 90+ degrees from one turned less, so |yaw
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from edgekp.data.records import FaceRecord
 
 ASSETS = Path(__file__).with_name("assets")
+# The |yaw| bins results are split by (the AFLW2000-3D / MERL-RAV literature's): name, lo, hi degrees;
+# 60 and more land in the last (some AFLW labels pass 90).
+YAW_BINS: tuple[tuple[str, float, float], ...] = (("0-30", 0.0, 30.0), ("30-60", 30.0, 60.0), ("60-90", 60.0, math.inf))
 
 
 @lru_cache(maxsize=1)

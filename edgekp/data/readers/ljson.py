@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.data.readers.common import Item, ImageIndex, Problems, as_points, one_line
+from edgekp.data.readers.common import ImageIndex, Item, Problems, as_points, one_line
 from edgekp.data.records import FaceRecord
 from edgekp.errors import DataError
 

@@ -44,6 +44,18 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(_fail(f"{self.prog}: {message}"))
 
 
+def _reader_went_away() -> int:
+    """``edgekp ... --json | head``: the reader stopped reading; that is its choice, not an error to report.
+
+    stdout is pointed at /dev/null so the interpreter's final flush does not raise a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _fail(message: str) -> int:
     print(f"edgekp: error: {message}".replace("\n", " "), file=sys.stderr)
     return 2
@@ -92,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted")
+    except BrokenPipeError:
+        return _reader_went_away()
     except Exception as exc:  # noqa: BLE001 - a bug, not a user error: exit 1, the traceback under -v
         if args.verbose:
             raise

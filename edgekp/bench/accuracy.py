@@ -79,6 +79,10 @@ def evaluate_dataset(
         raise DataError(f"dataset not found: {str(path)!r}")
     scheme = get_scheme(predictor.meta.get("scheme", "ibug68"))
     dataset = read_dataset(path, format=format, scheme=scheme, skip_bad=skip_bad)
+    if skip_bad:  # bad images (e.g. a truncated JPEG) are found when decoded: check them now, log and skip them
+        from edgekp.data.images import validate_images
+
+        dataset = validate_images(dataset, skip_bad=True)
     records = list(dataset.records)
     if only_sources is not None:
         records = [r for r in records if r.source in only_sources]

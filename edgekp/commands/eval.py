@@ -42,6 +42,10 @@ def format_eval(result: dict, data: str, model: str) -> str:
     for name in result["by_yaw"][norm]:
         cells = [f"NME ({n}) {_pct(bins[name]['nme'])} (n={bins[name]['n']})" for n, bins in result["by_yaw"].items()]
         lines.append(f"  {name:>5} deg: " + "  ".join(cells))
+    skipped = result.get("skipped") or []
+    if skipped:  # --skip-bad: say what was left out, not only in the log
+        lines.append(f"skipped {len(skipped)} unreadable file(s) (--skip-bad): "
+                     + "; ".join(f"{f} ({why})" for f, why in skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
     return "\n".join(lines)
 
 

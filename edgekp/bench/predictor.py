@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekp.artifacts import MODEL_FILE
 from edgekp.checkpoints import load_model_file
 from edgekp.errors import LineageError
 from edgekp.export.runners import Runner, TorchRunner
@@ -54,7 +55,7 @@ def load_predictor(source: str | Path | None, threads: int | None = None) -> Pre
         if path.suffix == ".mlpackage":  # a folder, but an exported artifact
             return _load_exported(path, threads)
         if path.is_dir():
-            path = path / "model.pt"
+            path = path / MODEL_FILE
             if not path.is_file():
                 raise LineageError(f"{str(source)!r} holds no model.pt; is it a train, prune or qat run directory?")
         elif path.suffix != ".pt":
@@ -75,9 +76,9 @@ _SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".mlpackage": "coreml", ".xml
 
 def _source_margin(source_run: str | None) -> float | None:
     """Older sidecars lack the crop margin: read it from the source run's model, when that still exists."""
-    if not source_run or not (Path(source_run) / "model.pt").is_file():
+    if not source_run or not (Path(source_run) / MODEL_FILE).is_file():
         return None
-    meta = load_model_file(Path(source_run) / "model.pt").meta
+    meta = load_model_file(Path(source_run) / MODEL_FILE).meta
     return float(meta["crop_margin"]) if "crop_margin" in meta else None
 
 

@@ -199,7 +199,7 @@ def plan_export(request: ExportRequest, *, parent: Parent, recipe: ExportRecipe,
     metadata = build_metadata(
         target=target.name, precision=request.precision, route=route.name, input_size=size, num_points=k,
         scheme=getattr(scheme, "name", None), layout=layout, crop_margin=float(meta["crop_margin"]),
-        source_run=str(parent.path.resolve()), source_hash=sha256_file(parent.path / "model.pt"),
+        source_run=str(parent.path.resolve()), source_hash=sha256_file(parent.loaded.path),
         model_name=str(getattr(model, "variant", "custom")), mean=tuple(cfg.mean), std=tuple(cfg.std),
         options=options if request.precision in target.capabilities.metadata_options else {},
     )

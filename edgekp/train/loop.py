@@ -219,6 +219,15 @@ class Trainer:
             chosen["sets"] = sets
         return chosen
 
+    @staticmethod
+    def _set_columns(val: dict[str, Any]) -> dict[str, Any]:
+        """History columns per validation set: its NME and its NME per |yaw| bin (each in the set's normalization)."""
+        cols: dict[str, Any] = {}
+        for name, v in val.get("sets", {}).items():
+            cols[f"val_nme[{name}]"] = v["nme"]
+            cols.update({f"val_nme[{name}][{b}]": row["nme"] for b, row in v.get("by_yaw", {}).items()})
+        return cols
+
     def _state(self, epoch: int, history: list[dict[str, Any]], best: dict[str, Any], bad: int, elapsed: float) -> dict[str, Any]:
         return {
             "epoch": epoch, "model": self.raw_model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -255,7 +264,7 @@ class Trainer:
             val = self.validate()
             self.schedule.step_epoch(val["nme"])
             row = {"epoch": epoch, **stats, "val_nme": val["nme"], "val_nme_large": val.get("nme_large"), "val_nme_small": val.get("nme_small"),
-                   "val_norm": val.get("norm"), **{f"val_nme[{name}]": v["nme"] for name, v in val.get("sets", {}).items()}}
+                   "val_norm": val.get("norm"), **self._set_columns(val)}
             history.append(row)
             improved = val["nme"] < best["nme"] - 1e-7
             if improved:

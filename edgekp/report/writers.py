@@ -11,6 +11,11 @@ from edgekp.report.markdown import ReportDoc
 from edgekp.report.tables import ReportRow
 
 
+def _box_bin(a: Any, name: str) -> float | None:
+    bin_ = (a.by_yaw.get("box") or {}).get(name) if a is not None else None
+    return bin_.nme if bin_ is not None else None
+
+
 def row_record(rr: ReportRow) -> dict[str, Any]:
     """One flat record per row: what the CSV holds, and the JSON's ``rows``."""
     r, a, lat = rr.row, rr.row.accuracy, rr.latency
@@ -21,6 +26,9 @@ def row_record(rr: ReportRow) -> dict[str, Any]:
         "fr": a.fr if a else None, "auc": a.auc if a else None, "nme_large": a.nme_large if a else None,
         "nme_small": a.nme_small if a else None, "nme_corners": a.nme_corners if a else None,
         "points_scored": a.points if a else None, "n_faces": a.n if a else None,
+        # Box-normalized NME (labelled points' box) overall and per |yaw| bin: the large-pose figures.
+        "nme_box": a.nme_box if a else None, "n_unscored": a.n_unscored if a else None,
+        **{f"nme_box_{b}": _box_bin(a, b) for b in ("0-30", "30-60", "60-90")},
         "threads": lat.threads if lat else None, "p50_ms": lat.p50_ms if lat else None,
         "p90_ms": lat.p90_ms if lat else None, "fps": rr.fps, "breaches": "; ".join(rr.breaches),
     }

@@ -90,9 +90,9 @@ def _skew(w: np.ndarray) -> np.ndarray:
 # jaw out (weight JAW_WEIGHT) unless a face has too few other labelled points (see fit_weights).
 # Measured with benchmarks/pose_estimator.py (|yaw| MAE on AFLW2000-3D 3D / re-annotated labels;
 # MERL-RAV bias at 0-30 / 30-60 / 60-90 of all labels; share of AFW called large):
-#   weight 1:    2.43 / 3.65;  -2.2 / -5.2 / -6.3;  AFW  3 %
-#   weight 0.1:  2.73 / 4.00;  -0.7 / -0.9 / -3.9;  AFW 11 %
-#   weight 0:    3.33 / 4.63;  +1.4 / +2.7 / -4.2;  AFW 18 %
+#   weight 1:    2.43 / 3.65;  -2.2 / -5.2 / -6.3;  AFW  7 of 201
+#   weight 0.1:  2.73 / 4.00;  -0.7 / -0.9 / -3.9;  AFW 22 of 201
+#   weight 0:    3.33 / 4.63;  +1.4 / +2.7 / -4.2;  AFW 37 of 201
 # Even a tenth of the jaw halves AFW's large-pose share (its visible contour reads frontal), so it stays out.
 JAW = tuple(range(17))
 JAW_WEIGHT = 0.0

@@ -15,6 +15,7 @@ from edgekp.artifacts import RunDir, atomic_write_json, sha256_file
 from edgekp.config.base import validate
 from edgekp.config.train import TrainRecipe
 from edgekp.shipped import SHIPPED_NAME
+from edgekp.sources import shipped_lineage
 from edgekp.train.data import holdout_of_recipe
 
 
@@ -35,11 +36,15 @@ def main() -> None:
         curve = list(csv.DictReader(fh))
     target = Path(__file__).resolve().parents[1] / "edgekp" / "shipped"
     shutil.copyfile(args.run / "model.pt", target / f"{SHIPPED_NAME}.pt")
+    trained_by = {k: manifest.get(k) for k in ("recipe", "edgekp_version", "git_commit", "host", "started", "finished")}
+    root = Path(args.data_root) if args.data_root else None
     shipped = {
         "kind": "shipped-model",
         "name": SHIPPED_NAME,
         "model_sha256": sha256_file(target / f"{SHIPPED_NAME}.pt"),
-        "trained_by": {k: manifest.get(k) for k in ("recipe", "edgekp_version", "git_commit", "host", "started", "finished")},
+        # recipe, held-out list and dataset hashes: what edgekp.sources needs to serve it as a run directory
+        "lineage": shipped_lineage(trained_by, data, root, training_run=str(args.run)),
+        "trained_by": trained_by,
         "result": manifest.get("result"),
         "best_val": manifest.get("best_val"),
         "balance": manifest.get("balance"),

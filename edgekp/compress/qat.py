@@ -178,11 +178,14 @@ class QatCompressor(Compressor):
         calib = calibration_images(self.recipe, data, int(model.config.input_size), self.data_root)
         log.info("qat: %s for %s, %d calibration faces, float modules: %s", self.recipe.quantizer, self.recipe.target,
                  len(calib), ", ".join(self.ignored) or "none")
+        from edgekp.compress.qat_nncf import int8_numerics
+
         wrapped = backend(self.recipe.quantizer).prepare(model, calib, self.recipe, self.ignored)
         keep_identity(wrapped, model)
         names = backend(self.recipe.quantizer).quantizer_names(wrapped)
         self.summary = {"quantizer": self.recipe.quantizer, "target": self.recipe.target, "preset": self.recipe.preset,
-                        "ignored_modules": self.ignored, "calibration_faces": len(calib), "fake_quantizers": len(names)}
+                        "ignored_modules": self.ignored, "calibration_faces": len(calib), "fake_quantizers": len(names),
+                        **int8_numerics(self.recipe)}  # host ISA + resolved overflow fix (tests/compress/test_qat.py)
         return wrapped
 
     def finalize(self, model: nn.Module) -> nn.Module:

@@ -38,7 +38,25 @@ def ignored_patterns(ignored: list[str]) -> list[str]:
 def _overflow_fix(setting: str) -> Any:
     from edgekp.export.openvino import nncf_overflow_fix  # one spelling and one 'auto' rule for PTQ and QAT
 
-    return nncf_overflow_fix(setting)
+    return nncf_overflow_fix({"first_layer": "first_layer_only"}.get(setting, setting))  # the recipe's spelling
+
+
+def int8_numerics(recipe: QatRecipe) -> dict[str, Any]:
+    """For the QAT manifest: the host's ISA and, for NNCF, the overflow fix 'auto' resolved to.
+
+    The overflow fix (7-bit weights) is decided by the host that *builds* the model: 'auto' gives
+    8-bit weights on a VNNI host, whose int8 file then saturates in onnxruntime's u8s8 kernels on an
+    AVX2-only CPU (vpmaddubsw). The manifest says which was built, so a file is not shipped blind.
+    """
+    from edgekp.host import host_info
+
+    info = host_info()
+    out: dict[str, Any] = {"host_isa": info["isa"], "host_vnni": info["has_vnni"]}
+    if recipe.quantizer == "nncf":
+        from edgekp.export.openvino import overflow_fix_for_host
+
+        out["overflow_fix"] = overflow_fix_for_host() if recipe.overflow_fix == "auto" else recipe.overflow_fix
+    return out
 
 
 def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module:

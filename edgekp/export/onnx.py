@@ -117,14 +117,15 @@ class OnnxTarget(Target):
     def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
         """NNCF's fake-quant model as QuantizeLinear/DequantizeLinear pairs (legacy exporter: the dynamo
         exporter cannot trace NNCF's hooks; the default FakeQuantize export is a custom op onnxruntime lacks)."""
-        from edgekp.export.onnx_qdq import fold_weight_quantizers
+        from edgekp.export.onnx_qdq import fold_weight_quantizers, nncf_weight_grid
 
         path = out_dir / self.artifact_name("model")
         with _nncf_qdq_export(model):
             export_onnx(model.eval(), spec.input_size, path, exporter="legacy")
         # No onnxsim: folding would fuse Q/DQ pairs into constants the runtime's int8 kernels need. Only the
-        # weights' QuantizeLinear nodes are evaluated, into int8 initializers (4x smaller, identical outputs).
-        fold_weight_quantizers(path)
+        # weights' QuantizeLinear nodes are evaluated, into int8 initializers (4x smaller), from NNCF's own
+        # fake-quantized weights so that rounding ties land as in the QAT model (onnx_qdq's docstring).
+        fold_weight_quantizers(path, nncf_weight_grid(model, spec.input_size))
         embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": "legacy", "onnx_qdq": "nncf"})
         return path
 

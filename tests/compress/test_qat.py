@@ -114,17 +114,22 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     from edgekp.models.io import load_model_from_run
 
     parent, out = make_parent_run("train"), tmp_path / "qat"
-    recipe = qat_recipe("nncf", "onnx", ignored_scopes=[r".*\.attn\.normalizer"])
+    # overflow_fix pinned: 'auto' would build 7-bit weights on an AVX2 host and 8-bit ones on a VNNI host,
+    # two different models. 'enable' is the setting that is safe on every x86 CPU.
+    recipe = qat_recipe("nncf", "onnx", ignored_scopes=[r".*\.attn\.normalizer"], overflow_fix="enable")
     summary = run_qat(parent, out, prune_data, recipe)
     assert summary["epochs"] == 1 and np.isfinite(summary["best_val_nme"])
-    assert RunDir.open(out).manifest["compression"]["fake_quantizers"] > 0
+    compression = RunDir.open(out).manifest["compression"]
+    assert compression["fake_quantizers"] > 0 and compression["overflow_fix"] == "enable"
+    assert isinstance(compression["host_isa"], list) and isinstance(compression["host_vnni"], bool)
     model, meta, info = load_qat_model(out)
     assert info["quantizer"] == "nncf" and meta["stage"] == "qat"
     artifact = qat_artifact(model, out, "onnx", tmp_path / "onnx")
-    x = np.random.default_rng(0).random((4, 3, SIZE, SIZE), dtype=np.float32)
+    faces = prune_data.val.images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    x = np.concatenate([faces, np.random.default_rng(0).random((12, 3, SIZE, SIZE), dtype=np.float32)])
     with torch.no_grad():
         ref = model(torch.from_numpy(x)).numpy()
-    assert float(np.abs(OrtRunner(artifact)(x) - ref).max() / max(1.0, float(np.ptp(ref)))) < 0.02
+    assert_int8_agrees(OrtRunner(artifact)(x), ref)
 
     base, _ = load_model_from_run(parent)
     calib = calibration_images(recipe, prune_data, SIZE, None)
@@ -141,6 +146,23 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     int8_weights = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
     assert int8_weights and not any(n.op_type == "QuantizeLinear" and n.input[0] in {i.name for i in graph.initializer}
                                     for n in graph.node)
+
+
+def assert_int8_agrees(out: np.ndarray, ref: np.ndarray) -> None:
+    """The int8 artifact computes what the fake-quantized model computes, with a verdict no CPU changes.
+
+    Two int8 implementations cannot agree bit for bit on every image: an activation within float
+    rounding of a half step lands on either side depending on accumulation order (oneDNN vs MLAS,
+    AVX2 vs AVX-512 kernels), and the tiny test model amplifies one step to a few % of its output. A
+    wrong export (scale, axis, zero point, rounding rule) moves every image; a stray step moves few.
+    So: most images identical, the median error nil, and no image far off. (On the VNNI host: 21-22 of
+    24 images identical, median 1e-8, worst image 0.04-0.07; the old single bound, max < 0.02, held or
+    failed by which activations happened to flip.)
+    """
+    err = np.abs(out - ref).reshape(len(ref), -1) / max(1.0, float(np.ptp(ref)))
+    exact = int((err.max(axis=1) < 1e-5).sum())
+    assert exact >= len(ref) // 2, f"only {exact}/{len(ref)} images agree exactly (median error {np.median(err):.2e})"
+    assert float(np.median(err)) < 1e-4 and float(err.max()) < 0.25, (np.median(err), err.max())
 
 
 def qat_artifact(model, run_dir: Path, target: str, out_dir: Path) -> Path:

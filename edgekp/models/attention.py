@@ -62,11 +62,34 @@ class AttentionNormalizer(nn.Module):
         return f"eps={self.eps}"
 
 
+class FusedAttentionNormalizer(nn.Module):
+    """numerator / (denominator + eps), both read from one matmul ``phi(Q) [phi(K)^T V | mean phi(K)^T]``.
+
+    Input N,H,L,D+1: the first D columns are the numerator, the last the denominator. Both come from
+    the *same* phi(Q) tensor, so when quantization-aware training quantizes the matmul's input, the
+    numerator and the denominator see the same int8 phi(Q) and the ratio stays a weighted mean of V.
+    In the two-matmul layout (``AttentionNormalizer``) only the numerator's phi(Q) is quantized: a
+    query whose phi(Q) entries fall below one quantization step gets an int8 numerator over a float
+    denominator, a ratio without bound. Same function in float, same parameters (none).
+    """
+
+    def __init__(self, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, fused: torch.Tensor) -> torch.Tensor:
+        d = fused.shape[-1] - 1
+        return fused[..., :d] / (fused[..., d:] + self.eps)
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}"
+
+
 class LinearAttention(nn.Module):
     """Multi-head linear attention over tokens N x L x dim, with ``num_heads`` heads of ``head_dim``."""
 
     def __init__(self, dim: int, num_heads: int, head_dim: int, *, kernel: str = "elu",
-                 eps: float = 1e-6, qkv_bias: bool = True) -> None:
+                 eps: float = 1e-6, qkv_bias: bool = True, fused_denominator: bool = False) -> None:
         super().__init__()
         if num_heads < 1 or head_dim < 1:
             raise ConfigError(f"attention needs num_heads >= 1 and head_dim >= 1 (got {num_heads}, {head_dim})")
@@ -76,7 +99,9 @@ class LinearAttention(nn.Module):
         inner = num_heads * head_dim
         self.qkv = nn.Linear(dim, 3 * inner, bias=qkv_bias)  # rows grouped per head: [q_h; k_h; v_h]
         self.feature_map = KernelFeatureMap(kernel)
-        self.normalizer = AttentionNormalizer(eps)
+        # Both are named `normalizer`, so the QAT recipes' ignored scope keeps either division in float.
+        self.fused_denominator = fused_denominator
+        self.normalizer = FusedAttentionNormalizer(eps) if fused_denominator else AttentionNormalizer(eps)
         # Multiplied into each head's output before proj; ones = no effect. A Parameter (frozen by
         # default) so that enabling its grad gives dLoss/dgate for Taylor importance.
         self.head_gate = nn.Parameter(torch.ones(num_heads), requires_grad=False)
@@ -103,7 +128,10 @@ class LinearAttention(nn.Module):
         inv_len = 1.0 / length
         kv = torch.matmul(k.transpose(-2, -1), v) * inv_len  # N,H,D,D: linear in L
         k_mean = k.mean(dim=2, keepdim=True)  # N,H,1,D
-        out = self.normalizer(torch.matmul(q, kv), q, k_mean)  # N,H,L,D
+        if self.fused_denominator:  # one matmul: numerator and denominator from the same phi(Q)
+            out = self.normalizer(torch.matmul(q, torch.cat([kv, k_mean.transpose(-2, -1)], dim=-1)))
+        else:
+            out = self.normalizer(torch.matmul(q, kv), q, k_mean)  # N,H,L,D
         out = out * self.head_gate.reshape(1, h, 1, 1)
         out = out.permute(0, 2, 1, 3).reshape(n, length, h * d)
         return self.proj(out)

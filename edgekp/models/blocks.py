@@ -74,7 +74,7 @@ class TransformerModule(nn.Module):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
         self.attn = LinearAttention(dim, num_heads, stage.head_dim, kernel=cfg.attn_kernel,
-                                    eps=cfg.attn_eps, qkv_bias=cfg.qkv_bias)
+                                    eps=cfg.attn_eps, qkv_bias=cfg.qkv_bias, fused_denominator=cfg.attn_fused_denominator)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, max(1, round(dim * stage.mlp_ratio)), cfg.act)
 

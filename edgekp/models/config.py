@@ -97,6 +97,9 @@ class HvitConfig:
     act: Activation = "gelu"
     attn_kernel: KernelName = "elu"
     attn_eps: float = 1e-6
+    # True: the attention's numerator and denominator come from one matmul of the same phi(Q), so
+    # int8 quantizes both alike (FusedAttentionNormalizer); False (the shipped layout): two matmuls.
+    attn_fused_denominator: bool = False
     qkv_bias: bool = True
     decode: Decode = "linear"
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 
 from edgekp.models import LinearAttention, create_model, gate_gradients, model_from_config
 
 
-def test_linear_attention_matches_the_formula() -> None:
+@pytest.mark.parametrize("fused", [False, True])
+def test_linear_attention_matches_the_formula(fused: bool) -> None:
     torch.manual_seed(0)
-    attn = LinearAttention(12, 3, 4).eval()
+    attn = LinearAttention(12, 3, 4, fused_denominator=fused).eval()
     x = torch.randn(2, 10, 12)
     w, b = attn.qkv.weight, attn.qkv.bias
     phi = lambda t: torch.nn.functional.elu(t) + 1  # noqa: E731
@@ -87,3 +89,18 @@ def test_attention_modules_order_is_stable() -> None:
     a = [n for n, _ in create_model("kp_hvit_s").attention_modules()]
     b = [n for n, _ in create_model("kp_hvit_s").attention_modules()]
     assert a == b and a[0].startswith("hierarchy.level1.ref1.0") and a[-1].startswith("hierarchy.level2")
+
+
+def test_fused_denominator_loads_the_same_weights_and_keeps_the_normalizer_scope() -> None:
+    """attn_fused_denominator changes no parameter: a two-matmul checkpoint loads into it, the outputs
+    agree, and the division is still the `attn.normalizer` module the QAT recipes keep in float."""
+    torch.manual_seed(0)
+    two = create_model("kp_hvit_test", input_size=64).eval()
+    one = create_model("kp_hvit_test", input_size=64, attn_fused_denominator=True).eval()
+    one.load_state_dict(two.state_dict())
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(one(x), two(x), atol=1e-5)
+    assert {n for n, _ in one.named_modules() if n.endswith("attn.normalizer")} == \
+        {n for n, _ in two.named_modules() if n.endswith("attn.normalizer")}
+    assert create_model("kp_hvit_s").config.attn_fused_denominator is False  # the shipped layout stays

@@ -101,6 +101,7 @@ class Trainer:
         steps = math.ceil(self._epoch_size_estimate() / settings.optim.batch_size)
         self.schedule = LrSchedule(self.optimizer, settings.optim, steps)
         self.ema = WeightEma(model, settings.optim.ema_decay) if settings.optim.ema_decay else None
+        self._last_plan: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]] | None = None
         self.is_large = self._large_mask(data.train.poses)
         # The normalization of the NME that picks checkpoints: the selected set's, else the (single) one of all sets.
         chosen = [v for v in data.val_sets if v.name == data.select] or data.val_sets[:1]
@@ -117,7 +118,15 @@ class Trainer:
         return max(1, len(weighted_pool(self.data.train.dataset, self.data.dataset_weights, rng)) * (2 if self.s.balance.enabled else 1))
 
     def epoch_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """(indices, roll_deg, augment_mask, counts) for one epoch, identical on every rank."""
+        """(indices, roll_deg, augment_mask, counts) for one epoch, identical on every rank. The last
+        plan is kept: the run records epoch 0's counts before training, and epoch 0 then reuses them."""
+        if self._last_plan is not None and self._last_plan[0] == epoch:
+            return self._last_plan[1]
+        plan = self._make_plan(epoch)
+        self._last_plan = (epoch, plan)
+        return plan
+
+    def _make_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         from edgekp.data.balance import plan_balance
 
         rng = np.random.default_rng(_seed_for(self.s.seed, epoch, 1))

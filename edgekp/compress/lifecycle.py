@@ -140,7 +140,7 @@ def _compress(
     summary = {
         "run": str(out), "kind": compressor.kind, "val_nme_before_finetune": before["nme"],
         "best_val_nme": result.best_nme, "best_epoch": result.best_epoch, "epochs": result.epochs_run,
-        "stop_reason": result.stop_reason, "parent_val_nme": meta.get("val_nme"), "normalization": "inter_ocular",
+        "stop_reason": result.stop_reason, "parent_val_nme": meta.get("val_nme"), "normalization": trainer.val_norm,
     }
     run.finish(status="ok", result=summary, compression=compressor.manifest_extra(),
                artifacts={MODEL_FILE: sha256_file(out / MODEL_FILE)} if (out / MODEL_FILE).is_file() else {})

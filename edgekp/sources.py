@@ -105,7 +105,7 @@ def workspace_manifest(shipped: dict[str, Any], model_sha: str, package_manifest
         "lineage": shipped.get("lineage"),
         "shipped": {
             "name": shipped.get("name"), "package_manifest": str(package_manifest), "model_sha256": model_sha,
-            "materialized": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "materialized": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "reproduce": shipped.get("reproduce"),
         },
     }
@@ -115,7 +115,12 @@ def materialize_shipped(out_root: str | Path | None = None) -> Path:
     """``<out_root>/<shipped name>``: the shipped model as a run directory (created or refreshed; never in the package)."""
     import json
 
-    from edgekp.shipped import SHIPPED_NAME, shipped_manifest, shipped_manifest_path, shipped_model_path
+    from edgekp.shipped import (
+        SHIPPED_NAME,
+        shipped_manifest,
+        shipped_manifest_path,
+        shipped_model_path,
+    )
 
     root = default_out_root(out_root)
     run_dir = root / SHIPPED_NAME

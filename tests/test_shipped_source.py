@@ -7,13 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+from face_fixtures import require_backend, run_cli
 
 from edgekp.artifacts import RunDir, sha256_file, sha256_json
 from edgekp.errors import LineageError
-from edgekp.shipped import PACKAGE_DIR, SHIPPED_NAME, shipped_manifest, shipped_model_path
+from edgekp.shipped import (
+    PACKAGE_DIR,
+    SHIPPED_NAME,
+    shipped_manifest,
+    shipped_model_path,
+)
 from edgekp.sources import OUT_ROOT, materialize_shipped, names_shipped, resolve_source
-
-from face_fixtures import require_backend, run_cli
 
 
 def _package_state() -> dict[str, tuple[int, float]]:
@@ -85,7 +89,12 @@ def test_export_without_from_writes_under_the_current_directory(tmp_path, monkey
 
 def test_default_int8_calibration_needs_no_data_and_says_real_faces_are_better(tmp_path, monkeypatch) -> None:
     from edgekp.config.export import ExportRecipe
-    from edgekp.export.calibration import PACKAGED, load_calibration, resolve_definition, synthetic_warning
+    from edgekp.export.calibration import (
+        PACKAGED,
+        load_calibration,
+        resolve_definition,
+        synthetic_warning,
+    )
 
     monkeypatch.chdir(tmp_path)  # no calibration/ folder here
     default = ExportRecipe().calibration

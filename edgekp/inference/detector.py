@@ -19,6 +19,8 @@ __all__ = ["FaceBox", "HaarFaceDetector"]
 
 
 class HaarFaceDetector:
+    name = "haar"
+
     def __init__(self, min_size_fraction: float = 0.08) -> None:
         import cv2
 

@@ -46,7 +46,12 @@ def _cache(choice: DetectorChoice) -> Path:
 
 def blazeface_model(spec_name: str, choice: DetectorChoice) -> Path:
     """The cached BlazeFace .tflite; fetched only under the opt-in, else DetectorUnavailable naming it."""
-    from edgekp.bench.peers import MEDIAPIPE_SPEC, PeerUnavailable, mediapipe_file, obtain_mediapipe_file
+    from edgekp.bench.peers import (
+        MEDIAPIPE_SPEC,
+        PeerUnavailable,
+        mediapipe_file,
+        obtain_mediapipe_file,
+    )
     from edgekp.inference.blazeface import SPECS
 
     spec = SPECS[spec_name]

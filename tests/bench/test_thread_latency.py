@@ -44,6 +44,7 @@ def test_two_threads_not_slower_than_one_beyond_noise() -> None:
 
 def test_thread_count_is_restored_after_the_block() -> None:
     import torch
+
     from edgekp.bench.latency import thread_count
 
     before = torch.get_num_threads()

@@ -12,7 +12,12 @@ import pytest
 from edgekp.cli import main
 from edgekp.inference.blazeface import FULL, SHORT, anchor_centres, decode, letterbox
 from edgekp.inference.boxes import suppress_weighted
-from edgekp.inference.detectors import OPT_IN, DetectorChoice, DetectorUnavailable, make_detector
+from edgekp.inference.detectors import (
+    OPT_IN,
+    DetectorChoice,
+    DetectorUnavailable,
+    make_detector,
+)
 
 
 def test_anchor_grids_match_the_models_outputs() -> None:

@@ -8,7 +8,12 @@ import pytest
 
 from edgekp.bench.schema import Accuracy, BenchRow, Latency
 from edgekp.report.pareto import pareto_front
-from edgekp.report.plots import accuracy_latency_figure, accuracy_vs_latency, spread_labels, use_log_x
+from edgekp.report.plots import (
+    accuracy_latency_figure,
+    accuracy_vs_latency,
+    spread_labels,
+    use_log_x,
+)
 from edgekp.report.tables import ReportRow
 
 TARGETS = ("pytorch", "onnx", "tflite", "openvino", "coreml")

@@ -71,13 +71,21 @@ def _as_current_schema(recipe: TrainRecipe, before: dict[str, Any], out: Path) -
         raise LineageError(f"cannot resume {str(out)!r}: its recorded recipe no longer validates ({where}: {first['msg']})") from None
 
 
+def check_resumable(out: str | Path, recipe: TrainRecipe) -> RunDir:
+    """The training run in ``out``, opened; LineageError unless ``recipe`` differs from the one it was
+    trained with in run-control fields only (RUN_CONTROL_FIELDS), i.e. unless ``--resume`` may continue it."""
+    out = Path(out)
+    run = RunDir.open(out, expect_kinds=("train",))
+    before = _as_current_schema(recipe, run.manifest.get("recipe") or {}, out)
+    if _without_run_control(before) != _without_run_control(dump_recipe(recipe)):
+        raise LineageError(f"cannot resume {str(out)!r}: its recipe differs from the one given; use a new --out")
+    return run
+
+
 def _open_run(out: Path, recipe: TrainRecipe, resume: bool, threads: int) -> RunDir:
     resolved = dump_recipe(recipe)
     if resume and (out / "manifest.json").is_file():
-        run = RunDir.open(out, expect_kinds=("train",))
-        before = _as_current_schema(recipe, run.manifest.get("recipe") or {}, out)
-        if _without_run_control(before) != _without_run_control(resolved):
-            raise LineageError(f"cannot resume {str(out)!r}: its recipe differs from the one given; use a new --out")
+        run = check_resumable(out, recipe)
         resumes = list(run.manifest.get("resumes", []))
         resumes.append({"control": {".".join(f): _field(resolved, f) for f in RUN_CONTROL_FIELDS}, "threads": threads})
         run.update(status="running", resumed=True, recipe=resolved, resumes=resumes)

@@ -1,0 +1,121 @@
+"""The patent's ablation: the same recipe trained with pose balancing on and off (levers `baseline`
+and `balance_off` of benchmarks/train_levers.yaml, same seed and time budget), then the box NME of
+the box-normalized validation set (MERL-RAV test) per |yaw| bin for both, the difference, and a
+sentence derived from those numbers: does balancing help large poses, and what does it cost small ones?
+
+    python benchmarks/balance_ablation.py --data-root ../shared/data --device auto --budget-min 120 --reuse
+    python benchmarks/balance_ablation.py --table      # train nothing: compare the two runs already there
+
+It shares its runs with train_levers.py (same --out, default runs/levers): with --reuse, whichever
+script ran first trained them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import _sweep  # benchmarks/_sweep.py, beside this script
+
+from edgekp.errors import ConfigError
+from edgekp.train.summary import BIN_NAMES, RunSummary
+
+ON, OFF = "baseline", "balance_off"
+LARGE_BINS = ("30-60", "60-90")
+SMALL_BIN = "0-30"
+TOLERANCE = 0.01  # a relative change below 1 % is called "about the same"
+
+
+def _bin_faces(run_dir: Path, name: str) -> dict[str, int]:
+    manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").is_file() else {}
+    return dict(((manifest.get("data") or {}).get("yaw_bins") or {}).get("val", {}).get(name) or {})
+
+
+def compare(on: RunSummary, off: RunSummary, name: str) -> list[dict[str, Any]]:
+    """One row per |yaw| bin and overall: NME with balance off, on, the difference and its relative size."""
+    rows = []
+    for label in (*BIN_NAMES, "all"):
+        key = None if label == "all" else label
+        a, b = off.nme(name, key), on.nme(name, key)
+        diff = None if a is None or b is None else b - a
+        rows.append({"bin": label, "off": a, "on": b, "diff": diff, "relative": None if diff is None or not a else diff / a})
+    return rows
+
+
+def _change(row: dict[str, Any]) -> str:
+    rel = row["relative"]
+    if rel is None:
+        return "cannot be compared"
+    how = "about the same" if abs(rel) < TOLERANCE else ("lower" if rel < 0 else "higher")
+    return f"{how} ({100 * row['off']:.2f} % -> {100 * row['on']:.2f} %, {100 * rel:+.1f} % relative)"
+
+
+def verdict(rows: list[dict[str, Any]]) -> str:
+    """The sentence, from the numbers: per large bin and the small bin, with a 1 % relative dead band."""
+    by = {r["bin"]: r for r in rows}
+    large = [by[b] for b in LARGE_BINS if by[b]["relative"] is not None]
+    small = by[SMALL_BIN]
+    if not large or small["relative"] is None:
+        return "Pose balancing cannot be judged yet: a run or a |yaw| bin has no figure."
+    signs = {("=" if abs(r["relative"]) < TOLERANCE else "-" if r["relative"] < 0 else "+") for r in large}
+    helps = {frozenset("-"): "helps large poses", frozenset("+"): "hurts large poses",
+             frozenset("="): "makes no measurable difference to large poses"}.get(frozenset(signs), "has a mixed effect on large poses")
+    rel = small["relative"]
+    if abs(rel) < TOLERANCE:
+        cost = "costs small poses nothing measurable"
+    elif rel > 0:
+        cost = f"costs small poses {100 * small['diff']:+.2f} NME points ({100 * rel:+.1f} % relative)"
+    else:
+        cost = f"helps small poses too ({100 * small['diff']:+.2f} NME points)"
+    parts = "; ".join(f"|yaw| {r['bin']}: {_change(r)}" for r in large)
+    return (f"Pose balancing {helps} and {cost}. Box NME with balancing vs without, {parts}; "
+            f"|yaw| {SMALL_BIN}: {_change(small)}.")
+
+
+def report(on: RunSummary, off: RunSummary, name: str, faces: dict[str, int]) -> str:
+    rows = compare(on, off, name)
+    lines = [f"pose-balance ablation on {name} ({on.sets[name].norm if name in on.sets else '?'}-normalized NME %, each run at its chosen epoch)", "",
+             "| \\|yaw\\| | faces | balance off | balance on | on - off | relative |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        n = sum(faces.get(b, 0) for b in BIN_NAMES) if r["bin"] == "all" else faces.get(r["bin"], 0)
+        cells = [r["bin"], str(n or "-"), *("-" if v is None else f"{100 * v:.2f}" for v in (r["off"], r["on"])),
+                 "-" if r["diff"] is None else f"{100 * r['diff']:+.2f}", "-" if r["relative"] is None else f"{100 * r['relative']:+.1f} %"]
+        lines.append("| " + " | ".join(cells) + " |")
+    runs = (f"balance on: {on.epochs} epochs, best {on.best_epoch}, {on.stop_reason}, {on.train_seconds / 60:.1f} min; "
+            f"balance off: {off.epochs} epochs, best {off.best_epoch}, {off.stop_reason}, {off.train_seconds / 60:.1f} min "
+            "(one seed each: the seed-to-seed spread is not measured here).")
+    lines += ["", runs, "", verdict(rows)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    _sweep.add_common(parser)
+    parser.add_argument("--val-set", help="validation set to compare (default: the first box-normalized one)")
+    args = parser.parse_args(argv)
+
+    def body() -> int:
+        lever_file = _sweep.lever_file_of(args)
+        levers = _sweep.select_levers(lever_file.levers, f"{ON},{OFF}")
+        plan, failures = _sweep.run_levers(args, levers, lever_file)
+        recipes = {p.lever.name: p.recipe for p in plan}
+        if recipes[ON] is None or recipes[OFF] is None or not recipes[ON].balance.enabled or recipes[OFF].balance.enabled:
+            raise ConfigError(f"levers {ON!r} and {OFF!r} must train with balance.enabled true and false respectively")
+        (on_item, on), (_, off) = _sweep.summaries(plan)
+        names, binned = _sweep.binned_sets(_sweep.summaries(plan))
+        name = args.val_set or (binned or names or ["val"])[0]
+        if args.json:
+            print(json.dumps({"val_set": name, "rows": compare(on, off, name), "verdict": verdict(compare(on, off, name)),
+                              "runs": _sweep.as_json(list(zip(plan, (on, off), strict=True)), failures)}, indent=2))
+        else:
+            print(report(on, off, name, _bin_faces(on_item.out, name)))
+        return 1 if failures else 0
+
+    return _sweep.guarded(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,6 +22,7 @@ import _sweep  # benchmarks/_sweep.py, beside this script
 
 from edgekp.errors import ConfigError
 from edgekp.train.summary import BIN_NAMES, RunSummary
+from edgekp.train.sweep import select_levers
 
 ON, OFF = "baseline", "balance_off"
 LARGE_BINS = ("30-60", "60-90")
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         lever_file = _sweep.lever_file_of(args)
-        levers = _sweep.select_levers(lever_file.levers, f"{ON},{OFF}")
+        levers = select_levers(lever_file.levers, f"{ON},{OFF}")
         plan, failures = _sweep.run_levers(args, levers, lever_file)
         recipes = {p.lever.name: p.recipe for p in plan}
         if recipes[ON] is None or recipes[OFF] is None or not recipes[ON].balance.enabled or recipes[OFF].balance.enabled:

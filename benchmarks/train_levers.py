@@ -21,6 +21,8 @@ import sys
 
 import _sweep  # benchmarks/_sweep.py, beside this script
 
+from edgekp.train.sweep import select_levers
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         lever_file = _sweep.lever_file_of(args)
-        levers = _sweep.select_levers(lever_file.levers, args.only)
+        levers = select_levers(lever_file.levers, args.only)
         plan, failures = _sweep.run_levers(args, levers, lever_file)
         rows = _sweep.summaries(plan)
         if args.json:

@@ -80,3 +80,17 @@ def require_backend(target: str, route: str | None = None) -> None:
         if in_ci():
             pytest.fail(f"CI installs every extra, yet {exc}")
         pytest.skip(str(exc))
+
+
+def require_module(name: str):  # noqa: ANN201 - the module
+    """``pytest.importorskip`` for an optional third-party backend, except in CI, where it must be there."""
+    import importlib
+
+    import pytest
+
+    if not in_ci():
+        return pytest.importorskip(name)
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        pytest.fail(f"CI installs every extra, yet {name!r} does not import ({exc})")

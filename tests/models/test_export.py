@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from edgekp.models import create_model
+from face_fixtures import require_module
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_onnx_export_matches_onnxruntime(tmp_path: Path) -> None:
-    onnx = pytest.importorskip("onnx")
-    ort = pytest.importorskip("onnxruntime")
+    onnx = require_module("onnx")  # a skip off CI only (face_fixtures.require_module)
+    ort = require_module("onnxruntime")
     torch.manual_seed(0)
     model = create_model("kp_hvit_test", input_size=64)
     # An untrained model answers ~0.5 everywhere, which would make any comparison pass: give the

@@ -48,6 +48,8 @@ def score_crops(
     cols = list(points) if points is not None else list(range(scheme.num_points))
     corners = [c for c in CORNERS_68 if c in cols] if scheme.num_points == 68 else []
     per_point = per_landmark_error(pred, gt, scheme, norm, vis, points)  # type: ignore[arg-type]
+    # The corners box-normalized too: on profiles (MERL-RAV) peers are compared there, not inter-ocular.
+    per_point_box = per_point if norm == "box" else per_landmark_error(pred, gt, scheme, "box", vis, points)  # type: ignore[arg-type]
     from edgekp.data.pose import pose_source
 
     return {
@@ -56,6 +58,7 @@ def score_crops(
         "n_large": main["n_large"], "n_small": main["n_small"],
         "nme_large": _num(main["nme_large"]), "nme_small": _num(main["nme_small"]),
         "nme_corners": _num(np.nanmean(per_point[corners])) if corners else None,
+        "nme_corners_box": _num(np.nanmean(per_point_box[corners])) if corners else None,
         "nme_box": _num(box["nme"]), "fr_box": _num(box["fr"]), "auc_box": _num(box["auc"]),
         "by_yaw": {norm: _bins(main["by_yaw"]), **({"box": _bins(box["by_yaw"])} if norm != "box" else {})},
         "pose_source": pose_source(crops.labelled_angles()[:, 0]),

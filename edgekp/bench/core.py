@@ -30,7 +30,7 @@ BENCH_DIR = "bench"
 BENCH_FILE = "bench.json"
 SAMPLES_FILE = "samples.npz"
 N_SAMPLES = 8
-ACCURACY_KEY = "accuracy-v2"  # v2: visibility, box NME, yaw bins (older cached figures are not reused)
+ACCURACY_KEY = "accuracy-v3"  # v2: visibility, box NME, yaw bins; v3: box-normalized corners (older cached figures are not reused)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class Accuracy(_Model):
     nme_corners: float | None = Field(None, description="NME over eye and mouth corners only (36, 39, 42, 45, 48, 54)")
     n_unscored: int = Field(0, description="faces left out of the inter-ocular figures: an outer eye corner has no location")
     nme_box: float | None = Field(None, description="NME normalized by sqrt(w * h) of the labelled points' box")
+    nme_corners_box: float | None = Field(None, description="box-normalized NME over the eye and mouth corners only")
     fr_box: float | None = None
     auc_box: float | None = None
     by_yaw: dict[str, dict[str, YawBin]] = Field(

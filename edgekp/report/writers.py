@@ -28,6 +28,7 @@ def row_record(rr: ReportRow) -> dict[str, Any]:
         "points_scored": a.points if a else None, "n_faces": a.n if a else None,
         # Box-normalized NME (labelled points' box) overall and per |yaw| bin: the large-pose figures.
         "nme_box": a.nme_box if a else None, "n_unscored": a.n_unscored if a else None,
+        "nme_corners_box": a.nme_corners_box if a else None,
         **{f"nme_box_{b}": _box_bin(a, b) for b in ("0-30", "30-60", "60-90")},
         "threads": lat.threads if lat else None, "p50_ms": lat.p50_ms if lat else None,
         "p90_ms": lat.p90_ms if lat else None, "fps": rr.fps, "breaches": "; ".join(rr.breaches),

@@ -1,7 +1,13 @@
 """Copy a finished training run's best model into the package as the shipped model, with a
-manifest (recipe, data counts, balance, curve, validation NME, held-out faces).
+manifest (recipe, data counts, balance, curve, each named validation set's NME overall and by |yaw|
+bin at the chosen epoch, which set chose it, held-out faces, the command that reproduces it).
 
-    python scripts/ship_model.py runs/kp_hvit_s_300w --data-root ../shared/data
+    python scripts/ship_model.py runs/kp_hvit_s_merlrav --data-root ../shared/data
+    python scripts/ship_model.py training/kp_hvit_s_merlrav --data-root ../shared/data --allow-unfinished
+
+A committed training snapshot (scripts/snapshot_run.py) is a run folder too. The recipe file named
+in ``reproduce`` is the committed one under recipes/train/ that trains exactly what the run learned
+(run-control fields and data.root aside), or --recipe.
 """
 
 from __future__ import annotations
@@ -9,23 +15,61 @@ from __future__ import annotations
 import argparse
 import csv
 import shutil
+import sys
 from pathlib import Path
+from typing import Any
 
 from edgekp.artifacts import RunDir, atomic_write_json, sha256_file
 from edgekp.config.base import validate
+from edgekp.config.loader import dump_recipe, load_recipe
 from edgekp.config.train import TrainRecipe
+from edgekp.errors import EdgeKPError
 from edgekp.shipped import SHIPPED_NAME
 from edgekp.sources import shipped_lineage
 from edgekp.train.data import holdout_of_recipe
+from edgekp.train.run import same_learning
+from edgekp.train.summary import summarize_run
+
+REPO = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
+def matching_recipe(recorded: dict[str, Any], candidates: list[Path]) -> Path | None:
+    """The recipe file that trains what ``recorded`` learned (its data.root and run-control fields aside)."""
+    root = (recorded.get("data") or {}).get("root")
+    for path in candidates:
+        try:
+            candidate = dump_recipe(load_recipe(path, [f"data.root={root}"] if root else [], expect=TrainRecipe))
+        except EdgeKPError:
+            continue
+        if same_learning(candidate, recorded):
+            return path
+    return None
+
+
+def validation_block(run: Path) -> dict[str, Any]:
+    """Each named validation set at the chosen epoch: normalization, NME, NME per |yaw| bin; and which set chose it."""
+    summary = summarize_run(run, with_cost=False)
+    return {
+        "selected_by": summary.select or "all validation faces", "best_epoch": summary.best_epoch,
+        "epochs": summary.epochs, "stop_reason": summary.stop_reason,
+        "sets": {name: {"norm": v.norm, "nme": v.nme, "by_yaw": v.bins} for name, v in summary.sets.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("run", type=Path)
     parser.add_argument("--data-root", help="to recompute the held-out list when the run predates recording it")
-    args = parser.parse_args()
+    parser.add_argument("--recipe", type=Path, help="the recipe file to name in 'reproduce' (default: the matching one under recipes/train/)")
+    parser.add_argument("--into", type=Path, default=REPO / "edgekp" / "shipped", help="package folder to ship into (default: %(default)s)")
+    parser.add_argument("--allow-unfinished", action="store_true", help="ship the best model of a run that is still training")
+    args = parser.parse_args(argv)
     run = RunDir.open(args.run, expect_kinds=("train",))
     manifest = dict(run.manifest)
+    if manifest.get("status") != "ok" and not args.allow_unfinished:
+        print(f"edgekp: error: {args.run} has status {manifest.get('status')!r}, not a finished run; "
+              "pass --allow-unfinished to ship its best model so far", file=sys.stderr)
+        raise SystemExit(2)
     data = dict(manifest.get("data") or {})
     if "holdout" not in data:
         recipe = validate(TrainRecipe, manifest["recipe"], "manifest")
@@ -34,10 +78,17 @@ def main() -> None:
         data["holdout"] = holdout_of_recipe(recipe)
     with open(args.run / "history.csv", newline="") as fh:
         curve = list(csv.DictReader(fh))
-    target = Path(__file__).resolve().parents[1] / "edgekp" / "shipped"
+    target = args.into
     shutil.copyfile(args.run / "model.pt", target / f"{SHIPPED_NAME}.pt")
     trained_by = {k: manifest.get(k) for k in ("recipe", "edgekp_version", "git_commit", "host", "started", "finished")}
     root = Path(args.data_root) if args.data_root else None
+    recorded = dump_recipe(validate(TrainRecipe, manifest["recipe"], "manifest"))
+    recipe_file = args.recipe or matching_recipe(recorded, sorted((REPO / "recipes" / "train").glob("*.yaml")))
+    if recipe_file is None:
+        reproduce = "edgekp train --recipe <trained_by.recipe saved as YAML> (no committed recipe file trains exactly this)"
+    else:
+        shown = recipe_file.resolve().relative_to(REPO) if recipe_file.resolve().is_relative_to(REPO) else recipe_file
+        reproduce = f"edgekp train --recipe {shown} --set data.root=<folder with the recipe's datasets>"
     shipped = {
         "kind": "shipped-model",
         "name": SHIPPED_NAME,
@@ -47,10 +98,11 @@ def main() -> None:
         "trained_by": trained_by,
         "result": manifest.get("result"),
         "best_val": manifest.get("best_val"),
+        "validation": validation_block(args.run),
         "balance": manifest.get("balance"),
         "data": data,
         "curve": curve,
-        "reproduce": "edgekp train --recipe recipes/train/kp_hvit_s_300w.yaml --set data.root=<folder with 300w/ and ytf/>",
+        "reproduce": reproduce,
     }
     atomic_write_json(target / f"{SHIPPED_NAME}.manifest.json", shipped)
     print(f"shipped {target / SHIPPED_NAME}.pt ({(target / f'{SHIPPED_NAME}.pt').stat().st_size / 1e6:.2f} MB)")

@@ -71,13 +71,18 @@ def _as_current_schema(recipe: TrainRecipe, before: dict[str, Any], out: Path) -
         raise LineageError(f"cannot resume {str(out)!r}: its recorded recipe no longer validates ({where}: {first['msg']})") from None
 
 
+def same_learning(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two resolved recipes (dump_recipe) train the same thing: equal but for RUN_CONTROL_FIELDS."""
+    return _without_run_control(a) == _without_run_control(b)
+
+
 def check_resumable(out: str | Path, recipe: TrainRecipe) -> RunDir:
     """The training run in ``out``, opened; LineageError unless ``recipe`` differs from the one it was
     trained with in run-control fields only (RUN_CONTROL_FIELDS), i.e. unless ``--resume`` may continue it."""
     out = Path(out)
     run = RunDir.open(out, expect_kinds=("train",))
     before = _as_current_schema(recipe, run.manifest.get("recipe") or {}, out)
-    if _without_run_control(before) != _without_run_control(dump_recipe(recipe)):
+    if not same_learning(before, dump_recipe(recipe)):
         raise LineageError(f"cannot resume {str(out)!r}: its recipe differs from the one given; use a new --out")
     return run
 

@@ -175,3 +175,16 @@ def test_qat_routes_are_data_and_an_unknown_pair_is_refused() -> None:
         get_target("onnx").qat_route("pt2e", "int8")
     with pytest.raises(UnsupportedOptionError, match="int8 only"):
         get_target("onnx").qat_route("nncf", "fp32")
+
+
+def test_a_missing_backend_skips_off_ci_and_fails_in_ci(monkeypatch) -> None:
+    import edgekp.export.base as base
+    from face_fixtures import require_backend
+
+    monkeypatch.setattr(base, "missing_packages", lambda pkgs: [p for _, p in pkgs][:1])  # pretend onnx is absent
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI installs every extra"):
+        require_backend("onnx")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="pip install 'edgekp\\[onnx\\]'"):
+        require_backend("onnx")

@@ -6,9 +6,11 @@
 
 Every step is an ordinary edgekp command, printed before it runs, so the report can be rebuilt by
 hand: export each run to every target it supports (real-face calibration and parity), bench each
-run on the 300W validation photos its training held out and on ytf/test (1 thread; peers on the
-shipped run), then one comparison report per face set and an index page. Exports and bench
-results already present are reused (edgekp's own cache), so a rerun only does what changed.
+run on three face sets (1 thread; dlib and MediaPipe in the same bench as the shipped run): the
+300W validation photos its training held out, ytf/test, and MERL-RAV test (profiles: its headline
+columns are box-normalized, overall and per |yaw| bin); then one comparison report per face set
+and an index page. Exports and bench results already present are reused (edgekp's own cache), so
+a rerun only does what changed. A partial rebuild: --sets merlrav_test --skip-export.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ PRUNE_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "i
 FACE_SETS = {
     "300w_val": (["300w/helen_train", "300w/afw"], True, "300W validation photos held out of training (HELEN train + AFW)"),
     "ytf_test": (["ytf/test"], False, "YouTube-Faces test clips (770 faces)"),
+    "merlrav_test": (["merlrav/test"], False, "MERL-RAV test: 1,961 AFLW faces with visibility, about 43 % at |yaw| > 30"),
 }
+BINS = ("0-30", "30-60", "60-90")
 
 
 def edgekp(*args: str) -> None:
@@ -63,33 +67,71 @@ def export_all(run: Path, plan: list[tuple[str, str, str | None]], data_root: st
         edgekp(*args, *(["--route", route] if route else []))
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def headline_row(r: dict, who: str, ratio: str) -> str:
+    """One row: inter-ocular and box NME over the 68 points (blank for a peer scored on other points),
+    the six corners in both normalizations (the one column every model shares), box NME per |yaw| bin."""
+    full = r["points_scored"] == "all"
+    corners_io = r["nme_corners"] if full else r["nme"]
+    corners_box = r.get("nme_corners_box") if full or r.get("nme_corners_box") is not None else r.get("nme_box")
+    # A peer's bins cover the points it is scored on (the corners), marked so they are not read as 68-point figures.
+    bins = [_pct(r.get(f"nme_box_{b}")) + ("" if full or r.get(f"nme_box_{b}") is None else " (c)") for b in BINS]
+    p50 = "-" if r["p50_ms"] is None else f"{r['p50_ms']:.2f}"
+    return (f"| {who} | {_pct(r['nme']) if full else '-'} | {_pct(r.get('nme_box')) if full else '-'} | {_pct(corners_io)} | "
+            f"{_pct(corners_box)} | {' | '.join(bins)} | {p50} | {ratio} |")
+
+
 def headline(index: list[tuple[str, str, dict]], train_label: str) -> list[str]:
-    """Per face set: the shipped model's fp32 NME, its TFLite fp32 latency, each peer's, and the ratio."""
-    out = ["| faces | model | NME % (68 points) | NME % (6 eye/mouth corners) | host p50 ms (1 thread) | edgekp TFLite fp32 / this |",
-           "|---|---|---|---|---|---|"]
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.2f}"
-
-    for name, _, summary in index:
+    """Per face set: the shipped model's TFLite fp32 row and each peer's, in accuracy and latency, with the ratio."""
+    out = []
+    for name, what, summary in index:
         rows = summary["rows"]
         ratios = {r["peer"].split()[0]: r["ratio"] for r in summary.get("peer_latency_ratios", []) if r["run"] == train_label}
         mine = [r for r in rows if r["run"] == train_label and (r["target"], r["precision"], r["route"]) == ("tflite", "fp32", "litert")]
+        # Without a TFLite export (a partial rebuild, a host without LiteRT) the PyTorch row stands in, named as such.
+        mine = mine or [r for r in rows if r["run"] == train_label and r["target"] == "pytorch" and r["status"] == "ok"]
+        out += [f"### {what}", "",
+                ("| model | NME % inter-ocular (68) | NME % box (68) | corners % inter-ocular | corners % box | "
+                "box % \\|yaw\\| 0-30 | 30-60 | 60-90 | host p50 ms (1 thread) | edgekp TFLite fp32 / this |"),
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for r in mine + [r for r in rows if r["variant"] == "peer" and r["status"] == "ok"]:
             peer = r["variant"] == "peer"
-            who = f"{r['target']} (peer)" if peer else f"edgekp {train_label} (TFLite fp32)"
+            who = f"{r['target']} (peer)" if peer else f"edgekp {train_label} ({'TFLite' if r['target'] == 'tflite' else 'PyTorch'} fp32)"
             ratio = f"{ratios[r['target']]:.2f}" if peer and r["target"] in ratios else ("1.00" if not peer else "-")
-            full = r["points_scored"] == "all"
-            corners = r["nme_corners"] if full else r["nme"]
-            p50 = "-" if r["p50_ms"] is None else f"{r['p50_ms']:.2f}"
-            out.append(f"| {name} | {who} | {pct(r['nme']) if full else '-'} | {pct(corners)} | {p50} | {ratio} |")
-    out += ["", "MediaPipe predicts a 468-point mesh with no 68-point counterpart for most points: it is scored on the six eye "
-            "and mouth corners, so compare it in the corners column, where every row is scored on the same six points. dlib's predictor was trained on 300-W images, which include the 300W "
-            "validation photos. Latencies were measured on a shared 2-core host; the ratio compares rows of the same bench."]
+            out.append(headline_row(r, who, ratio))
+        out.append("")
+    out += [("MediaPipe predicts a 468-point mesh with no 68-point counterpart for most points: it is scored on the six eye "
+            "and mouth corners, so compare it in the corners columns, where every row is scored on the same six points; its "
+            "|yaw| bins (c) are over those corners too. Box NME divides by sqrt(w * h) of the labelled points' box and scores "
+            "every face; inter-ocular leaves out faces whose outer eye corners are not both labelled (profiles), so on "
+            "MERL-RAV the box columns are the ones to read. dlib's predictor was trained on 300-W images, which include the 300W "
+            "validation photos. Latencies were measured on a shared 2-core host; the ratio compares rows of the same bench.")]
     return out
 
 
-def main() -> int:
+def bench_and_report(runs: list[str], train: str, sets: list[str], root: Path, out: Path, threads: str,
+                     peers: bool = True, max_faces: int | None = None) -> list[tuple[str, str, dict]]:
+    """Bench every run on each face set (peers beside the shipped run), then one report per set."""
+    index = []
+    for name in sets:
+        paths, holdout, what = FACE_SETS[name]
+        for run in runs:
+            bench = ["bench", "--from", run, "--threads", threads, "-q"]
+            for rel in paths:
+                bench += ["--data", str(root / rel)]
+            bench += ["--holdout"] if holdout else []
+            bench += ["--peers"] if peers and run == train else []
+            bench += ["--max-faces", str(max_faces)] if max_faces else []
+            edgekp(*bench)
+        edgekp("report", *runs, "--out", str(out / name), "--title", f"edgekp reference: {what}", "--no-samples")
+        index.append((name, what, json.loads((out / name / "report.json").read_text())))
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-root", required=True)
     p.add_argument("--train", required=True, help="the shipped model's training run")
@@ -97,31 +139,31 @@ def main() -> int:
     p.add_argument("--qat", action="append", default=[], metavar="TARGET=RUN", help="QAT runs with the target they export to")
     p.add_argument("--out", default="reports/reference")
     p.add_argument("--threads", default="1")
-    args = p.parse_args()
+    p.add_argument("--sets", default=",".join(FACE_SETS), help="face sets to rebuild (default: %(default)s)")
+    p.add_argument("--skip-export", action="store_true", help="bench the exports already there; export nothing")
+    p.add_argument("--no-peers", action="store_true", help="leave dlib and MediaPipe out (they are downloaded with pip)")
+    p.add_argument("--max-faces", type=int, help="score at most this many faces per set (a smoke run, not the reference)")
+    args = p.parse_args(argv)
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = [s for s in sets if s not in FACE_SETS]
+    if unknown:
+        print(f"edgekp: error: unknown face set(s) {', '.join(unknown)}; choose from {', '.join(FACE_SETS)}", file=sys.stderr)
+        return 2
     root = Path(args.data_root)
     train = Path(args.train)
-    export_all(train, TRAIN_EXPORTS, args.data_root)
-    for run in args.prune:
-        export_all(Path(run), PRUNE_EXPORTS, args.data_root)
     qat_runs = []
     for item in args.qat:
         target, _, run = item.partition("=")
-        export_all(Path(run), [(target, "int8", None)], args.data_root)
-        qat_runs.append(run)
-    runs = [str(train), *args.prune, *qat_runs]
+        qat_runs.append((target, run))
+    if not args.skip_export:
+        export_all(train, TRAIN_EXPORTS, args.data_root)
+        for run in args.prune:
+            export_all(Path(run), PRUNE_EXPORTS, args.data_root)
+        for target, run in qat_runs:
+            export_all(Path(run), [(target, "int8", None)], args.data_root)
+    runs = [str(train), *args.prune, *(run for _, run in qat_runs)]
     out = Path(args.out)
-    index = []
-    for name, (paths, holdout, what) in FACE_SETS.items():
-        for run in runs:
-            bench = ["bench", "--from", run, "--threads", args.threads, "-q"]
-            for rel in paths:
-                bench += ["--data", str(root / rel)]
-            bench += ["--holdout"] if holdout else []
-            bench += ["--peers"] if run == str(train) else []
-            edgekp(*bench)
-        edgekp("report", *runs, "--out", str(out / name), "--title", f"edgekp reference: {what}", "--no-samples")
-        summary = json.loads((out / name / "report.json").read_text())
-        index.append((name, what, summary))
+    index = bench_and_report(runs, str(train), sets, root, out, args.threads, peers=not args.no_peers, max_faces=args.max_faces)
     lines = ["# edgekp reference reports", "",
              "Built by `python scripts/reference_report.py` (see its docstring for the exact arguments); one report per face set.", ""]
     for name, what, _ in index:

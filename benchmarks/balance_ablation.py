@@ -5,6 +5,12 @@ sentence derived from those numbers: does balancing help large poses, and what d
 
     python benchmarks/balance_ablation.py --data-root ../shared/data --device auto --budget-min 120 --reuse
     python benchmarks/balance_ablation.py --table      # train nothing: compare the two runs already there
+    python benchmarks/balance_ablation.py --table --paired   # + face-by-face differences with 95 % intervals
+
+Without --paired the figures are each run's validation history at its chosen epoch and a change
+under 1 % relative is called "about the same". With --paired both models are re-scored on the same
+faces and a bin counts as changed only when the 95 % interval of the mean per-face difference
+excludes zero.
 
 It shares its runs with train_levers.py (same --out, default runs/levers): with --reuse, whichever
 script ran first trained them.
@@ -27,7 +33,7 @@ from edgekp.train.sweep import select_levers
 ON, OFF = "baseline", "balance_off"
 LARGE_BINS = ("30-60", "60-90")
 SMALL_BIN = "0-30"
-TOLERANCE = 0.01  # a relative change below 1 % is called "about the same"
+TOLERANCE = 0.01  # without per-face figures, a relative change below 1 % is called "about the same"
 
 
 def _bin_faces(run_dir: Path, name: str) -> dict[str, int]:
@@ -46,12 +52,37 @@ def compare(on: RunSummary, off: RunSummary, name: str) -> list[dict[str, Any]]:
     return rows
 
 
+def paired_rows(on_run: Path, off_run: Path, recipe: Any, name: str) -> list[dict[str, Any]]:
+    """compare()'s rows from both models re-scored face by face on the validation set ``name``, with 95 % intervals."""
+    from edgekp.bench.paired import paired_bins, per_face_errors
+
+    entry = next((v for v in recipe.data.val if v.label == name), None)
+    if entry is None:
+        raise ConfigError(f"--paired needs {name!r} to be one of the recipe's data.val sets (a held-out split is not)")
+    data, norm = recipe.data.resolve(entry.path), entry.norm
+    kwargs = {"format": entry.format, "norm": norm, "min_labelled": recipe.data.min_labelled_points}
+    off, on = (per_face_errors(run / "model.pt", data, **kwargs) for run in (off_run, on_run))
+    rows = []
+    for label, b in paired_bins(off, on).items():
+        rel = None if b["diff"] is None or not b["a"] else b["diff"] / b["a"]
+        rows.append({"bin": label, "off": b["a"], "on": b["b"], "diff": b["diff"], "relative": rel, "ci95": b["ci95"], "n": b["n"]})
+    return rows
+
+
+def _sign(row: dict[str, Any]) -> str:
+    """'-' lower with balancing, '+' higher, '=' not told apart (the 95 % interval holds 0, or under 1 % without one)."""
+    if row.get("ci95") is not None:
+        return "-" if row["diff"] + row["ci95"] < 0 else "+" if row["diff"] - row["ci95"] > 0 else "="
+    return "=" if abs(row["relative"]) < TOLERANCE else "-" if row["relative"] < 0 else "+"
+
+
 def _change(row: dict[str, Any]) -> str:
     rel = row["relative"]
     if rel is None:
         return "cannot be compared"
-    how = "about the same" if abs(rel) < TOLERANCE else ("lower" if rel < 0 else "higher")
-    return f"{how} ({100 * row['off']:.2f} % -> {100 * row['on']:.2f} %, {100 * rel:+.1f} % relative)"
+    how = {"=": "about the same", "-": "lower", "+": "higher"}[_sign(row)]
+    ci = f", difference {100 * row['diff']:+.2f} +- {100 * row['ci95']:.2f} points (95 %)" if row.get("ci95") is not None else ""
+    return f"{how} ({100 * row['off']:.2f} % -> {100 * row['on']:.2f} %, {100 * rel:+.1f} % relative{ci})"
 
 
 def verdict(rows: list[dict[str, Any]]) -> str:
@@ -61,13 +92,13 @@ def verdict(rows: list[dict[str, Any]]) -> str:
     small = by[SMALL_BIN]
     if not large or small["relative"] is None:
         return "Pose balancing cannot be judged yet: a run or a |yaw| bin has no figure."
-    signs = {("=" if abs(r["relative"]) < TOLERANCE else "-" if r["relative"] < 0 else "+") for r in large}
+    signs = {_sign(r) for r in large}
     helps = {frozenset("-"): "helps large poses", frozenset("+"): "hurts large poses",
              frozenset("="): "makes no measurable difference to large poses"}.get(frozenset(signs), "has a mixed effect on large poses")
-    rel = small["relative"]
-    if abs(rel) < TOLERANCE:
+    rel, small_sign = small["relative"], _sign(small)
+    if small_sign == "=":
         cost = "costs small poses nothing measurable"
-    elif rel > 0:
+    elif small_sign == "+":
         cost = f"costs small poses {100 * small['diff']:+.2f} NME points ({100 * rel:+.1f} % relative)"
     else:
         cost = f"helps small poses too ({100 * small['diff']:+.2f} NME points)"
@@ -76,14 +107,19 @@ def verdict(rows: list[dict[str, Any]]) -> str:
             f"|yaw| {SMALL_BIN}: {_change(small)}.")
 
 
-def report(on: RunSummary, off: RunSummary, name: str, faces: dict[str, int]) -> str:
-    rows = compare(on, off, name)
-    lines = [f"pose-balance ablation on {name} ({on.sets[name].norm if name in on.sets else '?'}-normalized NME %, each run at its chosen epoch)", "",
-             "| \\|yaw\\| | faces | balance off | balance on | on - off | relative |", "|---|---|---|---|---|---|"]
+def report(on: RunSummary, off: RunSummary, name: str, faces: dict[str, int], rows: list[dict[str, Any]] | None = None) -> str:
+    paired = rows is not None
+    rows = rows if rows is not None else compare(on, off, name)
+    how = "both models re-scored face by face" if paired else "each run's validation at its chosen epoch"
+    lines = [f"pose-balance ablation on {name} ({on.sets[name].norm if name in on.sets else '?'}-normalized NME %, {how})", "",
+             "| \\|yaw\\| | faces | balance off | balance on | on - off | relative |" + (" 95 % interval |" if paired else ""),
+             "|---|---|---|---|---|---|" + ("---|" if paired else "")]
     for r in rows:
-        n = sum(faces.get(b, 0) for b in BIN_NAMES) if r["bin"] == "all" else faces.get(r["bin"], 0)
+        n = r.get("n") or (sum(faces.get(b, 0) for b in BIN_NAMES) if r["bin"] == "all" else faces.get(r["bin"], 0))
         cells = [r["bin"], str(n or "-"), *("-" if v is None else f"{100 * v:.2f}" for v in (r["off"], r["on"])),
                  "-" if r["diff"] is None else f"{100 * r['diff']:+.2f}", "-" if r["relative"] is None else f"{100 * r['relative']:+.1f} %"]
+        if paired:
+            cells.append("-" if r.get("ci95") is None else f"+- {100 * r['ci95']:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
     runs = (f"balance on: {on.epochs} epochs, best {on.best_epoch}, {on.stop_reason}, {on.train_seconds / 60:.1f} min; "
             f"balance off: {off.epochs} epochs, best {off.best_epoch}, {off.stop_reason}, {off.train_seconds / 60:.1f} min "
@@ -96,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     _sweep.add_common(parser)
     parser.add_argument("--val-set", help="validation set to compare (default: the first box-normalized one)")
+    parser.add_argument("--paired", action="store_true", help="re-score both models face by face: differences with 95 %% intervals")
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -108,11 +145,13 @@ def main(argv: list[str] | None = None) -> int:
         (on_item, on), (_, off) = _sweep.summaries(plan)
         names, binned = _sweep.binned_sets(_sweep.summaries(plan))
         name = args.val_set or (binned or names or ["val"])[0]
+        rows = paired_rows(on_item.out, plan[1].out, recipes[ON], name) if args.paired else None
         if args.json:
-            print(json.dumps({"val_set": name, "rows": compare(on, off, name), "verdict": verdict(compare(on, off, name)),
+            table = rows if rows is not None else compare(on, off, name)
+            print(json.dumps({"val_set": name, "paired": args.paired, "rows": table, "verdict": verdict(table),
                               "runs": _sweep.as_json(list(zip(plan, (on, off), strict=True)), failures)}, indent=2))
         else:
-            print(report(on, off, name, _bin_faces(on_item.out, name)))
+            print(report(on, off, name, _bin_faces(on_item.out, name), rows))
         return 1 if failures else 0
 
     return _sweep.guarded(body)

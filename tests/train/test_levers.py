@@ -105,6 +105,12 @@ def test_balance_ablation_prints_bins_difference_and_verdict(lever_file, tmp_pat
     on, off = summarize_run(out / "baseline"), summarize_run(out / "balance_off")
     assert json.loads((out / "balance_off" / "manifest.json").read_text())["recipe"]["balance"]["enabled"] is False
     assert f"{100 * off.nme('synth_val'):.2f}" in text and f"{100 * on.nme('synth_val'):.2f}" in text
+    # --paired re-scores both models face by face: the same means as their validation, plus 95 % intervals.
+    assert ablation.main(["--levers", str(lever_file), "--out", str(out), "--set", "optim.max_epochs=1", "--table", "--paired", "--json"]) == 0
+    paired = {r["bin"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert paired["all"]["n"] == 12 and paired["all"]["ci95"] is not None
+    assert paired["all"]["on"] == pytest.approx(on.nme("synth_val"), rel=1e-4)
+    assert paired["all"]["off"] == pytest.approx(off.nme("synth_val"), rel=1e-4)
 
 
 def test_lever_file_errors(tmp_path):

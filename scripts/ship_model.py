@@ -46,14 +46,40 @@ def matching_recipe(recorded: dict[str, Any], candidates: list[Path]) -> Path | 
     return None
 
 
-def validation_block(run: Path) -> dict[str, Any]:
-    """Each named validation set at the chosen epoch: normalization, NME, NME per |yaw| bin; and which set chose it."""
+def _rescored_bins(model: Path, recipe: TrainRecipe, name: str) -> dict[str, float | None] | None:
+    """|yaw| bins of a data.val set from model.pt re-scored on it (a run trained before history.csv had them)."""
+    from edgekp.bench.paired import per_face_errors
+    from edgekp.metrics import yaw_bins
+
+    entry = next((v for v in recipe.data.val if v.label == name), None)
+    if entry is None or not recipe.data.resolve(entry.path).exists():
+        return None
+    faces = per_face_errors(model, recipe.data.resolve(entry.path), format=entry.format, norm=entry.norm,
+                            min_labelled=recipe.data.min_labelled_points)
+    return {b: (None if v["nme"] != v["nme"] else v["nme"]) for b, v in yaw_bins(faces.errors, faces.abs_yaw, entry.norm).items()}
+
+
+def validation_block(run: Path, recipe: TrainRecipe | None = None) -> dict[str, Any]:
+    """Each named validation set at the chosen epoch: normalization, NME, NME per |yaw| bin; and which set chose it.
+    Bins the history lacks are re-scored from model.pt when ``recipe`` (with a reachable data.root) is given."""
     summary = summarize_run(run, with_cost=False)
+    sets = {}
+    for name, v in summary.sets.items():
+        bins, source = v.bins, "history"
+        if recipe is not None and not any(x is not None for x in bins.values()):
+            rescored = _rescored_bins(run / "model.pt", recipe, name)
+            bins, source = (rescored, "model.pt re-scored") if rescored is not None else (bins, "history")
+        sets[name] = {"norm": v.norm, "nme": v.nme, "by_yaw": bins, "by_yaw_from": source}
     return {
         "selected_by": summary.select or "all validation faces", "best_epoch": summary.best_epoch,
-        "epochs": summary.epochs, "stop_reason": summary.stop_reason,
-        "sets": {name: {"norm": v.norm, "nme": v.nme, "by_yaw": v.bins} for name, v in summary.sets.items()},
+        "epochs": summary.epochs, "stop_reason": summary.stop_reason, "sets": sets,
     }
+
+
+def _with_root(recipe: TrainRecipe, data_root: str | None) -> TrainRecipe:
+    if not data_root:
+        return recipe
+    return recipe.model_copy(update={"data": recipe.data.model_copy(update={"root": data_root})})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,10 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2)
     data = dict(manifest.get("data") or {})
     if "holdout" not in data:
-        recipe = validate(TrainRecipe, manifest["recipe"], "manifest")
-        if args.data_root:
-            recipe = recipe.model_copy(update={"data": recipe.data.model_copy(update={"root": args.data_root})})
-        data["holdout"] = holdout_of_recipe(recipe)
+        data["holdout"] = holdout_of_recipe(_with_root(validate(TrainRecipe, manifest["recipe"], "manifest"), args.data_root))
     with open(args.run / "history.csv", newline="") as fh:
         curve = list(csv.DictReader(fh))
     target = args.into
@@ -98,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         "trained_by": trained_by,
         "result": manifest.get("result"),
         "best_val": manifest.get("best_val"),
-        "validation": validation_block(args.run),
+        "validation": validation_block(args.run, _with_root(validate(TrainRecipe, manifest["recipe"], "manifest"), args.data_root)),
         "balance": manifest.get("balance"),
         "data": data,
         "curve": curve,

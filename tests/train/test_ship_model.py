@@ -52,3 +52,28 @@ def test_ship_refuses_an_unfinished_run(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         _ship([str(run), "--into", str(tmp_path)])
     assert exc.value.code == 2 and "--allow-unfinished" in capsys.readouterr().err
+
+
+def test_ship_rescores_bins_a_history_lacks(tmp_path):
+    """A run trained before history.csv carried |yaw| bins: ship_model re-scores model.pt on the set instead."""
+    import csv
+
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(TINY.format(root=tmp_path / "data"))
+    run = tmp_path / "run"
+    assert edgekp(["train", "--recipe", str(recipe), "--out", str(run), "--set", "optim.max_epochs=1"]) == 0
+    with (run / "history.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = {k.split("][")[1].rstrip("]"): float(v) for k, v in rows[0].items() if k.startswith("val_nme[synth_val][") and v}
+    kept = [k for k in rows[0] if not k.startswith("val_nme[synth_val][")]
+    with (run / "history.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=kept, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    into = tmp_path / "package"
+    into.mkdir()
+    _ship([str(run), "--into", str(into)])
+    got = json.loads(next(into.glob("*.manifest.json")).read_text())["validation"]["sets"]["synth_val"]
+    assert got["by_yaw_from"] == "model.pt re-scored" and expected
+    for name, value in expected.items():
+        assert got["by_yaw"][name] == pytest.approx(value, rel=1e-4), name

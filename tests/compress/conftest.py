@@ -62,7 +62,7 @@ def make_parent_run(tmp_path: Path) -> Callable[..., Path]:
         if kind != "train":
             run.update(train_recipe=train_recipe)
         save_model(path / "model.pt", trained_tiny_model(), {"input_size": SIZE, "num_points": 68, "scheme": "ibug68",
-                                                             "val_nme": 0.2})
+                                                             "val_nme": 0.2, "crop_margin": 0.25})  # as train's model_meta
         run.finish(status="ok")
         return path
 

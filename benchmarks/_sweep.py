@@ -44,6 +44,8 @@ def add_common(parser: argparse.ArgumentParser, default_out: str = "runs/levers"
     parser.add_argument("--data-root", help="folder holding the recipe's datasets (sets data.root)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="recipe override for every lever, before the lever's own (repeatable)")
+    parser.add_argument("--jobs", type=int, default=1, help="levers trained at once, each an edgekp train process "
+                        "with its share of the CPU threads (default: 1, in this process)")
     parser.add_argument("--table", action="store_true", help="train nothing: print the table of the runs already there")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
 
@@ -70,7 +72,7 @@ def run_levers(args: argparse.Namespace, levers: Sequence[Lever], lever_file: Le
         print(f"{item.lever.name}: {item.action}{f' ({item.note})' if item.note else ''}", file=sys.stderr, flush=True)
     if args.table:
         return plan, {}
-    return plan, run_sweep(plan)
+    return plan, run_sweep(plan, jobs=max(1, args.jobs))
 
 
 def summaries(plan: Sequence[PlannedRun]) -> list[tuple[PlannedRun, RunSummary]]:

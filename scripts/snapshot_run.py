@@ -42,8 +42,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{snap.path}: {what}, {size:.1f} MB; resume with: python scripts/resume_run.py {snap.path} --out runs/{snap.path.name}")
     if args.commit:
-        subprocess.run(["git", "add", "--", str(snap.path)], check=True)
-        subprocess.run(["git", "commit", "-q", "-m", f"{snap.path}: training snapshot at {what}", "--", str(snap.path)], check=True)
+        try:
+            subprocess.run(["git", "add", "--", str(snap.path)], check=True)
+            subprocess.run(["git", "commit", "-q", "-m", f"{snap.path}: training snapshot at {what}", "--", str(snap.path)], check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"edgekp: error: the snapshot is written but git could not commit it ({' '.join(exc.cmd[:2])} exit {exc.returncode})",
+                  file=sys.stderr)
+            return 2
     return 0
 
 

@@ -21,7 +21,7 @@ grown) is resumed with ``edgekp train --resume`` semantics: only run-control fie
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,20 +172,63 @@ def plan_sweep(lever_file: LeverFile, levers: Sequence[Lever], settings: SweepSe
     return plan
 
 
-def run_sweep(plan: Sequence[PlannedRun], on_done: Callable[[PlannedRun], None] | None = None) -> dict[str, str]:
-    """Train or resume each planned run in order; {lever: error} for those that failed (the rest still run)."""
+def _subprocess_sweep(todo: Sequence[PlannedRun], jobs: int) -> dict[str, str]:
+    """Up to ``jobs`` levers at once, each an ``edgekp train`` process with its share of the CPU threads
+    (augmentation runs on the CPU, so one small model leaves a GPU mostly idle). Logs: <out>/<lever>.log."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from edgekp.config.loader import dump_recipe
+
+    share = max(1, (os.cpu_count() or 1) // jobs)
+    waiting, running, failures = list(todo), [], {}
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            item = waiting.pop(0)
+            assert item.recipe is not None
+            recipe = item.recipe if item.recipe.threads is not None else item.recipe.model_copy(update={"threads": share})
+            path = item.out.parent / "_recipes" / f"{item.lever.name}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(yaml.safe_dump(dump_recipe(recipe), sort_keys=False))
+            cmd = [sys.executable, "-m", "edgekp", "train", "--recipe", str(path), "--out", str(item.out)]
+            cmd += ["--resume"] if item.action == "resume" else []
+            log_path = item.out.parent / f"{item.lever.name}.log"
+            log.info("lever %s: %s in a subprocess (log %s)", item.lever.name, item.action, log_path)
+            with log_path.open("a") as fh:
+                running.append((item, log_path, subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)))
+        for entry in list(running):
+            item, log_path, proc = entry
+            if proc.poll() is None:
+                continue
+            running.remove(entry)
+            if proc.returncode != 0:
+                lines = [x for x in log_path.read_text(errors="replace").splitlines() if x.strip()]
+                failures[item.lever.name] = (lines[-1] if lines else f"exit {proc.returncode}")[:300]
+                log.error("lever %s failed: %s", item.lever.name, failures[item.lever.name])
+        time.sleep(1.0)
+    return failures
+
+
+def run_sweep(plan: Sequence[PlannedRun], jobs: int = 1) -> dict[str, str]:
+    """Train or resume each planned run (in order, or ``jobs`` at once in subprocesses); {lever: error}
+    for those that failed (the rest still run)."""
     from edgekp.train.run import train
 
+    for item in plan:
+        item.out.parent.mkdir(parents=True, exist_ok=True)
+    if jobs > 1:
+        return _subprocess_sweep([p for p in plan if p.action in ("train", "resume") and p.recipe is not None], jobs)
     failures: dict[str, str] = {}
     for item in plan:
         if item.action in ("train", "resume") and item.recipe is not None:
             log.info("lever %s: %s into %s%s", item.lever.name, item.action, item.out, f" ({item.note})" if item.note else "")
-            item.out.parent.mkdir(parents=True, exist_ok=True)
             try:
                 train(item.recipe, item.out, resume=item.action == "resume")
             except EdgeKPError as exc:  # one lever's data or numerics problem must not cost the others their run
                 failures[item.lever.name] = str(exc).splitlines()[0]
                 log.error("lever %s failed: %s", item.lever.name, failures[item.lever.name])
-        if on_done is not None:
-            on_done(item)
     return failures

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -93,6 +94,20 @@ def test_levers_train_resume_and_table(lever_file, tmp_path, capsys):
     lever_file.write_text(LEVERS.replace("loss.type: l1", "loss.type: smooth_l1"))
     assert levers.main([*common, "--reuse"]) == 2
     assert "recipe differs" in capsys.readouterr().err
+
+
+def test_levers_in_parallel_subprocesses(lever_file, tmp_path, capsys):
+    levers = _script("train_levers")
+    out = tmp_path / "sweep"
+    assert levers.main(["--levers", str(lever_file), "--out", str(out), "--only", "baseline,loss_l1", "--jobs", "2",
+                        "--set", "optim.max_epochs=1", "--set", "threads=null", "--json"]) == 0
+    rows = {r["lever"]: r for r in json.loads(capsys.readouterr().out)}
+    for lever in ("baseline", "loss_l1"):
+        assert rows[lever]["status"] == "ok" and rows[lever]["epochs"] == 1, lever
+        assert (out / f"{lever}.log").is_file()
+        # each process got its share of the CPU threads (run control: a later --reuse still resumes it)
+        assert json.loads((out / lever / "manifest.json").read_text())["recipe"]["threads"] == max(1, (os.cpu_count() or 1) // 2)
+    assert json.loads((out / "loss_l1" / "manifest.json").read_text())["recipe"]["loss"]["type"] == "l1"
 
 
 def test_balance_ablation_prints_bins_difference_and_verdict(lever_file, tmp_path, capsys):

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 SETS = ("300w/helen_train", "300w/afw", "merlrav/test")
-YAW_EDGES = (0.0, 30.0, 60.0, 90.0)
+YAW_EDGES = (0.0, 30.0, 60.0, 90.0)  # |yaw| bins; faces past 90 or unlabelled get their own
 
 
 def gt_box(points: np.ndarray) -> Any:
@@ -82,6 +82,10 @@ def run_set(name: str, records: list[Any], detector: Any, predictor: Any, scheme
         for lo, hi in zip(YAW_EDGES[:-1], YAW_EDGES[1:], strict=True):
             mask = (yaw_arr >= lo) & ((yaw_arr < hi) if hi < YAW_EDGES[-1] else (yaw_arr <= hi))
             bins[f"{lo:g}-{hi:g}"] = {"faces": int(mask.sum()), "recall": float(found_arr[mask].mean()) if mask.any() else None}
+        beyond, unknown = yaw_arr > YAW_EDGES[-1], ~np.isfinite(yaw_arr)
+        for name, mask in ((f">{YAW_EDGES[-1]:g}", beyond), ("unlabelled", unknown)):
+            if mask.any():  # every face lands in some bin: none is dropped from the table
+                bins[name] = {"faces": int(mask.sum()), "recall": float(found_arr[mask].mean())}
         out["recall_by_yaw"] = bins
     if landmarks and nme_det:
         det, gt = np.array(nme_det), np.array(nme_gt)
@@ -101,12 +105,13 @@ def table(results: list[dict[str, Any]]) -> str:
                      f"{nme[0]} | {nme[1]} | {nme[2]} | {r['ms_per_photo']:.1f} |")
     yaw = [r for r in results if "recall_by_yaw" in r]
     if yaw:
-        edges = list(yaw[0]["recall_by_yaw"])
+        edges = list(dict.fromkeys(k for r in yaw for k in r["recall_by_yaw"]))
         lines += ["", "| face set | detector | " + " | ".join(f"|yaw| {e} deg" for e in edges) + " |",
                   "|" + "---|" * (2 + len(edges))]
         for r in yaw:
-            cells = [f"{100 * b['recall']:.1f} % of {b['faces']}" if b["recall"] is not None else "-"
-                     for b in r["recall_by_yaw"].values()]
+            bins = r["recall_by_yaw"]
+            cells = [f"{100 * bins[e]['recall']:.1f} % of {bins[e]['faces']}" if bins.get(e, {}).get("recall") is not None
+                     else "-" for e in edges]
             lines.append(f"| {r['set']} | {r['detector']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -149,3 +149,10 @@ def test_committed_lever_file_validates(repo_root, tmp_path):
     assert all(a == "train" for n, a in actions.items() if not next(lv for lv in lever_file.levers if lv.name == n).optional)
     assert next(p for p in plan if p.lever.name == "ema_off").recipe.optim.ema_decay is None
     assert next(p for p in plan if p.lever.name == "ytf_0.2").recipe.data.train[3].weight == 0.2
+
+
+def test_unknown_lever_is_one_error_line(lever_file, tmp_path, capsys):
+    assert _script("train_levers").main(["--levers", str(lever_file), "--out", str(tmp_path / "s"), "--only", "baseline,nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["edgekp: error: unknown lever(s): nope (declared: baseline, loss_l1, loss_rle, balance_off)"]
+    assert not (tmp_path / "s").exists()  # refused before anything trained

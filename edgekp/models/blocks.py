@@ -11,6 +11,7 @@ from torch import nn
 
 from edgekp.models.attention import LinearAttention
 from edgekp.models.config import HvitConfig, StageConfig
+from edgekp.models.norms import make_token_norm
 
 
 def make_act(name: str) -> nn.Module:
@@ -72,10 +73,10 @@ class TransformerModule(nn.Module):
 
     def __init__(self, dim: int, num_heads: int, stage: StageConfig, cfg: HvitConfig) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
+        self.norm1 = make_token_norm(cfg.token_norm, dim)
         self.attn = LinearAttention(dim, num_heads, stage.head_dim, kernel=cfg.attn_kernel,
                                     eps=cfg.attn_eps, qkv_bias=cfg.qkv_bias, fused_denominator=cfg.attn_fused_denominator)
-        self.norm2 = nn.LayerNorm(dim)
+        self.norm2 = make_token_norm(cfg.token_norm, dim)
         self.mlp = Mlp(dim, max(1, round(dim * stage.mlp_ratio)), cfg.act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

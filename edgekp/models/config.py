@@ -16,10 +16,12 @@ from edgekp.errors import ConfigError
 Activation = Literal["gelu", "relu", "hardswish"]
 KernelName = Literal["elu", "relu"]
 Decode = Literal["linear", "sigmoid"]
+TokenNorm = Literal["layer", "batch", "none"]
 
 _ACTIVATIONS = ("gelu", "relu", "hardswish")
 _KERNELS = ("elu", "relu")
 _DECODES = ("linear", "sigmoid")
+_TOKEN_NORMS = ("layer", "batch", "none")
 
 # ImageNet statistics: inputs are RGB in [0, 1]; the model normalizes internally as its first op.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -100,6 +102,9 @@ class HvitConfig:
     # True: the attention's numerator and denominator come from one matmul of the same phi(Q), so
     # int8 quantizes both alike (FusedAttentionNormalizer); False (the shipped layout): two matmuls.
     attn_fused_denominator: bool = False
+    # Normalizer of the transformer modules' tokens: "layer" (shipped), "batch" (fixed statistics at
+    # inference: a per-channel affine, foldable), "none" (an ablation). See models/norms.py.
+    token_norm: TokenNorm = "layer"
     qkv_bias: bool = True
     decode: Decode = "linear"
 
@@ -150,7 +155,7 @@ class HvitConfig:
         if self.pos_kernel < 1 or self.pos_kernel % 2 == 0:
             raise ConfigError(f"pos_kernel must be odd (got {self.pos_kernel})")
         for name, value, choices in (("act", self.act, _ACTIVATIONS), ("attn_kernel", self.attn_kernel, _KERNELS),
-                                     ("decode", self.decode, _DECODES)):
+                                     ("decode", self.decode, _DECODES), ("token_norm", self.token_norm, _TOKEN_NORMS)):
             if value not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
         if min(self.fusion_dim, self.head_channels, self.head_hidden) < 1 or not 0 < self.se_ratio <= 1:

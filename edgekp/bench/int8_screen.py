@@ -1,0 +1,136 @@
+"""fp32 vs int8 latency of model variants on each CPU runtime: export, then time in one process.
+
+Latency does not depend on the trained weights, so a screen of candidate blocks can run on
+untrained variants (BatchNorm statistics set from the calibration faces so int8 ranges are sane).
+Every artifact is timed in turns (round robin): a slow spell of a shared machine lands on all of them,
+and each int8/fp32 ratio is taken within a round, from two timings a few milliseconds apart.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RUNTIMES = ("tflite", "openvino", "onnx")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    variant: str
+    runtime: str
+    precision: str
+    path: Path
+    seconds: float  # conversion time
+
+
+@dataclass
+class Timing:
+    rounds: list[float] = field(default_factory=list)  # per-round median ms
+
+    @property
+    def ms(self) -> float:
+        return float(statistics.median(self.rounds))
+
+
+def synthetic_calibration(n: int, size: int, seed: int = 0) -> np.ndarray:
+    """n synthetic faces, N x 3 x S x S in [0, 1] (the project's download-free calibration source)."""
+    from edgekp.data.crops import crop_face
+    from edgekp.data.synthetic import render_synthetic
+
+    images, points, _ = render_synthetic(n, int(size * 1.5), seed)
+    crops = [crop_face(img, pts, size, margin=0.25).image for img, pts in zip(images, points, strict=True)]
+    return np.stack(crops).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+
+
+def settle_batchnorm(model: Any, calibration: np.ndarray) -> Any:
+    """One train-mode pass with momentum 1: BatchNorm statistics of real-looking inputs, then eval."""
+    import torch
+
+    saved = {}
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            saved[m] = m.momentum
+            m.momentum = 1.0
+    with torch.no_grad():
+        model.train()(torch.from_numpy(calibration[:16]))
+    for m, momentum in saved.items():
+        m.momentum = momentum
+    return model.eval()
+
+
+def export_variant(name: str, model: Any, calibration: np.ndarray, out: Path, runtimes: tuple[str, ...],
+                   log: Callable[[str], None] = print) -> list[Artifact]:
+    """fp32 and int8 artifacts of ``model`` for each runtime (int8 is post-training quantization:
+    LiteRT PT2E static, OpenVINO nncf.quantize, onnxruntime NNCF Q/DQ)."""
+    from edgekp.export.base import ExportSpec, get_target
+
+    size = int(model.config.input_size)
+    points = int(model.config.num_points)
+    arts = []
+    for runtime in runtimes:
+        for precision in ("fp32", "int8"):
+            where = out / name / f"{runtime}_{precision}"
+            t0 = time.perf_counter()
+            if runtime == "onnx" and precision == "int8":
+                path = _onnx_qdq(model, calibration, where)
+            else:
+                route = {"tflite": "litert", "openvino": "torch", "onnx": "torch"}[runtime]
+                options = {"exporter": "legacy"} if runtime == "onnx" else {}
+                spec = ExportSpec(size, points, precision, route, options=options)  # type: ignore[arg-type]
+                path = get_target(runtime).convert(model, spec, calibration if precision == "int8" else None, where)
+            arts.append(Artifact(name, runtime, precision, path, time.perf_counter() - t0))
+            log(f"  {name} {runtime} {precision}: {arts[-1].seconds:.0f} s")
+    return arts
+
+
+def _onnx_qdq(model: Any, calibration: np.ndarray, where: Path) -> Path:
+    import copy
+
+    from edgekp.compress import qat_nncf
+    from edgekp.config.qat import QatRecipe
+    from edgekp.export.base import ExportSpec, get_target
+
+    recipe = QatRecipe.model_validate({"quantizer": "nncf", "target": "onnx", "overflow_fix": "auto"})
+    scopes = [n for n, _ in model.named_modules() if n.endswith("attn.normalizer")]
+    wrapped = qat_nncf.prepare(copy.deepcopy(model), calibration, recipe, scopes)
+    spec = ExportSpec(int(model.config.input_size), int(model.config.num_points), "int8", "qat-nncf")
+    return get_target("onnx").convert_qat(wrapped, spec, where)
+
+
+def time_round_robin(artifacts: list[Artifact], image: np.ndarray, rounds: int = 7, calls: int = 30,
+                     threads: int = 1) -> dict[tuple[str, str, str], Timing]:
+    """Per artifact, the median of ``calls`` timed calls in each of ``rounds`` turns."""
+    from edgekp.export.base import get_target
+
+    runners = {(a.variant, a.runtime, a.precision): get_target(a.runtime).load_runner(a.path, threads) for a in artifacts}
+    for run in runners.values():  # warm-up: first calls allocate and pick kernels
+        for _ in range(5):
+            run(image)
+    out = {key: Timing() for key in runners}
+    for _ in range(rounds):
+        for key, run in runners.items():
+            run(image)
+            times = []
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                run(image)
+                times.append(time.perf_counter() - t0)
+            out[key].rounds.append(float(np.median(times)) * 1000.0)
+    return out
+
+
+def ratios(timings: dict[tuple[str, str, str], Timing]) -> dict[tuple[str, str], float]:
+    """int8/fp32 per (variant, runtime): the median over rounds of the within-round ratio."""
+    out = {}
+    for (variant, runtime, precision), t in timings.items():
+        if precision != "int8" or (variant, runtime, "fp32") not in timings:
+            continue
+        fp = timings[(variant, runtime, "fp32")].rounds
+        out[(variant, runtime)] = float(statistics.median(i / f for i, f in zip(t.rounds, fp, strict=True)))
+    return out

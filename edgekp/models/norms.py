@@ -1,0 +1,41 @@
+"""Token normalizers of the transformer modules: LayerNorm (the shipped one) or a foldable BatchNorm.
+
+LayerNorm normalizes each token by its own mean and variance: a reduction, a square root and a
+division per token at inference, which int8 runtimes run in float (or as many small int8 ops).
+BatchNorm over the channels of the tokens uses statistics fixed in training, so at inference it is
+one per-channel scale and shift: nothing per token, and foldable into the Linear that follows.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+TOKEN_NORMS = ("layer", "batch", "none")
+
+
+class TokenBatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d over C of N x L x C tokens (statistics over batch and tokens while training).
+
+    In eval mode it is written as ``x * scale + shift`` on the last axis, so exporters see two
+    broadcast elementwise ops (no transposes), which graph optimizers fold into the next MatMul.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or not self.track_running_stats:
+            return super().forward(x.transpose(1, 2)).transpose(1, 2)
+        scale = self.weight * torch.rsqrt(self.running_var + self.eps)
+        return x * scale + (self.bias - self.running_mean * scale)
+
+    def affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale, shift) of the eval-mode map, for folding into a following Linear."""
+        scale = self.weight * torch.rsqrt(self.running_var + self.eps)
+        return scale, self.bias - self.running_mean * scale
+
+
+def make_token_norm(kind: str, dim: int) -> nn.Module:
+    if kind == "layer":
+        return nn.LayerNorm(dim)
+    if kind == "batch":
+        return TokenBatchNorm(dim)
+    return nn.Identity()  # "none": an ablation (no normalization before attention and MLP)

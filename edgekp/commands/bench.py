@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 from edgekp.commands.common import add_json, add_source, print_result, resolve_from
 from edgekp.errors import ConfigError
@@ -25,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed calls before timing")
     parser.add_argument("--peers", action="store_true", help="also measure dlib and MediaPipe (downloads them with pip into a cache)")
     parser.add_argument("--peers-cache", metavar="DIR", default=None, help="peer cache folder (default: ~/.cache/edgekp/peers)")
+    parser.add_argument("--profile", action="store_true",
+                        help="per-operator breakdown of each TFLite/OpenVINO/ONNX artifact instead (op kinds, int8 vs float, Q/DQ count)")
     add_json(parser)
 
 
@@ -46,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.bench.core import BenchOptions, bench_run
     from edgekp.bench.latency import LatencySettings
 
+    if getattr(args, "profile", False):
+        return _profile(args)
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip()) if args.targets else None
     if targets:
         from edgekp.export.base import get_target
@@ -66,4 +71,22 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"  {row.target:9} {row.precision:5} {row.route:10} {row.status:13} {acc:24} {_ms(row)}")
     lines.append(f"written to: {result.run}/bench/bench.json")
     print_result(args, result.model_dump(mode="json", by_alias=True), "\n".join(lines))
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    import json
+
+    from edgekp.bench.profile import format_profile, profile_run
+
+    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip()) if args.targets else None
+    run = resolve_from(args)
+    profiles = profile_run(run, targets, parse_threads(args.threads)[0])
+    if not profiles:
+        raise ConfigError(f"{str(run)!r} has no finished TFLite, OpenVINO or ONNX artifact to profile; export one first")
+    data = [p.summary() for p in profiles]
+    out = Path(run) / "bench" / "profile.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2))
+    print_result(args, data, "\n\n".join(format_profile(p) for p in profiles) + f"\nwritten to: {out}")
     return 0

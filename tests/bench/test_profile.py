@@ -66,3 +66,26 @@ def test_unknown_artifact_is_a_user_error(tmp_path: Path, image) -> None:
 
     with pytest.raises(ConfigError, match="--profile covers"):
         profile_artifact(tmp_path / "model.mlpackage", image)
+
+
+def test_cli_bench_profile_of_a_run(tmp_path: Path, capsys) -> None:
+    """edgekp bench --profile on a run with an OpenVINO export: one breakdown, written to bench/profile.json;
+    a run with nothing profilable is a one-line user error."""
+    import json
+
+    from edgekp.artifacts import RunDir
+    from edgekp.models.io import save_model
+    from face_fixtures import run_cli
+
+    run = RunDir.create(tmp_path / "run", "train", recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": 68}})
+    save_model(run.path / "model.pt", scaled_tiny_model(SIZE), {"scheme": "ibug68", "crop_margin": 0.25})
+    run.finish("ok")
+    code, _, err = run_cli(capsys, "bench", "--from", str(run.path), "--profile")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "no finished TFLite, OpenVINO or ONNX artifact" in err
+    code, _, err = run_cli(capsys, "export", "--from", str(run.path), "--target", "openvino", "--precision", "fp32")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "bench", "--from", str(run.path), "--profile", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert len(data) == 1 and data[0]["runtime"] == "openvino" and data[0]["ops"] > 10
+    assert json.loads((run.path / "bench" / "profile.json").read_text()) == data

@@ -43,7 +43,8 @@ def model_meta(recipe: TrainRecipe, scheme_name: str) -> dict[str, Any]:
 
 # Fields that say how and where a run executes, not what it learns: a run resumed on another machine
 # (a committed checkpoint, a GPU host, a new session with a longer time budget) may change them.
-RUN_CONTROL_FIELDS = (("device",), ("threads",), ("workers",), ("optim", "time_budget_min"))
+# data.root too: another machine keeps the same datasets elsewhere; the face counts guard the data itself.
+RUN_CONTROL_FIELDS = (("device",), ("threads",), ("workers",), ("optim", "time_budget_min"), ("data", "root"))
 
 
 def _without_run_control(recipe: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +101,16 @@ def _open_run(out: Path, recipe: TrainRecipe, resume: bool, threads: int) -> Run
     return RunDir.create(out, "train", recipe=resolved, threads=threads)
 
 
+def _check_same_faces(run: RunDir, summary: dict[str, Any], out: Path) -> None:
+    """A resumed run (possibly with another data.root) must read the same number of faces as before."""
+    before = run.manifest.get("data") or {}
+    for key in ("train_faces", "val_faces"):
+        if key in before and key in summary and before[key] != summary[key]:
+            raise LineageError(
+                f"cannot resume {str(out)!r}: it trained on {before[key]} {key.replace('_', ' ')}, the data given now has {summary[key]}"
+            )
+
+
 def _field(recipe: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = recipe
     for key in path:
@@ -135,6 +146,7 @@ def _train(recipe: TrainRecipe, out: Path, resume: bool, threads: int) -> dict[s
         trainer = Trainer(model, data, settings, out, save_best, device=device, dist=dist)
         if dist.is_main:
             # The first epoch's balance (per dataset and |yaw| bin, before/after) is known before training starts.
+            _check_same_faces(run, data.summary, out)
             run.update(data=data.summary, balance_plan=trainer.epoch_plan(0)[3])
         result = trainer.fit(resume=resume, budget_min=recipe.optim.time_budget_min)
     except BaseException:

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.config.loader import default_recipe, load_recipe
     from edgekp.errors import ConfigError
     from edgekp.export.calibration import synthetic_warning
-    from edgekp.export.pipeline import ExportRequest, export_many
+    from edgekp.export.pipeline import ExportRequest, check_request, export_many
     from edgekp.logs import get_logger
 
     if args.recipe:
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out and len(requests) > 1:
         raise ConfigError("--out names one export's folder; give --target too, or leave --out out")
     from_run = resolve_from(args)
+    for request in requests:  # a refused request is the one line it prints, before any warning or work
+        check_request(request, from_run, recipe)
     if any(r.precision == "int8" for r in requests):
         warning = synthetic_warning(args.calib or recipe.calibration)
         if warning:

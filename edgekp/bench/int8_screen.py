@@ -70,6 +70,7 @@ def export_variant(name: str, model: Any, calibration: np.ndarray, out: Path, ru
     LiteRT PT2E static, OpenVINO nncf.quantize, onnxruntime NNCF Q/DQ)."""
     from edgekp.export.base import ExportSpec, get_target
 
+    model = model.inference_form() if hasattr(model, "inference_form") else model  # as the export pipeline does
     size = int(model.config.input_size)
     points = int(model.config.num_points)
     arts = []

@@ -221,7 +221,9 @@ def convert(plan: ExportPlan) -> Converted:
         if plan.quantized:
             artifact = plan.target.convert_qat(plan.model, plan.spec, plan.out_dir)
         else:
-            artifact = plan.target.convert(plan.model, plan.spec, calib, plan.out_dir)
+            # inference_form: BatchNorm token norms folded into the next Linear (models/norms.py).
+            model = plan.model.inference_form() if hasattr(plan.model, "inference_form") else plan.model
+            artifact = plan.target.convert(model, plan.spec, calib, plan.out_dir)
     except EdgeKPError:
         raise
     except Exception as exc:  # noqa: BLE001 - third-party converters raise anything; the chain keeps their traceback for -v

@@ -65,6 +65,19 @@ class KeypointHVit(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
+    def inference_form(self) -> KeypointHVit:
+        """The model as exporters should convert it: a copy with BatchNorm token norms folded into the
+        next Linear (``token_norm: batch``); the model itself when there is nothing to fold."""
+        import copy
+
+        from edgekp.models.norms import TokenBatchNorm, fold_token_norms
+
+        if not any(isinstance(m, TokenBatchNorm) for m in self.modules()):
+            return self
+        folded = copy.deepcopy(self).eval()
+        fold_token_norms(folded)
+        return folded
+
     def attention_modules(self) -> list[tuple[str, LinearAttention]]:
         """Every attention module with its qualified name, in a stable (definition) order."""
         return [(name, m) for name, m in self.named_modules() if isinstance(m, LinearAttention)]

@@ -27,7 +27,7 @@ class TokenBatchNorm(nn.BatchNorm1d):
         scale = self.weight * torch.rsqrt(self.running_var + self.eps)
         return x * scale + (self.bias - self.running_mean * scale)
 
-    def affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def scale_shift(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(scale, shift) of the eval-mode map, for folding into a following Linear."""
         scale = self.weight * torch.rsqrt(self.running_var + self.eps)
         return scale, self.bias - self.running_mean * scale
@@ -39,3 +39,31 @@ def make_token_norm(kind: str, dim: int) -> nn.Module:
     if kind == "batch":
         return TokenBatchNorm(dim)
     return nn.Identity()  # "none": an ablation (no normalization before attention and MLP)
+
+
+def fold_token_norms(model: nn.Module) -> int:
+    """Fold every TokenBatchNorm into the Linear that reads its output (attention qkv, MLP fc1), in place.
+
+    norm(x) = x * s + t, so Linear(norm(x)) = x @ (W * s)^T + (b + W t): the norm becomes Identity and
+    the inference graph has no per-token normalization op at all. Returns how many norms were folded.
+    For exports only: the folded model has no norm parameters to train.
+    """
+    from edgekp.models.blocks import TransformerModule
+
+    folded = 0
+    for module in model.modules():
+        if not isinstance(module, TransformerModule):
+            continue
+        for norm_name, linear in (("norm1", module.attn.qkv), ("norm2", module.mlp.fc1)):
+            norm = getattr(module, norm_name)
+            if not isinstance(norm, TokenBatchNorm):
+                continue
+            with torch.no_grad():
+                scale, shift = norm.scale_shift()
+                bias = linear.bias if linear.bias is not None else torch.zeros(linear.out_features)
+                new_bias = bias + linear.weight @ shift
+                linear.weight.mul_(scale.reshape(1, -1))
+                linear.bias = nn.Parameter(new_bias)
+            setattr(module, norm_name, nn.Identity())
+            folded += 1
+    return folded

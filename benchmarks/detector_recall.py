@@ -106,7 +106,7 @@ def table(results: list[dict[str, Any]]) -> str:
     yaw = [r for r in results if "recall_by_yaw" in r]
     if yaw:
         edges = list(dict.fromkeys(k for r in yaw for k in r["recall_by_yaw"]))
-        lines += ["", "| face set | detector | " + " | ".join(f"|yaw| {e} deg" for e in edges) + " |",
+        lines += ["", "| face set | detector | " + " | ".join(f"recall, abs(yaw) {e} deg" for e in edges) + " |",
                   "|" + "---|" * (2 + len(edges))]
         for r in yaw:
             bins = r["recall_by_yaw"]

@@ -1,0 +1,141 @@
+"""fp32 vs int8 latency (and NME) per CPU runtime, with the host's ISA: is int8 buying speed here?
+
+Two modes, one round-robin timing (every artifact timed in turns in one process, medians; each
+int8/fp32 ratio is taken within a round):
+
+    # a trained model (default: the shipped one): PTQ int8 per runtime, NME on a face set
+    python benchmarks/int8_speed.py --data ../shared/data/300w/helen_train --data ../shared/data/300w/afw --holdout
+
+    # a latency screen of quantization-friendly variants (untrained: latency does not depend on weights)
+    python benchmarks/int8_speed.py --screen base,kernel_relu,fused,bn,q_all
+
+int8 is post-training quantization with the synthetic calibration faces (no download): LiteRT PT2E
+static, OpenVINO nncf.quantize (transformer scheme), onnxruntime NNCF Q/DQ. Targets of issue 14 on a
+VNNI host: TFLite int8/fp32 <= 0.6, OpenVINO <= 0.7.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edgekp.bench.int8_screen import (  # noqa: E402
+    RUNTIMES,
+    export_variant,
+    ratios,
+    settle_batchnorm,
+    synthetic_calibration,
+    time_round_robin,
+)
+from edgekp.host import host_info  # noqa: E402
+
+# Quantization-friendly candidates: config overrides of kp_hvit_s (all HvitConfig fields).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "base": {},
+    "relu": {"act": "relu"},
+    "hswish": {"act": "hardswish"},
+    "kernel_relu": {"attn_kernel": "relu"},
+    "fused": {"attn_fused_denominator": True},
+    "bn": {"token_norm": "batch"},  # folded into the next Linear at export (KeypointHVit.inference_form)
+    "nonorm": {"token_norm": "none"},  # ablation: what no token norm at all would cost
+    "kr_fused": {"attn_kernel": "relu", "attn_fused_denominator": True},
+    "kr_fused_bn": {"attn_kernel": "relu", "attn_fused_denominator": True, "token_norm": "batch"},
+    "q_all": {"act": "relu", "attn_kernel": "relu", "attn_fused_denominator": True, "token_norm": "batch"},
+}
+
+
+def _trained(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    from edgekp.checkpoints import load_run_model
+    from edgekp.sources import resolve_source
+
+    source = resolve_source(args.from_run)
+    loaded = load_run_model(source.run_dir)
+    return {"trained": loaded.model.eval()}, {"run": str(source.run_dir), "meta": loaded.meta}
+
+
+def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model: Any) -> dict[tuple[str, str], float]:
+    from edgekp.artifacts import RunDir
+    from edgekp.bench.core import BenchOptions, _predict, load_faces, score
+    from edgekp.export.base import get_target
+
+    run = RunDir.open(info["run"])
+    opts = BenchOptions(data=tuple(args.data), holdout=args.holdout, max_faces=args.max_faces)
+    datasets = [(Path(p), "auto") for p in args.data]
+    meta = {**info["meta"], "input_size": model.config.input_size, "num_points": model.config.num_points}
+    faces = load_faces(run, datasets, meta, opts, Path(tempfile.mkdtemp(prefix="int8_speed_crops_")))
+    out = {("pytorch", "fp32"): score(_predict(lambda x: model(torch.from_numpy(x)).detach().numpy(), faces.inputs), faces)["nme"]}
+    for a in arts:
+        runner = get_target(a.runtime).load_runner(a.path, 1)
+        out[(a.runtime, a.precision)] = score(_predict(runner, faces.inputs), faces)["nme"]
+    print(f"NME on {faces.path}: {len(faces.inputs)} faces (inter-ocular)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--from", dest="from_run", default=None, help="trained run (default: the shipped model)")
+    p.add_argument("--screen", default=None, help=f"comma-separated untrained variants instead: {', '.join(VARIANTS)}")
+    p.add_argument("--runtimes", default=",".join(RUNTIMES), help="tflite,openvino,onnx")
+    p.add_argument("--data", action="append", default=[], help="face set for NME (repeat to pool); none: latency only")
+    p.add_argument("--holdout", action="store_true", help="only the faces the run's training held out")
+    p.add_argument("--max-faces", type=int, default=None)
+    p.add_argument("--calib", type=int, default=32, help="synthetic calibration faces for int8")
+    p.add_argument("--rounds", type=int, default=9)
+    p.add_argument("--out", default=None, help="folder for the artifacts (default: a temp folder)")
+    p.add_argument("--json", default=None, help="also write the table here")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    runtimes = tuple(r.strip() for r in args.runtimes.split(",") if r.strip())
+    out = Path(args.out or tempfile.mkdtemp(prefix="int8_speed_"))
+    if args.screen:
+        models, info = {}, {}
+        for name in args.screen.split(","):
+            torch.manual_seed(0)
+            from edgekp.models import create_model
+
+            models[name] = create_model("kp_hvit_s", **VARIANTS[name])
+    else:
+        models, info = _trained(args)
+    size = int(next(iter(models.values())).config.input_size)
+    calib = synthetic_calibration(args.calib, size)
+    arts = []
+    for name, model in models.items():
+        if args.screen:
+            settle_batchnorm(model, calib)
+        arts += export_variant(name, model, calib, out, runtimes)
+    timings = time_round_robin(arts, calib[:1], rounds=args.rounds)
+    r = ratios(timings)
+    nme = _nme(arts, args, info, models["trained"]) if args.data and not args.screen else {}
+    host = host_info(threads=1)
+    print(f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; load {os.getloadavg()[0]:.1f}")
+    print(f"{'variant':<12} {'runtime':<9} {'fp32 ms':>8} {'int8 ms':>8} {'int8/fp32':>9}" + ("  NME fp32 / int8" if nme else ""))
+    rows = []
+    for name in models:
+        for rt in runtimes:
+            fp, i8 = timings[(name, rt, "fp32")].ms, timings[(name, rt, "int8")].ms
+            row = {"variant": name, "runtime": rt, "fp32_ms": fp, "int8_ms": i8, "ratio": r[(name, rt)],
+                   "nme_fp32": nme.get((rt, "fp32")), "nme_int8": nme.get((rt, "int8"))}
+            rows.append(row)
+            extra = f"  {100 * row['nme_fp32']:.2f}% / {100 * row['nme_int8']:.2f}%" if nme else ""
+            print(f"{name:<12} {rt:<9} {fp:>8.3f} {i8:>8.3f} {row['ratio']:>9.2f}{extra}")
+    if nme:
+        print(f"pytorch fp32 NME {100 * nme[('pytorch', 'fp32')]:.2f}%")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"host": host, "rows": rows, "artifacts": str(out)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

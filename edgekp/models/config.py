@@ -40,20 +40,33 @@ class StageConfig:
     heads: tuple[int, ...]
     head_dim: int = 16
     mlp_ratio: float = 2.0
+    # Per-module MLP hidden widths (what channel pruning writes); None: round(dim * mlp_ratio) each.
+    mlp_hidden: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heads", tuple(int(h) for h in self.heads))
+        if self.mlp_hidden is not None:
+            object.__setattr__(self, "mlp_hidden", tuple(int(h) for h in self.mlp_hidden))
         if self.dim < 1 or self.head_dim < 1 or self.mlp_ratio <= 0:
             raise ConfigError(f"stage needs dim >= 1, head_dim >= 1, mlp_ratio > 0 (got {self})")
         if not self.heads or any(h < 1 for h in self.heads):
             raise ConfigError(f"stage heads must be a non-empty list of counts >= 1 (got {list(self.heads)})")
+        if self.mlp_hidden is not None and (len(self.mlp_hidden) != len(self.heads) or min(self.mlp_hidden) < 1):
+            raise ConfigError(f"stage mlp_hidden needs one width >= 1 per module ({len(self.heads)}), got {list(self.mlp_hidden)}")
 
     @property
     def depth(self) -> int:
         return len(self.heads)
 
+    def hidden(self, index: int) -> int:
+        """The MLP hidden width of module ``index``."""
+        return self.mlp_hidden[index] if self.mlp_hidden is not None else max(1, round(self.dim * self.mlp_ratio))
+
     def to_dict(self) -> dict[str, Any]:
-        return {"dim": self.dim, "heads": list(self.heads), "head_dim": self.head_dim, "mlp_ratio": self.mlp_ratio}
+        out: dict[str, Any] = {"dim": self.dim, "heads": list(self.heads), "head_dim": self.head_dim, "mlp_ratio": self.mlp_ratio}
+        if self.mlp_hidden is not None:  # only when set: unpruned configs stay what they were
+            out["mlp_hidden"] = list(self.mlp_hidden)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "stage") -> StageConfig:

@@ -1,0 +1,16 @@
+"""Structured pruning beyond attention heads: MLP hidden channels and whole transformer blocks.
+
+Both remove structure physically: the pruned widths (or the shorter stages) are written into the
+model config, the network is rebuilt from that config alone and the kept weights are loaded, so no
+mask is left in any exported graph (the same contract as edgekp.compress.heads).
+"""
+
+from edgekp.compress.channels.removal import (
+    mlp_channel_scores,
+    mlp_widths,
+    remove_blocks,
+    remove_mlp_channels,
+    removable_blocks,
+)
+
+__all__ = ["mlp_channel_scores", "mlp_widths", "remove_blocks", "remove_mlp_channels", "removable_blocks"]

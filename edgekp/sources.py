@@ -12,12 +12,17 @@ applies to that copy: ``./edgekp-out/kp_hvit_s_300w/exports/tflite-int8``, ``...
 from __future__ import annotations
 
 import datetime as _dt
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import MANIFEST, atomic_write_json, sha256_file, sha256_json
+from edgekp.artifacts import (
+    MANIFEST,
+    atomic_write_bytes,
+    atomic_write_json,
+    sha256_file,
+    sha256_json,
+)
 from edgekp.errors import LineageError
 from edgekp.logs import get_logger
 
@@ -145,9 +150,7 @@ def materialize_shipped(out_root: str | Path | None = None) -> Path:
         log.warning("%s held another version of the shipped model; replaced it (outputs already there came from that version)",
                     run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f".{MODEL}.tmp"
-    shutil.copyfile(package_model, tmp)
-    tmp.replace(run_dir / MODEL)
+    atomic_write_bytes(run_dir / MODEL, package_model.read_bytes())  # two verbs started at once each write whole files
     atomic_write_json(manifest_path, workspace_manifest(shipped, actual, shipped_manifest_path()))
     log.info("shipped model %s copied to %s (the run directory every verb reads)", SHIPPED_NAME, run_dir)
     return run_dir

@@ -93,7 +93,12 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.9)
     xs = [p[0] for p in pts]
     if use_log_x(xs):
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")  # 2, 5, 10, 20 ms rather than 2x10^0
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
     ax.set_xlabel(f"median latency per face, ms ({data[0].latency.threads} thread(s), host)"  # type: ignore[union-attr]
                   + (", log scale" if use_log_x(xs) else ""))
     ax.set_ylabel("NME, % of inter-ocular distance")

@@ -31,7 +31,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgekp.bench.int8_screen import (  # noqa: E402
+from edgekp.compress.int8_screen import (  # noqa: E402
     RUNTIMES,
     export_variant,
     ratios,

@@ -4,6 +4,9 @@ Latency does not depend on the trained weights, so a screen of candidate blocks 
 untrained variants (BatchNorm statistics set from the calibration faces so int8 ranges are sane).
 Every artifact is timed in turns (round robin): a slow spell of a shared machine lands on all of them,
 and each int8/fp32 ratio is taken within a round, from two timings a few milliseconds apart.
+
+It lives in compress (not bench) because its ONNX int8 models are NNCF-quantized (qat_nncf), and bench
+never imports compress (the layers contract in pyproject.toml).
 """
 
 from __future__ import annotations

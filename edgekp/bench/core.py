@@ -21,7 +21,7 @@ from edgekp.bench.cache import BenchCache, cache_key, data_hash
 from edgekp.bench.latency import LatencySettings, measure
 from edgekp.bench.runs import ArtifactRef, find_artifacts
 from edgekp.bench.schema import Accuracy, BenchResult, BenchRow, Latency
-from edgekp.errors import DataError, EdgeKPError
+from edgekp.errors import DataError, EdgeKPError, LineageError
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -117,7 +117,9 @@ def load_faces(run: RunDir, datasets: list[tuple[Path, str]], meta: dict[str, An
     records = sorted(_read_records(run, datasets, scheme, opts), key=lambda r: r.source)[: opts.max_faces]
     if records[0].points.shape[0] != int(meta.get("num_points", 68)):
         raise DataError(f"the model predicts {meta.get('num_points')} points but {str(datasets[0][0])!r} has {records[0].points.shape[0]} per face")
-    size, margin = int(meta["input_size"]), float(meta.get("crop_margin", 0.25))
+    if "crop_margin" not in meta:  # no silent default: the wrong margin scores every face on the wrong crop
+        raise LineageError(f"{str(run.path)!r}: its model records no crop_margin, so the crops it was trained on are unknown")
+    size, margin = int(meta["input_size"]), float(meta["crop_margin"])
     crops = preload_crops(records, size=size, margin=margin, cache_dir=cache_dir)
     digest = "+".join(data_hash(p) for p, _ in datasets) + f"|{opts.holdout}|{opts.max_faces}|{size}|{margin}|{scheme.name}"
     large = is_large_pose(np.nan_to_num(crops.poses), BalanceSpec(yaw_threshold=opts.yaw_threshold))

@@ -165,3 +165,19 @@ def test_bench_scores_several_datasets_and_only_held_out_faces(tmp_path: Path, c
     assert main([*base, "--holdout"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["rows"][0]["accuracy"]["n"] == 3 and "held-out" in result["data"]
+
+
+def test_bench_refuses_a_model_without_its_crop_margin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No silent 0.25: a model that does not say how it was cropped cannot be scored on the right crops."""
+    from edgekp.data.synthetic_store import ensure_synthetic_dataset
+    from edgekp.models.io import save_model
+    from face_fixtures import scaled_tiny_model
+
+    run = tmp_path / "train"
+    made = RunDir.create(run, "train", recipe={"model": {"name": "kp_hvit_test", "input_size": 64, "num_points": 68}})
+    save_model(run / "model.pt", scaled_tiny_model(64, 0), {"scheme": "ibug68"})
+    made.finish("ok")
+    data = ensure_synthetic_dataset(tmp_path / "faces", 4, 96, 5)
+    assert main(["bench", "--from", str(run), "--data", str(data), "--min-runs", "2", "--min-seconds", "0.01"]) == 2
+    err = capsys.readouterr().err
+    assert "crop_margin" in err and err.count("\n") == 1

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--from", dest="from_run", default=None, help="trained run (default: the shipped model)")
     p.add_argument("--screen", default=None, help=f"comma-separated untrained variants instead: {', '.join(VARIANTS)}")
-    p.add_argument("--runtimes", default=",".join(RUNTIMES), help="tflite,openvino,onnx")
+    p.add_argument("--runtimes", default=",".join(RUNTIMES), help="tflite,openvino,onnx (and openvino_cnn: NNCF's CNN scheme)")
     p.add_argument("--data", action="append", default=[], help="face set for NME (repeat to pool); none: latency only")
     p.add_argument("--holdout", action="store_true", help="only the faces the run's training held out")
     p.add_argument("--max-faces", type=int, default=None)

@@ -5,6 +5,9 @@ right after removal and after fine-tuning, and 1-thread latency in onnxruntime a
 
     python benchmarks/prune_sweep.py --from runs/kp_hvit_s_300w --data-root ../shared/data
 
+    # which structures cut latency at all (MLP channels, whole blocks, heads; TFLite fp32 and int8)
+    python benchmarks/prune_sweep.py --from edgekp-out/kp_hvit_s_300w --structures
+
 Every budget is an option (fine-tuning epochs and minutes, faces used), so a short smoke run and the
 full run on the shipped model use the same script. Prune runs land in ``--out/<importance>_<pct>`` and
 are reused on a rerun with the same settings (``--resume`` semantics of ``edgekp prune``).
@@ -67,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=100, help="timed runs per latency measurement (median)")
     p.add_argument("--no-tflite", action="store_true", help="skip the TFLite latency (litert-torch conversion)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows to this JSON file")
+    p.add_argument("--structures", action="store_true",
+                   help="instead: which structures cut TFLite latency (MLP channels, whole blocks, heads), no fine-tuning")
     return p.parse_args(argv)
 
 
@@ -253,8 +258,73 @@ def print_table(rows: list[dict[str, Any]], context: dict[str, Any]) -> None:
           + "; ".join(f"{k}: {v}" for k, v in context["latency_via"].items()))
 
 
+STRUCTURES: dict[str, dict[str, Any]] = {
+    "control": {},
+    "heads_50": {"heads": 0.5},
+    "mlp_30": {"mlp": 0.3},
+    "mlp_50": {"mlp": 0.5},
+    "blocks_3": {"blocks": {"ref2": 1, "ref3": 1, "level2": 1}},
+    "blocks_3+mlp_30": {"blocks": {"ref2": 1, "ref3": 1, "level2": 1}, "mlp": 0.3},
+}
+
+
+def _structure(model: Any, spec: dict[str, Any]) -> Any:
+    from edgekp.compress.channels import remove_blocks, remove_mlp_channels
+    from edgekp.compress.heads import remove_heads
+
+    if "blocks" in spec:
+        model = remove_blocks(model, spec["blocks"])
+    if "mlp" in spec:
+        model = remove_mlp_channels(model, spec["mlp"])
+    if "heads" in spec:  # magnitude of each head's q/k/v rows, half of every block's heads
+        removal = {}
+        for name, attn in model.attention_modules():
+            norms = torch.stack([attn.qkv.weight[attn.head_slices(h)[0]].norm() for h in range(attn.num_heads)])
+            removal[name] = sorted(int(i) for i in torch.argsort(norms)[: int(attn.num_heads * spec["heads"])])
+        model = remove_heads(model, removal)
+    return model.eval()
+
+
+def structure_sweep(args: argparse.Namespace) -> int:
+    """Latency-cutting structures: each removal applied to the parent, exported to TFLite fp32 and int8
+    (PTQ, synthetic calibration), timed round robin in one process against the unpruned control."""
+    from edgekp.compress.int8_screen import export_variant, synthetic_calibration, time_round_robin
+    from edgekp.checkpoints import load_run_model
+    from edgekp.host import host_info
+    from edgekp.models.cost import count_flops, count_parameters
+
+    torch.set_num_threads(1)
+    parent = load_run_model(args.from_run).model.eval()
+    calib = synthetic_calibration(16, int(parent.config.input_size))
+    work = Path(args.out or tempfile.mkdtemp(prefix="structures_"))
+    models = {name: _structure(parent, spec) for name, spec in STRUCTURES.items()}
+    arts = [a for name, m in models.items() for a in export_variant(name, m, calib, work, ("tflite",))]
+    timings = time_round_robin(arts, calib[:1], rounds=9)
+    host = host_info(threads=1)
+    print(f"{'structure':<17} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'TFL fp32 ms':>11} {'cut %':>6} {'TFL int8 ms':>11} {'cut %':>6}")
+    rows = []
+    for name, m in models.items():
+        row = {"structure": name, "heads": sum(a.num_heads for _, a in m.attention_modules()), "params": count_parameters(m),
+               "flops": count_flops(m)}
+        for prec in ("fp32", "int8"):
+            rounds = timings[(name, "tflite", prec)].rounds
+            control = timings[("control", "tflite", prec)].rounds
+            row[f"{prec}_ms"] = statistics.median(rounds)
+            row[f"{prec}_cut_pct"] = 100 * (1 - statistics.median(r / c for r, c in zip(rounds, control, strict=True)))
+        rows.append(row)
+        print(f"{name:<17} {row['heads']:>5} {row['params']:>9,} {row['flops'] / 1e6:>7.1f} {row['fp32_ms']:>11.3f} "
+              f"{row['fp32_cut_pct']:>6.1f} {row['int8_ms']:>11.3f} {row['int8_cut_pct']:>6.1f}")
+    print(f"1 thread, TFLite (LiteRT) per-round medians of 30 calls, 9 rounds round robin; cut % = median within-round "
+          f"saving vs control; no fine-tuning (latency does not depend on it). Host: {host['cpu']}, ISA {' '.join(host['isa'])}")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"host": host, "rows": rows}, indent=2, default=str))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.structures:
+        return structure_sweep(args)
     rows, context = run_sweep(args)
     print_table(rows, context)
     if args.json_out:

@@ -73,6 +73,24 @@ def kp_hvit_b() -> HvitConfig:
     )
 
 
+# Quantization-friendly blocks (issue 14): a ReLU feature map (no float EXP/SELECT island in int8
+# graphs), numerator and denominator from one matmul (QAT quantizes both alike), BatchNorm token
+# norms (folded into the next Linear at export). Same stage layout as their parents.
+_QUANT_FRIENDLY = {"attn_kernel": "relu", "attn_fused_denominator": True, "token_norm": "batch"}
+
+
+@register_model
+def kp_hvit_s_q() -> HvitConfig:
+    """kp_hvit_s with the quantization-friendly blocks: the int8 deployment variant."""
+    return HvitConfig(**_QUANT_FRIENDLY)
+
+
+@register_model
+def kp_hvit_t_q() -> HvitConfig:
+    """kp_hvit_t with the quantization-friendly blocks: aimed at <= 0.5x MediaPipe face_landmark latency in int8."""
+    return kp_hvit_t().replace(**_QUANT_FRIENDLY)
+
+
 def list_models(pattern: str = "*") -> list[str]:
     """Registered variant names matching a glob pattern, sorted."""
     return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))

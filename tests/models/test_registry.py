@@ -121,3 +121,16 @@ def test_config_options_build_and_run(options: dict) -> None:
     assert y.shape == (1, 68, 2) and torch.isfinite(y).all()
     if model.config.decode == "sigmoid":
         assert ((y >= 0) & (y <= 1)).all()
+
+
+def test_quantization_friendly_variants_keep_their_parents_layout() -> None:
+    """kp_hvit_s_q / kp_hvit_t_q: the parents' stages with the relu kernel, the fused denominator and
+    BatchNorm token norms; BatchNorm folds away in the inference form."""
+    from edgekp.models.norms import TokenBatchNorm
+
+    for name, parent in (("kp_hvit_s_q", "kp_hvit_s"), ("kp_hvit_t_q", "kp_hvit_t")):
+        q, p = create_model(name).config, create_model(parent).config
+        assert (q.attn_kernel, q.attn_fused_denominator, q.token_norm) == ("relu", True, "batch")
+        assert q.stages() == p.stages() and q.act == p.act
+        model = create_model(name).eval()
+        assert not any(isinstance(m, TokenBatchNorm) for m in model.inference_form().modules())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -53,7 +54,24 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "kr_fused": {"attn_kernel": "relu", "attn_fused_denominator": True},
     "kr_fused_bn": {"attn_kernel": "relu", "attn_fused_denominator": True, "token_norm": "batch"},
     "q_all": {"act": "relu", "attn_kernel": "relu", "attn_fused_denominator": True, "token_norm": "batch"},
+    # registered variants by name
+    "s_q": {"model": "kp_hvit_s_q"},
+    "t": {"model": "kp_hvit_t"},
+    "t_q": {"model": "kp_hvit_t_q"},
 }
+
+
+def _mediapipe(cache: str | None) -> dict[tuple[str, str, str], Any]:
+    """MediaPipe's face_landmark.tflite (192 px), timed in the same rounds: the issue's latency yardstick."""
+    from ai_edge_litert import interpreter as litert
+
+    from edgekp.bench.peers import default_cache, obtain_mediapipe
+
+    interp = litert.Interpreter(model_path=str(obtain_mediapipe(Path(cache) if cache else default_cache())), num_threads=1)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    interp.set_tensor(inp["index"], np.random.default_rng(0).random(inp["shape"], dtype=np.float32))
+    return {("mediapipe", "tflite", "fp32"): lambda _image: interp.invoke()}
 
 
 def _trained(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -95,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--out", default=None, help="folder for the artifacts (default: a temp folder)")
     p.add_argument("--json", default=None, help="also write the table here")
+    p.add_argument("--mediapipe", action="store_true", help="also time MediaPipe's face_landmark.tflite in the same rounds")
+    p.add_argument("--peers-cache", default=None, help="where the MediaPipe download is cached (default: ~/.cache/edgekp/peers)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     runtimes = tuple(r.strip() for r in args.runtimes.split(",") if r.strip())
@@ -105,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             torch.manual_seed(0)
             from edgekp.models import create_model
 
-            models[name] = create_model("kp_hvit_s", **VARIANTS[name])
+            spec = dict(VARIANTS[name])
+            models[name] = create_model(spec.pop("model", "kp_hvit_s"), **spec)
     else:
         models, info = _trained(args)
     size = int(next(iter(models.values())).config.input_size)
@@ -115,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.screen:
             settle_batchnorm(model, calib)
         arts += export_variant(name, model, calib, out, runtimes)
-    timings = time_round_robin(arts, calib[:1], rounds=args.rounds)
+    extra = _mediapipe(args.peers_cache) if args.mediapipe else None
+    timings = time_round_robin(arts, calib[:1], rounds=args.rounds, extra=extra)
     r = ratios(timings)
     nme = _nme(arts, args, info, models["trained"]) if args.data and not args.screen else {}
     host = host_info(threads=1)
@@ -130,6 +152,14 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             extra = f"  {100 * row['nme_fp32']:.2f}% / {100 * row['nme_int8']:.2f}%" if nme else ""
             print(f"{name:<12} {rt:<9} {fp:>8.3f} {i8:>8.3f} {row['ratio']:>9.2f}{extra}")
+    if extra:
+        mp = timings[("mediapipe", "tflite", "fp32")]
+        print(f"MediaPipe face_landmark.tflite fp32: {mp.ms:.3f} ms; TFLite latency / MediaPipe's (within-round medians):")
+        for name in models:
+            for prec in ("fp32", "int8"):
+                if (name, "tflite", prec) in timings:
+                    rel = statistics.median(a / b for a, b in zip(timings[(name, "tflite", prec)].rounds, mp.rounds, strict=True))
+                    print(f"  {name} {prec}: {rel:.2f}x")
     if nme:
         print(f"pytorch fp32 NME {100 * nme[('pytorch', 'fp32')]:.2f}%")
     if args.json:

@@ -130,12 +130,16 @@ def _onnx_qdq(model: Any, calibration: np.ndarray, where: Path) -> Path:
 
 
 def time_round_robin(artifacts: list[Artifact], image: np.ndarray, rounds: int = 7, calls: int = 30,
-                     threads: int = 1) -> dict[tuple[str, str, str], Timing]:
-    """Per artifact, the median of ``calls`` timed calls in each of ``rounds`` turns."""
+                     threads: int = 1, extra: dict[tuple[str, str, str], Callable[[Any], Any]] | None = None,
+                     ) -> dict[tuple[str, str, str], Timing]:
+    """Per artifact, the median of ``calls`` timed calls in each of ``rounds`` turns. ``extra``: more
+    callables timed in the same turns (a peer model such as MediaPipe's, taking ``image`` or not)."""
     from edgekp.export.base import get_target
 
-    runners = {(a.variant, a.runtime, a.precision): get_target(a.runtime.split("_")[0]).load_runner(a.path, threads)
-               for a in artifacts}
+    runners: dict[tuple[str, str, str], Callable[[Any], Any]] = {
+        (a.variant, a.runtime, a.precision): get_target(a.runtime.split("_")[0]).load_runner(a.path, threads)
+        for a in artifacts}
+    runners.update(extra or {})
     for run in runners.values():  # warm-up: first calls allocate and pick kernels
         for _ in range(5):
             run(image)

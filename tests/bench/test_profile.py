@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from face_fixtures import scaled_tiny_model
 
 from edgekp.bench.profile import Profile, format_profile, profile_artifact
 from edgekp.export.base import ExportSpec, get_target
-from face_fixtures import scaled_tiny_model
 
 SIZE = 64
 
@@ -73,9 +73,10 @@ def test_cli_bench_profile_of_a_run(tmp_path: Path, capsys) -> None:
     a run with nothing profilable is a one-line user error."""
     import json
 
+    from face_fixtures import run_cli
+
     from edgekp.artifacts import RunDir
     from edgekp.models.io import save_model
-    from face_fixtures import run_cli
 
     run = RunDir.create(tmp_path / "run", "train", recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": 68}})
     save_model(run.path / "model.pt", scaled_tiny_model(SIZE), {"scheme": "ibug68", "crop_margin": 0.25})

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
+from face_fixtures import scaled_tiny_model
 
-from edgekp.compress.channels import mlp_channel_scores, mlp_widths, remove_blocks, remove_mlp_channels, removable_blocks
+from edgekp.compress.channels import (
+    mlp_channel_scores,
+    mlp_widths,
+    removable_blocks,
+    remove_blocks,
+    remove_mlp_channels,
+)
 from edgekp.errors import ConfigError
 from edgekp.models import count_parameters, create_model, model_from_config
-from face_fixtures import scaled_tiny_model
 
 
 def test_removing_channels_equals_zeroing_them() -> None:

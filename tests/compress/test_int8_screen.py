@@ -6,7 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekp.compress.int8_screen import export_variant, ratios, settle_batchnorm, synthetic_calibration, time_round_robin
+from edgekp.compress.int8_screen import (
+    export_variant,
+    ratios,
+    settle_batchnorm,
+    synthetic_calibration,
+    time_round_robin,
+)
 from edgekp.models import create_model
 
 

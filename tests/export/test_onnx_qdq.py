@@ -88,12 +88,12 @@ def test_nncf_int8_file_holds_the_fake_quantized_weights(tmp_path: Path, overflo
     tie), the int8 weights times their scales are exactly the QAT model's fake-quantized weights, for
     every weight quantizer. Both sides are NNCF's and the file's own numbers: no CPU changes them."""
     import torch
+    from face_fixtures import scaled_tiny_model
 
     from edgekp.compress import qat_nncf
     from edgekp.config.qat import QatRecipe
     from edgekp.export.base import ExportSpec, get_target
     from edgekp.export.onnx_qdq import nncf_weight_grid
-    from face_fixtures import scaled_tiny_model
 
     torch.manual_seed(0)
     recipe = QatRecipe.model_validate({"quantizer": "nncf", "target": "onnx", "overflow_fix": overflow_fix})

@@ -8,9 +8,9 @@ mask is left in any exported graph (the same contract as edgekp.compress.heads).
 from edgekp.compress.channels.removal import (
     mlp_channel_scores,
     mlp_widths,
+    removable_blocks,
     remove_blocks,
     remove_mlp_channels,
-    removable_blocks,
 )
 
-__all__ = ["mlp_channel_scores", "mlp_widths", "remove_blocks", "remove_mlp_channels", "removable_blocks"]
+__all__ = ["mlp_channel_scores", "mlp_widths", "removable_blocks", "remove_blocks", "remove_mlp_channels"]

@@ -261,7 +261,6 @@ def print_table(rows: list[dict[str, Any]], context: dict[str, Any]) -> None:
 STRUCTURES: dict[str, dict[str, Any]] = {
     "control": {},
     "heads_50": {"heads": 0.5},
-    "mlp_30": {"mlp": 0.3},
     "mlp_50": {"mlp": 0.5},
     "blocks_3": {"blocks": {"ref2": 1, "ref3": 1, "level2": 1}},
     "blocks_3+mlp_30": {"blocks": {"ref2": 1, "ref3": 1, "level2": 1}, "mlp": 0.3},

@@ -178,6 +178,7 @@ def test_bench_refuses_a_model_without_its_crop_margin(tmp_path: Path, capsys: p
     save_model(run / "model.pt", scaled_tiny_model(64, 0), {"scheme": "ibug68"})
     made.finish("ok")
     data = ensure_synthetic_dataset(tmp_path / "faces", 4, 96, 5)
+    capsys.readouterr()  # the rendering's log lines
     assert main(["bench", "--from", str(run), "--data", str(data), "--min-runs", "2", "--min-seconds", "0.01"]) == 2
     err = capsys.readouterr().err
     assert "crop_margin" in err and err.count("\n") == 1

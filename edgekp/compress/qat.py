@@ -173,6 +173,9 @@ class QatCompressor(Compressor):
             check_calibration_scheme(self.recipe.calibration.source, scheme)
 
     def prepare(self, model: nn.Module, data: TrainingData, out: Path) -> nn.Module:
+        # BatchNorm token norms (token_norm: batch) are folded into the next Linear first: int8 is
+        # simulated on the graph the exporters convert, and the folded config rebuilds on restore.
+        model = model.inference_form() if hasattr(model, "inference_form") else model
         self.base = model
         self.ignored = resolve_ignored(model, self.recipe.ignored_scopes)
         calib = calibration_images(self.recipe, data, int(model.config.input_size), self.data_root)

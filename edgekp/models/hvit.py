@@ -76,6 +76,9 @@ class KeypointHVit(nn.Module):
             return self
         folded = copy.deepcopy(self).eval()
         fold_token_norms(folded)
+        # What is left is exactly a model without token norms (and with qkv biases, which the fold
+        # writes): its config says so, so the folded model rebuilds from its config (QAT saves it).
+        folded.config = self.config.replace(token_norm="none", qkv_bias=True)
         return folded
 
     def attention_modules(self) -> list[tuple[str, LinearAttention]]:

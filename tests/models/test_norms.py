@@ -39,6 +39,12 @@ def test_folded_model_computes_the_same_without_norm_ops(qkv_bias: bool) -> None
     with torch.no_grad():
         assert torch.allclose(folded(x), model(x), atol=1e-5)
     assert fold_token_norms(folded) == 0
+    from edgekp.models import model_from_config
+
+    rebuilt = model_from_config(folded.config.to_dict()).eval()  # the folded model's config rebuilds it
+    rebuilt.load_state_dict(folded.state_dict(), strict=True)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), model(x), atol=1e-5)
 
 
 def test_layernorm_model_has_nothing_to_fold_and_token_norm_is_checked() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from edgekp.artifacts import (
     MANIFEST,
+    MODEL_FILE,
     atomic_write_bytes,
     atomic_write_json,
     sha256_file,
@@ -30,7 +31,6 @@ log = get_logger(__name__)
 
 SHIPPED = "shipped"  # the --from value that names the shipped model
 OUT_ROOT = "edgekp-out"  # default output folder, under the current directory
-MODEL = "model.pt"
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ModelSource:
 
     @property
     def model(self) -> Path:
-        return self.run_dir / MODEL
+        return self.run_dir / MODEL_FILE
 
     def __str__(self) -> str:
         return str(self.run_dir)
@@ -102,7 +102,7 @@ def workspace_manifest(shipped: dict[str, Any], model_sha: str, package_manifest
         "started": trained_by.get("started"),
         "finished": trained_by.get("finished"),
         "status": "ok",
-        "artifacts": {MODEL: model_sha},
+        "artifacts": {MODEL_FILE: model_sha},
         "result": shipped.get("result"),
         "best_val": shipped.get("best_val"),
         "balance": shipped.get("balance"),
@@ -140,17 +140,17 @@ def materialize_shipped(out_root: str | Path | None = None) -> Path:
     if expected and actual != expected:
         raise LineageError(f"the shipped model {str(package_model)!r} does not match its manifest's sha256; reinstall edgekp")
     manifest_path = run_dir / MANIFEST
-    if manifest_path.is_file() and (run_dir / MODEL).is_file():
+    if manifest_path.is_file() and (run_dir / MODEL_FILE).is_file():
         try:
             current = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (ValueError, OSError):
             current = {}
-        if (current.get("shipped") or {}).get("model_sha256") == actual and sha256_file(run_dir / MODEL) == actual:
+        if (current.get("shipped") or {}).get("model_sha256") == actual and sha256_file(run_dir / MODEL_FILE) == actual:
             return run_dir
         log.warning("%s held another version of the shipped model; replaced it (outputs already there came from that version)",
                     run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(run_dir / MODEL, package_model.read_bytes())  # two verbs started at once each write whole files
+    atomic_write_bytes(run_dir / MODEL_FILE, package_model.read_bytes())  # two verbs started at once each write whole files
     atomic_write_json(manifest_path, workspace_manifest(shipped, actual, shipped_manifest_path()))
     log.info("shipped model %s copied to %s (the run directory every verb reads)", SHIPPED_NAME, run_dir)
     return run_dir

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.artifacts import RunDir, atomic_write_json
+from edgekp.artifacts import MODEL_FILE, RunDir, atomic_write_json
 from edgekp.bench.cache import BenchCache, cache_key, data_hash
 from edgekp.bench.latency import LatencySettings, measure
 from edgekp.bench.runs import ArtifactRef, find_artifacts
@@ -153,7 +153,7 @@ def _model_cost(run: RunDir) -> tuple[dict[str, Any], int | None, int | None]:
     from edgekp.bench.predictor import load_torch_model
     from edgekp.models.cost import count_flops, count_parameters
 
-    model, meta = load_torch_model(run.path / "model.pt")
+    model, meta = load_torch_model(run.path / MODEL_FILE)
     try:
         return meta | {"input_size": model.config.input_size, "num_points": model.config.num_points}, \
             count_parameters(model), count_flops(model)
@@ -214,7 +214,7 @@ def _bench_ref(ref: ArtifactRef, run: RunDir, faces: FaceSet, cost: tuple[dict, 
 
 def _samples(run: RunDir, faces: FaceSet, out: Path) -> str:
     """A few crops with true and PyTorch-predicted points, for the report's sample grid."""
-    runner = _runner(ArtifactRef("pytorch", "fp32", "eager", "ok", run.path / "model.pt", None), 1)
+    runner = _runner(ArtifactRef("pytorch", "fp32", "eager", "ok", run.path / MODEL_FILE, None), 1)
     idx = np.linspace(0, len(faces.records) - 1, min(N_SAMPLES, len(faces.records))).astype(int)
     pred = _predict(runner, faces.inputs[idx])
     np.savez_compressed(out, images=faces.crops.images[idx], points=faces.crops.points[idx], pred=pred,

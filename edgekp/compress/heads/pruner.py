@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgekp.artifacts import RunDir, atomic_write_json, sha256_json
+from edgekp.artifacts import MODEL_FILE, RunDir, atomic_write_json, sha256_json
 from edgekp.compress.heads.importance import ScoringContext, score_heads
 from edgekp.compress.heads.plot import plot_head_scores
 from edgekp.compress.heads.removal import choose_heads, head_counts, plan_quota, remove_heads
@@ -87,7 +87,7 @@ class HeadPruner(Compressor):
             )
         self.fit_recipe = finetune_recipe(parent_train_recipe(parent), self.recipe)
         # Refuse an impossible per_block ratio now, before a run directory is written.
-        model, _ = load_model(parent.path / "model.pt")
+        model, _ = load_model(parent.path / MODEL_FILE)
         r = self.recipe
         plan_quota(head_counts(model), r.ratio, r.scope, r.min_heads_per_block)
 

@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.screen:
             settle_batchnorm(model, calib)
         arts += export_variant(name, model, calib, out, runtimes)
-    extra = _mediapipe(args.peers_cache) if args.mediapipe else None
-    timings = time_round_robin(arts, calib[:1], rounds=args.rounds, extra=extra)
+    peers = _mediapipe(args.peers_cache) if args.mediapipe else None
+    timings = time_round_robin(arts, calib[:1], rounds=args.rounds, extra=peers)
     r = ratios(timings)
     nme = _nme(arts, args, info, models["trained"]) if args.data and not args.screen else {}
     host = host_info(threads=1)
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             extra = f"  {100 * row['nme_fp32']:.2f}% / {100 * row['nme_int8']:.2f}%" if nme else ""
             print(f"{name:<12} {rt:<9} {fp:>8.3f} {i8:>8.3f} {row['ratio']:>9.2f}{extra}")
-    if extra:
+    if peers:
         mp = timings[("mediapipe", "tflite", "fp32")]
         print(f"MediaPipe face_landmark.tflite fp32: {mp.ms:.3f} ms; TFLite latency / MediaPipe's (within-round medians):")
         for name in models:
@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if nme:
         print(f"pytorch fp32 NME {100 * nme[('pytorch', 'fp32')]:.2f}%")
     if args.json:
-        Path(args.json).write_text(json.dumps({"host": host, "rows": rows, "artifacts": str(out)}, indent=2))
+        mediapipe = {"mediapipe_ms": timings[("mediapipe", "tflite", "fp32")].ms} if peers else {}
+        Path(args.json).write_text(json.dumps({"host": host, "rows": rows, "artifacts": str(out), **mediapipe}, indent=2))
     return 0
 
 

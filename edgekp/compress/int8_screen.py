@@ -84,7 +84,11 @@ def export_variant(name: str, model: Any, calibration: np.ndarray, out: Path, ru
         for precision in ("fp32", "int8"):
             where = out / name / f"{runtime}_{precision}"
             t0 = time.perf_counter()
-            if runtime == "onnx" and precision == "int8":
+            done = sorted(where.glob("model.*")) if where.is_dir() else []
+            done = [p for p in done if p.suffix in (".tflite", ".xml", ".onnx")]
+            if done:  # a rerun into the same --out re-times, it does not re-convert
+                path = done[0]
+            elif runtime == "onnx" and precision == "int8":
                 path = _onnx_qdq(model, calibration, where)
             elif runtime == "openvino_cnn":
                 path = _openvino_cnn(model, calibration if precision == "int8" else None, where)

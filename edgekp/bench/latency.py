@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from edgekp.threads import torch_threads
+
 
 @dataclass(frozen=True)
 class LatencySettings:
@@ -61,17 +63,11 @@ def measure(fn: Callable[[], Any], settings: LatencySettings = LatencySettings()
 @contextmanager
 def thread_count(threads: int | None) -> Iterator[None]:
     """torch's intra-op threads set to ``threads`` for the block, then restored (no-op when torch is not loaded)."""
-    if threads is None or "torch" not in sys.modules:
+    if threads is None or "torch" not in sys.modules:  # timing ONNX/TFLite alone need not load torch
         yield
         return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _stats(times: list[float], seconds: float, warmup: int) -> dict[str, float | int]:

@@ -29,6 +29,7 @@ from edgekp.errors import LineageError
 from edgekp.logs import get_logger
 from edgekp.models.cost import count_flops, count_parameters
 from edgekp.models.hvit import KeypointHVit
+from edgekp.threads import torch_threads
 from edgekp.train.data import TrainingData
 from edgekp.train.evaluate import predict_arrays, score
 from edgekp.train.loop import FitSettings, Trainer
@@ -47,22 +48,20 @@ def cost(model: KeypointHVit) -> dict[str, int]:
 @torch.inference_mode()
 def torch_latency_ms(model: nn.Module, input_size: int, repeats: int = 30, threads: int = 1) -> float:
     """Median 1-image forward time in ms with ``threads`` torch threads (perf_counter, after warm-up)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
     was_training = model.training
     model.eval()
-    try:
-        x = torch.rand(1, 3, input_size, input_size, device=next(model.parameters()).device)
-        for _ in range(5):
-            model(x)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(previous)
-        model.train(was_training)
+    with torch_threads(threads):
+        try:
+            x = torch.rand(1, 3, input_size, input_size, device=next(model.parameters()).device)
+            for _ in range(5):
+                model(x)
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                model(x)
+                times.append(time.perf_counter() - start)
+        finally:
+            model.train(was_training)
     return 1000.0 * statistics.median(times)
 
 

@@ -36,6 +36,7 @@ ASSETS = Path(__file__).with_name("assets")
 # The |yaw| bins results are split by (the AFLW2000-3D / MERL-RAV literature's): name, lo, hi degrees;
 # 60 and more land in the last (some AFLW labels pass 90).
 YAW_BINS: tuple[tuple[str, float, float], ...] = (("0-30", 0.0, 30.0), ("30-60", 30.0, 60.0), ("60-90", 60.0, math.inf))
+YAW_BIN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in YAW_BINS)
 
 
 @lru_cache(maxsize=1)

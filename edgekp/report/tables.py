@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from edgekp.bench.schema import BenchResult, BenchRow, Latency, ManualLatencies
 from edgekp.config.report import Floors
+from edgekp.data.pose import YAW_BIN_NAMES
 from edgekp.errors import ConfigError, LineageError
 
 FAILED = ("parity failed", "export failed")
@@ -196,7 +197,6 @@ def main_cells(rr: ReportRow) -> list[str]:
     ]
 
 
-YAW_BIN_NAMES = ("0-30", "30-60", "60-90")
 YAW_COLUMNS = ("run", "target", "precision", "route", "faces", "box NME %", *(f"box {b} %" for b in YAW_BIN_NAMES),
                "inter-ocular scored", *(f"inter-ocular {b} %" for b in YAW_BIN_NAMES), "yaw from")
 

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from edgekp.data.pose import YAW_BIN_NAMES
 from edgekp.report.compare import peer_latency_ratios
 from edgekp.report.markdown import ReportDoc
 from edgekp.report.tables import ReportRow
@@ -29,7 +30,7 @@ def row_record(rr: ReportRow) -> dict[str, Any]:
         # Box-normalized NME (labelled points' box) overall and per |yaw| bin: the large-pose figures.
         "nme_box": a.nme_box if a else None, "n_unscored": a.n_unscored if a else None,
         "nme_corners_box": a.nme_corners_box if a else None,
-        **{f"nme_box_{b}": _box_bin(a, b) for b in ("0-30", "30-60", "60-90")},
+        **{f"nme_box_{b}": _box_bin(a, b) for b in YAW_BIN_NAMES},
         "threads": lat.threads if lat else None, "p50_ms": lat.p50_ms if lat else None,
         "p90_ms": lat.p90_ms if lat else None, "fps": rr.fps, "breaches": "; ".join(rr.breaches),
     }

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekp.data.pose import YAW_BINS
+from edgekp.data.pose import YAW_BIN_NAMES
 
-BIN_NAMES = tuple(name for name, _, _ in YAW_BINS)
+BIN_NAMES = YAW_BIN_NAMES  # the sweep tables' column order
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,12 @@ def _mediapipe_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchR
     return row
 
 
+def landmark_boxes(points: np.ndarray) -> np.ndarray:
+    """N x 4 (x0, y0, x1, y1) boxes of N x P x 2 points, over the labelled points only: an unlabelled
+    point (MERL-RAV v=0) is NaN, and one NaN would otherwise make the whole rectangle NaN."""
+    return np.concatenate([np.nanmin(points, 1), np.nanmax(points, 1)], axis=1)
+
+
 def _dlib_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchRow:
     from edgekp.bench.cache import cache_key
     from edgekp.bench.core import score
@@ -220,7 +226,7 @@ def _dlib_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchRow:
         with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
             np.save(Path(tmp) / "crops.npy", _crops(faces, DLIB_SIZE))
             points = faces.crops.points * DLIB_SIZE  # same crop geometry at another size: normalized points carry over
-            np.save(Path(tmp) / "boxes.npy", np.concatenate([points.min(1), points.max(1)], axis=1))
+            np.save(Path(tmp) / "boxes.npy", landmark_boxes(points))
             settings = {k: getattr(opts.latency, k) for k in ("warmup", "min_runs", "min_seconds", "floor_runs", "max_seconds")}
             env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
             cmd = [sys.executable, "-m", "edgekp.bench.dlib_worker", str(model), tmp, json.dumps(settings)]

@@ -44,6 +44,10 @@ class Profile:
     method: str
     total_ms: float
     ops: list[OpTime] = field(default_factory=list)
+    # Which export of a run this is (set by profile_run), so a reader pairs fp32 with int8 without parsing text.
+    target: str = ""
+    precision: str = ""
+    route: str = ""
 
     def by_kind(self) -> list[dict[str, Any]]:
         """One row per (op kind, int8 or float): count, ms per call, share of the summed op time."""
@@ -61,6 +65,7 @@ class Profile:
         compute = [op for op in self.ops if op.kind not in QDQ_KINDS]
         return {
             "runtime": self.runtime, "artifact": self.artifact, "method": self.method, "total_ms": self.total_ms,
+            "target": self.target, "precision": self.precision, "route": self.route,
             "ops": len(self.ops), "int8_ops": sum(op.int8 for op in compute),
             "float_ops": sum(not op.int8 for op in compute),
             "qdq_ops": sum(op.kind in QDQ_KINDS for op in self.ops),
@@ -291,5 +296,6 @@ def profile_run(run_dir: str | Path, targets: tuple[str, ...] | None = None, thr
         image = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
         profile = profile_artifact(ref.path, image, threads)
         profile.artifact = f"{ref.target} {ref.precision} ({ref.route}): {ref.path}"
+        profile.target, profile.precision, profile.route = ref.target, ref.precision, ref.route
         profiles.append(profile)
     return profiles

@@ -81,10 +81,15 @@ def _profile(args: argparse.Namespace) -> int:
 
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip()) if args.targets else None
     run = resolve_from(args)
-    profiles = profile_run(run, targets, parse_threads(args.threads)[0])
+    threads = parse_threads(args.threads)[0]
+    profiles = profile_run(run, targets, threads)
     if not profiles:
         raise ConfigError(f"{str(run)!r} has no finished TFLite, OpenVINO or ONNX artifact to profile; export one first")
-    data = [p.summary() for p in profiles]
+    from edgekp.host import host_info
+
+    # The machine matters for reading int8 against fp32 (VNNI or not), so every entry says where it was measured.
+    host = {k: v for k, v in host_info(threads).items() if k in ("cpu", "isa", "has_vnni", "cores")}
+    data = [{**p.summary(), "threads": threads, "host": host} for p in profiles]
     out = Path(run) / "bench" / "profile.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=2))

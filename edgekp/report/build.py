@@ -12,6 +12,7 @@ from pathlib import Path
 from edgekp.artifacts import RunDir, atomic_write_bytes, atomic_write_json
 from edgekp.errors import ConfigError
 from edgekp.report.markdown import ReportDoc, render_markdown
+from edgekp.report.profile_tables import collect_profiles
 from edgekp.report.tables import Floors, build_rows, load_bench, merge_manual
 
 
@@ -42,6 +43,7 @@ def build_report(runs: list[str | Path], out: str | Path, *, command: str, title
         merge_manual(result, path)
         results.append((path, result))
     reports = build_rows(results, floors)
+    profiles = collect_profiles(reports)  # read before anything is written: a corrupt profile.json fails cleanly
     out = Path(out)
     manifest = RunDir.create(out, "report", recipe={"runs": [str(Path(r).resolve()) for r in runs],
                                                      "floors": floors.model_dump() if floors else None})
@@ -54,7 +56,7 @@ def build_report(runs: list[str | Path], out: str | Path, *, command: str, title
         title=title or "edgekp report: " + ", ".join(p.name for p, _ in results),
         command=command,
         generated=generated or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        runs=reports, summary=summary, extra_notes=list(notes or []),
+        runs=reports, summary=summary, extra_notes=list(notes or []), profiles=profiles,
     )
     doc.plots = make_plots(reports, out / "plots", samples=samples) if plots else {}
     atomic_write_bytes(out / "report.md", render_markdown(doc).encode())

@@ -8,6 +8,8 @@ import html
 from edgekp.report.compare import comparison
 from edgekp.report.host_notes import int8_expectation
 from edgekp.report.markdown import PEER_RATIO_COLUMNS, PEER_RATIO_TEXT, PLOT_TITLES, YAW_TEXT, ReportDoc, host_lines, notes, peer_ratio_rows
+from edgekp.report.profile_tables import PROFILE_TEXT, runtime_tables, section_title
+from edgekp.report.profile_tables import host_lines as profile_host_lines
 from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, has_large_poses, latency_cells, main_cells, yaw_cells
 
 STYLE = """
@@ -52,6 +54,12 @@ def render_html(doc: ReportDoc) -> str:
     lat = [cells for rr in rows for cells in latency_cells(rr)]
     if lat:
         parts += ["<h2>Latency by device and thread count</h2>", _table(LATENCY_COLUMNS, lat)]
+    if doc.profiles:
+        parts += [f"<h2>{e(section_title(doc.profiles))}</h2>", f"<p>{e(PROFILE_TEXT.replace('`', ''))}</p>",
+                  *(f"<p>{e(line)}</p>" for line in profile_host_lines(doc.profiles))]
+        for rp in doc.profiles:
+            for heading, header, prof_rows, method in runtime_tables(rp):
+                parts += [f"<h3>{e(heading)}</h3>", _table(header, prof_rows)] + ([f"<p>Measured by: {e(method)}.</p>"] if method else [])
     for name, path in doc.plots.items():
         kind, _, which = name.partition(":")
         title = PLOT_TITLES.get(kind, kind) + (f": {which}" if which else "")

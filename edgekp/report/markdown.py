@@ -8,6 +8,8 @@ from typing import Any
 
 from edgekp.report.compare import comparison, peer_latency_ratios
 from edgekp.report.host_notes import int8_expectation
+from edgekp.report.profile_tables import PROFILE_TEXT, RunProfiles, runtime_tables, section_title
+from edgekp.report.profile_tables import host_lines as profile_host_lines
 from edgekp.report.tables import (
     LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, RunReport, has_large_poses, latency_cells, main_cells, yaw_cells,
 )
@@ -32,6 +34,7 @@ class ReportDoc:
     plots: dict[str, Path] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     extra_notes: list[str] = field(default_factory=list)  # e.g. pipeline stages that were skipped
+    profiles: list[RunProfiles] = field(default_factory=list)  # runs with a bench/profile.json
 
 
 YAW_TEXT = ("The face set holds large poses, where the inter-ocular distance collapses. Box NME divides by "
@@ -87,6 +90,17 @@ def peer_ratio_rows(doc: ReportDoc) -> list[list[str]]:
              f"{r['ratio']:.2f}"] for r in peer_latency_ratios(doc.runs)]
 
 
+def profile_section(doc: ReportDoc) -> list[str]:
+    if not doc.profiles:
+        return []
+    parts = [f"## {section_title(doc.profiles)}", "", PROFILE_TEXT, ""]
+    parts += [*profile_host_lines(doc.profiles), ""] if profile_host_lines(doc.profiles) else []
+    for rp in doc.profiles:
+        for heading, header, rows, method in runtime_tables(rp):
+            parts += [f"### {heading}", "", table(header, rows), ""] + ([f"Measured by: {method}.", ""] if method else [])
+    return parts
+
+
 def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
     parts = [f"# {doc.title}", "", f"Made by: `{doc.command}`", "", f"Generated {doc.generated}.", ""]
     parts += host_lines(doc)
@@ -113,6 +127,7 @@ def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
     lat_rows = [cells for run in doc.runs for rr in run.rows for cells in latency_cells(rr)]
     if lat_rows:
         parts += ["## Latency by device and thread count", "", table(LATENCY_COLUMNS, lat_rows), ""]
+    parts += profile_section(doc)
     for name, path in doc.plots.items():
         kind, _, which = name.partition(":")
         title = PLOT_TITLES.get(kind, kind) + (f": {which}" if which else "")

@@ -9,6 +9,7 @@ from typing import Any
 from edgekp.data.pose import YAW_BIN_NAMES
 from edgekp.report.compare import peer_latency_ratios
 from edgekp.report.markdown import ReportDoc
+from edgekp.report.profile_tables import profile_records
 from edgekp.report.tables import ReportRow
 
 
@@ -43,6 +44,7 @@ def to_json(doc: ReportDoc) -> dict[str, Any]:
         "runs": [run.result.model_dump(mode="json", by_alias=True) for run in doc.runs],
         "plots": {k: f"plots/{v.name}" for k, v in doc.plots.items()},
         "peer_latency_ratios": peer_latency_ratios(doc.runs),
+        "profiles": profile_records(doc.profiles),  # each run's bench/profile.json, [] when none was profiled
     }
 
 

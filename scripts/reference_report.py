@@ -8,8 +8,9 @@ Every step is an ordinary edgekp command, printed before it runs, so the report 
 hand: export each run to every target it supports (real-face calibration and parity), bench each
 run on three face sets (1 thread; dlib and MediaPipe in the same bench as the shipped run): the
 300W validation photos its training held out, ytf/test, and MERL-RAV test (profiles: its headline
-columns are box-normalized, overall and per |yaw| bin); then one comparison report per face set
-and an index page. Exports and bench results already present are reused (edgekp's own cache), so
+columns are box-normalized, overall and per |yaw| bin); profile the shipped run's TFLite, OpenVINO
+and ONNX exports per operator (`edgekp bench --profile`, 1 thread: every report of that run shows
+it); then one comparison report per face set and an index page. Exports and bench results already present are reused (edgekp's own cache), so
 a rerun only does what changed. A partial rebuild: --sets merlrav_test --skip-export.
 """
 
@@ -32,6 +33,7 @@ FACE_SETS = {
     "merlrav_test": (["merlrav/test"], False, "MERL-RAV test: 1,961 AFLW faces with visibility, about 43 % at |yaw| > 30"),
 }
 BINS = ("0-30", "30-60", "60-90")
+PROFILED = ("onnx", "tflite", "openvino")  # the export targets `edgekp bench --profile` reads
 
 
 def edgekp(*args: str) -> None:
@@ -65,6 +67,20 @@ def export_all(run: Path, plan: list[tuple[str, str, str | None]], data_root: st
         args = ["export", "--from", str(run), "--target", target, "--precision", precision,
                 "--calib", "calibration/300w_train_128.yaml", "--data-root", data_root]
         edgekp(*args, *(["--route", route] if route else []))
+
+
+def profile(run: Path) -> bool:
+    """The run's per-operator profile (bench/profile.json), reused while it is newer than every export it
+    covers and records its host. False when the run has no export to profile."""
+    exports = [d for d in sorted((run / "exports").glob("*")) if d.name.split("-")[0] in PROFILED and _finished(d)]
+    if not exports:
+        print(f"no per-operator profile: {run} has no finished TFLite, OpenVINO or ONNX export", flush=True)
+        return False
+    out = run / "bench" / "profile.json"
+    newest = max((d / "manifest.json").stat().st_mtime for d in exports)
+    if not (out.is_file() and out.stat().st_mtime >= newest and all("host" in e for e in json.loads(out.read_text()))):
+        edgekp("bench", "--profile", "--from", str(run), "--threads", "1", "-q")
+    return out.is_file()
 
 
 def _pct(value: float | None) -> str:
@@ -161,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             export_all(Path(run), PRUNE_EXPORTS, args.data_root)
         for target, run in qat_runs:
             export_all(Path(run), [(target, "int8", None)], args.data_root)
+    profiled = profile(train)
     runs = [str(train), *args.prune, *(run for _, run in qat_runs)]
     out = Path(args.out)
     index = bench_and_report(runs, str(train), sets, root, out, args.threads, peers=not args.no_peers, max_faces=args.max_faces)
@@ -168,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
              "Built by `python scripts/reference_report.py` (see its docstring for the exact arguments); one report per face set.", ""]
     for name, what, _ in index:
         lines.append(f"- [{what}]({name}/report.md) ([HTML]({name}/report.html), [JSON]({name}/report.json))")
+    if profiled and index:
+        first = index[0][0]
+        lines += ["", (f"Where the time goes in {train.name} (per-operator profile, 1 thread, fp32 beside int8 per runtime): "
+                       f"the section of that name in each report, e.g. [{first}]({first}/report.md#where-the-time-goes-per-operator-profile-1-thread).")]
     lines += ["", "## Headline figures", "", *headline(index, train.name)]
     (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"index: {out / 'README.md'}")

@@ -126,3 +126,27 @@ def test_corrupt_profile_is_a_user_error(benched_run: Path, tmp_path: Path, caps
     code, _, err = run_cli(capsys, "report", str(benched_run), "--out", str(tmp_path / "rep"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "is not an edgekp profile" in err
     assert not (tmp_path / "rep" / "report.md").exists()
+
+
+def test_reference_script_profiles_the_shipped_run(profiled_run: Path, shared_data: Path, tmp_path: Path, monkeypatch) -> None:
+    """scripts/reference_report.py runs `edgekp bench --profile` on the shipped run (its exports already there),
+    its face-set report shows the section and the index points at it; a second call reuses the profile."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("reference_report_script", Path(__file__).resolve().parents[2] / "scripts" / "reference_report.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # type: ignore[union-attr]
+    run = tmp_path / "kp_tiny"
+    shutil.copytree(profiled_run, run)
+    shutil.rmtree(run / "bench")  # neither the fixture bench nor the profile: the script makes both
+    out = tmp_path / "reference"
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    assert script.main(["--data-root", str(shared_data), "--train", str(run), "--sets", "merlrav_test", "--skip-export",
+                        "--no-peers", "--max-faces", "8", "--out", str(out)]) == 0
+    written = (run / "bench" / "profile.json").stat().st_mtime_ns
+    assert {e["precision"] for e in json.loads((run / "bench" / "profile.json").read_text())} == {"fp32", "int8"}
+    md = (out / "merlrav_test" / "report.md").read_text()
+    assert TITLE in md and "### kp_tiny: OpenVINO" in md
+    assert "merlrav_test/report.md#where-the-time-goes-per-operator-profile-1-thread" in (out / "README.md").read_text()
+    assert script.profile(run) and (run / "bench" / "profile.json").stat().st_mtime_ns == written

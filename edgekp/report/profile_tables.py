@@ -154,10 +154,12 @@ def _top_kinds(columns: list[ArtifactProfile], top: int) -> list[str]:
     return [k for k, _ in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
 
 
-def _total(a: ArtifactProfile, fp32: ArtifactProfile | None) -> str:
+def _total(a: ArtifactProfile, fp32s: list[ArtifactProfile]) -> str:
+    """Total ms, and against fp32: the same route's fp32 when there is one (TFLite has two fp32 routes)."""
     text = f"{a.total_ms:.3f}"
-    if fp32 is not None and a is not fp32 and fp32.total_ms > 0:
-        text += f" ({a.total_ms / fp32.total_ms:.2f}x fp32)"
+    base = next((f for f in fp32s if f.route == a.route), fp32s[0] if fp32s else None)
+    if base is not None and a.precision != "fp32" and base.total_ms > 0:
+        text += f" ({a.total_ms / base.total_ms:.2f}x {'fp32' if len(fp32s) == 1 else base.column})"
     return text
 
 
@@ -174,9 +176,9 @@ def runtime_tables(rp: RunProfiles, top: int = TOP_KINDS) -> list[tuple[str, lis
     out = []
     for runtime in dict.fromkeys(a.runtime for a in rp.artifacts):
         cols = [a for a in rp.artifacts if a.runtime == runtime]
-        fp32 = next((a for a in cols if a.precision == "fp32"), None)
+        fp32s = [a for a in cols if a.precision == "fp32"]
         header = ["", *(a.column for a in cols)]
-        rows = [["total ms", *(_total(a, fp32) for a in cols)],
+        rows = [["total ms", *(_total(a, fp32s) for a in cols)],
                 ["ops computing in int8", *(str(a.int8_ops) for a in cols)],
                 ["ops left in float (int8 graph)", *(_float_cell(a) for a in cols)],
                 ["quantize/dequantize ops", *(str(a.qdq_ops) for a in cols)]]

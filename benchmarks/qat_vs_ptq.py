@@ -1,37 +1,165 @@
 """fp32 vs post-training int8 vs QAT int8, per target that runs here, from the exported artifacts in
-their real runtimes (OpenVINO CPU plugin, onnxruntime, ai-edge-litert).
+their real runtimes (OpenVINO CPU plugin, onnxruntime, ai-edge-litert), on every face set of the
+reference report (scripts/reference_report.py).
 
-    python benchmarks/qat_vs_ptq.py --from runs/kp_hvit_s_300w --data-root ../shared/data
-    python benchmarks/qat_vs_ptq.py --from RUN --data-root ../shared/data --qat-minutes 3 --max-train-faces 600 --eval-faces 200
+    python benchmarks/qat_vs_ptq.py --from runs/kp_hvit_s_merlrav --data-root ../shared/data --qat-minutes 8
+    python benchmarks/qat_vs_ptq.py --from RUN --data-root ../shared/data --qat-minutes 0.5 --max-train-faces 60 --eval-faces 40
 
-Accuracy: NME (inter-ocular) on the 300W validation split of the parent's recipe (held-out photos of
-HELEN train + AFW) and on ytf/test. PTQ and QAT use the same calibration faces (recipe
-calibration: N faces of the training data, same seed). PTQ int8 = the export route's own post-training
-quantization: OpenVINO = nncf.quantize on the IR; TFLite = litert-torch PT2E static; ONNX = nncf.quantize
-on the torch model exported as Q/DQ (the QAT route with zero fine-tuning). Latency: batch 1, 1 thread,
+Face sets: the reference report's (300w_val = the 300W photos the parent's training held out,
+ytf_test, merlrav_test), read as the parent's recipe reads them (format, min_labelled_points, crop
+margin) and scored with the one accuracy path (edgekp.bench.accuracy.score_crops ->
+edgekp.metrics.summarize): each set under the normalization its recipe entry names (MERL-RAV test:
+box = sqrt(w * h) of the labelled points' box, over labelled points, with the |yaw| bins), others
+inter-ocular. d = change relative to the same target's fp32 export; |d| > 1 % is flagged (the
+issue's QAT target). PTQ and QAT use the same calibration faces (recipe calibration: N faces of the
+training data, same seed). PTQ int8 = the export route's own post-training quantization: OpenVINO =
+nncf.quantize on the IR; TFLite = litert-torch PT2E static; ONNX = nncf.quantize on the torch model
+exported as Q/DQ (the QAT route with zero fine-tuning). QAT runs are kept at <out>/<target>/run, so
+the reference report can take them (--qat <target>=<out>/<target>/run). Latency: batch 1, 1 thread,
 median. The host's ISA is printed: without VNNI, int8 kernels are not faster than fp32 here.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import math
 import os
 import sys
 import tempfile
 import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a clone without an install
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # runnable from a clone without an install
 
 TARGETS = ("openvino", "onnx", "tflite")
+QAT_RECIPES = {"openvino": "openvino_int8", "onnx": "onnx_int8", "tflite": "tflite_int8"}
+TOLERANCE = 0.01  # the issue's target: QAT int8 within 1 % relative of fp32 on every face set
+YAW_THRESHOLD = 30.0  # edgekp bench's default large-pose rule, so the pose split matches the report
+NORM_LABEL = {"inter_ocular": "io", "inter_pupil": "ip", "box": "box"}
 
 
-def parse() -> argparse.Namespace:
+@dataclass(frozen=True)
+class FaceSetSpec:
+    """One face set of the reference report, with how the parent's recipe reads and scores it."""
+
+    name: str
+    datasets: tuple[tuple[str, str], ...]  # (path relative to the data root, reader format)
+    holdout: bool  # keep only the faces the parent's training held out
+    norm: str
+
+
+def reference_face_sets() -> dict[str, tuple[list[str], bool, str]]:
+    """scripts/reference_report.FACE_SETS: the benchmark scores exactly the report's face sets."""
+    spec = importlib.util.spec_from_file_location("reference_report", ROOT / "scripts" / "reference_report.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FACE_SETS
+
+
+def face_set_specs(data: Any, face_sets: dict[str, tuple[list[str], bool, str]]) -> list[FaceSetSpec]:
+    """Format and normalization of each face set from the recipe's data section (``data``, a DataSpec):
+    a data.val entry on that path gives both (MERL-RAV test: coco, box); a held-out set takes the
+    val_split's normalization and its training entry's format; anything else is read as 'auto' and
+    scored inter-ocular (the 300W convention, as the report's inter-ocular columns)."""
+    val = {s.path: s for s in data.val}
+    train = {s.path: s for s in data.train}
+    out = []
+    for name, (paths, holdout, _) in face_sets.items():
+        datasets, norms = [], set()
+        for path in paths:
+            if path in val:
+                datasets.append((path, str(val[path].format)))
+                norms.add(str(val[path].norm))
+            elif path in train:
+                datasets.append((path, str(train[path].format)))
+                split = data.val_split
+                norms.add(str(split.norm) if holdout and split is not None else "inter_ocular")
+            else:
+                datasets.append((path, "auto"))
+                norms.add("inter_ocular")
+        if len(norms) != 1:
+            raise ValueError(f"face set {name!r}: its datasets are scored under different norms {sorted(norms)}")
+        out.append(FaceSetSpec(name, tuple(datasets), holdout, norms.pop()))
+    return out
+
+
+def relative(value: float | None, ref: float | None) -> float | None:
+    """value / ref - 1, or None where either is missing (an empty bin, a failed fp32 row)."""
+    if value is None or ref is None or ref == 0 or math.isnan(value) or math.isnan(ref):
+        return None
+    return value / ref - 1.0
+
+
+def compare(row: dict[str, Any], ref: dict[str, Any] | None) -> tuple[dict[str, float | None], list[str]]:
+    """Relative change of every figure of ``row`` against the fp32 row ``ref``: {'<set>' or '<set> <bin>': d},
+    and the figures whose |d| exceeds TOLERANCE."""
+    deltas: dict[str, float | None] = {}
+    for name, figs in row["sets"].items():
+        base = (ref or {}).get("sets", {}).get(name, {})
+        deltas[name] = relative(figs["nme"], base.get("nme"))
+        for b, cell in figs.get("bins", {}).items():
+            deltas[f"{name} {b}"] = relative(cell["nme"], base.get("bins", {}).get(b, {}).get("nme"))
+    flagged = [k for k, d in deltas.items() if d is not None and abs(d) > TOLERANCE]
+    return deltas, flagged
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def _d(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:+.1f} %" + (" !" if abs(value) > TOLERANCE else "")
+
+
+def table(target: str, rows: list[dict[str, Any]], specs: list[FaceSetSpec]) -> list[str]:
+    """A markdown table of one target's rows: each set's NME and d (bins of box-normalized sets with
+    their d in the cell), size, latency, and the figures beyond the tolerance."""
+    head = ["precision"]
+    for s in specs:
+        head += [f"{s.name} % {NORM_LABEL.get(s.norm, s.norm)}", "d"]
+        if s.norm == "box":
+            head += [f"\\|yaw\\| {b} (n={n})" for b, n in bins_of(rows, s.name).items()]
+    head += ["size KB", "p50 ms", f"\\|d\\| > {100 * TOLERANCE:g} %"]
+    rule = ["---"] * len(head)
+    lines = [f"### {target}", "", "| " + " | ".join(head) + " |", "|" + "|".join(rule) + "|"]
+    for r in rows:
+        if r["status"] != "ok":
+            lines.append("| " + " | ".join([r["precision"], *[""] * (len(head) - 2), r["status"]]) + " |")
+            continue
+        cells = [r["precision"]]
+        for s in specs:
+            figs = r["sets"][s.name]
+            cells += [_pct(figs["nme"]), _d(r["d"].get(s.name))]
+            if s.norm == "box":
+                for b in bins_of(rows, s.name):
+                    d = r["d"].get(f"{s.name} {b}")
+                    cells.append(_pct(figs["bins"][b]["nme"]) + (f" ({_d(d)})" if d is not None else ""))
+        cells += [f"{r['size_kb']:.0f}", f"{r['latency_ms']:.2f}",
+                  "fp32 reference" if r["precision"] == "fp32" else "none" if not r["flags"] else ", ".join(f"{k} {_d(r['d'][k])}" for k in r["flags"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def bins_of(rows: list[dict[str, Any]], name: str) -> dict[str, int]:
+    """The |yaw| bins of a set with their face counts (the same faces in every row of a target)."""
+    for r in rows:
+        if r["status"] == "ok":
+            return {b: cell["n"] for b, cell in r["sets"][name].get("bins", {}).items()}
+    return {}
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--from", dest="from_run", required=True, help="a train (or prune) run")
     p.add_argument("--data-root", required=True)
@@ -39,15 +167,16 @@ def parse() -> argparse.Namespace:
     p.add_argument("--qat-epochs", type=int, default=None, help="override the recipes' finetune.max_epochs")
     p.add_argument("--qat-minutes", type=float, default=None, help="fine-tuning time budget per QAT run")
     p.add_argument("--max-train-faces", type=int, default=None, help="cap each training dataset (short tries)")
-    p.add_argument("--eval-faces", type=int, default=None, help="cap each evaluation set (short tries)")
+    p.add_argument("--eval-faces", type=int, default=None,
+                   help="cap each face set, and the QAT runs' own validation sets (short tries)")
     p.add_argument("--calib-faces", type=int, default=None)
     p.add_argument("--reuse-qat", action="store_true",
                    help="reuse QAT runs already finished in --out (re-export and re-measure only)")
     p.add_argument("--out", default=None, help="work folder (default: a temp folder); results.json is written there")
-    return p.parse_args()
+    return p.parse_args(argv)
 
 
-def overrides(args: argparse.Namespace, train_recipe) -> list[str]:
+def overrides(args: argparse.Namespace) -> list[str]:
     sets = [f"data.root={args.data_root}", "threads=1", "device=cpu"]
     if args.qat_epochs is not None:
         sets.append(f"finetune.max_epochs={args.qat_epochs}")
@@ -58,92 +187,149 @@ def overrides(args: argparse.Namespace, train_recipe) -> list[str]:
     return sets
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class Faces:
+    spec: FaceSetSpec
+    crops: Any  # CropSet at the model's input size
+    inputs: np.ndarray  # N x 3 x S x S float32 in [0, 1]
+    is_large: np.ndarray
+
+
+def load_face_set(spec: FaceSetSpec, parent: Path, data: Any, scheme: Any, size: int, max_faces: int | None,
+                  cache_dir: Path) -> Faces:
+    """The faces of one set, read as the recipe reads its datasets (edgekp.train.data), held-out
+    faces picked as edgekp bench --holdout picks them, sorted by source and capped as bench does."""
+    from edgekp.bench.holdout import holdout_sources
+    from edgekp.config.data import BalanceSpec
+    from edgekp.data.balance import is_large_pose
+    from edgekp.data.crops import preload_crops
+    from edgekp.data.readers import read_dataset
+
+    records = []
+    for rel, fmt in spec.datasets:
+        path = data.resolve(rel)
+        found = list(read_dataset(path, format=fmt, scheme=scheme, min_labelled=data.min_labelled_points).records)
+        if spec.holdout:
+            keep = holdout_sources(str(parent), path)
+            found = [r for r in found if r.source in keep]
+        records.extend(found)
+    records = sorted(records, key=lambda r: r.source)[:max_faces]
+    crops = preload_crops(records, size=size, margin=data.crop.margin, cache_dir=cache_dir)
+    inputs = np.ascontiguousarray(crops.images.transpose(0, 3, 1, 2), np.float32) / 255.0
+    large = is_large_pose(np.nan_to_num(crops.poses), BalanceSpec(yaw_threshold=YAW_THRESHOLD))
+    return Faces(spec, crops, inputs, large)
+
+
+def score_set(pred: np.ndarray, faces: Faces, scheme: Any) -> dict[str, Any]:
+    from edgekp.bench.accuracy import score_crops
+
+    s = score_crops(pred, faces.crops, scheme, faces.is_large, norm=faces.spec.norm)
+    out = {"norm": s["norm"], "n": s["n"], "n_unscored": s["n_unscored"], "nme": s["nme"], "nme_box": s["nme_box"],
+           "fr": s["fr"], "auc": s["auc"], "nme_corners_box": s["nme_corners_box"]}
+    if faces.spec.norm == "box":
+        out["bins"] = {b: {"n": c["n"], "nme": c["nme"]} for b, c in s["by_yaw"]["box"].items()}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from edgekp.errors import EdgeKPError
+
+    args = parse(argv)
+    try:
+        return run(args)
+    except EdgeKPError as exc:
+        print(f"edgekp: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def run(args: argparse.Namespace) -> int:
     import torch
 
+    from edgekp.artifacts import RunDir
+    from edgekp.bench.latency import LatencySettings, measure
     from edgekp.compress.lifecycle import compress, finetune_recipe, parent_train_recipe
     from edgekp.compress.qat import QatCompressor, calibration_images, load_qat_model
     from edgekp.config.loader import load_recipe
-    from edgekp.artifacts import RunDir
     from edgekp.config.qat import QatRecipe
-    from edgekp.bench.latency import LatencySettings, measure
-    from edgekp.data.crops import preload_crops
-    from edgekp.data.readers import read_dataset
     from edgekp.export.base import ExportSpec, get_target
     from edgekp.export.pipeline import artifact_size
     from edgekp.host import host_info
     from edgekp.models.io import load_model_from_run
     from edgekp.train.data import build_training_data
-    from edgekp.train.evaluate import score
 
-    args = parse()
     torch.set_num_threads(1)
+    host = host_info(threads=1)
+    print(f"host: {host['cpu']}; ISA: {' '.join(host['isa']) or 'none of the listed'}; VNNI: "
+          f"{'yes' if host['has_vnni'] else 'NO (int8 is not expected to be faster than fp32 here)'}", flush=True)
     work = Path(args.out or tempfile.mkdtemp(prefix="qat_vs_ptq_"))
     work.mkdir(parents=True, exist_ok=True)
     parent = RunDir.open(args.from_run)
     model, _ = load_model_from_run(parent.path)
     size = int(model.config.input_size)
-    base_recipe = load_recipe("recipes/qat/openvino_int8.yaml", overrides(args, None), expect=QatRecipe)
+    base_recipe = load_recipe("recipes/qat/openvino_int8.yaml", overrides(args), expect=QatRecipe)
     train_recipe = finetune_recipe(parent_train_recipe(parent), base_recipe)
     if args.max_train_faces:
         train_recipe.data.train[:] = [s.model_copy(update={"max_faces": args.max_train_faces}) for s in train_recipe.data.train]
+    if args.eval_faces:
+        train_recipe.data.val[:] = [s.model_copy(update={"max_faces": args.eval_faces}) for s in train_recipe.data.val]
+    specs = face_set_specs(train_recipe.data, reference_face_sets())
     data = build_training_data(train_recipe)
-    ytf = read_dataset(Path(args.data_root) / "ytf/test", format="pts", scheme=data.scheme).records
-    ytf = preload_crops(list(ytf)[: args.eval_faces or None], size=size, margin=train_recipe.data.crop.margin)
-    n = args.eval_faces or len(data.val)
-    sets = {"300w_val": (data.val.images[:n], data.val.points[:n]), "ytf_test": (ytf.images, ytf.points.astype(np.float32))}
+    faces = [load_face_set(s, parent.path, train_recipe.data, data.scheme, size, args.eval_faces, work / "crops") for s in specs]
+    print("faces: " + "; ".join(f"{f.spec.name} {len(f.inputs)} ({f.spec.norm}, read as "
+                                f"{'+'.join(fmt for _, fmt in f.spec.datasets)})" for f in faces), flush=True)
     calib = calibration_images(base_recipe, data, size, None)
     x1 = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
 
     def evaluate(runner) -> dict:
-        row = {}
-        for name, (images, points) in sets.items():
-            x = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-            pred = np.concatenate([runner(x[i:i + 32]) for i in range(0, len(x), 32)])
-            row[name] = score(pred, points, data.scheme)["nme"]
-        row["latency_ms"] = measure(lambda: runner(x1), LatencySettings(min_runs=100, min_seconds=3))["p50_ms"]
+        row: dict[str, Any] = {"sets": {}}
+        for f in faces:
+            pred = np.concatenate([np.asarray(runner(f.inputs[i:i + 32]), np.float32) for i in range(0, len(f.inputs), 32)])
+            row["sets"][f.spec.name] = score_set(pred, f, data.scheme)
+        with runner.session():  # the runner's thread setting holds for the whole timing loop
+            row["latency_ms"] = measure(lambda: runner(x1), LatencySettings(min_runs=100, min_seconds=3))["p50_ms"]
         return row
 
-    rows = []
-    for t in [t for t in args.targets.split(",") if t]:
+    def qat_run(t: str, o: Path) -> Path:
+        recipe = load_recipe(f"recipes/qat/{QAT_RECIPES[t]}.yaml", overrides(args), expect=QatRecipe)
+        run_dir = work / t / "run"  # where scripts/reference_report.py --qat t=<run> takes it from
+        manifest = run_dir / "manifest.json"
+        finished = manifest.is_file() and json.loads(manifest.read_text()).get("status") == "ok"
+        if not (args.reuse_qat and finished):
+            if run_dir.exists():  # a previous try of this benchmark; QAT refuses to overwrite a run
+                import shutil
+
+                shutil.rmtree(run_dir)
+            summary = compress(QatCompressor(recipe), recipe, parent.path, run_dir, data=data)
+            print(f"  qat {t}: val NME {summary['val_nme_before_finetune']:.4f} after quantization -> "
+                  f"{summary['best_val_nme']:.4f} after {summary['epochs']} epochs", file=sys.stderr)
+        qmodel, _, info = load_qat_model(run_dir)
+        route = get_target(t).qat_route(info["quantizer"], "int8")
+        return get_target(t).convert_qat(qmodel, ExportSpec(size, 68, "int8", route.name), o)
+
+    def ptq_onnx(o: Path) -> Path:
+        import copy
+
+        from edgekp.compress import qat_nncf
+        from edgekp.compress.qat import resolve_ignored
+
+        recipe = load_recipe("recipes/qat/onnx_int8.yaml", overrides(args), expect=QatRecipe)
+        q = qat_nncf.prepare(copy.deepcopy(model), calib, recipe, resolve_ignored(model, recipe.ignored_scopes))
+        return get_target("onnx").convert_qat(q, ExportSpec(size, 68, "int8", "qat-nncf"), o)  # the onnx target's NNCF Q/DQ route
+
+    rows: list[dict[str, Any]] = []
+    targets = [t for t in args.targets.split(",") if t]
+    for t in targets:
         target = get_target(t)
-        out = work / t
-        plans = [("fp32", lambda o: target.convert(model, ExportSpec(size, 68, "fp32", target.capabilities.routes[0].name), None, o))]
+        route0 = target.capabilities.routes[0].name
+        plans = [("fp32", lambda o, target=target, r=route0: target.convert(model, ExportSpec(size, 68, "fp32", r), None, o))]
         if t == "onnx":
-            from edgekp.compress import qat_nncf
-
-            def ptq_onnx(o: Path) -> Path:
-                import copy
-
-                recipe = load_recipe("recipes/qat/onnx_int8.yaml", overrides(args, None), expect=QatRecipe)
-                from edgekp.compress.qat import resolve_ignored
-
-                q = qat_nncf.prepare(copy.deepcopy(model), calib, recipe, resolve_ignored(model, recipe.ignored_scopes))
-                return target.convert_qat(q, ExportSpec(size, 68, "int8", "qat-nncf"), o)  # the onnx target's NNCF Q/DQ route
             plans.append(("ptq_int8", ptq_onnx))
         else:
-            spec = ExportSpec(size, 68, "int8", target.capabilities.routes[0].name, options={"int8_mode": "static"})
-            plans.append(("ptq_int8", lambda o, s=spec: target.convert(model, s, calib, o)))
-
-        def qat_run(o: Path, t: str = t) -> Path:
-            recipe_path = {"openvino": "openvino_int8", "onnx": "onnx_int8", "tflite": "tflite_int8"}[t]
-            recipe = load_recipe(f"recipes/qat/{recipe_path}.yaml", overrides(args, None), expect=QatRecipe)
-            run_dir = o / "run"
-            finished = (run_dir / "manifest.json").is_file() and json.loads((run_dir / "manifest.json").read_text()).get("status") == "ok"
-            if not (args.reuse_qat and finished):
-                if run_dir.exists():  # a previous try of this benchmark; QAT refuses to overwrite a run
-                    import shutil
-
-                    shutil.rmtree(run_dir)
-                summary = compress(QatCompressor(recipe), recipe, parent.path, run_dir, data=data)
-                print(f"  qat {t}: val NME {summary['val_nme_before_finetune']:.4f} after quantization -> "
-                      f"{summary['best_val_nme']:.4f} after {summary['epochs']} epochs", file=sys.stderr)
-            qmodel, _, info = load_qat_model(run_dir)
-            route = target.qat_route(info["quantizer"], "int8")
-            return target.convert_qat(qmodel, ExportSpec(size, 68, "int8", route.name), o)
-        plans.append(("qat_int8", qat_run))
+            spec = ExportSpec(size, 68, "int8", route0, options={"int8_mode": "static"})
+            plans.append(("ptq_int8", lambda o, s=spec, target=target: target.convert(model, s, calib, o)))
+        plans.append(("qat_int8", lambda o, t=t: qat_run(t, o)))
         for precision, build in plans:
-            o = out / precision
+            o = work / t / precision
             o.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
             try:
@@ -151,25 +337,33 @@ def main() -> int:
                 row = {"target": t, "precision": precision, "status": "ok", "size_kb": round(artifact_size(artifact) / 1024, 1),
                        **evaluate(target.load_runner(artifact, threads=1)), "seconds": round(time.perf_counter() - t0, 1)}
             except Exception as exc:  # noqa: BLE001 - one failed row must not hide the others
+                traceback.print_exc(file=sys.stderr)
                 row = {"target": t, "precision": precision, "status": f"failed: {type(exc).__name__}: {str(exc)[:160]}"}
             rows.append(row)
-            print(json.dumps(row), file=sys.stderr)
-    host = host_info(threads=1)
-    (work / "results.json").write_text(json.dumps({"host": host, "rows": rows, "args": vars(args)}, indent=2, default=str))
-    print(f"host: {host['cpu']}; ISA: {' '.join(host['isa'])}; VNNI: {'yes' if host['has_vnni'] else 'NO (int8 is not expected to be faster than fp32 here)'}")
-    print("NME: inter-ocular, %; d = relative change against the same target's fp32 export; latency: batch 1, 1 thread, median")
-    print(f"{'target':9} {'precision':9} {'300W val':>9} {'d 300W':>7} {'ytf test':>9} {'d ytf':>7} {'size KB':>8} {'ms':>7}  status")
+            print(json.dumps({k: v for k, v in row.items() if k != "sets"}), file=sys.stderr, flush=True)
     fp32 = {r["target"]: r for r in rows if r["precision"] == "fp32" and r["status"] == "ok"}
     for r in rows:
-        if r["status"] != "ok":
-            print(f"{r['target']:9} {r['precision']:9} {'':>9} {'':>7} {'':>9} {'':>7} {'':>8} {'':>7}  {r['status']}")
-            continue
-        ref = fp32.get(r["target"])
-        def rel(key: str) -> str:
-            return f"{100 * (r[key] / ref[key] - 1):+.1f}%" if ref else "n/a"
-
-        print(f"{r['target']:9} {r['precision']:9} {100 * r['300w_val']:9.2f} {rel('300w_val'):>7} {100 * r['ytf_test']:9.2f} "
-              f"{rel('ytf_test'):>7} {r['size_kb']:8.0f} {r['latency_ms']:7.2f}  ok")
+        if r["status"] == "ok":  # the fp32 row is the reference: no d of its own
+            r["d"], r["flags"] = compare(r, None if r["precision"] == "fp32" else fp32.get(r["target"]))
+    print(f"\nhost ISA: {' '.join(host['isa']) or 'none of the listed'} (VNNI: {'yes' if host['has_vnni'] else 'no'}); {host['cpu']}")
+    print("NME in %: each set under its recipe normalization (io = inter-ocular, box = sqrt(w * h) of the labelled "
+          "points' box, over labelled points); d = relative change against the same target's fp32 export, ! = |d| > "
+          f"{100 * TOLERANCE:g} %; latency: batch 1, 1 thread, median.")
+    print("faces: " + ", ".join(f"{f.spec.name} n={len(f.inputs)}" for f in faces) + "\n")
+    for t in targets:
+        print("\n".join(table(t, [r for r in rows if r["target"] == t], specs)))
+    qat_ok = [r for r in rows if r["precision"] == "qat_int8" and r["status"] == "ok"]
+    verdict = {r["target"]: not [k for k in r["flags"] if k in r["sets"]] for r in qat_ok}  # the set-level figures (the target)
+    print("QAT int8 within 1 % of fp32 on every face set: "
+          + (", ".join(f"{t} {'yes' if ok else 'NO'}" for t, ok in verdict.items()) or "no QAT row finished"))
+    runs = [f"--qat {t}={work / t / 'run'}" for t in targets if (work / t / "run" / "manifest.json").is_file()]
+    if runs:
+        print("QAT runs for the reference report: " + " ".join(runs))
+    result = {"host": host, "isa": host["isa"], "has_vnni": host["has_vnni"], "tolerance": TOLERANCE,
+              "face_sets": [{"name": f.spec.name, "datasets": [list(d) for d in f.spec.datasets], "holdout": f.spec.holdout,
+                             "norm": f.spec.norm, "n": len(f.inputs)} for f in faces],
+              "qat_within_tolerance": verdict, "rows": rows, "args": vars(args)}
+    (work / "results.json").write_text(json.dumps(result, indent=2, default=str))
     print(f"results: {work / 'results.json'}")
     return 0
 

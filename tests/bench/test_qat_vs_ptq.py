@@ -43,6 +43,13 @@ def test_face_sets_follow_the_report_and_the_merlrav_recipe(qvp):
     assert specs["ytf_test"].datasets == (("ytf/test", "auto"),) and specs["ytf_test"].norm == "inter_ocular"
 
 
+def test_a_parent_trained_without_merlrav_still_gets_box_merlrav(qvp):
+    recipe = load_recipe(REPO / "recipes/train/kp_hvit_s_300w.yaml", [], expect=TrainRecipe)
+    specs = {s.name: s for s in qvp.face_set_specs(recipe.data, qvp.reference_face_sets())}
+    assert specs["merlrav_test"].datasets == (("merlrav/test", "auto"),) and specs["merlrav_test"].norm == "box"
+    assert specs["300w_val"].holdout and specs["300w_val"].norm == "inter_ocular"
+
+
 def test_a_face_set_mixing_norms_is_refused(qvp):
     recipe = load_recipe(REPO / "recipes/train/kp_hvit_s_merlrav.yaml", [], expect=TrainRecipe)
     with pytest.raises(ValueError, match="different norms"):

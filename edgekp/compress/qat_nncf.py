@@ -70,6 +70,7 @@ def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignore
     model = model.eval()
     return nncf.quantize(
         model, nncf.Dataset(samples), subset_size=len(samples), preset=preset, ignored_scope=scope,
+        model_type=nncf.ModelType.TRANSFORMER if recipe.model_type == "transformer" else None,
         advanced_parameters=AdvancedQuantizationParameters(overflow_fix=_overflow_fix(recipe.overflow_fix)),
     )
 

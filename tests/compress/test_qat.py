@@ -173,3 +173,20 @@ def qat_artifact(model, run_dir: Path, target: str, out_dir: Path) -> Path:
     t = get_target(target)
     route = t.qat_route(load_run_model(run_dir).quantization.quantizer, "int8")
     return t.convert_qat(model, ExportSpec(SIZE, 68, "int8", route.name), out_dir)
+
+
+def test_nncf_scheme_follows_the_recipe_model_type(prune_data) -> None:
+    """model_type reaches nncf.quantize: the transformer scheme (the default, measured better on MERL-RAV)
+    leaves more of the attention side in float than NNCF's default scheme."""
+    from edgekp.compress import qat_nncf
+    from edgekp.compress.qat import calibration_images
+    from edgekp.models import create_model
+
+    assert QatRecipe.model_validate({"kind": "qat", "version": 1}).model_type == "transformer"
+    counts = {}
+    for model_type in ("transformer", "default"):
+        recipe = qat_recipe("nncf", "onnx", overflow_fix="enable", model_type=model_type)
+        calib = calibration_images(recipe, prune_data, SIZE, None)
+        model = create_model("kp_hvit_test", input_size=SIZE)
+        counts[model_type] = len(qat_nncf.quantizer_names(qat_nncf.prepare(model, calib, recipe, [])))
+    assert 0 < counts["transformer"] < counts["default"], counts

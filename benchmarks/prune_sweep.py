@@ -3,10 +3,10 @@
 For a trained run it prints, per variant: heads left, parameters, FLOPs, validation NME of the parent,
 right after removal and after fine-tuning, and 1-thread latency in onnxruntime and TFLite (LiteRT).
 
-    python benchmarks/prune_sweep.py --from runs/kp_hvit_s_300w --data-root ../shared/data
+    python benchmarks/prune_sweep.py --from runs/kp_hvit_s_merlrav --data-root ../shared/data
 
     # which structures cut latency at all (MLP channels, whole blocks, heads; TFLite fp32 and int8)
-    python benchmarks/prune_sweep.py --from edgekp-out/kp_hvit_s_300w --structures
+    python benchmarks/prune_sweep.py --from edgekp-out/kp_hvit_s_merlrav --structures
 
 Every budget is an option (fine-tuning epochs and minutes, faces used), so a short smoke run and the
 full run on the shipped model use the same script. Prune runs land in ``--out/<importance>_<pct>`` and

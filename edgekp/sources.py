@@ -3,10 +3,10 @@
 Every stage reads a run directory (``manifest.json`` + ``model.pt``). The shipped model lives in
 the installed package, which must never be written to, yet export, bench, prune and QAT write
 their outputs beside or under their source. So the shipped model is materialized once as a run
-directory under the current directory, ``./edgekp-out/kp_hvit_s_300w`` (a copy of the 5 MB model
+directory under the current directory, ``./edgekp-out/kp_hvit_s_merlrav`` (a copy of the 5 MB model
 and a ``train`` manifest built from the shipped lineage), and every verb's usual output rule
-applies to that copy: ``./edgekp-out/kp_hvit_s_300w/exports/tflite-int8``, ``.../bench``,
-``.../qat-tflite``, ``./edgekp-out/kp_hvit_s_300w-heads_50``.
+applies to that copy: ``./edgekp-out/kp_hvit_s_merlrav/exports/tflite-int8``, ``.../bench``,
+``.../qat-tflite``, ``./edgekp-out/kp_hvit_s_merlrav-heads_50``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Build the committed reference report (reports/reference/) from finished runs on real faces.
 
     python scripts/reference_report.py --data-root ../shared/data \
-        --train runs/kp_hvit_s_300w --prune runs/prune_sweep/taylor_50 \
+        --train runs/kp_hvit_s_merlrav --prune runs/prune_sweep/taylor_50 \
         --qat openvino=runs/qat/openvino --qat onnx=runs/qat/onnx --qat tflite=runs/qat/tflite --qat coreml=runs/qat/coreml
 
 Every step is an ordinary edgekp command, printed before it runs, so the report can be rebuilt by

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", metavar="DIR", help="data root for calibration sets of real faces (e.g. ../shared/data)")
     add_out(parser)
     parser.epilog = ("default --out: <from>/exports/<target>-<precision>[-<route>] (route only when not the default); "
-                     "for the shipped model <from> is ./edgekp-out/kp_hvit_s_300w")
+                     "for the shipped model <from> is ./edgekp-out/kp_hvit_s_merlrav")
     add_json(parser)
 
 

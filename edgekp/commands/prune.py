@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def default_out(from_run: str, recipe_path: str) -> str:
-    """<parent run>-<recipe stem>, beside the parent: runs/kp_hvit_s_300w -> runs/kp_hvit_s_300w-heads_50."""
+    """<parent run>-<recipe stem>, beside the parent: runs/kp_hvit_s_merlrav -> runs/kp_hvit_s_merlrav-heads_50."""
     parent = Path(from_run)
     return str(parent.parent / f"{parent.name}-{Path(recipe_path).stem}")
 

@@ -1,6 +1,6 @@
 """The model that ships inside the package, with the manifest of the run that trained it.
 
-The package holds ``kp_hvit_s_300w.pt`` and ``kp_hvit_s_300w.manifest.json`` (its lineage: the
+The package holds ``kp_hvit_s_merlrav.pt`` and ``kp_hvit_s_merlrav.manifest.json`` (its lineage: the
 training recipe and its hash, data counts per dataset with their hashes, the held-out faces and
 their hash, the model's sha256). Nothing ever writes here at run time: verbs that need a run
 directory of the shipped model get a copy under the current directory (``edgekp.sources``).
@@ -15,7 +15,7 @@ from typing import Any
 
 from edgekp.errors import LineageError
 
-SHIPPED_NAME = "kp_hvit_s_300w"
+SHIPPED_NAME = "kp_hvit_s_merlrav"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 

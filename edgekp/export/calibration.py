@@ -108,7 +108,7 @@ def synthetic_warning(path: str | Path) -> str | None:
     if definition.source != "synthetic":
         return None
     return (f"int8 calibrated on synthetic faces ({definition.name}, needs no download); real faces calibrate better: "
-            "--calib calibration/300w_train_128.yaml --data-root DIR")
+            "--calib calibration/merlrav_300w_train_256.yaml --data-root DIR")
 
 
 def read_definition(path: str | Path) -> CalibrationDef:

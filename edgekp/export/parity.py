@@ -67,7 +67,10 @@ def _nme(pred: np.ndarray, gt: np.ndarray, scheme: Any) -> float | None:
         return None
     from edgekp.metrics import nme
 
-    return float(np.mean(nme(pred, gt, scheme)))
+    # Faces without both outer eye corners labelled (profiles with unlabelled points) have no
+    # inter-ocular NME (NaN): the mean is over the faces that have one.
+    per_face = nme(pred, gt, scheme)
+    return float(np.nanmean(per_face)) if np.isfinite(per_face).any() else None
 
 
 def compare(

@@ -244,9 +244,11 @@ class Trainer:
             "history": history, "best": best, "bad_epochs": bad, "elapsed_s": elapsed,
         }
 
-    def fit(self, resume: bool = False, budget_min: float | None = None) -> FitResult:
+    def fit(self, resume: bool = False, budget_min: float | None = None, start_best: dict[str, Any] | None = None) -> FitResult:
+        """``start_best``: a validated starting point already saved by the caller (epoch -1: a compressed
+        model before fine-tuning), which an epoch must beat to replace it."""
         history: list[dict[str, Any]] = []
-        best: dict[str, Any] = {"nme": math.inf, "epoch": -1}
+        best: dict[str, Any] = dict(start_best) if start_best else {"nme": math.inf, "epoch": -1}
         bad, first_epoch, elapsed = 0, 0, 0.0
         last = self.out / LAST
         if resume and last.is_file():

@@ -131,3 +131,15 @@ def test_cli_end_to_end_on_a_synthetic_dataset(tmp_path: Path, make_parent_run: 
     out = Path(result["run"])
     assert out == parent.parent / "parent-r" and result["removed_total"] == 3
     assert json.loads((out / "manifest.json").read_text())["recipe"]["seed"] == 3
+
+
+def test_a_fine_tune_that_only_hurts_keeps_the_model_before_it(
+        tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData) -> None:
+    """The compressed model before fine-tuning (epoch -1) is a checkpoint candidate: a divergent fine-tune
+    (lr 10) must not replace it."""
+    parent = make_parent_run()
+    out = tmp_path / "pruned"
+    summary = prune(_recipe(ratio=0.5, finetune={**FAST_FINETUNE, "lr": 10.0}), parent, out, data=prune_data)
+    assert summary["best_epoch"] == -1 and summary["best_val_nme"] == summary["val_nme_before_finetune"]
+    _, meta = load_model_from_run(out)
+    assert meta["epoch"] == -1 and meta["val_nme"] == summary["val_nme_before_finetune"]

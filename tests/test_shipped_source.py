@@ -35,7 +35,8 @@ def test_shipped_manifest_records_its_lineage() -> None:
     holdout = m["data"]["holdout"]
     assert lineage["holdout_sha256"] == sha256_json(holdout)
     # The held-out photos are the split-off validation set; named validation sets (MERL-RAV test) add to val_faces.
-    split_off = next((v["faces"] for v in m["data"].get("val_sets", []) if v["name"].endswith("holdout")), m["data"]["val_faces"])
+    split_name = (recipe["data"].get("val_split") or {}).get("name")
+    split_off = next((v["faces"] for v in m["data"].get("val_sets", []) if v["name"] == split_name), m["data"]["val_faces"])
     assert lineage["holdout_faces"] == sum(len(v) for v in holdout.values()) == split_off > 0
     assert m["data"]["val_faces"] == sum(v["faces"] for v in m["data"].get("val_sets", [])) or not m["data"].get("val_sets")
     for entry in recipe["data"]["train"]:

@@ -23,6 +23,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from edgekp.bench.profile import PROFILE_FILE
+from edgekp.data.pose import YAW_BIN_NAMES as BINS
+
 TRAIN_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "int8", None), ("tflite", "fp32", "tf"),
                  ("openvino", "fp32", None), ("openvino", "int8", None), ("coreml", "fp16", None), ("coreml", "int8", None)]
 PRUNE_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "int8", None), ("openvino", "fp32", None),
@@ -32,7 +35,6 @@ FACE_SETS = {
     "ytf_test": (["ytf/test"], False, "YouTube-Faces test clips (770 faces)"),
     "merlrav_test": (["merlrav/test"], False, "MERL-RAV test: 1,961 AFLW faces with visibility, about 43 % at |yaw| > 30"),
 }
-BINS = ("0-30", "30-60", "60-90")
 PROFILED = ("onnx", "tflite", "openvino")  # the export targets `edgekp bench --profile` reads
 
 
@@ -82,7 +84,7 @@ def profile(run: Path) -> bool:
     if not exports:
         print(f"no per-operator profile: {run} has no finished TFLite, OpenVINO or ONNX export", flush=True)
         return False
-    out = run / "bench" / "profile.json"
+    out = run / "bench" / PROFILE_FILE
     newest = max((d / "manifest.json").stat().st_mtime for d in exports)
     if not (out.is_file() and out.stat().st_mtime >= newest and all("host" in e for e in json.loads(out.read_text()))):
         edgekp("bench", "--profile", "--from", str(run), "--threads", "1", "-q")

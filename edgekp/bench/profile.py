@@ -279,6 +279,7 @@ def _input_size(path: Path) -> int:
 
 
 PROFILED_SUFFIXES = (".tflite", ".xml", ".onnx")
+PROFILE_FILE = "profile.json"  # what `edgekp bench --profile` writes into <run>/bench/, beside bench.json
 
 
 def profile_run(run_dir: str | Path, targets: tuple[str, ...] | None = None, threads: int = 1) -> list[Profile]:

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 def _profile(args: argparse.Namespace) -> int:
     import json
 
-    from edgekp.bench.profile import format_profile, profile_run
+    from edgekp.bench.profile import PROFILE_FILE, format_profile, profile_run
 
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip()) if args.targets else None
     run = resolve_from(args)
@@ -90,7 +90,7 @@ def _profile(args: argparse.Namespace) -> int:
     # The machine matters for reading int8 against fp32 (VNNI or not), so every entry says where it was measured.
     host = {k: v for k, v in host_info(threads).items() if k in ("cpu", "isa", "has_vnni", "cores")}
     data = [{**p.summary(), "threads": threads, "host": host} for p in profiles]
-    out = Path(run) / "bench" / "profile.json"
+    out = Path(run) / "bench" / PROFILE_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=2))
     print_result(args, data, "\n\n".join(format_profile(p) for p in profiles) + f"\nwritten to: {out}")

@@ -93,8 +93,8 @@ def peer_ratio_rows(doc: ReportDoc) -> list[list[str]]:
 def profile_section(doc: ReportDoc) -> list[str]:
     if not doc.profiles:
         return []
-    parts = [f"## {section_title(doc.profiles)}", "", PROFILE_TEXT, ""]
-    parts += [*profile_host_lines(doc.profiles), ""] if profile_host_lines(doc.profiles) else []
+    hosts = profile_host_lines(doc.profiles)
+    parts = [f"## {section_title(doc.profiles)}", "", PROFILE_TEXT, "", *hosts, *([""] if hosts else [])]
     for rp in doc.profiles:
         for heading, header, rows, method in runtime_tables(rp):
             parts += [f"### {heading}", "", table(header, rows), ""] + ([f"Measured by: {method}.", ""] if method else [])

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekp.bench.profile import QDQ_KINDS
+from edgekp.bench.profile import PROFILE_FILE, QDQ_KINDS
 from edgekp.errors import ConfigError
 from edgekp.report.tables import RunReport
 
-PROFILE_FILE = "profile.json"  # written by ``edgekp bench --profile`` beside bench.json
 TOP_KINDS = 8
 RUNTIME_NAMES = {"tflite": "TFLite (LiteRT)", "openvino": "OpenVINO", "onnxruntime": "onnxruntime"}
 _PRECISION_ORDER = {"fp32": 0, "fp16": 1, "int8": 2}

@@ -105,11 +105,14 @@ def observe_only_in_training(module: nn.Module, args: Any) -> None:
 
 def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module:
     prepared = _prepared(model, ignored)
-    # Initialise the moving-average ranges on the calibration faces before the first optimiser step.
+    # Initialise the ranges on the calibration faces before the first optimiser step, in ONE batch:
+    # the fake-quantizers' observers are moving averages (constant 0.01) whose first batch sets the
+    # range outright, so batches of 16 left every range at the first 16 faces' min/max (4.53 % NME right
+    # after calibration against 3.06 % for PT2E PTQ on the MERL-RAV model). One batch gives the min/max
+    # over every calibration face, which is what static PTQ calibrates to.
     prepared.train()
     with torch.no_grad():
-        for start in range(0, len(calibration), 16):
-            prepared(torch.from_numpy(calibration[start:start + 16]))
+        prepared(torch.from_numpy(np.ascontiguousarray(calibration)))
     return prepared.eval()
 
 

@@ -1,7 +1,7 @@
 """Build the committed reference report (reports/reference/) from finished runs on real faces.
 
     python scripts/reference_report.py --data-root ../shared/data \
-        --train runs/kp_hvit_s_merlrav --prune runs/prune_sweep/taylor_50 \
+        --train runs/kp_hvit_s_merlrav --prune runs/prune_sweep/taylor_50 --variant runs/kp_hvit_t_q_merlrav \
         --qat openvino=runs/qat/openvino --qat onnx=runs/qat/onnx --qat tflite=runs/qat/tflite --qat coreml=runs/qat/coreml
 
 Every step is an ordinary edgekp command, printed before it runs, so the report can be rebuilt by
@@ -28,6 +28,8 @@ from edgekp.data.pose import YAW_BIN_NAMES as BINS
 
 TRAIN_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "int8", None), ("tflite", "fp32", "tf"),
                  ("openvino", "fp32", None), ("openvino", "int8", None), ("coreml", "fp16", None), ("coreml", "int8", None)]
+# Pruned runs and trained runs of other registered variants (--variant, e.g. the small quantization-friendly
+# kp_hvit_t_q) get the deployable subset.
 PRUNE_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "int8", None), ("openvino", "fp32", None),
                  ("openvino", "int8", None)]
 FACE_SETS = {
@@ -108,23 +110,28 @@ def headline_row(r: dict, who: str, ratio: str) -> str:
             f"{_pct(corners_box)} | {' | '.join(bins)} | {p50} | {ratio} |")
 
 
-def headline(index: list[tuple[str, str, dict]], train_label: str) -> list[str]:
-    """Per face set: the shipped model's TFLite fp32 row and each peer's, in accuracy and latency, with the ratio."""
+def _own_row(rows: list[dict], label: str) -> list[dict]:
+    """A run's TFLite fp32 row; without a TFLite export (a partial rebuild, a host without LiteRT) its PyTorch row, named as such."""
+    mine = [r for r in rows if r["run"] == label and (r["target"], r["precision"], r["route"]) == ("tflite", "fp32", "litert")]
+    return mine or [r for r in rows if r["run"] == label and r["target"] == "pytorch" and r["status"] == "ok"]
+
+
+def headline(index: list[tuple[str, str, dict]], train_label: str, variant_labels: tuple[str, ...] = ()) -> list[str]:
+    """Per face set: the shipped model's TFLite fp32 row, each variant's and each peer's, in accuracy and latency,
+    with each peer's latency over the shipped model's (a variant's own ratios are in its report)."""
     out = []
     for name, what, summary in index:
         rows = summary["rows"]
         ratios = {r["peer"].split()[0]: r["ratio"] for r in summary.get("peer_latency_ratios", []) if r["run"] == train_label}
-        mine = [r for r in rows if r["run"] == train_label and (r["target"], r["precision"], r["route"]) == ("tflite", "fp32", "litert")]
-        # Without a TFLite export (a partial rebuild, a host without LiteRT) the PyTorch row stands in, named as such.
-        mine = mine or [r for r in rows if r["run"] == train_label and r["target"] == "pytorch" and r["status"] == "ok"]
+        mine = [row for label in (train_label, *variant_labels) for row in _own_row(rows, label)]
         out += [f"### {what}", "",
                 ("| model | NME % inter-ocular (68) | NME % box (68) | corners % inter-ocular | corners % box | "
                 "box % \\|yaw\\| 0-30 | 30-60 | 60-90 | host p50 ms (1 thread) | edgekp TFLite fp32 / this |"),
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for r in mine + [r for r in rows if r["variant"] == "peer" and r["status"] == "ok"]:
             peer = r["variant"] == "peer"
-            who = f"{r['target']} (peer)" if peer else f"edgekp {train_label} ({'TFLite' if r['target'] == 'tflite' else 'PyTorch'} fp32)"
-            ratio = f"{ratios[r['target']]:.2f}" if peer and r["target"] in ratios else ("1.00" if not peer else "-")
+            who = f"{r['target']} (peer)" if peer else f"edgekp {r['run']} ({'TFLite' if r['target'] == 'tflite' else 'PyTorch'} fp32)"
+            ratio = f"{ratios[r['target']]:.2f}" if peer and r["target"] in ratios else ("1.00" if r["run"] == train_label else "-")
             out.append(headline_row(r, who, ratio))
         out.append("")
     out += [("MediaPipe predicts a 468-point mesh with no 68-point counterpart for most points: it is scored on the six eye "
@@ -161,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train", required=True, help="the shipped model's training run")
     p.add_argument("--prune", action="append", default=[], help="prune runs (repeatable)")
     p.add_argument("--qat", action="append", default=[], metavar="TARGET=RUN", help="QAT runs with the target they export to")
+    p.add_argument("--variant", action="append", default=[], metavar="RUN",
+                   help="train runs of other registered variants (repeatable): exported like prune runs, in the headline")
     p.add_argument("--out", default="reports/reference")
     p.add_argument("--threads", default="1")
     p.add_argument("--calib", default=CALIBRATION, help="calibration set of every int8 export (default: %(default)s)")
@@ -182,12 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         qat_runs.append((target, run))
     if not args.skip_export:
         export_all(train, TRAIN_EXPORTS, args.data_root, args.calib)
-        for run in args.prune:
+        for run in [*args.prune, *args.variant]:
             export_all(Path(run), PRUNE_EXPORTS, args.data_root, args.calib)
         for target, run in qat_runs:
             export_all(Path(run), [(target, "int8", None)], args.data_root, args.calib)
     profiled = profile(train)
-    runs = [str(train), *args.prune, *(run for _, run in qat_runs)]
+    runs = [str(train), *args.variant, *args.prune, *(run for _, run in qat_runs)]
     out = Path(args.out)
     index = bench_and_report(runs, str(train), sets, root, out, args.threads, peers=not args.no_peers, max_faces=args.max_faces)
     lines = ["# edgekp reference reports", "",
@@ -198,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         first = index[0][0]
         lines += ["", (f"Where the time goes in {train.name} (per-operator profile, 1 thread, fp32 beside int8 per runtime): "
                        f"the section of that name in each report, e.g. [{first}]({first}/report.md#where-the-time-goes-per-operator-profile-1-thread).")]
-    lines += ["", "## Headline figures", "", *headline(index, train.name)]
+    lines += ["", "## Headline figures", "", *headline(index, train.name, tuple(Path(v).name for v in args.variant))]
     (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"index: {out / 'README.md'}")
     return 0

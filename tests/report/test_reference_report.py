@@ -1,6 +1,6 @@
 """scripts/reference_report.py on a tiny model and a dozen MERL-RAV test faces (no exports, no peers):
 the third face set is benched and reported, and its headline carries box NME, the corners in both
-normalizations and box NME per |yaw| bin."""
+normalizations and box NME per |yaw| bin, for the shipped run and a --variant run."""
 
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ def _script():
 
 def test_merlrav_face_set_headline(shared_data, tiny_model_run, tmp_path, monkeypatch):
     script = _script()
-    run = tmp_path / "kp_tiny"
+    run, variant = tmp_path / "kp_tiny", tmp_path / "kp_tiny_variant"
     shutil.copytree(tiny_model_run, run)
+    shutil.copytree(tiny_model_run, variant)
     out = tmp_path / "reference"
     monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the script resolves calibration/ from the repo root
     assert script.main(["--data-root", str(shared_data), "--train", str(run), "--sets", "merlrav_test", "--skip-export",
-                        "--no-peers", "--max-faces", "12", "--out", str(out)]) == 0
+                        "--variant", str(variant), "--no-peers", "--max-faces", "12", "--out", str(out)]) == 0
     rows = json.loads((out / "merlrav_test" / "report.json").read_text())["rows"]
     torch_row = next(r for r in rows if r["target"] == "pytorch")
     assert torch_row["n_faces"] is not None and torch_row["nme_box"] is not None and torch_row["nme_corners_box"] is not None
@@ -35,6 +36,9 @@ def test_merlrav_face_set_headline(shared_data, tiny_model_run, tmp_path, monkey
     assert "[MERL-RAV test" in index and "corners % box" in index
     line = next(x for x in index.splitlines() if x.startswith("| edgekp kp_tiny (PyTorch fp32)"))
     assert f"{100 * torch_row['nme_box']:.2f}" in line and f"{100 * torch_row['nme_corners_box']:.2f}" in line
+    # A --variant run is benched on the same faces and has its own headline row.
+    assert any(r["run"] == "kp_tiny_variant" for r in rows)
+    assert any(x.startswith("| edgekp kp_tiny_variant (PyTorch fp32)") for x in index.splitlines())
 
 
 def test_unknown_face_set_is_a_user_error(tmp_path, capsys):

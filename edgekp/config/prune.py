@@ -52,6 +52,19 @@ class TargetSpec(StrictModel):
         return self
 
 
+class StructureSpec(StrictModel):
+    """Structures removed after the heads (edgekp.compress.channels): whole transformer modules, then MLP
+    hidden channels. Heads are a small share of the CPU time; the MLPs and whole modules are not."""
+
+    blocks: dict[str, int] = Field(
+        default_factory=dict, description="per stage (ref2, ref3, level2), how many of its last transformer modules go")
+    mlp_ratio: float = Field(0.0, ge=0, lt=1, description="fraction of every MLP's hidden channels removed (magnitude)")
+
+    @property
+    def any(self) -> bool:
+        return bool(self.mlp_ratio) or any(self.blocks.values())
+
+
 class PruneRecipe(CompressRecipeBase):
     kind: Literal["prune"] = "prune"
     importance: Importance = Field("taylor", description="head importance: taylor (Michel et al. 2019), magnitude, random")
@@ -66,3 +79,5 @@ class PruneRecipe(CompressRecipeBase):
     min_heads_per_block: int = Field(1, ge=1, description="heads every attention block keeps")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     target: TargetSpec | None = Field(None, description="optional early stop on latency drop or NME rise")
+    structures: StructureSpec = Field(default_factory=StructureSpec,
+                                      description="modules and MLP channels removed after the heads (none by default)")

@@ -143,3 +143,29 @@ def test_a_fine_tune_that_only_hurts_keeps_the_model_before_it(
     assert summary["best_epoch"] == -1 and summary["best_val_nme"] == summary["val_nme_before_finetune"]
     _, meta = load_model_from_run(out)
     assert meta["epoch"] == -1 and meta["val_nme"] == summary["val_nme_before_finetune"]
+
+
+def test_structures_go_after_the_heads_and_the_run_reloads_from_config(
+        tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData) -> None:
+    from edgekp.compress.channels import mlp_widths
+
+    parent = make_parent_run()
+    parent_model, _ = load_model_from_run(parent)
+    out = tmp_path / "structures"
+    prune(_recipe(ratio=0.0, structures={"blocks": {"ref2": 1}, "mlp_ratio": 0.5}), parent, out, data=prune_data)
+    model, _ = load_model_from_run(out)  # rebuilt from the run's config alone, no masks
+    assert model.config.ref2.depth == parent_model.config.ref2.depth - 1
+    before, after = mlp_widths(parent_model), mlp_widths(model)
+    assert len(after) == len(before) - 1 and sum(after.values()) < sum(before.values())
+    comp = json.loads((out / "manifest.json").read_text())["compression"]
+    assert comp["structures"]["blocks"] == {"ref2": 1} and comp["structures"]["mlp_widths_after"] == after
+    assert comp["removed_total"] == 0 and comp["after"]["flops"] < comp["before"]["flops"]
+
+
+def test_cli_refuses_a_module_count_a_stage_does_not_have(
+        tmp_path: Path, make_parent_run: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = _write(tmp_path / "r.yaml", {"kind": "prune", "version": 1, "ratio": 0.0, "structures": {"blocks": {"ref3": 2}}})
+    assert main(["prune", "--recipe", recipe, "--from", str(make_parent_run()), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "'ref3' can lose at most" in err
+    assert not (tmp_path / "o").exists()

@@ -1,5 +1,8 @@
 """``HeadPruner``: the prune stage of the compression lifecycle (score -> remove -> fine-tune).
 
+Heads go first (the schedule below); the recipe's ``structures`` (whole modules, MLP hidden channels)
+are removed after the last head step, so one run can cut every structure the latency needs.
+
 ``prepare`` runs the schedule (one-shot, or iterative with brief fine-tuning between steps; with a
 target it stops early) and returns the physically smaller model; the lifecycle then fine-tunes it
 with the trainer's loop and two-part loss and writes the run directory.
@@ -18,12 +21,13 @@ import torch
 from torch import nn
 
 from edgekp.artifacts import MODEL_FILE, RunDir, atomic_write_json, sha256_json
+from edgekp.compress.channels import mlp_widths, remove_blocks, remove_mlp_channels
 from edgekp.compress.heads.importance import ScoringContext, score_heads
 from edgekp.compress.heads.plot import plot_head_scores
 from edgekp.compress.heads.removal import choose_heads, head_counts, plan_quota, remove_heads
 from edgekp.compress.lifecycle import Compressor, finetune_recipe, parent_train_recipe
 from edgekp.config.loader import dump_recipe
-from edgekp.config.prune import PruneRecipe
+from edgekp.config.prune import PruneRecipe, StructureSpec
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import LineageError
 from edgekp.logs import get_logger
@@ -65,6 +69,22 @@ def torch_latency_ms(model: nn.Module, input_size: int, repeats: int = 30, threa
     return 1000.0 * statistics.median(times)
 
 
+def remove_structures(model: KeypointHVit, spec: StructureSpec) -> tuple[KeypointHVit, dict[str, Any]]:
+    """The recipe's whole modules, then MLP hidden channels, removed from ``model`` (rebuilt from config);
+    with the MLP widths before and after, for the manifest."""
+    if not spec.any:
+        return model, {}
+    before = mlp_widths(model)
+    if any(spec.blocks.values()):
+        model = remove_blocks(model, spec.blocks)
+    if spec.mlp_ratio:
+        model = remove_mlp_channels(model, spec.mlp_ratio)
+    after = mlp_widths(model)
+    log.info("removed modules %s and %.0f %% of MLP channels: %d -> %d MLP modules, %d -> %d hidden channels",
+             dict(spec.blocks), 100 * spec.mlp_ratio, len(before), len(after), sum(before.values()), sum(after.values()))
+    return model, {**spec.model_dump(mode="json"), "mlp_widths_before": before, "mlp_widths_after": after}
+
+
 class HeadPruner(Compressor):
     kind = "prune"
     # qat is let through RunDir.open so that check_parent can say why it is refused, in one line.
@@ -89,6 +109,8 @@ class HeadPruner(Compressor):
         model, _ = load_model(parent.path / MODEL_FILE)
         r = self.recipe
         plan_quota(head_counts(model), r.ratio, r.scope, r.min_heads_per_block)
+        if r.structures.blocks:
+            remove_blocks(model, r.structures.blocks)  # an unknown stage or too many modules: a ConfigError now
 
     # -- the schedule -------------------------------------------------------------------------
     def prepare(self, model: nn.Module, data: TrainingData, out: Path) -> nn.Module:
@@ -144,6 +166,7 @@ class HeadPruner(Compressor):
                     and row["latency_drop_pct"] >= r.target.latency_drop_pct):
                 stop_reason = f"latency drop {row['latency_drop_pct']:.1f}% >= {r.target.latency_drop_pct}%"
                 break
+        current, structures = remove_structures(current, r.structures)
         after = cost(current)
         removed = {n: sorted(v) for n, v in removed.items() if v}
         if floor_kept:
@@ -152,7 +175,7 @@ class HeadPruner(Compressor):
             "method": "attention-head pruning", "importance": r.importance, "scope": r.scope, "schedule": r.schedule,
             "ratio": r.ratio, "min_heads_per_block": r.min_heads_per_block, "requested_heads": quota.total,
             "removed_heads": removed, "removed_total": sum(len(v) for v in removed.values()),
-            "kept_by_floor": floor_kept, "stop_reason": stop_reason,
+            "kept_by_floor": floor_kept, "stop_reason": stop_reason, "structures": structures,
             "heads_before": original, "heads_after": head_counts(current),
             "before": before, "after": after, "baseline": baseline,
             "steps": [{k: v for k, v in s.items() if k != "scores"} for s in steps],

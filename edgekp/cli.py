@@ -19,7 +19,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "eval": ("measure NME, FR and AUC of a model on a dataset", "edgekp.commands.eval"),
     "predict": ("detect faces in photos and predict their landmarks", "edgekp.commands.predict"),
     "qat": ("quantization-aware training for an int8 target", "edgekp.commands.qat"),
-    "prune": ("score and physically remove attention heads, then fine-tune", "edgekp.commands.prune"),
+    "prune": ("physically remove attention heads (and, by recipe, whole modules and MLP channels), then fine-tune", "edgekp.commands.prune"),
     "export": ("export a model to onnx, tflite, coreml or openvino, checked against PyTorch", "edgekp.commands.export"),
     "bench": ("measure accuracy and latency of a run's artifacts", "edgekp.commands.bench"),
     "report": ("write Markdown/HTML/JSON reports for one or several runs", "edgekp.commands.report"),

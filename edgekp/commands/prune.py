@@ -1,4 +1,4 @@
-"""edgekp prune: score attention heads, remove them physically, fine-tune."""
+"""edgekp prune: score attention heads, remove them (and the recipe's structures) physically, fine-tune."""
 
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or default_out(from_run, args.recipe)
     s = prune(recipe, from_run, out, resume=args.resume)
     b, a = s["before"], s["after"]
+    st = recipe.structures
+    structures = (f", the last {dict(st.blocks)} modules and {100 * st.mlp_ratio:.0f} % of MLP channels" if st.any else "")
     text = (
-        f"removed {s['removed_total']} of {b['heads']} heads ({recipe.importance}, {recipe.scope}, {recipe.schedule}); "
+        f"removed {s['removed_total']} of {b['heads']} heads ({recipe.importance}, {recipe.scope}, {recipe.schedule}){structures}; "
         f"params {b['params']:,} -> {a['params']:,}, {b['flops'] / 1e6:.1f} -> {a['flops'] / 1e6:.1f} MFLOPs; "
         f"val NME {100 * s['val_nme_before_finetune']:.2f}% after removal, {100 * s['best_val_nme']:.2f}% after "
         f"fine-tuning (parent {100 * (s['parent_val_nme'] or float('nan')):.2f}%, {s.get('normalization') or 'inter_ocular'}); "

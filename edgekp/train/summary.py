@@ -87,7 +87,8 @@ def _set_norms(manifest: dict[str, Any]) -> dict[str, str]:
         return {str(s["name"]): str(s["norm"]) for s in recorded}
     from edgekp.config.data import DataSpec
 
-    data = (manifest.get("recipe") or {}).get("data")
+    # A compression run's recipe has no data section; it fine-tuned on its parent's (carried as train_recipe).
+    data = (manifest.get("recipe") or {}).get("data") or (manifest.get("train_recipe") or {}).get("data")
     try:
         return dict(DataSpec.model_validate(data).val_sets()) if data else {}
     except ValueError:

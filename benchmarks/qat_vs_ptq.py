@@ -173,6 +173,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-faces", type=int, default=None,
                    help="cap each face set, and the QAT runs' own validation sets (short tries)")
     p.add_argument("--calib-faces", type=int, default=None)
+    p.add_argument("--qat-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of every QAT recipe, as edgekp qat --set (e.g. finetune.lr=5e-5)")
     p.add_argument("--reuse-qat", action="store_true",
                    help="reuse QAT runs already finished in --out (re-export and re-measure only)")
     p.add_argument("--out", default=None, help="work folder (default: a temp folder); results.json is written there")
@@ -187,7 +189,7 @@ def overrides(args: argparse.Namespace) -> list[str]:
         sets.append(f"finetune.time_budget_min={args.qat_minutes}")
     if args.calib_faces is not None:
         sets.append(f"calibration.faces={args.calib_faces}")
-    return sets
+    return sets + list(args.qat_set)
 
 
 @dataclass(frozen=True)

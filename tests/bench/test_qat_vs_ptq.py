@@ -94,3 +94,12 @@ def test_table_prints_every_set_bins_and_flags(qvp):
     assert "failed: RuntimeError: boom" in rows[1]
     assert "| 4.08 | +2.0 % ! |" in rows[2] and "| 5.04 | +0.8 % |" in rows[2]
     assert rows[2].endswith("merlrav_test +2.0 % !, merlrav_test 30-60 +2.0 % ! |")
+
+
+def test_qat_set_reaches_every_qat_recipe(qvp):
+    from edgekp.config.qat import QatRecipe
+
+    args = qvp.parse(["--from", "runs/x", "--data-root", "data", "--qat-minutes", "2",
+                           "--qat-set", r"ignored_scopes=['.*\.attn\.normalizer', 'head\.fc2']"])
+    recipe = load_recipe(REPO / "recipes" / "qat" / "tflite_int8.yaml", qvp.overrides(args), expect=QatRecipe)
+    assert recipe.ignored_scopes == [r".*\.attn\.normalizer", r"head\.fc2"] and recipe.finetune.time_budget_min == 2

@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(_sweep.as_json(rows, failures), indent=2))
         else:
-            print(f"levers of {lever_file.base} ({len(plan)} runs under {args.out})\n")
+            print(f"levers of {lever_file.base} ({len(plan)} runs under {args.out})")
+            # Overrides every lever shares (a short schedule, say) change what "the recipe as committed" means.
+            common = "; ".join(args.overrides) if args.overrides else "none"
+            print(f"every lever with: {common}" + (f"; time budget {args.budget_min:g} min" if args.budget_min else "") + "\n")
             print(_sweep.lever_table(rows, failures))
         return 1 if failures else 0
 

@@ -45,12 +45,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def describe(run: Path) -> dict[str, Any]:
-    """What the run removed, its cost and its validation NME per set at the chosen epoch."""
-    from edgekp.train.summary import summarize_run
+    """What the run removed, its cost and its validation NME per set: after its last fine-tuning epoch (the
+    same budget for every run, which the comparison uses) and at its chosen epoch (-1: before fine-tuning)."""
+    from edgekp.train.summary import read_history, summarize_run, validation_set_norms
 
     manifest = json.loads((run / "manifest.json").read_text())
     comp = manifest.get("compression") or {}
     summary = summarize_run(run, with_cost=False)
+    history = read_history(run)
+    last = history[-1] if history else {}
+    # The named validation sets the fine-tuning scored; a run with one unnamed set has only the pooled NME.
+    norms = {n: v for n, v in validation_set_norms(manifest).items() if f"val_nme[{n}]" in last}
+    norms = norms or {"val": str(last.get("val_norm") or "inter_ocular")}
     before, after = comp.get("before") or {}, comp.get("after") or {}
     structures = comp.get("structures") or {}
     widths = (sum((structures.get("mlp_widths_before") or {}).values()), sum((structures.get("mlp_widths_after") or {}).values()))
@@ -58,8 +64,9 @@ def describe(run: Path) -> dict[str, Any]:
         "run": str(run), "removed_heads": comp.get("removed_total", 0), "heads_before": before.get("heads"),
         "blocks": structures.get("blocks") or {}, "mlp_ratio": structures.get("mlp_ratio", 0.0),
         "mlp_channels_removed_pct": 100 * (1 - widths[1] / widths[0]) if widths[0] else 0.0,
-        "params": after.get("params"), "flops": after.get("flops"), "best_epoch": summary.best_epoch,
-        "nme": {name: {"norm": s.norm, "nme": s.nme} for name, s in summary.sets.items()},
+        "params": after.get("params"), "flops": after.get("flops"), "epochs": len(history), "best_epoch": summary.best_epoch,
+        "nme": {name: {"norm": norm, "nme": last.get(f"val_nme[{name}]", last.get("val_nme") if name == "val" else None),
+                       "chosen": summary.nme(name)} for name, norm in norms.items()},
     }
 
 
@@ -86,6 +93,8 @@ def compare(control: dict[str, Any], row: dict[str, Any], times: dict[str, dict[
     out = dict(row)
     out["nme_rise_pct"] = {name: (None if s["nme"] is None or (control["nme"].get(name) or {}).get("nme") is None
                                   else 100 * (s["nme"] / control["nme"][name]["nme"] - 1)) for name, s in row["nme"].items()}
+    if row["epochs"] != control["epochs"]:
+        out["note"] = f"fine-tuned {row['epochs']} epochs, the control {control['epochs']}: not the same budget"
     if times:
         for precision in ("fp32", "int8"):
             mine, ref = times[row["run"]][precision], times[control["run"]][precision]
@@ -100,8 +109,8 @@ def _pct(value: float | None, signed: bool = False) -> str:
 
 def print_table(rows: list[dict[str, Any]], host: dict[str, Any] | None) -> None:
     sets = list(rows[0]["nme"])
-    head = ["run", "heads removed", "modules removed", "MLP ch. removed %", "params", "MFLOPs"]
-    head += [f"{name} % ({rows[0]['nme'][name]['norm']})" for name in sets] + [f"{name} d % vs control" for name in sets]
+    head = ["run", "heads removed", "modules removed", "MLP channels removed % (with removed modules)", "params", "MFLOPs"]
+    head += [f"{name} % ({rows[0]['nme'][name]['norm']}) last / chosen" for name in sets] + [f"{name} d % vs control" for name in sets]
     head += ["TFLite fp32 ms", "cut %", "TFLite int8 ms", "cut %"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -109,14 +118,18 @@ def print_table(rows: list[dict[str, Any]], host: dict[str, Any] | None) -> None
         cells = [Path(r["run"]).name, f"{r['removed_heads']} of {r['heads_before']}", str(sum(r["blocks"].values())),
                  f"{r['mlp_channels_removed_pct']:.0f}", f"{r['params']:,}" if r["params"] else "-",
                  f"{r['flops'] / 1e6:.1f}" if r["flops"] else "-"]
-        cells += [_pct(100 * r["nme"][n]["nme"] if r["nme"][n]["nme"] is not None else None) for n in sets]
+        cells += [" / ".join(_pct(None if v is None else 100 * v) for v in (r["nme"][n]["nme"], r["nme"][n]["chosen"])) for n in sets]
         cells += [_pct((r.get("nme_rise_pct") or {}).get(n), signed=True) for n in sets]
         for precision in ("fp32", "int8"):
             ms, cut = r.get(f"{precision}_ms"), r.get(f"{precision}_cut_pct")
             cells += ["-" if ms is None else f"{ms:.3f}", "-" if cut is None else f"{cut:.1f}"]
         print("| " + " | ".join(cells) + " |")
+    for r in rows:
+        if r.get("note"):
+            print(f"{Path(r['run']).name}: {r['note']}")
     print(f"\nTargets (issue 14): NME rise <= {TARGET_NME_RISE_PCT:g} % against the control on every set, TFLite cut >= "
-          f"{TARGET_CUT_PCT:g} %. NME at each run's chosen epoch (best_epoch -1: the model before fine-tuning).")
+          f"{TARGET_CUT_PCT:g} %. NME after the last fine-tuning epoch (the same budget for every run; d compares these) "
+          f"and at the chosen epoch ('-': the model from before fine-tuning, not scored per set by older runs).")
     if host:
         print(f"Latency: 1 thread, TFLite (LiteRT) per-round medians of 30 calls, round robin in one process. "
               f"Host: {host['cpu']}, ISA {' '.join(host['isa'])}")

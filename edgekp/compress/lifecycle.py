@@ -148,6 +148,9 @@ def _compress(
         "run": str(out), "kind": compressor.kind, "val_nme_before_finetune": before["nme"],
         "best_val_nme": result.best_nme, "best_epoch": result.best_epoch, "epochs": result.epochs_run,
         "stop_reason": result.stop_reason, "parent_val_nme": meta.get("val_nme"), "normalization": trainer.val_norm,
+        # The epoch -1 candidate in history.csv's columns (per validation set and |yaw| bin): it has no history
+        # row, and a run that keeps it (best_epoch -1) is summarized from these.
+        "before_finetune": {"epoch": -1, "val_nme": before["nme"], "val_norm": trainer.val_norm, **Trainer.set_columns(before)},
     }
     run.finish(status="ok", result=summary, compression=compressor.manifest_extra(),
                artifacts={MODEL_FILE: sha256_file(out / MODEL_FILE)} if (out / MODEL_FILE).is_file() else {})

@@ -229,7 +229,7 @@ class Trainer:
         return chosen
 
     @staticmethod
-    def _set_columns(val: dict[str, Any]) -> dict[str, Any]:
+    def set_columns(val: dict[str, Any]) -> dict[str, Any]:
         """History columns per validation set: its NME and its NME per |yaw| bin (each in the set's normalization)."""
         cols: dict[str, Any] = {}
         for name, v in val.get("sets", {}).items():
@@ -275,7 +275,7 @@ class Trainer:
             val = self.validate()
             self.schedule.step_epoch(val["nme"])
             row = {"epoch": epoch, **stats, "val_nme": val["nme"], "val_nme_large": val.get("nme_large"), "val_nme_small": val.get("nme_small"),
-                   "val_norm": val.get("norm"), **self._set_columns(val)}
+                   "val_norm": val.get("norm"), **self.set_columns(val)}
             history.append(row)
             improved = val["nme"] < best["nme"] - 1e-7
             if improved:

@@ -81,7 +81,8 @@ def best_row(history: list[dict[str, Any]], epoch: int | None = None) -> dict[st
     return best
 
 
-def _set_norms(manifest: dict[str, Any]) -> dict[str, str]:
+def validation_set_norms(manifest: dict[str, Any]) -> dict[str, str]:
+    """{validation set name: normalization} of a run, from its manifest (or its recipe's data section)."""
     recorded = (manifest.get("data") or {}).get("val_sets")
     if recorded:
         return {str(s["name"]): str(s["norm"]) for s in recorded}
@@ -132,8 +133,10 @@ def summarize_run(run_dir: str | Path, with_cost: bool = True) -> RunSummary:
     recipe = manifest.get("recipe") or {}
     finished = status == "ok" and bool(result)
     best = best_row(history, int(result["best_epoch"]) if finished and result.get("best_epoch") is not None else None)
+    if finished and result.get("best_epoch") == -1:  # a compression run that kept its model from before fine-tuning
+        best = result.get("before_finetune")
     stop = str(result.get("stop_reason")) if finished else ("failed" if status == "failed" else "in progress")
-    norms = _set_norms(manifest)
+    norms = validation_set_norms(manifest)
     select = (manifest.get("data") or {}).get("select", (recipe.get("data") or {}).get("select"))
     params, flops = model_cost(recipe) if with_cost else (None, None)
     return RunSummary(

@@ -143,6 +143,11 @@ def test_a_fine_tune_that_only_hurts_keeps_the_model_before_it(
     assert summary["best_epoch"] == -1 and summary["best_val_nme"] == summary["val_nme_before_finetune"]
     _, meta = load_model_from_run(out)
     assert meta["epoch"] == -1 and meta["val_nme"] == summary["val_nme_before_finetune"]
+    # The run's summary (lever tables, prune_vs_control) reads the kept model's scores back from the manifest.
+    from edgekp.train.summary import summarize_run
+
+    read = summarize_run(out, with_cost=False)
+    assert read.best_epoch == -1 and read.nme("val") == pytest.approx(summary["val_nme_before_finetune"])
 
 
 def test_structures_go_after_the_heads_and_the_run_reloads_from_config(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from edgekp.bench.profile import PROFILE_FILE
 from edgekp.data.pose import YAW_BIN_NAMES as BINS
+from edgekp.report.tables import run_labels
 
 TRAIN_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "int8", None), ("tflite", "fp32", "tf"),
                  ("openvino", "fp32", None), ("openvino", "int8", None), ("coreml", "fp16", None), ("coreml", "int8", None)]
@@ -207,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         first = index[0][0]
         lines += ["", (f"Where the time goes in {train.name} (per-operator profile, 1 thread, fp32 beside int8 per runtime): "
                        f"the section of that name in each report, e.g. [{first}]({first}/report.md#where-the-time-goes-per-operator-profile-1-thread).")]
-    lines += ["", "## Headline figures", "", *headline(index, train.name, tuple(Path(v).name for v in args.variant))]
+    # The report names runs by folder, parent/folder where folder names clash (edgekp.report.tables.run_labels).
+    labels = dict(zip(runs, run_labels([Path(r) for r in runs]), strict=True))
+    lines += ["", "## Headline figures", "", *headline(index, labels[str(train)], tuple(labels[v] for v in args.variant))]
     (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"index: {out / 'README.md'}")
     return 0

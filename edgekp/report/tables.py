@@ -136,7 +136,7 @@ def build_rows(results: list[tuple[Path, BenchResult]], floors: Floors | None = 
     if len(schemes) > 1:
         listed = ", ".join(f"{run} ({scheme})" for scheme, run in schemes.items())
         raise ConfigError(f"cannot compare runs with different landmark schemes: {listed}; report them separately")
-    labels = _labels([p for p, _ in results])
+    labels = run_labels([p for p, _ in results])
     out = []
     for (path, res), label in zip(results, labels, strict=True):
         base = next((r for r in res.rows if r.target == "pytorch" and r.accuracy is not None), None)
@@ -152,7 +152,7 @@ def build_rows(results: list[tuple[Path, BenchResult]], floors: Floors | None = 
     return out
 
 
-def _labels(paths: list[Path]) -> list[str]:
+def run_labels(paths: list[Path]) -> list[str]:
     """Short unique names for the runs (their folder names; parent/name where folder names clash)."""
     names = [p.name for p in paths]
     if len(set(names)) == len(names):

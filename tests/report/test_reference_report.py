@@ -21,7 +21,8 @@ def _script():
 
 def test_merlrav_face_set_headline(shared_data, tiny_model_run, tmp_path, monkeypatch):
     script = _script()
-    run, variant = tmp_path / "kp_tiny", tmp_path / "kp_tiny_variant"
+    # The variant's folder has the shipped run's name: the report labels both parent/name, and so must the headline.
+    run, variant = tmp_path / "kp_tiny", tmp_path / "variant" / "kp_tiny"
     shutil.copytree(tiny_model_run, run)
     shutil.copytree(tiny_model_run, variant)
     out = tmp_path / "reference"
@@ -34,11 +35,11 @@ def test_merlrav_face_set_headline(shared_data, tiny_model_run, tmp_path, monkey
     assert any(torch_row[f"nme_box_{b}"] is not None for b in ("0-30", "30-60", "60-90"))
     index = (out / "README.md").read_text()
     assert "[MERL-RAV test" in index and "corners % box" in index
-    line = next(x for x in index.splitlines() if x.startswith("| edgekp kp_tiny (PyTorch fp32)"))
+    line = next(x for x in index.splitlines() if x.startswith(f"| edgekp {tmp_path.name}/kp_tiny (PyTorch fp32)"))
     assert f"{100 * torch_row['nme_box']:.2f}" in line and f"{100 * torch_row['nme_corners_box']:.2f}" in line
     # A --variant run is benched on the same faces and has its own headline row.
-    assert any(r["run"] == "kp_tiny_variant" for r in rows)
-    assert any(x.startswith("| edgekp kp_tiny_variant (PyTorch fp32)") for x in index.splitlines())
+    assert any(r["run"] == "variant/kp_tiny" for r in rows)
+    assert any(x.startswith("| edgekp variant/kp_tiny (PyTorch fp32)") for x in index.splitlines())
 
 
 def test_unknown_face_set_is_a_user_error(tmp_path, capsys):

@@ -213,4 +213,9 @@ def make_plots(runs: list[RunReport], folder: Path, samples: bool = True) -> dic
             dest = folder / f"head_scores_{name}.png"
             shutil.copyfile(run.heatmap, dest)
             out[f"heads:{name}"] = dest
-    return {k: v for k, v in out.items() if v is not None}
+    written = {k: v for k, v in out.items() if v is not None}
+    # The folder is this report's own: a plot an earlier build wrote (a run since relabelled or left out)
+    # would otherwise stay beside the new ones, referenced by nothing.
+    for stale in set(folder.glob("*.png")) - set(written.values()):
+        stale.unlink()
+    return written

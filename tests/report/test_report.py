@@ -139,3 +139,12 @@ def test_tflite_fp32_latency_is_put_against_each_peer() -> None:
     assert ratio["peer"].startswith("mediapipe") and ratio["ratio"] == pytest.approx(2.2 / 4.4)
     doc = ReportDoc("t", "edgekp report", GENERATED, runs)
     assert "## Latency against the peers" in render_markdown(doc) and "| 0.50 |" in render_markdown(doc)
+
+
+def test_a_rebuild_leaves_no_plot_of_an_earlier_build(benched_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    (out / "plots").mkdir(parents=True)
+    (out / "plots" / "head_scores_old_label.png").write_bytes(b"\x89PNG")  # written by an earlier build
+    assert main(["report", str(benched_run), "--out", str(out), "--no-samples"]) == 0
+    plots = {p.name for p in (out / "plots").glob("*.png")}
+    assert "head_scores_old_label.png" not in plots and "ced.png" in plots

@@ -132,9 +132,9 @@ def summarize_run(run_dir: str | Path, with_cost: bool = True) -> RunSummary:
     result = manifest.get("result") or {}
     recipe = manifest.get("recipe") or {}
     finished = status == "ok" and bool(result)
-    best = best_row(history, int(result["best_epoch"]) if finished and result.get("best_epoch") is not None else None)
-    if finished and result.get("best_epoch") == -1:  # a compression run that kept its model from before fine-tuning
-        best = result.get("before_finetune")
+    chosen = result.get("best_epoch") if finished else None
+    # best_epoch -1: a compression run that kept its model from before fine-tuning, which has no history row.
+    best = result.get("before_finetune") if chosen == -1 else best_row(history, None if chosen is None else int(chosen))
     stop = str(result.get("stop_reason")) if finished else ("failed" if status == "failed" else "in progress")
     norms = validation_set_norms(manifest)
     select = (manifest.get("data") or {}).get("select", (recipe.get("data") or {}).get("select"))

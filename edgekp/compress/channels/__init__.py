@@ -6,6 +6,7 @@ mask is left in any exported graph (the same contract as edgekp.compress.heads).
 """
 
 from edgekp.compress.channels.removal import (
+    check_block_removal,
     mlp_channel_scores,
     mlp_widths,
     removable_blocks,
@@ -13,4 +14,4 @@ from edgekp.compress.channels.removal import (
     remove_mlp_channels,
 )
 
-__all__ = ["mlp_channel_scores", "mlp_widths", "removable_blocks", "remove_blocks", "remove_mlp_channels"]
+__all__ = ["check_block_removal", "mlp_channel_scores", "mlp_widths", "removable_blocks", "remove_blocks", "remove_mlp_channels"]

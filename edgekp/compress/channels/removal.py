@@ -75,14 +75,19 @@ def removable_blocks(model: KeypointHVit) -> dict[str, int]:
     return {name: (stage.depth - 1 if name != "ref1" else 0) for name, stage in model.config.stages().items()}
 
 
-def remove_blocks(model: KeypointHVit, per_stage: dict[str, int]) -> KeypointHVit:
-    """A new model with the last ``per_stage[stage]`` transformer modules of each stage removed."""
+def check_block_removal(model: KeypointHVit, per_stage: dict[str, int]) -> None:
+    """ConfigError unless every stage named exists and can lose that many modules."""
     can = removable_blocks(model)
     for stage, n in per_stage.items():
         if stage not in can:
             raise ConfigError(f"unknown stage {stage!r} (stages: {', '.join(can)})")
         if n > can[stage]:
             raise ConfigError(f"stage {stage!r} can lose at most {can[stage]} module(s), not {n}")
+
+
+def remove_blocks(model: KeypointHVit, per_stage: dict[str, int]) -> KeypointHVit:
+    """A new model with the last ``per_stage[stage]`` transformer modules of each stage removed."""
+    check_block_removal(model, per_stage)
     overrides = {}
     for stage, n in per_stage.items():
         if n:

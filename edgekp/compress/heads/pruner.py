@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from edgekp.artifacts import MODEL_FILE, RunDir, atomic_write_json, sha256_json
-from edgekp.compress.channels import mlp_widths, remove_blocks, remove_mlp_channels
+from edgekp.compress.channels import check_block_removal, mlp_widths, remove_blocks, remove_mlp_channels
 from edgekp.compress.heads.importance import ScoringContext, score_heads
 from edgekp.compress.heads.plot import plot_head_scores
 from edgekp.compress.heads.removal import choose_heads, head_counts, plan_quota, remove_heads
@@ -109,8 +109,7 @@ class HeadPruner(Compressor):
         model, _ = load_model(parent.path / MODEL_FILE)
         r = self.recipe
         plan_quota(head_counts(model), r.ratio, r.scope, r.min_heads_per_block)
-        if r.structures.blocks:
-            remove_blocks(model, r.structures.blocks)  # an unknown stage or too many modules: a ConfigError now
+        check_block_removal(model, r.structures.blocks)  # an unknown stage or too many modules: refused now
 
     # -- the schedule -------------------------------------------------------------------------
     def prepare(self, model: nn.Module, data: TrainingData, out: Path) -> nn.Module:

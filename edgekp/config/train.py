@@ -15,6 +15,9 @@ class ModelSpec(StrictModel):
     input_size: int = Field(128, ge=32, le=512)
     num_points: int = Field(68, ge=1)
     overrides: dict[str, Any] = Field(default_factory=dict, description="keyword overrides of the variant's config")
+    init_from: str | None = Field(
+        None, description="warm start: a run directory or model file whose weights initialize the network "
+        "(same architecture); the optimizer, schedule and EMA start fresh")
 
 
 class LossSpec(StrictModel):

@@ -98,11 +98,12 @@ class Trainer:
             self.model = DistributedDataParallel(model, device_ids=ids)
         self.augmenter = BatchAugmenter(settings.augment, data.scheme)
         self.optimizer = torch.optim.AdamW(_param_groups(model, settings.optim.weight_decay), lr=settings.optim.lr)
-        steps = math.ceil(self._epoch_size_estimate() / settings.optim.batch_size)
-        self.schedule = LrSchedule(self.optimizer, settings.optim, steps)
         self.ema = WeightEma(model, settings.optim.ema_decay) if settings.optim.ema_decay else None
         self._last_plan: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]] | None = None
         self.is_large = self._large_mask(data.train.poses)
+        # The cosine's length comes from epoch 0's real plan: an upper bound (twice the pool when
+        # balancing) stretched it, and balanced runs ended at a third of the peak rate, not at 2 %.
+        self.schedule = LrSchedule(self.optimizer, settings.optim, self.batches_per_epoch(len(self.epoch_plan(0)[0])))
         # The normalization of the NME that picks checkpoints: the selected set's, else the (single) one of all sets.
         chosen = [v for v in data.val_sets if v.name == data.select] or data.val_sets[:1]
         self.val_norm = chosen[0].norm if chosen else "inter_ocular"
@@ -113,9 +114,11 @@ class Trainer:
 
         return is_large_pose(poses, self.s.balance)
 
-    def _epoch_size_estimate(self) -> int:
-        rng = np.random.default_rng(0)
-        return max(1, len(weighted_pool(self.data.train.dataset, self.data.dataset_weights, rng)) * (2 if self.s.balance.enabled else 1))
+    def batches_per_epoch(self, samples: int) -> int:
+        """Optimizer steps for an epoch of ``samples``: a tiny last batch is dropped, since batch-norm
+        statistics from a handful of faces are noise."""
+        bs = self.s.optim.batch_size
+        return max(1, samples // bs + (1 if samples % bs >= bs // 2 else 0))
 
     def epoch_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """(indices, roll_deg, augment_mask, counts) for one epoch, identical on every rank. The last
@@ -163,8 +166,7 @@ class Trainer:
         index, roll, synth, counts = self.epoch_plan(epoch)
         torch.manual_seed(_seed_for(self.s.seed, epoch, 2))
         bs = self.s.optim.batch_size
-        # Drop a tiny last batch: batch-norm statistics from a handful of faces are noise.
-        n_batches = max(1, len(index) // bs + (1 if len(index) % bs >= bs // 2 else 0))
+        n_batches = self.batches_per_epoch(len(index))
         self.model.train()
         totals = np.zeros(3)
         seen, start = 0, time.perf_counter()

@@ -118,6 +118,21 @@ def _field(recipe: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+def warm_start(model: torch.nn.Module, source: str) -> dict[str, Any]:
+    """Load the weights of ``source`` (a run directory or a model file) into ``model``; the
+    architectures must match exactly. Returns what the run's manifest records of it."""
+    from edgekp.checkpoints import load_run_model
+
+    loaded = load_run_model(source)
+    theirs, ours = loaded.model.config.to_dict(), model.config.to_dict()  # type: ignore[operator]
+    if theirs != ours:
+        diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+        raise ConfigError(f"model.init_from {source!r} is another architecture than the recipe's model (differs in {', '.join(diff)})")
+    model.load_state_dict(loaded.model.state_dict())
+    return {"source": source, "sha256": sha256_file(loaded.path), "epoch": loaded.meta.get("epoch"),
+            "val_nme": loaded.meta.get("val_nme")}
+
+
 def train(recipe: TrainRecipe, out: str | Path, resume: bool = False) -> dict[str, Any]:
     """Train ``recipe`` into the run directory ``out``; torch's thread count is put back afterwards."""
     threads = recipe.threads or os.cpu_count() or 1
@@ -137,6 +152,10 @@ def _train(recipe: TrainRecipe, out: Path, resume: bool, threads: int) -> dict[s
         data = build_training_data(recipe)
         model = create_model(recipe.model.name, num_points=recipe.model.num_points,
                              input_size=recipe.model.input_size, **recipe.model.overrides).to(device)
+        if recipe.model.init_from and not resume:  # a resumed run's checkpoint holds the weights
+            warm = warm_start(model, recipe.model.init_from)
+            if dist.is_main:
+                run.update(init_from=warm)
         meta = model_meta(recipe, data.scheme.name)
 
         def save_best(best_model: torch.nn.Module, info: dict[str, Any]) -> None:

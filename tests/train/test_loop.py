@@ -84,3 +84,17 @@ def test_patience_stops_training(make_trainer, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "validate", lambda: {"nme": 0.5})
     result = trainer.fit()
     assert result.stop_reason == "converged" and result.epochs_run == 2
+
+
+def test_cosine_spans_the_balanced_epochs_actually_run(make_trainer, tmp_path):
+    """The schedule's epoch length is the balanced plan's batch count, so the last step of
+    ``max_epochs`` ends the cosine at 2 % of the peak rate (an upper-bound estimate of twice the
+    pool had left balanced runs at about a third of it)."""
+    trainer = make_trainer(tmp_path, [], max_epochs=3, warmup_epochs=0.0)
+    index = trainer.epoch_plan(0)[0]
+    assert trainer.schedule.steps_per_epoch == trainer.batches_per_epoch(len(index))
+    trainer.fit()
+    assert trainer.schedule.step == 3 * trainer.schedule.steps_per_epoch
+    rates = [r["lr"] for r in load_checkpoint(tmp_path / "last.pt")["history"]]
+    # lr in the history is the rate set after an epoch's last step: at the end, the cosine's floor.
+    assert rates[-1] == pytest.approx(2e-3 * 0.02, rel=1e-6)

@@ -61,6 +61,41 @@ def test_missing_dataset_is_one_line_error(tmp_path, capsys):
     assert code == 2 and "dataset not found" in err and err.count("\n") == 1
 
 
+def test_warm_start_begins_from_the_given_run(tmp_path, capsys):
+    """model.init_from loads a run's weights before the first step and records the parent's sha256;
+    another architecture is a one-line config error."""
+    import torch
+
+    from edgekp.checkpoints import load_run_model
+    from edgekp.models import create_model
+    from edgekp.train.run import warm_start
+
+    recipe = _recipe(tmp_path, epochs=1)
+    assert main(["train", "--recipe", str(recipe), "--out", str(tmp_path / "parent"), "--json"]) == 0
+    capsys.readouterr()
+    parent = load_run_model(tmp_path / "parent").model
+    fresh = create_model("kp_hvit_test", input_size=64, num_points=68)
+    info = warm_start(fresh, str(tmp_path / "parent"))
+    for key, value in parent.state_dict().items():
+        torch.testing.assert_close(fresh.state_dict()[key], value, rtol=0, atol=0, msg=key)
+    assert info["sha256"] == json.loads((tmp_path / "parent" / "manifest.json").read_text())["artifacts"]["model.pt"]
+
+    child = tmp_path / "child"
+    args = ["train", "--recipe", str(recipe), "--out", str(child), "--set", f"model.init_from={tmp_path / 'parent'}"]
+    assert main([*args, "--set", "optim.lr=1e-9", "--json"]) == 0  # a rate too small to move the weights
+    manifest = json.loads((child / "manifest.json").read_text())
+    assert manifest["init_from"]["sha256"] == info["sha256"]
+    trained = load_run_model(child).model
+    for name, value in parent.named_parameters():  # buffers (batch-norm statistics) do move in train mode
+        torch.testing.assert_close(dict(trained.named_parameters())[name], value, rtol=0, atol=1e-5, msg=name)
+
+    capsys.readouterr()
+    code = main(["train", "--recipe", str(recipe), "--out", str(tmp_path / "other"), "--set", f"model.init_from={tmp_path / 'parent'}",
+                 "--set", "model.input_size=128", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "another architecture" in err and err.count("\n") == 1
+
+
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not installed")
 def test_torchrun_two_cpu_processes(tmp_path):
     recipe = _recipe(tmp_path, epochs=1)

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from edgekp.config.qat import QatRecipe
+from edgekp.export.pt2e_scope import scoped_quantizer
 from edgekp.export.tflite import PT2E_QAT_SCHEME
 from edgekp.logs import get_logger
 
@@ -43,36 +44,9 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
-def _inside(node: Any, module_name: str) -> bool:
-    """Whether an exported graph node comes from module ``module_name`` or one inside it.
-
-    Read from the qualified paths in ``nn_module_stack``'s values: litert-torch's own module-name
-    filter parses the stack's keys, whose spelling torch.export changed, and so matched nothing."""
-    for path, _ in (node.meta.get("nn_module_stack") or {}).values():
-        path = str(path).removeprefix("L['self'].")
-        if path == module_name or path.startswith(module_name + "."):
-            return True
-    return False
-
-
 def make_quantizer(ignored: list[str]) -> Any:
-    from litert_torch.quantize import pt2e_quantizer as pq
-
-    class LiteRTQatQuantizer(pq.PT2EQuantizer):
-        STATIC_QAT_ONLY_OPS: list[str] = []  # conv+bn annotators are broken (see module doc); BN is folded
-
-        def __init__(self, float_modules: list[str]) -> None:
-            super().__init__()
-            self.float_modules = list(float_modules)
-
-        def _annotate_for_static_quantization_config(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
-            def keep(node: Any) -> bool:
-                return not any(_inside(node, name) for name in self.float_modules)
-
-            self._annotate_all_static_patterns(model, self.global_config, keep)
-            return model
-
-    return LiteRTQatQuantizer(ignored).set_global(pq.get_symmetric_quantization_config(is_per_channel=True, is_qat=True))
+    # QAT-only annotators skipped: the conv+bn ones are broken (see the module doc) and BN is folded.
+    return scoped_quantizer(ignored, is_qat=True, qat_only_ops=[])
 
 
 def _prepared(model: nn.Module, ignored: list[str]) -> nn.Module:

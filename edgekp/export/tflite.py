@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.errors import EdgeKPError
+from edgekp.errors import ConfigError, EdgeKPError
 from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
 from edgekp.export.runners import LiteRTRunner
 from edgekp.logs import get_logger
@@ -35,7 +35,8 @@ def quiet_litert() -> None:
     logging.getLogger("litert_torch").setLevel(logging.WARNING)
 
 
-def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibration: np.ndarray | None, path: Path) -> None:
+def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibration: np.ndarray | None, path: Path,
+                   float_modules: tuple[str, ...] = ()) -> None:
     import torch
 
     import litert_torch
@@ -43,13 +44,15 @@ def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibr
     quiet_litert()
     example = (torch.rand(1, 3, size, size),)
     if precision == "int8":
-        from litert_torch.quantize import pt2e_quantizer, quant_config
+        from litert_torch.quantize import quant_config
         from torchao.quantization.pt2e import quantize_pt2e
 
-        dynamic = int8_mode == "dynamic"
-        quantizer = pt2e_quantizer.PT2EQuantizer().set_global(
-            pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic)
-        )
+        from edgekp.export.pt2e_scope import scoped_quantizer
+
+        missing = sorted(set(float_modules) - {name for name, _ in model.named_modules()})
+        if missing:
+            raise ConfigError(f"tflite.float_modules names no module of this model: {', '.join(missing)} (e.g. head, head.fc2)")
+        quantizer = scoped_quantizer(float_modules, is_dynamic=int8_mode == "dynamic")
         prepared = quantize_pt2e.prepare_pt2e(torch.export.export(model.eval(), example).module(), quantizer)
         # Observers need at least one pass even for dynamic mode (per-channel weight scales);
         # static mode calibrates activation ranges on the whole set, one face at a time (batch 1 graph).
@@ -180,7 +183,8 @@ class TFLiteTarget(Target):
             convert_via_onnx2tf(model, spec.input_size, spec.precision, mode, calibration, path,
                                 exporter=str(spec.options.get("exporter", "dynamo")))
         else:
-            convert_litert(model, spec.input_size, spec.precision, mode, calibration, path)
+            convert_litert(model, spec.input_size, spec.precision, mode, calibration, path,
+                           tuple(spec.options.get("float_modules", ())))
         self._embed(path, spec.metadata)
         return path
 

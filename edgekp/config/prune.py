@@ -59,10 +59,13 @@ class StructureSpec(StrictModel):
     blocks: dict[str, int] = Field(
         default_factory=dict, description="per stage (ref2, ref3, level2), how many of its last transformer modules go")
     mlp_ratio: float = Field(0.0, ge=0, lt=1, description="fraction of every MLP's hidden channels removed (magnitude)")
+    fold_input_norm: bool = Field(
+        False, description="re-parametrize: fold the input normalization into the first convolution (no SUB/MUL "
+        "over the full image; the border then pads the raw image, which the fine-tune absorbs)")
 
     @property
     def any(self) -> bool:
-        return bool(self.mlp_ratio) or any(self.blocks.values())
+        return bool(self.mlp_ratio) or any(self.blocks.values()) or self.fold_input_norm
 
 
 class PruneRecipe(CompressRecipeBase):

@@ -17,11 +17,13 @@ Activation = Literal["gelu", "relu", "hardswish"]
 KernelName = Literal["elu", "relu"]
 Decode = Literal["linear", "sigmoid"]
 TokenNorm = Literal["layer", "batch", "none"]
+InputNorm = Literal["graph", "folded"]
 
 _ACTIVATIONS = ("gelu", "relu", "hardswish")
 _KERNELS = ("elu", "relu")
 _DECODES = ("linear", "sigmoid")
 _TOKEN_NORMS = ("layer", "batch", "none")
+_INPUT_NORMS = ("graph", "folded")
 
 # ImageNet statistics: inputs are RGB in [0, 1]; the model normalizes internally as its first op.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -118,6 +120,11 @@ class HvitConfig:
     # Normalizer of the transformer modules' tokens: "layer" (shipped), "batch" (fixed statistics at
     # inference: a per-channel affine, foldable), "none" (an ablation). See models/norms.py.
     token_norm: TokenNorm = "layer"
+    # "graph" (shipped): (x - mean) / std is the graph's first op, then the stem pads with zeros of
+    # the normalized image. "folded": no such op; the first convolution's weights carry the affine and
+    # it pads the raw image with zeros (black), which removes a SUB and a MUL over the full image
+    # (about 4 % of kp_hvit_t_q's TFLite latency; models/reparam.py converts a trained model).
+    input_norm: InputNorm = "graph"
     qkv_bias: bool = True
     decode: Decode = "linear"
 
@@ -168,7 +175,8 @@ class HvitConfig:
         if self.pos_kernel < 1 or self.pos_kernel % 2 == 0:
             raise ConfigError(f"pos_kernel must be odd (got {self.pos_kernel})")
         for name, value, choices in (("act", self.act, _ACTIVATIONS), ("attn_kernel", self.attn_kernel, _KERNELS),
-                                     ("decode", self.decode, _DECODES), ("token_norm", self.token_norm, _TOKEN_NORMS)):
+                                     ("decode", self.decode, _DECODES), ("token_norm", self.token_norm, _TOKEN_NORMS),
+                                     ("input_norm", self.input_norm, _INPUT_NORMS)):
             if value not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
         if min(self.fusion_dim, self.head_channels, self.head_hidden) < 1 or not 0 < self.se_ratio <= 1:

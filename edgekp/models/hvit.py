@@ -55,7 +55,8 @@ class KeypointHVit(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The fused feature map (N x 4*fusion_dim x G x G, G = the fusion grid) before the FC head."""
-        x = (x - self.mean) * self.inv_std
+        if self.config.input_norm == "graph":  # "folded": the first convolution carries it
+            x = (x - self.mean) * self.inv_std
         x = self.split(self.stem(x))
         return self.fusion(self.hierarchy(x))
 

@@ -79,6 +79,11 @@ def remove_structures(model: KeypointHVit, spec: StructureSpec) -> tuple[Keypoin
         model = remove_blocks(model, spec.blocks)
     if spec.mlp_ratio:
         model = remove_mlp_channels(model, spec.mlp_ratio)
+    if spec.fold_input_norm:
+        from edgekp.models.reparam import fold_input_normalization
+
+        model = fold_input_normalization(model)
+        log.info("folded the input normalization into the first convolution (input_norm: folded)")
     after = mlp_widths(model)
     log.info("removed modules %s and %.0f %% of MLP channels: %d -> %d MLP modules, %d -> %d hidden channels",
              dict(spec.blocks), 100 * spec.mlp_ratio, len(before), len(after), sum(before.values()), sum(after.values()))

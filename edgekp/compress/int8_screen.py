@@ -74,7 +74,9 @@ def export_variant(name: str, model: Any, calibration: np.ndarray, out: Path, ru
                    log: Callable[[str], None] = print) -> list[Artifact]:
     """fp32 and int8 artifacts of ``model`` for each runtime (int8 is post-training quantization:
     LiteRT PT2E static, OpenVINO nncf.quantize, onnxruntime NNCF Q/DQ)."""
+    from edgekp.config.export import ExportRecipe
     from edgekp.export.base import ExportSpec, get_target
+    from edgekp.export.pipeline import target_options
 
     model = model.inference_form() if hasattr(model, "inference_form") else model  # as the export pipeline does
     size = int(model.config.input_size)
@@ -94,7 +96,8 @@ def export_variant(name: str, model: Any, calibration: np.ndarray, out: Path, ru
                 path = _openvino_cnn(model, calibration if precision == "int8" else None, where)
             else:
                 route = {"tflite": "litert", "openvino": "torch", "onnx": "torch"}[runtime]
-                options = {"exporter": "legacy"} if runtime == "onnx" else {}
+                # The export recipe's defaults (e.g. tflite.float_modules), as `edgekp export` uses them.
+                options = target_options(ExportRecipe(), runtime) | ({"exporter": "legacy"} if runtime == "onnx" else {})
                 spec = ExportSpec(size, points, precision, route, options=options)  # type: ignore[arg-type]
                 path = get_target(runtime).convert(model, spec, calibration if precision == "int8" else None, where)
             arts.append(Artifact(name, runtime, precision, path, time.perf_counter() - t0))

@@ -13,6 +13,7 @@ from edgekp.models.attention import LinearAttention
 from edgekp.models.blocks import HierarchicalFeatureExtraction, ImageSplit, ShallowFeatureExtraction
 from edgekp.models.config import STAGE_FIELDS, HvitConfig
 from edgekp.models.fusion import FeatureFusion, FullyConnectedHead
+from edgekp.models.norms import InputNormalization
 
 
 class KeypointHVit(nn.Module):
@@ -23,9 +24,8 @@ class KeypointHVit(nn.Module):
         self.config = config
         self.variant = variant  # registry name; saved with checkpoints
         c = config
-        # Not persistent: they come from the config, so the state dict holds only learned weights.
-        self.register_buffer("mean", torch.tensor(c.mean).reshape(1, -1, 1, 1), persistent=False)
-        self.register_buffer("inv_std", 1.0 / torch.tensor(c.std).reshape(1, -1, 1, 1), persistent=False)
+        # "folded": the first convolution carries the normalization (models/reparam.py).
+        self.normalize = InputNormalization(c.mean, c.std) if c.input_norm == "graph" else nn.Identity()
         self.stem = ShallowFeatureExtraction(c.in_chans, c.stem_channels, c.act)
         self.split = ImageSplit(self.stem.out_channels, c.ref1.dim, c.patch_size)
         self.hierarchy = HierarchicalFeatureExtraction(c)
@@ -55,9 +55,7 @@ class KeypointHVit(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The fused feature map (N x 4*fusion_dim x G x G, G = the fusion grid) before the FC head."""
-        if self.config.input_norm == "graph":  # "folded": the first convolution carries it
-            x = (x - self.mean) * self.inv_std
-        x = self.split(self.stem(x))
+        x = self.split(self.stem(self.normalize(x)))
         return self.fusion(self.hierarchy(x))
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:

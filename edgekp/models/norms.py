@@ -67,3 +67,20 @@ def fold_token_norms(model: nn.Module) -> int:
             setattr(module, norm_name, nn.Identity())
             folded += 1
     return folded
+
+
+class InputNormalization(nn.Module):
+    """(x - mean) / std over the image channels: the graph's first op (config ``input_norm: graph``).
+
+    A module of its own so that an int8 export can keep it in float by name (``normalize``) with the
+    first convolution, where the image's 3 channels make int8 kernels slow."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        # Not persistent: they come from the config, so the state dict holds only learned weights.
+        self.register_buffer("mean", torch.tensor(mean).reshape(1, -1, 1, 1), persistent=False)
+        self.register_buffer("inv_std", 1.0 / torch.tensor(std).reshape(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) * self.inv_std
+

@@ -26,10 +26,10 @@ def fold_input_normalization(model: KeypointHVit) -> KeypointHVit:
     if not isinstance(conv, nn.Conv2d) or not isinstance(bn, nn.BatchNorm2d) or conv.bias is not None:
         raise TypeError("fold_input_normalization expects the stem to start with a bias-free Conv2d and a BatchNorm2d")
     with torch.no_grad():
-        inv_std = folded.inv_std.reshape(1, -1, 1, 1)
-        mean = folded.mean.reshape(1, -1, 1, 1)
+        inv_std, mean = folded.normalize.inv_std, folded.normalize.mean
         conv.weight.mul_(inv_std)  # W' = W / std along input channels
         shift = (conv.weight * mean).sum(dim=(1, 2, 3))  # conv_W((x - m) / s) = conv_W'(x) - shift, inside the image
         bn.running_mean.add_(shift)
+    folded.normalize = nn.Identity()
     folded.config = model.config.replace(input_norm="folded")
     return folded

@@ -17,8 +17,8 @@ def make_model():
     return scaled_tiny_model(SIZE, 0)
 
 
-def test_the_default_recipe_keeps_the_head_float() -> None:
-    assert ExportRecipe().tflite.float_modules == ["head"]
+def test_the_default_recipe_keeps_the_head_and_the_first_convolution_float() -> None:
+    assert ExportRecipe().tflite.float_modules == ["normalize", "stem.0", "head"]
 
 
 def test_a_module_the_model_lacks_is_a_config_error(tmp_path) -> None:

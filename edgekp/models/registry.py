@@ -91,6 +91,15 @@ def kp_hvit_t_q() -> HvitConfig:
     return kp_hvit_t().replace(**_QUANT_FRIENDLY)
 
 
+@register_model
+def kp_hvit_t_ql() -> HvitConfig:
+    """kp_hvit_t_q as recipes/prune/t_q_blocks2_heads50.yaml leaves it: half the heads (the ones Taylor
+    importance kept), one transformer module fewer in ref2 and ref3, the input normalization folded
+    into the first convolution. Aimed at <= 0.5x MediaPipe face_landmark.tflite latency (issue 14)."""
+    return kp_hvit_t_q().replace(ref1={"heads": [1, 1]}, ref2={"heads": [2]}, ref3={"heads": [2]},
+                                 level2={"heads": [1]}, input_norm="folded")
+
+
 def list_models(pattern: str = "*") -> list[str]:
     """Registered variant names matching a glob pattern, sorted."""
     return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))

@@ -134,3 +134,19 @@ def test_quantization_friendly_variants_keep_their_parents_layout() -> None:
         assert q.stages() == p.stages() and q.act == p.act
         model = create_model(name).eval()
         assert not any(isinstance(m, TokenBatchNorm) for m in model.inference_form().modules())
+
+
+def test_kp_hvit_t_ql_is_what_its_prune_recipe_leaves_of_kp_hvit_t_q() -> None:
+    from pathlib import Path
+
+    from edgekp.config.loader import load_recipe
+    from edgekp.config.prune import PruneRecipe
+    from edgekp.models import model_config
+
+    recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "prune" / "t_q_blocks2_heads50.yaml", expect=PruneRecipe)
+    parent, lite = model_config("kp_hvit_t_q"), model_config("kp_hvit_t_ql")
+    for stage in ("ref1", "ref2", "ref3", "level2"):
+        assert getattr(lite, stage).depth == getattr(parent, stage).depth - recipe.structures.blocks.get(stage, 0), stage
+    assert sum(sum(s.heads) for s in lite.stages().values()) <= round(sum(sum(s.heads) for s in parent.stages().values()) * (1 - recipe.ratio))
+    assert lite.input_norm == "folded" and recipe.structures.fold_input_norm
+    assert lite.replace(ref1=parent.ref1, ref2=parent.ref2, ref3=parent.ref3, level2=parent.level2, input_norm="graph") == parent

@@ -256,8 +256,9 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.compress.qat import QatCompressor, calibration_images, load_qat_model
     from edgekp.config.loader import load_recipe
     from edgekp.config.qat import QatRecipe
+    from edgekp.config.export import ExportRecipe
     from edgekp.export.base import ExportSpec, get_target
-    from edgekp.export.pipeline import artifact_size
+    from edgekp.export.pipeline import artifact_size, target_options
     from edgekp.host import host_info
     from edgekp.models.io import load_model_from_run
     from edgekp.train.data import build_training_data
@@ -330,7 +331,8 @@ def run(args: argparse.Namespace) -> int:
         if t == "onnx":
             plans.append(("ptq_int8", ptq_onnx))
         else:
-            spec = ExportSpec(size, 68, "int8", route0, options={"int8_mode": "static"})
+            # The export recipe's defaults (tflite: static int8, head and first convolution float), as `edgekp export`.
+            spec = ExportSpec(size, 68, "int8", route0, options=target_options(ExportRecipe(), t))
             plans.append(("ptq_int8", lambda o, s=spec, target=target: target.convert(model, s, calib, o)))
         plans.append(("qat_int8", lambda o, t=t: qat_run(t, o)))
         for precision, build in plans:

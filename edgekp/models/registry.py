@@ -92,6 +92,14 @@ def kp_hvit_t_q() -> HvitConfig:
 
 
 @register_model
+def kp_hvit_t_qf() -> HvitConfig:
+    """kp_hvit_t_q with the input normalization folded into the first convolution (what
+    recipes/prune/t_q_fold.yaml makes of a trained kp_hvit_t_q): with the int8 TFLite export's float
+    first convolution, the <= 0.5x MediaPipe face_landmark.tflite variant of issue 14."""
+    return kp_hvit_t_q().replace(input_norm="folded")
+
+
+@register_model
 def kp_hvit_t_ql() -> HvitConfig:
     """kp_hvit_t_q as recipes/prune/t_q_blocks2_heads50.yaml leaves it: half the heads (the ones Taylor
     importance kept), one transformer module fewer in ref2 and ref3, the input normalization folded

@@ -150,3 +150,15 @@ def test_kp_hvit_t_ql_is_what_its_prune_recipe_leaves_of_kp_hvit_t_q() -> None:
     assert sum(sum(s.heads) for s in lite.stages().values()) <= round(sum(sum(s.heads) for s in parent.stages().values()) * (1 - recipe.ratio))
     assert lite.input_norm == "folded" and recipe.structures.fold_input_norm
     assert lite.replace(ref1=parent.ref1, ref2=parent.ref2, ref3=parent.ref3, level2=parent.level2, input_norm="graph") == parent
+
+
+def test_kp_hvit_t_qf_is_kp_hvit_t_q_folded() -> None:
+    from pathlib import Path
+
+    from edgekp.config.loader import load_recipe
+    from edgekp.config.prune import PruneRecipe
+    from edgekp.models import model_config
+
+    recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "prune" / "t_q_fold.yaml", expect=PruneRecipe)
+    assert recipe.ratio == 0 and not any(recipe.structures.blocks.values()) and recipe.structures.fold_input_norm
+    assert model_config("kp_hvit_t_qf") == model_config("kp_hvit_t_q").replace(input_norm="folded")

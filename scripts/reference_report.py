@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from edgekp.bench.profile import PROFILE_FILE
+from edgekp.config.export import ExportRecipe
 from edgekp.data.pose import YAW_BIN_NAMES as BINS
 from edgekp.report.tables import run_labels
 
@@ -59,8 +60,12 @@ def _finished(folder: Path) -> bool:
 
 
 def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
-    if _finished(export_dir(run, target, precision, route)):
-        return True
+    """A finished export made with this release's default options for its target (an export from
+    before a default changed, e.g. tflite.float_modules, is redone)."""
+    folder = export_dir(run, target, precision, route)
+    if _finished(folder):
+        recorded = json.loads((folder / "manifest.json").read_text()).get("recipe", {}).get(target)
+        return recorded == ExportRecipe().model_dump(mode="json")[target]
     # A QAT run's export folder is named after its conversion route (e.g. openvino-int8-qat-nncf).
     return route is None and any(_finished(d) for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
 

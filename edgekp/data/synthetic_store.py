@@ -15,18 +15,20 @@ log = get_logger(__name__)
 STAMP = "synthetic.json"
 
 
+def _rendered(path: Path, spec: dict[str, int]) -> bool:
+    try:
+        return json.loads((path / STAMP).read_text()) == spec
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
 def ensure_synthetic_dataset(path: str | Path, n: int, size: int, seed: int) -> Path:
     from edgekp.data.synthetic import write_synthetic
 
     path = Path(path)
     spec = {"n": n, "size": size, "seed": seed}
-    stamp = path / STAMP
-    if stamp.is_file():
-        try:
-            if json.loads(stamp.read_text()) == spec:
-                return path
-        except json.JSONDecodeError:
-            pass
+    if _rendered(path, spec):
+        return path
     log.info("rendering %d synthetic faces (%d px, seed %d) into %s", n, size, seed, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Render beside the target and swap it in, so an interrupted render never looks complete.
@@ -34,9 +36,21 @@ def ensure_synthetic_dataset(path: str | Path, n: int, size: int, seed: int) -> 
     try:
         write_synthetic(tmp, n, size=size, seed=seed)
         (tmp / STAMP).write_text(json.dumps(spec))
+        # Another process (parallel levers) may have rendered the same spec meanwhile and be reading
+        # it: keep theirs rather than delete a folder in use.
+        if _rendered(path, spec):
+            shutil.rmtree(tmp, ignore_errors=True)
+            return path
         if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
+            stale = Path(tempfile.mkdtemp(prefix=f".{path.name}.stale.", dir=path.parent))
+            path.rename(stale / path.name)
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            tmp.rename(path)
+        except OSError:
+            if not _rendered(path, spec):  # the folder that won the race is another spec: a real conflict
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

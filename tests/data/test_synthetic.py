@@ -70,3 +70,26 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys) -> None:
     assert main(["data", "synth", "--n", "0", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("edgekp: error: --n must be at least 1")
+
+
+def test_a_render_that_loses_the_race_keeps_the_winners_folder(tmp_path, monkeypatch):
+    """Two processes (parallel levers) render the same synthetic set: the one that finishes second
+    must not delete the folder the first one is already reading."""
+    import json
+
+    from edgekp.data import synthetic, synthetic_store
+
+    target = tmp_path / "train"
+    real_write = synthetic.write_synthetic
+
+    def render_while_another_process_finishes(out, n, size=128, seed=0):
+        paths = real_write(out, n, size=size, seed=seed)
+        target.mkdir()
+        (target / "in_use_by_the_other_process").write_text("x")
+        (target / synthetic_store.STAMP).write_text(json.dumps({"n": n, "size": size, "seed": seed}))
+        return paths
+
+    monkeypatch.setattr(synthetic, "write_synthetic", render_while_another_process_finishes)
+    assert synthetic_store.ensure_synthetic_dataset(target, 3, 64, 0) == target
+    assert (target / "in_use_by_the_other_process").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".train.")]  # our render was cleaned up

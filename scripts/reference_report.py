@@ -116,27 +116,30 @@ def headline_row(r: dict, who: str, ratio: str) -> str:
             f"{_pct(corners_box)} | {' | '.join(bins)} | {p50} | {ratio} |")
 
 
-def _own_row(rows: list[dict], label: str) -> list[dict]:
-    """A run's TFLite fp32 row; without a TFLite export (a partial rebuild, a host without LiteRT) its PyTorch row, named as such."""
-    mine = [r for r in rows if r["run"] == label and (r["target"], r["precision"], r["route"]) == ("tflite", "fp32", "litert")]
+def _own_row(rows: list[dict], label: str, int8: bool = False) -> list[dict]:
+    """A run's TFLite fp32 row (and with ``int8`` its TFLite int8 row, for the variants deployed in int8); without a
+    TFLite export (a partial rebuild, a host without LiteRT) its PyTorch row, named as such."""
+    wanted = ("fp32", "int8") if int8 else ("fp32",)
+    mine = [r for p in wanted for r in rows if r["run"] == label and r["status"] == "ok"
+            and (r["target"], r["precision"], r["route"]) == ("tflite", p, "litert")]
     return mine or [r for r in rows if r["run"] == label and r["target"] == "pytorch" and r["status"] == "ok"]
 
 
 def headline(index: list[tuple[str, str, dict]], train_label: str, variant_labels: tuple[str, ...] = ()) -> list[str]:
-    """Per face set: the shipped model's TFLite fp32 row, each variant's and each peer's, in accuracy and latency,
+    """Per face set: the shipped model's TFLite fp32 row, each variant's TFLite fp32 and int8 rows and each peer's, in accuracy and latency,
     with each peer's latency over the shipped model's (a variant's own ratios are in its report)."""
     out = []
     for name, what, summary in index:
         rows = summary["rows"]
         ratios = {r["peer"].split()[0]: r["ratio"] for r in summary.get("peer_latency_ratios", []) if r["run"] == train_label}
-        mine = [row for label in (train_label, *variant_labels) for row in _own_row(rows, label)]
+        mine = [*_own_row(rows, train_label), *(row for label in variant_labels for row in _own_row(rows, label, int8=True))]
         out += [f"### {what}", "",
                 ("| model | NME % inter-ocular (68) | NME % box (68) | corners % inter-ocular | corners % box | "
                 "box % \\|yaw\\| 0-30 | 30-60 | 60-90 | host p50 ms (1 thread) | edgekp TFLite fp32 / this |"),
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for r in mine + [r for r in rows if r["variant"] == "peer" and r["status"] == "ok"]:
             peer = r["variant"] == "peer"
-            who = f"{r['target']} (peer)" if peer else f"edgekp {r['run']} ({'TFLite' if r['target'] == 'tflite' else 'PyTorch'} fp32)"
+            who = f"{r['target']} (peer)" if peer else f"edgekp {r['run']} ({'TFLite' if r['target'] == 'tflite' else 'PyTorch'} {r['precision']})"
             ratio = f"{ratios[r['target']]:.2f}" if peer and r["target"] in ratios else ("1.00" if r["run"] == train_label else "-")
             out.append(headline_row(r, who, ratio))
         out.append("")

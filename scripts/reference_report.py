@@ -26,6 +26,7 @@ from pathlib import Path
 from edgekp.bench.profile import PROFILE_FILE
 from edgekp.config.export import ExportRecipe
 from edgekp.data.pose import YAW_BIN_NAMES as BINS
+from edgekp.export.pipeline import target_options
 from edgekp.report.tables import run_labels
 
 TRAIN_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "int8", None), ("tflite", "fp32", "tf"),
@@ -65,7 +66,7 @@ def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
     folder = export_dir(run, target, precision, route)
     if _finished(folder):
         recorded = json.loads((folder / "manifest.json").read_text()).get("recipe", {}).get(target)
-        return recorded == ExportRecipe().model_dump(mode="json")[target]
+        return recorded == target_options(ExportRecipe(), target)
     # A QAT run's export folder is named after its conversion route (e.g. openvino-int8-qat-nncf).
     return route is None and any(_finished(d) for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
 

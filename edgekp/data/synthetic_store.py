@@ -42,9 +42,7 @@ def ensure_synthetic_dataset(path: str | Path, n: int, size: int, seed: int) -> 
             shutil.rmtree(tmp, ignore_errors=True)
             return path
         if path.exists():
-            stale = Path(tempfile.mkdtemp(prefix=f".{path.name}.stale.", dir=path.parent))
-            path.rename(stale / path.name)
-            shutil.rmtree(stale, ignore_errors=True)
+            shutil.rmtree(path)
         try:
             tmp.rename(path)
         except OSError:

@@ -1,7 +1,8 @@
 """The patent's hierarchical linear-attention keypoint network (design.md section 2).
 
 Input N x 3 x S x S float32 RGB in [0, 1]; output N x K x 2 (x, y) normalized to [0, 1] in the crop.
-Normalization (mean/std from the config) is the graph's first op, so every export carries it.
+Normalization (mean/std from the config) is the graph's first op (``normalize``), so every export
+carries it; with ``input_norm: folded`` the first convolution carries it instead (models/reparam.py).
 """
 
 from __future__ import annotations

@@ -83,4 +83,3 @@ class InputNormalization(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) * self.inv_std
-

@@ -58,6 +58,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "s_q": {"model": "kp_hvit_s_q"},
     "t": {"model": "kp_hvit_t"},
     "t_q": {"model": "kp_hvit_t_q"},
+    # width: int8 pays off only on wide enough matmuls (same blocks, input normalization folded)
+    "t_qf": {"model": "kp_hvit_t_qf"},
+    "s_qf": {"model": "kp_hvit_s_q", "input_norm": "folded"},
+    "b_q": {"model": "kp_hvit_b_q"},
 }
 
 
@@ -142,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     nme = _nme(arts, args, info, models["trained"]) if args.data and not args.screen else {}
     host = host_info(threads=1)
     print(f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; load {os.getloadavg()[0]:.1f}")
+    if os.environ.get("ONEDNN_MAX_CPU_ISA"):  # OpenVINO's oneDNN honours it (AVX2: an AVX2-only host's kernels)
+        print(f"ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}: OpenVINO's kernels are capped there; LiteRT's are not")
     print(f"{'variant':<12} {'runtime':<9} {'fp32 ms':>8} {'int8 ms':>8} {'int8/fp32':>9}" + ("  NME fp32 / int8" if nme else ""))
     rows = []
     for name in models:

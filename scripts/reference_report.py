@@ -66,7 +66,9 @@ def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
     folder = export_dir(run, target, precision, route)
     if _finished(folder):
         recorded = json.loads((folder / "manifest.json").read_text()).get("recipe", {}).get(target)
-        return recorded == target_options(ExportRecipe(), target)
+        defaults = target_options(ExportRecipe(), target)
+        # An option added since the export was made is absent from its manifest: it ran as the default.
+        return isinstance(recorded, dict) and {**defaults, **recorded} == defaults
     # A QAT run's export folder is named after its conversion route (e.g. openvino-int8-qat-nncf).
     return route is None and any(_finished(d) for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
 

@@ -23,7 +23,7 @@ def synthetic_face_arrays(n: int, seed: int, size: int = 64) -> FaceArrays:
     )
 
 
-def scaled_tiny_model(size: int = 64, seed: int = 0, *, fc2_std: float = 0.02, attn_std: float | None = None):
+def scaled_tiny_model(size: int = 64, seed: int = 0, *, fc2_std: float = 0.02, attn_std: float | None = None, **overrides):
     """kp_hvit_test whose output depends on the image: BatchNorm statistics from one batch and head
     (optionally attention) weights of a real scale. An untrained model answers ~0.5 everywhere,
     which would let every parity or zero-gate comparison pass."""
@@ -32,7 +32,7 @@ def scaled_tiny_model(size: int = 64, seed: int = 0, *, fc2_std: float = 0.02, a
     from edgekp.models import create_model
 
     torch.manual_seed(seed)
-    model = create_model("kp_hvit_test", input_size=size)
+    model = create_model("kp_hvit_test", input_size=size, **overrides)
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.momentum = 1.0

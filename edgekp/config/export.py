@@ -56,6 +56,11 @@ class TFLiteOptions(StrictModel):
     float_modules: list[str] = Field(
         default_factory=lambda: ["normalize", "stem.0", "head"],
         description="modules kept in float in int8 exports (litert route); [] quantizes all")
+    # LiteRT's quantizer leaves matmuls between activations, residual adds, ReLU, GELU, means and
+    # sigmoids in float; these make them int8 too (static mode). None helped kp_hvit_t_qf's latency
+    # (docs/toolchain-notes.md), so the default is none.
+    int8_ops: list[Literal["matmul", "add", "mul", "relu", "gelu", "mean", "sigmoid"]] = Field(
+        default_factory=list, description="extra op kinds quantized in static int8 exports (litert route)")
 
 
 class CoreMLOptions(StrictModel):

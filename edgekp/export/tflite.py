@@ -36,7 +36,7 @@ def quiet_litert() -> None:
 
 
 def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibration: np.ndarray | None, path: Path,
-                   float_modules: tuple[str, ...] = ()) -> None:
+                   float_modules: tuple[str, ...] = (), int8_ops: tuple[str, ...] = ()) -> None:
     import torch
 
     import litert_torch
@@ -52,7 +52,7 @@ def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibr
         missing = sorted(set(float_modules) - {name for name, _ in model.named_modules()})
         if missing:
             raise ConfigError(f"tflite.float_modules names no module of this model: {', '.join(missing)} (e.g. head, head.fc2)")
-        quantizer = scoped_quantizer(float_modules, is_dynamic=int8_mode == "dynamic")
+        quantizer = scoped_quantizer(float_modules, is_dynamic=int8_mode == "dynamic", int8_ops=int8_ops)
         prepared = quantize_pt2e.prepare_pt2e(torch.export.export(model.eval(), example).module(), quantizer)
         # Observers need at least one pass even for dynamic mode (per-channel weight scales);
         # static mode calibrates activation ranges on the whole set, one face at a time (batch 1 graph).
@@ -61,7 +61,14 @@ def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibr
             for i in range(len(samples)):
                 prepared(torch.from_numpy(np.ascontiguousarray(samples[i:i + 1], dtype=np.float32)))
         quantized = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
-        edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer))
+        try:
+            edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer))
+        except ValueError as exc:
+            if not int8_ops:
+                raise
+            # e.g. the two-matmul attention: a slice feeding an int8 matmul breaks a same-scale constraint.
+            raise EdgeKPError(f"litert-torch cannot convert this model with tflite.int8_ops={list(int8_ops)}: "
+                              f"{str(exc).splitlines()[0][:300]}") from None
         edge.export(str(path))
         return
     litert_torch.convert(model.eval(), example).export(str(path))
@@ -172,6 +179,8 @@ class TFLiteTarget(Target):
         mode = options.get("int8_mode", "static")
         if precision == "int8" and mode not in INT8_MODES:
             raise UnsupportedOptionError(f"tflite int8_mode {mode!r} is not one of: {', '.join(INT8_MODES)}")
+        if precision == "int8" and options.get("int8_ops") and (mode != "static" or route.name == "tf"):
+            raise UnsupportedOptionError("tflite.int8_ops needs int8_mode static on the litert route")
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
         path = out_dir / self.artifact_name("model")
@@ -184,7 +193,7 @@ class TFLiteTarget(Target):
                                 exporter=str(spec.options.get("exporter", "dynamo")))
         else:
             convert_litert(model, spec.input_size, spec.precision, mode, calibration, path,
-                           tuple(spec.options.get("float_modules", ())))
+                           tuple(spec.options.get("float_modules", ())), tuple(spec.options.get("int8_ops", ())))
         self._embed(path, spec.metadata)
         return path
 

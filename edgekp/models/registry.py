@@ -108,6 +108,15 @@ def kp_hvit_t_ql() -> HvitConfig:
                                  level2={"heads": [1]}, input_norm="folded")
 
 
+@register_model
+def kp_hvit_b_q() -> HvitConfig:
+    """kp_hvit_b with the quantization-friendly blocks, trained without a graph input normalization
+    (the first convolution and its BatchNorm see [0, 1] pixels): wide enough for int8 kernels to pay
+    off. Untrained weights, TFLite 1 thread on a VNNI host: int8 0.48x its fp32 (kp_hvit_t_qf 0.79x,
+    kp_hvit_s_q 0.66x), OpenVINO 0.70x (benchmarks/int8_width.py)."""
+    return kp_hvit_b().replace(**_QUANT_FRIENDLY, input_norm="folded")
+
+
 def list_models(pattern: str = "*") -> list[str]:
     """Registered variant names matching a glob pattern, sorted."""
     return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))

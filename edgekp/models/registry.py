@@ -112,8 +112,8 @@ def kp_hvit_t_ql() -> HvitConfig:
 def kp_hvit_b_q() -> HvitConfig:
     """kp_hvit_b with the quantization-friendly blocks, trained without a graph input normalization
     (the first convolution and its BatchNorm see [0, 1] pixels): wide enough for int8 kernels to pay
-    off. Untrained weights, TFLite 1 thread on a VNNI host: int8 0.48x its fp32 (kp_hvit_t_qf 0.79x,
-    kp_hvit_s_q 0.66x), OpenVINO 0.70x (benchmarks/int8_width.py)."""
+    off. Untrained weights, 1 thread on a VNNI host: TFLite int8 0.41-0.51x its fp32 (kp_hvit_t_qf
+    0.79-0.89x, kp_hvit_s_q 0.57-0.69x), OpenVINO 0.70-0.85x (benchmarks/int8_width.py)."""
     return kp_hvit_b().replace(**_QUANT_FRIENDLY, input_norm="folded")
 
 

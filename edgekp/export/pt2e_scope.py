@@ -10,28 +10,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-# Ops LiteRT's quantizer leaves in float that ``int8_ops`` can annotate too (inputs and output int8).
-# Measured on kp_hvit_t_qf (benchmarks/tflite_int8_scopes.py, VNNI host): none of them makes the
-# graph faster. int8 BATCH_MATMUL runs in TFLite's own kernel, not XNNPACK (the model 2x slower).
-EXTRA_INT8_OPS = ("matmul", "add", "mul", "relu", "gelu", "mean", "sigmoid")
+# Ops LiteRT's quantizer leaves in float that ``int8_ops`` can annotate too (inputs and output int8),
+# by name -> their torch.ops.aten overloads. Measured on kp_hvit_t_qf (benchmarks/tflite_int8_scopes.py,
+# VNNI host): none of them makes the graph faster. int8 BATCH_MATMUL runs in TFLite's own kernel, not
+# XNNPACK (the model 2x slower). config/export.py's TFLiteOptions.int8_ops lists the same names.
+_ATEN_OVERLOADS = {"matmul": ("matmul.default", "bmm.default"), "add": ("add.Tensor",), "mul": ("mul.Tensor",),
+                   "relu": ("relu.default",), "gelu": ("gelu.default",), "mean": ("mean.dim",),
+                   "sigmoid": ("sigmoid.default",)}
+EXTRA_INT8_OPS = tuple(_ATEN_OVERLOADS)
 # The linear-attention division stays float whatever is asked: an int8 denominator can round to
 # its zero point, and TFLite's int8 DIV then aborts the whole invoke.
 _NEVER_INT8 = ("normalizer",)
 
 
 def _aten_targets(ops: Sequence[str]) -> set[Any]:
+    import operator
+
     import torch
 
-    aten = torch.ops.aten
-    table = {"matmul": (aten.matmul.default, aten.bmm.default), "add": (aten.add.Tensor,), "mul": (aten.mul.Tensor,),
-             "relu": (aten.relu.default,), "gelu": (aten.gelu.default,), "mean": (aten.mean.dim,),
-             "sigmoid": (aten.sigmoid.default,)}
-    unknown = sorted(set(ops) - set(table))
+    unknown = sorted(set(ops) - set(_ATEN_OVERLOADS))
     if unknown:
         from edgekp.errors import ConfigError
 
         raise ConfigError(f"int8_ops: unknown op {', '.join(unknown)} (choose from {', '.join(EXTRA_INT8_OPS)})")
-    return {target for op in ops for target in table[op]}
+    return {operator.attrgetter(overload)(torch.ops.aten) for op in ops for overload in _ATEN_OVERLOADS[op]}
 
 
 def inside(node: Any, module_name: str) -> bool:

@@ -18,6 +18,16 @@ def test_the_default_recipe_adds_no_int8_ops() -> None:
     assert ExportRecipe().tflite.int8_ops == []
 
 
+def test_the_config_offers_exactly_the_ops_the_quantizer_knows() -> None:
+    from typing import get_args
+
+    from edgekp.config.export import TFLiteOptions
+    from edgekp.export.pt2e_scope import EXTRA_INT8_OPS
+
+    offered = get_args(get_args(TFLiteOptions.model_fields["int8_ops"].annotation)[0])
+    assert set(offered) == set(EXTRA_INT8_OPS)
+
+
 def test_an_unknown_op_is_a_config_error(tmp_path) -> None:
     require_backend("tflite", "litert")
     with pytest.raises(ConfigError, match="unknown op softmax"):

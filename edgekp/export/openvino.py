@@ -3,6 +3,8 @@
 ``ov.save_model`` compresses weights to fp16 unless told otherwise, so the flag is always explicit.
 On AVX2 hosts without VNNI (this project's CI CPU) int8 kernels saturate unless NNCF quantizes with
 the overflow fix (error fell from 0.096 to 0.0015 here), so it is enabled from the host's ISA flags.
+The IR's batch is static (``openvino.batch``, default 1): a dynamic batch costs the CPU plugin shape
+inference and reallocation on every call, more in int8 (more ops) than in fp32.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from edgekp.errors import EdgeKPError
-from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
+from edgekp.export.base import PRECISIONS, Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
 from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OpenVINORunner
 from edgekp.logs import get_logger
 
@@ -59,6 +61,12 @@ def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str) -> Any:
     )
 
 
+def _batch(spec: ExportSpec) -> int | None:
+    """The recipe's ``openvino.batch`` (None: dynamic); specs built without options get the default, 1."""
+    value = spec.options.get("batch", 1)
+    return None if value is None else int(value)
+
+
 @register_target
 class OpenVINOTarget(Target):
     name = "openvino"
@@ -71,14 +79,15 @@ class OpenVINOTarget(Target):
         runtime_packages=_OV,
         runtime_extra="openvino",
         qat_routes=qat_routes_for("openvino"),
+        metadata_options=PRECISIONS,  # the batch option shapes the IR at every precision
     )
 
-    def _from_torch(self, model: Any, size: int) -> Any:
+    def _from_torch(self, model: Any, size: int, batch: int | None = 1) -> Any:
         import openvino as ov
         import torch
 
-        ov_model = ov.convert_model(model.eval(), example_input=torch.rand(1, 3, size, size),
-                                    input=[ov.PartialShape([-1, 3, size, size])])
+        ov_model = ov.convert_model(model.eval(), example_input=torch.rand(batch or 1, 3, size, size),
+                                    input=[ov.PartialShape([batch or -1, 3, size, size])])
         ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
         ov_model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
         return ov_model
@@ -96,10 +105,10 @@ class OpenVINOTarget(Target):
 
     def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
         # NNCF's FakeQuantize ops convert to OpenVINO's: the QAT ranges are the int8 scales; the rest stays fp32.
-        return self._save(self._from_torch(model, spec.input_size), dict(spec.metadata), out_dir, fp16=False)
+        return self._save(self._from_torch(model, spec.input_size, _batch(spec)), dict(spec.metadata), out_dir, fp16=False)
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
-        ov_model = self._from_torch(model, spec.input_size)
+        ov_model = self._from_torch(model, spec.input_size, _batch(spec))
         meta = dict(spec.metadata)
         if spec.precision == "int8":
             if calibration is None or len(calibration) == 0:

@@ -137,10 +137,17 @@ class OpenVINORunner(Runner):
         # artifact's precision (not the plugin's) is what we measure.
         config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32", "NUM_STREAMS": 1}
         self.compiled = core.compile_model(str(path), "CPU", config)
+        first = self.compiled.inputs[0].get_partial_shape()[0]
+        self.batch = first.get_length() if first.is_static else None  # None: the IR takes any batch
         self.name, self.threads, self.runtime_version = "openvino-cpu", threads, ov.__version__
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        return np.asarray(self.compiled(np.ascontiguousarray(images, dtype=np.float32))[0])
+        x = np.ascontiguousarray(images, dtype=np.float32)
+        if self.batch is None or len(x) == self.batch:
+            return np.asarray(self.compiled(x)[0])
+        n, b = len(x), self.batch
+        padded = np.concatenate([x, np.zeros((-n % b, *x.shape[1:]), np.float32)]) if n % b else x
+        return np.concatenate([np.asarray(self.compiled(padded[i:i + b])[0]) for i in range(0, len(padded), b)])[:n]
 
 
 class CoreMLRunner(Runner):

@@ -60,6 +60,11 @@ def _finished(folder: Path) -> bool:
     return manifest.is_file() and json.loads(manifest.read_text()).get("status") == "ok"
 
 
+# Options added to change the old behaviour, with what their absence from an export's manifest meant:
+# exports before openvino.batch had a dynamic batch.
+ABSENT_MEANT: dict[str, dict[str, object]] = {"openvino": {"batch": None}}
+
+
 def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
     """A finished export made with this release's default options for its target (an export from
     before a default changed, e.g. tflite.float_modules, is redone)."""
@@ -67,8 +72,9 @@ def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
     if _finished(folder):
         recorded = json.loads((folder / "manifest.json").read_text()).get("recipe", {}).get(target)
         defaults = target_options(ExportRecipe(), target)
-        # An option added since the export was made is absent from its manifest: it ran as the default.
-        return isinstance(recorded, dict) and {**defaults, **recorded} == defaults
+        # An option added since the export was made is absent from its manifest: it ran as the default,
+        # unless the option was added to change what exports did before (ABSENT_MEANT).
+        return isinstance(recorded, dict) and {**defaults, **ABSENT_MEANT.get(target, {}), **recorded} == defaults
     # A QAT run's export folder is named after its conversion route (e.g. openvino-int8-qat-nncf).
     return route is None and any(_finished(d) for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
 

@@ -53,3 +53,19 @@ def test_peer_row_reads_the_corners_columns():
            "nme_corners_box": 0.031, "nme_box_0-30": 0.02, "nme_box_30-60": None, "nme_box_60-90": 0.04, "p50_ms": 2.0}
     cells = [c.strip() for c in _script().headline_row(row, "mediapipe (peer)", "0.90").split("|")[1:-1]]
     assert cells == ["mediapipe (peer)", "-", "-", "5.00", "3.10", "2.00 (c)", "-", "4.00 (c)", "2.00", "0.90"]
+
+
+def test_an_export_from_before_a_default_changed_is_redone(tmp_path):
+    script = _script()
+
+    def manifest(target: str, precision: str, options: dict) -> None:
+        folder = tmp_path / "exports" / f"{target}-{precision}"
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps({"status": "ok", "recipe": {target: options}}))
+
+    manifest("openvino", "fp32", {"overflow_fix": "auto"})  # before openvino.batch: a dynamic batch
+    manifest("openvino", "int8", {"overflow_fix": "auto", "batch": 1})
+    manifest("tflite", "fp32", {"int8_mode": "static"})  # options added since ran as their defaults
+    assert not script.exported(tmp_path, "openvino", "fp32", None)
+    assert script.exported(tmp_path, "openvino", "int8", None)
+    assert script.exported(tmp_path, "tflite", "fp32", None)

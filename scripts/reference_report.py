@@ -65,18 +65,24 @@ def _finished(folder: Path) -> bool:
 ABSENT_MEANT: dict[str, dict[str, object]] = {"openvino": {"batch": None}}
 
 
+def _current_options(folder: Path, target: str) -> bool:
+    """The export in ``folder`` was made with this release's default options for its target."""
+    recorded = json.loads((folder / "manifest.json").read_text()).get("recipe", {}).get(target)
+    defaults = target_options(ExportRecipe(), target)
+    # An option added since the export was made is absent from its manifest: it ran as the default,
+    # unless the option was added to change what exports did before (ABSENT_MEANT).
+    return isinstance(recorded, dict) and {**defaults, **ABSENT_MEANT.get(target, {}), **recorded} == defaults
+
+
 def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
     """A finished export made with this release's default options for its target (an export from
-    before a default changed, e.g. tflite.float_modules, is redone)."""
+    before a default changed, e.g. tflite.float_modules or openvino.batch, is redone)."""
     folder = export_dir(run, target, precision, route)
     if _finished(folder):
-        recorded = json.loads((folder / "manifest.json").read_text()).get("recipe", {}).get(target)
-        defaults = target_options(ExportRecipe(), target)
-        # An option added since the export was made is absent from its manifest: it ran as the default,
-        # unless the option was added to change what exports did before (ABSENT_MEANT).
-        return isinstance(recorded, dict) and {**defaults, **ABSENT_MEANT.get(target, {}), **recorded} == defaults
+        return _current_options(folder, target)
     # A QAT run's export folder is named after its conversion route (e.g. openvino-int8-qat-nncf).
-    return route is None and any(_finished(d) for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
+    return route is None and any(_finished(d) and _current_options(d, target)
+                                 for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
 
 
 # Pose-balanced real faces (half |yaw| > 30) from the shipped model's training sets, its held-out photos excluded.

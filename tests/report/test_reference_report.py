@@ -66,6 +66,8 @@ def test_an_export_from_before_a_default_changed_is_redone(tmp_path):
     manifest("openvino", "fp32", {"overflow_fix": "auto"})  # before openvino.batch: a dynamic batch
     manifest("openvino", "int8", {"overflow_fix": "auto", "batch": 1})
     manifest("tflite", "fp32", {"int8_mode": "static"})  # options added since ran as their defaults
+    manifest("openvino", "fp16-qat-nncf", {"overflow_fix": "auto"})  # a QAT run's export is checked alike
     assert not script.exported(tmp_path, "openvino", "fp32", None)
     assert script.exported(tmp_path, "openvino", "int8", None)
     assert script.exported(tmp_path, "tflite", "fp32", None)
+    assert not script.exported(tmp_path, "openvino", "fp16", None)

@@ -11,9 +11,10 @@
 # - a copy of /proc/cpuinfo without the AVX-512/VNNI/AMX flags bind-mounted over it in a private
 #   mount namespace (unshare -m), because qemu-user passes the real file through and edgekp reads its
 #   ISA (overflow fix, the ISA recorded with every figure) from it.
-# - PyTorch's own kernels are held at its scalar level (ATEN_CPU_CAPABILITY=default): its AVX2
-#   grid_sample segfaults under QEMU 7.2's TCG. PyTorch fp32 does not depend on the ISA beyond
-#   rounding; the kernels under test (int8 in onnxruntime, OpenVINO, XNNPACK) keep Haswell's AVX2.
+# - PyTorch's and NumPy's own kernels are held at their SSE level (ATEN_CPU_CAPABILITY=default,
+#   NPY_DISABLE_CPU_FEATURES): PyTorch's AVX2 grid_sample and NumPy's AVX2 np.maximum segfault under
+#   QEMU 7.2's TCG. Their fp32 results do not depend on the ISA beyond rounding; the kernels under
+#   test (int8 in onnxruntime, OpenVINO, XNNPACK) keep Haswell's AVX2.
 # Timings under emulation mean nothing (TCG is 10-30x slower); only verdicts and numerics do.
 set -euo pipefail
 command -v qemu-x86_64 >/dev/null || { echo "qemu-x86_64 not found (apt-get install qemu-user)" >&2; exit 2; }
@@ -24,6 +25,6 @@ trap 'rm -f "$fake"' EXIT
 sed -E '/^flags/ s/ (avx512[a-z0-9_]*|avx_vnni[a-z0-9_]*|amx[a-z0-9_]*)//g' /proc/cpuinfo > "$fake"
 cmd=("$@")
 [ "${cmd[0]}" = python ] || [ "${cmd[0]}" = python3 ] && cmd[0]=$python_bin  # not a pyenv shell shim
-export ATEN_CPU_CAPABILITY=default
+export ATEN_CPU_CAPABILITY=default NPY_DISABLE_CPU_FEATURES="AVX2 FMA3 F16C AVX"
 unshare -m bash -c 'mount --bind "$0" /proc/cpuinfo && exec qemu-x86_64 -cpu Haswell-noTSX "${@}"' "$fake" "${cmd[@]}" \
     2> >(grep -v "TCG doesn't support requested feature" >&2)

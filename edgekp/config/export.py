@@ -78,8 +78,8 @@ class OpenVINOOptions(StrictModel):
     overflow_fix: OverflowFix = Field(
         "auto", description="NNCF overflow fix; auto: enabled on x86 hosts without VNNI")
     # A dynamic batch makes the CPU plugin infer shapes and reallocate on every call: on kp_hvit_b_q
-    # (1 thread) the dynamic IR took 1.39x the static one's time in fp32 and 1.51x in int8, which is
-    # most of what int8 had to buy (docs/toolchain-notes.md, benchmarks/openvino_batch.py).
+    # (1 thread) the dynamic IR took 1.4-1.5x the static one's time in fp32 and 1.5-1.7x in int8
+    # (docs/toolchain-notes.md, benchmarks/openvino_batch.py).
     batch: int | None = Field(
         1, ge=1, description="the IR's batch: a static N (default 1, one face per call, the fast form); "
         "None: any batch (a dynamic dimension, slower per call)")

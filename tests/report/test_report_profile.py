@@ -60,7 +60,8 @@ def _row(md: str, name: str) -> list[str]:
 def test_report_shows_the_profile_fp32_beside_int8(profiled_run: Path, tmp_path: Path, capsys) -> None:
     prof = _profiles(profiled_run)
     fp32, int8 = prof["fp32"], prof["int8"]
-    assert fp32["threads"] == 1 and "isa" in fp32["host"] and int8["qdq_ops"] > 0 and fp32["qdq_ops"] == 0
+    # (The static OpenVINO IR may fuse every FakeQuantize, so int8's Q/DQ count can be 0; its int8 ops cannot.)
+    assert fp32["threads"] == 1 and "isa" in fp32["host"] and int8["int8_ops"] > 0 and fp32["int8_ops"] == fp32["qdq_ops"] == 0
     out = tmp_path / "rep"
     code, _, err = run_cli(capsys, "report", str(profiled_run), "--out", str(out), "--no-samples")
     assert code == 0, err

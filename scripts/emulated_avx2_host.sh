@@ -2,7 +2,9 @@
 # Run a command as if on an AVX2-only x86-64 host (no AVX-512, no VNNI, no AMX), to check numerics
 # whose kernels depend on the CPU (issue 14: int8 results that differed between AVX2 and VNNI hosts).
 #
-#   sudo-less root only:  bash scripts/emulated_avx2_host.sh python -m pytest tests/compress/test_qat.py -k qdq
+#   bash scripts/emulated_avx2_host.sh python -m pytest tests/compress/test_qat.py -k round_trip
+#
+# Needs root (a private mount namespace and a bind mount) and qemu-user.
 #
 # Two things make the host look AVX2-only, and both are needed:
 # - qemu-x86_64 (Debian package qemu-user, 7.2 or newer: TCG runs AVX2) with -cpu Haswell-noTSX, so

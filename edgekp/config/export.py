@@ -78,7 +78,7 @@ class OpenVINOOptions(StrictModel):
     overflow_fix: OverflowFix = Field(
         "auto", description="NNCF overflow fix; auto: enabled on x86 hosts without VNNI")
     # A dynamic batch makes the CPU plugin infer shapes and reallocate on every call: on kp_hvit_b_q
-    # (1 thread) the dynamic IR took 1.4-1.5x the static one's time in fp32 and 1.5-1.7x in int8
+    # (1 thread) the dynamic IR took 1.4-1.6x the static one's time in fp32 and 1.6-1.7x in int8
     # (docs/toolchain-notes.md, benchmarks/openvino_batch.py).
     batch: int | None = Field(
         1, ge=1, description="the IR's batch: a static N (default 1, one face per call, the fast form); "

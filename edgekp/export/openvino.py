@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekp.config.export import OpenVINOOptions
 from edgekp.errors import EdgeKPError
 from edgekp.export.base import PRECISIONS, Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
 from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OpenVINORunner
@@ -62,8 +63,8 @@ def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str) -> Any:
 
 
 def _batch(spec: ExportSpec) -> int | None:
-    """The recipe's ``openvino.batch`` (None: dynamic); specs built without options get the default, 1."""
-    value = spec.options.get("batch", 1)
+    """The recipe's ``openvino.batch`` (None: dynamic); specs built without options get the recipe's default."""
+    value = spec.options.get("batch", OpenVINOOptions().batch)
     return None if value is None else int(value)
 
 

@@ -1,7 +1,10 @@
 """fp32 vs int8 latency (and NME) per CPU runtime, with the host's ISA: is int8 buying speed here?
 
-Two modes, one round-robin timing (every artifact timed in turns in one process, medians; each
-int8/fp32 ratio is taken within a round):
+Two modes, one round-robin timing (every artifact timed in turns, medians; each int8/fp32 ratio is
+taken within a round). Each runtime is timed in a fresh process of its own (``--timing isolated``,
+the default; MediaPipe's model shares TFLite's), as an application would load it: in the process
+that exported everything, OpenVINO's int8 ran up to 1.5x slower against its fp32 (see
+edgekp.compress.isolated_timing). ``--timing shared`` times all in this process, as before:
 
     # a trained model (default: the shipped one): PTQ int8 per runtime, NME on a face set
     python benchmarks/int8_speed.py --data ../shared/data/300w/helen_train --data ../shared/data/300w/afw --holdout
@@ -40,6 +43,7 @@ from edgekp.compress.int8_screen import (  # noqa: E402
     synthetic_calibration,
     time_round_robin,
 )
+from edgekp.compress.isolated_timing import peer_tflite_call, time_per_runtime  # noqa: E402
 from edgekp.host import host_info  # noqa: E402
 
 # Quantization-friendly candidates: config overrides of kp_hvit_s (all HvitConfig fields).
@@ -65,17 +69,26 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _mediapipe(cache: str | None) -> dict[tuple[str, str, str], Any]:
-    """MediaPipe's face_landmark.tflite (192 px), timed in the same rounds: the issue's latency yardstick."""
-    from ai_edge_litert import interpreter as litert
+MEDIAPIPE = ("mediapipe", "tflite", "fp32")
 
+
+def _mediapipe(cache: str | None) -> dict[str, dict[tuple[str, str, str], Path]]:
+    """MediaPipe's face_landmark.tflite (192 px), timed in TFLite's rounds: the issue's latency yardstick."""
     from edgekp.bench.peers import default_cache, obtain_mediapipe
 
-    interp = litert.Interpreter(model_path=str(obtain_mediapipe(Path(cache) if cache else default_cache())), num_threads=1)
-    interp.allocate_tensors()
-    inp = interp.get_input_details()[0]
-    interp.set_tensor(inp["index"], np.random.default_rng(0).random(inp["shape"], dtype=np.float32))
-    return {("mediapipe", "tflite", "fp32"): lambda _image: interp.invoke()}
+    return {"tflite": {MEDIAPIPE: obtain_mediapipe(Path(cache) if cache else default_cache())}}
+
+
+def _time(arts: list[Any], image: np.ndarray, args: argparse.Namespace,
+          peers: dict[str, dict[tuple[str, str, str], Path]] | None) -> dict[tuple[str, str, str], Any]:
+    if args.timing == "isolated":
+        timings, loaded = time_per_runtime(arts, image, rounds=args.rounds, peers=peers)
+        print("timing: each runtime in its own process; modules loaded there: "
+              + "; ".join(f"{rt}: {', '.join(mods)}" for rt, mods in loaded.items()))
+        return timings
+    extra = {key: peer_tflite_call(path, 1) for group in (peers or {}).values() for key, path in group.items()}
+    print("timing: every runtime in this process (the one that exported them)")
+    return time_round_robin(arts, image, rounds=args.rounds, extra=extra)
 
 
 def _trained(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -118,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="folder for the artifacts (default: a temp folder)")
     p.add_argument("--json", default=None, help="also write the table here")
     p.add_argument("--mediapipe", action="store_true", help="also time MediaPipe's face_landmark.tflite in the same rounds")
+    p.add_argument("--timing", choices=("isolated", "shared"), default="isolated",
+                   help="isolated: each runtime timed in a fresh process of its own (default); shared: all in this one")
     p.add_argument("--peers-cache", default=None, help="where the MediaPipe download is cached (default: ~/.cache/edgekp/peers)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -141,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             settle_batchnorm(model, calib)
         arts += export_variant(name, model, calib, out, runtimes)
     peers = _mediapipe(args.peers_cache) if args.mediapipe else None
-    timings = time_round_robin(arts, calib[:1], rounds=args.rounds, extra=peers)
+    timings = _time(arts, calib[:1], args, peers)
     r = ratios(timings)
     nme = _nme(arts, args, info, models["trained"]) if args.data and not args.screen else {}
     host = host_info(threads=1)
@@ -159,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             extra = f"  {100 * row['nme_fp32']:.2f}% / {100 * row['nme_int8']:.2f}%" if nme else ""
             print(f"{name:<12} {rt:<9} {fp:>8.3f} {i8:>8.3f} {row['ratio']:>9.2f}{extra}")
     if peers:
-        mp = timings[("mediapipe", "tflite", "fp32")]
+        mp = timings[MEDIAPIPE]
         print(f"MediaPipe face_landmark.tflite fp32: {mp.ms:.3f} ms; TFLite latency / MediaPipe's (within-round medians):")
         for name in models:
             for prec in ("fp32", "int8"):
@@ -169,8 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     if nme:
         print(f"pytorch fp32 NME {100 * nme[('pytorch', 'fp32')]:.2f}%")
     if args.json:
-        mediapipe = {"mediapipe_ms": timings[("mediapipe", "tflite", "fp32")].ms} if peers else {}
-        Path(args.json).write_text(json.dumps({"host": host, "rows": rows, "artifacts": str(out), **mediapipe}, indent=2))
+        mediapipe = {"mediapipe_ms": timings[MEDIAPIPE].ms} if peers else {}
+        Path(args.json).write_text(json.dumps({"host": host, "timing": args.timing, "rows": rows, "artifacts": str(out),
+                                               **mediapipe}, indent=2))
     return 0
 
 

@@ -1,10 +1,11 @@
 """fp32 vs int8 latency (and NME) per CPU runtime, with the host's ISA: is int8 buying speed here?
 
 Two modes, one round-robin timing (every artifact timed in turns, medians; each int8/fp32 ratio is
-taken within a round). Each runtime is timed in a fresh process of its own (``--timing isolated``,
-the default; MediaPipe's model shares TFLite's), as an application would load it: in the process
-that exported everything, OpenVINO's int8 ran up to 1.5x slower against its fp32 (see
-edgekp.compress.isolated_timing). ``--timing shared`` times all in this process, as before:
+taken within a round). Each runtime is timed in fresh processes of its own (``--timing isolated``,
+the default: ``--processes`` of them, rounds pooled; MediaPipe's model shares TFLite's), as an
+application would load it: in the process that exported everything, OpenVINO's int8 ran up to 1.5x
+slower against its fp32 (see edgekp.compress.isolated_timing). ``--timing shared`` times all in
+this process, as before:
 
     # a trained model (default: the shipped one): PTQ int8 per runtime, NME on a face set
     python benchmarks/int8_speed.py --data ../shared/data/300w/helen_train --data ../shared/data/300w/afw --holdout
@@ -82,8 +83,8 @@ def _mediapipe(cache: str | None) -> dict[str, dict[tuple[str, str, str], Path]]
 def _time(arts: list[Any], image: np.ndarray, args: argparse.Namespace,
           peers: dict[str, dict[tuple[str, str, str], Path]] | None) -> dict[tuple[str, str, str], Any]:
     if args.timing == "isolated":
-        timings, loaded = time_per_runtime(arts, image, rounds=args.rounds, peers=peers)
-        print("timing: each runtime in its own process; modules loaded there: "
+        timings, loaded = time_per_runtime(arts, image, rounds=args.rounds, peers=peers, processes=args.processes)
+        print(f"timing: each runtime in {args.processes} fresh process(es) of its own, {args.rounds} rounds each; modules loaded there: "
               + "; ".join(f"{rt}: {', '.join(mods)}" for rt, mods in loaded.items()))
         return timings
     extra = {key: peer_tflite_call(path, 1) for group in (peers or {}).values() for key, path in group.items()}
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mediapipe", action="store_true", help="also time MediaPipe's face_landmark.tflite in the same rounds")
     p.add_argument("--timing", choices=("isolated", "shared"), default="isolated",
                    help="isolated: each runtime timed in a fresh process of its own (default); shared: all in this one")
+    p.add_argument("--processes", type=int, default=3,
+                   help="isolated timing: fresh processes per runtime, their rounds pooled (processes differ among themselves)")
     p.add_argument("--peers-cache", default=None, help="where the MediaPipe download is cached (default: ~/.cache/edgekp/peers)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)

@@ -61,8 +61,8 @@ def _finished(folder: Path) -> bool:
 
 
 # Options added to change the old behaviour, with what their absence from an export's manifest meant:
-# exports before openvino.batch had a dynamic batch.
-ABSENT_MEANT: dict[str, dict[str, object]] = {"openvino": {"batch": None}}
+# exports before openvino.batch had a dynamic batch, and before openvino.float_modules an int8 head.
+ABSENT_MEANT: dict[str, dict[str, object]] = {"openvino": {"batch": None, "float_modules": []}}
 
 
 def _current_options(folder: Path, target: str) -> bool:

@@ -8,6 +8,11 @@ runtime, so that is the process each runtime gets here: one child per runtime (f
 variant, round robin inside it, each ratio still taken within a round), plus any peer model that is
 compared with that runtime (MediaPipe's face_landmark.tflite beside TFLite).
 
+Fresh processes differ among themselves too: the same two b_q IRs gave int8/fp32 0.47 in one and
+0.72 in the next (placement on the VM's vCPUs, memory layout). So each runtime gets ``processes``
+children, the runtimes taking turns, and their rounds are pooled: a ratio is the median of within-round
+ratios over every child's rounds.
+
 The child is ``python -m edgekp.compress.isolated_timing SPEC.json``; it writes its timings, and the
 runtime modules its process had loaded, next to the spec.
 """
@@ -31,9 +36,10 @@ RUNTIME_MODULES = ("ai_edge_litert", "openvino", "onnxruntime", "torch")
 
 
 def time_per_runtime(artifacts: list[Artifact], image: np.ndarray, rounds: int = 7, calls: int = 30, threads: int = 1,
-                     peers: dict[str, dict[tuple[str, str, str], Path]] | None = None,
+                     peers: dict[str, dict[tuple[str, str, str], Path]] | None = None, processes: int = 1,
                      ) -> tuple[dict[tuple[str, str, str], Timing], dict[str, list[str]]]:
-    """Timings of every artifact (and peer), each runtime's group timed in its own process.
+    """Timings of every artifact (and peer), each runtime's group timed in ``processes`` fresh processes
+    of its own, ``rounds`` rounds each (pooled).
 
     ``peers`` maps a runtime to extra TFLite models timed in that runtime's rounds, keyed like the
     artifacts, e.g. ``{"tflite": {("mediapipe", "tflite", "fp32"): path}}``. Returns the timings and,
@@ -47,7 +53,8 @@ def time_per_runtime(artifacts: list[Artifact], image: np.ndarray, rounds: int =
     loaded: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="edgekp_timing_") as tmp:
         np.save(Path(tmp) / "image.npy", np.ascontiguousarray(image, np.float32))
-        for runtime, arts in groups.items():
+        turns = [group for _ in range(processes) for group in groups.items()]  # the runtimes take turns
+        for runtime, arts in turns:
             spec = {
                 "image": str(Path(tmp) / "image.npy"), "rounds": rounds, "calls": calls, "threads": threads,
                 "artifacts": [{"variant": a.variant, "runtime": a.runtime, "precision": a.precision, "path": str(a.path)}
@@ -63,7 +70,7 @@ def time_per_runtime(artifacts: list[Artifact], image: np.ndarray, rounds: int =
                 raise EdgeKPError(f"timing {runtime} in its own process failed: {done.stderr.strip()[-500:]}")
             result = json.loads(result_path.read_text())
             for row in result["timings"]:
-                timings[tuple(row["key"])] = Timing(rounds=list(row["rounds"]))  # type: ignore[index]
+                timings.setdefault(tuple(row["key"]), Timing()).rounds.extend(row["rounds"])  # type: ignore[arg-type]
             loaded[runtime] = result["modules"]
     return timings, loaded
 

@@ -9,13 +9,14 @@ inference and reallocation on every call, more in int8 (more ops) than in fp32.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgekp.config.export import OpenVINOOptions
-from edgekp.errors import EdgeKPError
+from edgekp.errors import ConfigError, EdgeKPError
 from edgekp.export.base import PRECISIONS, Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
 from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OpenVINORunner
 from edgekp.logs import get_logger
@@ -44,7 +45,18 @@ def nncf_overflow_fix(setting: str) -> Any:
     return {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer_only": OverflowFix.FIRST_LAYER}[setting]
 
 
-def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str) -> Any:
+def float_scope(model: Any, float_modules: tuple[str, ...]) -> Any:
+    """NNCF's ignored scope for torch modules kept float, by the node names ov.convert_model gives them
+    (``__module.head.fc1/aten::linear/MatMul``). Every name must be a module of ``model``."""
+    import nncf
+
+    missing = sorted(set(float_modules) - {name for name, _ in model.named_modules()})
+    if missing:
+        raise ConfigError(f"openvino.float_modules names no module of this model: {', '.join(missing)} (e.g. head, head.fc2)")
+    return nncf.IgnoredScope(patterns=[rf"__module\.{re.escape(name)}([./].*)?" for name in float_modules], validate=False)
+
+
+def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str, ignored: Any = None) -> Any:
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
@@ -56,6 +68,7 @@ def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str) -> Any:
         # Transformer scheme: keeps the attention's activation-by-activation matmuls and the
         # normalizer out of int8; on the shipped model the NME cost fell from +10.4 % to +1.4 %.
         model_type=nncf.ModelType.TRANSFORMER,
+        ignored_scope=ignored,
         # Bias correction off: NNCF's fast bias correction tries to write a per-channel bias into the
         # head's scalar "+ 0.5" constant and fails ("cannot reshape array of size 136 into (1, 1)").
         advanced_parameters=AdvancedQuantizationParameters(overflow_fix=fix, disable_bias_correction=True),
@@ -117,7 +130,8 @@ class OpenVINOTarget(Target):
             fix = str(spec.options.get("overflow_fix", "auto"))
             fix = overflow_fix_for_host() if fix == "auto" else fix
             log.info("openvino int8: nncf.quantize on %d faces, overflow_fix=%s", len(calibration), fix)
-            ov_model = _quantize(ov_model, calibration, fix)
+            float_modules = tuple(spec.options.get("float_modules", ()))
+            ov_model = _quantize(ov_model, calibration, fix, float_scope(model, float_modules) if float_modules else None)
             meta["nncf_overflow_fix"] = fix
         return self._save(ov_model, meta, out_dir, fp16=spec.precision == "fp16")
 

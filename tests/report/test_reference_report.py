@@ -58,16 +58,18 @@ def test_peer_row_reads_the_corners_columns():
 def test_an_export_from_before_a_default_changed_is_redone(tmp_path):
     script = _script()
 
-    def manifest(target: str, precision: str, options: dict) -> None:
-        folder = tmp_path / "exports" / f"{target}-{precision}"
+    def manifest(target: str, precision: str, options: dict, run=tmp_path) -> None:
+        folder = run / "exports" / f"{target}-{precision}"
         folder.mkdir(parents=True)
         (folder / "manifest.json").write_text(json.dumps({"status": "ok", "recipe": {target: options}}))
 
     manifest("openvino", "fp32", {"overflow_fix": "auto"})  # before openvino.batch: a dynamic batch
-    manifest("openvino", "int8", {"overflow_fix": "auto", "batch": 1})
+    manifest("openvino", "int8", {"overflow_fix": "auto", "batch": 1})  # before openvino.float_modules: an int8 head
+    manifest("openvino", "fp16", {"overflow_fix": "auto", "batch": 1, "float_modules": ["head"]})  # today's defaults
     manifest("tflite", "fp32", {"int8_mode": "static"})  # options added since ran as their defaults
-    manifest("openvino", "fp16-qat-nncf", {"overflow_fix": "auto"})  # a QAT run's export is checked alike
+    manifest("openvino", "int8-qat-nncf", {"overflow_fix": "auto"}, run=tmp_path / "qat")  # a QAT run's export alike
     assert not script.exported(tmp_path, "openvino", "fp32", None)
-    assert script.exported(tmp_path, "openvino", "int8", None)
+    assert not script.exported(tmp_path, "openvino", "int8", None)
+    assert script.exported(tmp_path, "openvino", "fp16", None)
     assert script.exported(tmp_path, "tflite", "fp32", None)
-    assert not script.exported(tmp_path, "openvino", "fp16", None)
+    assert not script.exported(tmp_path / "qat", "openvino", "int8", None)

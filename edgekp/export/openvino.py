@@ -130,7 +130,8 @@ class OpenVINOTarget(Target):
             fix = str(spec.options.get("overflow_fix", "auto"))
             fix = overflow_fix_for_host() if fix == "auto" else fix
             log.info("openvino int8: nncf.quantize on %d faces, overflow_fix=%s", len(calibration), fix)
-            float_modules = tuple(spec.options.get("float_modules", ()))
+            # Specs built without options (not from a recipe) get the recipe's default, as for the batch.
+            float_modules = tuple(spec.options.get("float_modules", OpenVINOOptions().float_modules))
             ov_model = _quantize(ov_model, calibration, fix, float_scope(model, float_modules) if float_modules else None)
             meta["nncf_overflow_fix"] = fix
         return self._save(ov_model, meta, out_dir, fp16=spec.precision == "fp16")

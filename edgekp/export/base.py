@@ -18,7 +18,7 @@ import numpy as np
 from edgekp.config.base import nearest
 from edgekp.config.export import PRECISION_NAMES, TARGET_NAMES, PrecisionName
 from edgekp.config.qat import QUANTIZER_TARGETS
-from edgekp.errors import MissingBackendError, UnsupportedOptionError
+from edgekp.errors import ConfigError, MissingBackendError, UnsupportedOptionError
 from edgekp.export.runners import Runner, TorchRunner  # noqa: F401  (the Runner interface, defined with every runtime's runner)
 
 Precision = PrecisionName
@@ -109,6 +109,13 @@ def missing_packages(packages: tuple[tuple[str, str], ...]) -> list[str]:
         if not found:
             out.append(pip_name)
     return out
+
+
+def require_modules(model: Any, names: tuple[str, ...], option: str) -> None:
+    """A target's ``float_modules`` option must name modules of the model: else a one-line config error."""
+    missing = sorted(set(names) - {name for name, _ in model.named_modules()})
+    if missing:
+        raise ConfigError(f"{option} names no module of this model: {', '.join(missing)} (e.g. head, head.fc2)")
 
 
 class Target(ABC):

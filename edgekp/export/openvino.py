@@ -16,8 +16,18 @@ from typing import Any
 import numpy as np
 
 from edgekp.config.export import OpenVINOOptions
-from edgekp.errors import ConfigError, EdgeKPError
-from edgekp.export.base import PRECISIONS, Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
+from edgekp.errors import EdgeKPError
+from edgekp.export.base import (
+    PRECISIONS,
+    Capabilities,
+    ExportSpec,
+    Route,
+    Runner,
+    Target,
+    qat_routes_for,
+    register_target,
+    require_modules,
+)
 from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OpenVINORunner
 from edgekp.logs import get_logger
 
@@ -50,9 +60,7 @@ def float_scope(model: Any, float_modules: tuple[str, ...]) -> Any:
     (``__module.head.fc1/aten::linear/MatMul``). Every name must be a module of ``model``."""
     import nncf
 
-    missing = sorted(set(float_modules) - {name for name, _ in model.named_modules()})
-    if missing:
-        raise ConfigError(f"openvino.float_modules names no module of this model: {', '.join(missing)} (e.g. head, head.fc2)")
+    require_modules(model, float_modules, "openvino.float_modules")
     return nncf.IgnoredScope(patterns=[rf"__module\.{re.escape(name)}([./].*)?" for name in float_modules], validate=False)
 
 

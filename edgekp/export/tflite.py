@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.errors import ConfigError, EdgeKPError
-from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
+from edgekp.errors import EdgeKPError
+from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target, require_modules
 from edgekp.export.runners import LiteRTRunner
 from edgekp.logs import get_logger
 
@@ -49,9 +49,7 @@ def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibr
 
         from edgekp.export.pt2e_scope import scoped_quantizer
 
-        missing = sorted(set(float_modules) - {name for name, _ in model.named_modules()})
-        if missing:
-            raise ConfigError(f"tflite.float_modules names no module of this model: {', '.join(missing)} (e.g. head, head.fc2)")
+        require_modules(model, float_modules, "tflite.float_modules")
         quantizer = scoped_quantizer(float_modules, is_dynamic=int8_mode == "dynamic", int8_ops=int8_ops)
         prepared = quantize_pt2e.prepare_pt2e(torch.export.export(model.eval(), example).module(), quantizer)
         # Observers need at least one pass even for dynamic mode (per-channel weight scales);

@@ -1,14 +1,15 @@
-"""Snapshot a training run (finished or still running) into a tracked folder, so it can resume on
+"""Snapshot a training run (finished or still running) into a tracked folder, so it can continue on
 another machine: run directories do not travel with the repository, ``training/<name>`` does.
 
     python scripts/snapshot_run.py runs/kp_hvit_s_merlrav --to training/kp_hvit_s_merlrav --commit
 
-Copies manifest.json, last.pt (weights + AdamW + EMA + schedule + history), model.pt (best),
+Copies manifest.json, model.pt (the best weights, fp16 where that moves no output by more than 1e-3),
 history.csv/.png and the run's recipe (recipe.yaml), checks they belong to the same epoch (retaking
-the copy if an epoch end was being written) and swaps the folder in whole. Nothing is copied when
+the copy if an epoch end was being written) and swaps the folder in whole. Optimizer state (last.pt)
+stays with the run: nothing in git that a user does not need. Nothing is copied when
 the snapshot already holds the run's last epoch. --commit commits that folder alone (git commit --
-<folder>: other staged or unstaged work in the tree is left as it is). Resume elsewhere with
-scripts/resume_run.py. Exit 2 on a user error.
+<folder>: other staged or unstaged work in the tree is left as it is). Continue elsewhere with
+scripts/continue_run.py (a warm start). Exit 2 on a user error.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     if snap.unchanged:
         print(f"{snap.path}: already holds {what}; nothing copied")
         return 0
-    print(f"{snap.path}: {what}, {size:.1f} MB; resume with: python scripts/resume_run.py {snap.path} --out runs/{snap.path.name}")
+    print(f"{snap.path}: {what}, {size:.1f} MB ({snap.weights_dtype} weights); "
+          f"continue with: python scripts/continue_run.py {snap.path} --out runs/{snap.path.name}")
     if args.commit:
         try:
             subprocess.run(["git", "add", "--", str(snap.path)], check=True)

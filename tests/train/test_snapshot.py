@@ -1,73 +1,61 @@
-"""Committed checkpoints: a run snapshotted into a tracked folder resumes from a copy elsewhere and
-ends exactly where the uninterrupted run ends (model, AdamW, EMA and schedule all travel)."""
+"""Committed checkpoints: a run snapshotted into a tracked folder holds weights only (no optimizer
+state), checks its files by sha256, and a new run warm-starts from a copy of it elsewhere."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
 
 from edgekp.artifacts import load_checkpoint
+from edgekp.checkpoints import load_model_file
 from edgekp.cli import main as edgekp
 from edgekp.errors import LineageError
-from edgekp.train.snapshot import snapshot_run
+from edgekp.train.snapshot import FP16_TOLERANCE, snapshot_run, verify_snapshot
 from tests.train.test_train_cli import _recipe
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-def test_snapshot_resumes_from_a_copied_folder_like_an_uninterrupted_run(tmp_path, capsys):
-    recipe = _recipe(tmp_path, epochs=2)
-    straight, first_leg = tmp_path / "straight", tmp_path / "machine_a" / "run"
-    ema = ["--set", "optim.ema_decay=0.9"]  # the EMA's state must travel too
-    assert edgekp(["train", "--recipe", str(recipe), "--out", str(straight), *ema, "--set", "optim.time_budget_min=60"]) == 0
-    assert edgekp(["train", "--recipe", str(recipe), "--out", str(first_leg), *ema, "--set", "optim.time_budget_min=0.0001"]) == 0
-    snapshot_script, resume_script = _script("snapshot_run"), _script("resume_run")
+def test_snapshot_holds_weights_only_and_a_copy_warm_starts_a_new_run(tmp_path):
+    recipe = _recipe(tmp_path, epochs=1)
+    run = tmp_path / "machine_a" / "run"
+    assert edgekp(["train", "--recipe", str(recipe), "--out", str(run)]) == 0
     tracked = tmp_path / "repo" / "training" / "tiny"
-    assert snapshot_script.main([str(first_leg), "--to", str(tracked)]) == 0
-    assert snapshot_script.main([str(first_leg), "--to", str(tracked)]) == 0  # same epoch again: nothing copied
-    assert "nothing copied" in capsys.readouterr().out
+    snap = snapshot_run(run, tracked)
+    assert not snap.unchanged and snapshot_run(run, tracked).unchanged  # same epoch again: nothing copied
+    names = {p.name for p in tracked.iterdir()}
+    assert "last.pt" not in names and {"manifest.json", "model.pt", "history.csv", "recipe.yaml", "snapshot.json"} <= names
     info = json.loads((tracked / "snapshot.json").read_text())
-    assert info["epoch"] == 0 and set(info["files"]) >= {"manifest.json", "last.pt", "model.pt", "history.csv", "recipe.yaml"}
-    # "Another machine": the first run folder is gone; only the tracked copy (moved elsewhere) remains.
+    assert info["epoch"] == 0 and "last.pt" not in info["files"] and "init_from" in info["continue"]
+    # The recorded dtype is the file's, and the halved weights predict what the run's weights predict.
+    weights = load_checkpoint(tracked / "model.pt")["state_dict"]
+    float_dtypes = {str(v.dtype) for v in weights.values() if v.is_floating_point()}
+    assert float_dtypes == {f"torch.{info['weights_dtype']}"}
+    probe = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        theirs, ours = load_model_file(run / "model.pt").model(probe), load_model_file(tracked / "model.pt").model(probe)
+    assert (theirs - ours).abs().max().item() <= FP16_TOLERANCE
+    # "Another machine": the run folder is gone; only the tracked copy (moved elsewhere) remains.
     shutil.rmtree(tmp_path / "machine_a")
     moved = tmp_path / "checkout_b" / "training" / "tiny"
     shutil.copytree(tracked, moved)
+    assert verify_snapshot(moved).epoch == 0
     out = tmp_path / "checkout_b" / "runs" / "tiny"
-    assert resume_script.main([str(moved), "--out", str(out), "--train", "--device", "cpu",
-                               "--set", "optim.time_budget_min=60"]) == 0
-    resumed = json.loads((out / "manifest.json").read_text())
-    assert resumed["status"] == "ok" and resumed["result"]["epochs"] == 2 and resumed["resumes"]
-    a, b = load_checkpoint(straight / "last.pt"), load_checkpoint(out / "last.pt")
-    assert a["epoch"] == b["epoch"] == 1
-    for key in ("model", "ema"):
-        for name, tensor in a[key].items():
-            torch.testing.assert_close(b[key][name], tensor, rtol=1e-4, atol=1e-6, msg=f"{key}.{name}")
-    assert b["history"][1]["val_nme"] == pytest.approx(a["history"][1]["val_nme"], rel=1e-4)
-    # A later restore must not overwrite the further-trained run folder unless forced.
-    assert resume_script.main([str(moved), "--out", str(out)]) == 2
-    assert "already holds epoch 1" in capsys.readouterr().err
+    assert edgekp(["train", "--recipe", str(moved / "recipe.yaml"), "--set", f"model.init_from={moved}",
+                   "--out", str(out), "--device", "cpu"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["init_from"]["source"] == str(moved)
+    assert manifest["init_from"]["sha256"] == info["files"]["model.pt"]
 
 
-def test_restore_refuses_a_damaged_snapshot(tmp_path, capsys):
+def test_verify_refuses_a_damaged_snapshot(tmp_path):
     run = tmp_path / "run"
     assert edgekp(["train", "--recipe", str(_recipe(tmp_path, epochs=1)), "--out", str(run)]) == 0
     tracked = snapshot_run(run, tmp_path / "training" / "tiny").path
-    (tracked / "last.pt").write_bytes((tracked / "last.pt").read_bytes()[:-10])
-    assert _script("resume_run").main([str(tracked), "--out", str(tmp_path / "again")]) == 2
-    assert "last.pt is missing or differs" in capsys.readouterr().err
-    assert not (tmp_path / "again" / "last.pt").exists()
+    (tracked / "model.pt").write_bytes((tracked / "model.pt").read_bytes()[:-10])
+    with pytest.raises(LineageError, match="model.pt is missing or differs"):
+        verify_snapshot(tracked)
 
 
 def test_snapshot_refuses_a_copy_that_mixes_epochs(tmp_path):

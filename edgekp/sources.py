@@ -1,10 +1,10 @@
-"""Where a verb's model comes from: ``--from RUN_DIR``, or the shipped model (the default, or ``--from shipped``).
+"""Where a verb's model comes from: ``--from RUN_DIR``, or a shipped model (the default ``s``, or ``--from shipped:t|s|b``).
 
 Every stage reads a run directory (``manifest.json`` + ``model.pt``). The shipped model lives in
 the installed package, which must never be written to, yet export, bench, prune and QAT write
 their outputs beside or under their source. So the shipped model is materialized once as a run
-directory under the current directory, ``./edgekp-out/kp_hvit_s_merlrav`` (a copy of the 5 MB model
-and a ``train`` manifest built from the shipped lineage), and every verb's usual output rule
+directory under the current directory, ``./edgekp-out/kp_hvit_s_merlrav`` (a copy of the model and a
+``train`` manifest built from the shipped lineage; ``./edgekp-out/<name>`` for the other sizes), and every verb's usual output rule
 applies to that copy: ``./edgekp-out/kp_hvit_s_merlrav/exports/tflite-int8``, ``.../bench``,
 ``.../qat-tflite``, ``./edgekp-out/kp_hvit_s_merlrav-heads_50``.
 """
@@ -26,10 +26,10 @@ from edgekp.artifacts import (
 )
 from edgekp.errors import LineageError
 from edgekp.logs import get_logger
+from edgekp.shipped import SHIPPED, shipped_size  # SHIPPED is re-exported: the --from value that names a shipped model
 
 log = get_logger(__name__)
 
-SHIPPED = "shipped"  # the --from value that names the shipped model
 OUT_ROOT = "edgekp-out"  # default output folder, under the current directory
 
 
@@ -66,21 +66,27 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def names_shipped(value: str | None) -> bool:
-    """None, ``shipped``, or a path to the package's shipped folder or files."""
-    if value is None or value == SHIPPED:
-        return True
-    from edgekp.shipped import PACKAGE_DIR
+def names_shipped(value: str | None) -> str | None:
+    """The shipped size ``value`` names (None, ``shipped``, ``shipped:t|s|b``, or a path to one of the
+    package's shipped files); None when it names a run directory or file of the user's."""
+    size = shipped_size(value)
+    if size is not None:
+        return size
+    from edgekp.shipped import DEFAULT_SIZE, PACKAGE_DIR, SHIPPED_SIZES
 
-    path = Path(value).expanduser()
-    return path.exists() and _inside(path, PACKAGE_DIR)
+    path = Path(str(value)).expanduser()
+    if not (path.exists() and _inside(path, PACKAGE_DIR)):
+        return None
+    stem = path.name.split(".", 1)[0]
+    return next((s for s, name in SHIPPED_SIZES.items() if name == stem), DEFAULT_SIZE)
 
 
 def resolve_source(value: str | None, out_root: str | Path | None = None) -> ModelSource:
-    """The run directory a verb reads: ``value`` as given, or the shipped model materialized under ``out_root``."""
-    if not names_shipped(value):
+    """The run directory a verb reads: ``value`` as given, or a shipped model materialized under ``out_root``."""
+    size = names_shipped(value)
+    if size is None:
         return ModelSource(Path(str(value)).expanduser(), shipped=False)
-    return ModelSource(materialize_shipped(out_root), shipped=True)
+    return ModelSource(materialize_shipped(out_root, size), shipped=True)
 
 
 def default_out_root(out_root: str | Path | None = None) -> Path:
@@ -116,25 +122,20 @@ def workspace_manifest(shipped: dict[str, Any], model_sha: str, package_manifest
     }
 
 
-def materialize_shipped(out_root: str | Path | None = None) -> Path:
-    """``<out_root>/<shipped name>``: the shipped model as a run directory (created or refreshed; never in the package)."""
+def materialize_shipped(out_root: str | Path | None = None, size: str = "s") -> Path:
+    """``<out_root>/<shipped name>``: a shipped model as a run directory (created or refreshed; never in the package)."""
     import json
 
-    from edgekp.shipped import (
-        SHIPPED_NAME,
-        shipped_manifest,
-        shipped_manifest_path,
-        shipped_model_path,
-    )
+    from edgekp.shipped import shipped_manifest, shipped_manifest_path, shipped_model_path, shipped_name
 
     root = default_out_root(out_root)
-    run_dir = root / SHIPPED_NAME
+    run_dir = root / shipped_name(size)
     if _inside(run_dir, _package_root()):
         raise LineageError(
             f"the output folder {str(root)!r} is inside the installed edgekp package; run from another directory or pass --out"
         )
-    package_model = shipped_model_path()
-    shipped = shipped_manifest()
+    package_model = shipped_model_path(size)
+    shipped = shipped_manifest(size)
     expected = str(shipped.get("model_sha256") or "")
     actual = sha256_file(package_model)
     if expected and actual != expected:
@@ -151,8 +152,8 @@ def materialize_shipped(out_root: str | Path | None = None) -> Path:
                     run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(run_dir / MODEL_FILE, package_model.read_bytes())  # two verbs started at once each write whole files
-    atomic_write_json(manifest_path, workspace_manifest(shipped, actual, shipped_manifest_path()))
-    log.info("shipped model %s copied to %s (the run directory every verb reads)", SHIPPED_NAME, run_dir)
+    atomic_write_json(manifest_path, workspace_manifest(shipped, actual, shipped_manifest_path(size)))
+    log.info("shipped model %s copied to %s (the run directory every verb reads)", shipped_name(size), run_dir)
     return run_dir
 
 

@@ -4,6 +4,7 @@ bin at the chosen epoch, which set chose it, held-out faces, the command that re
 
     python scripts/ship_model.py runs/kp_hvit_s_merlrav --data-root ../shared/data
     python scripts/ship_model.py training/kp_hvit_s_merlrav --data-root ../shared/data --allow-unfinished
+    python scripts/ship_model.py training/kp_hvit_t_q_merlrav --size t --data-root ../shared/data
 
 A committed training snapshot (scripts/snapshot_run.py) is a run folder too. The recipe file named
 in ``reproduce`` is the committed one under recipes/train/ that trains exactly what the run learned
@@ -24,7 +25,7 @@ from edgekp.config.base import validate
 from edgekp.config.loader import dump_recipe, load_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import EdgeKPError
-from edgekp.shipped import SHIPPED_NAME
+from edgekp.shipped import DEFAULT_SIZE, SHIPPED_SIZES, shipped_name
 from edgekp.sources import shipped_lineage
 from edgekp.train.data import holdout_of_recipe
 from edgekp.train.run import same_learning
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-root", help="to recompute the held-out list when the run predates recording it")
     parser.add_argument("--recipe", type=Path, help="the recipe file to name in 'reproduce' (default: the matching one under recipes/train/)")
     parser.add_argument("--into", type=Path, default=REPO / "edgekp" / "shipped", help="package folder to ship into (default: %(default)s)")
+    parser.add_argument("--size", choices=tuple(SHIPPED_SIZES), default=DEFAULT_SIZE,
+                        help="which shipped size this run becomes (shipped:t|s|b; default: %(default)s)")
     parser.add_argument("--allow-unfinished", action="store_true", help="ship the best model of a run that is still training")
     args = parser.parse_args(argv)
     run = RunDir.open(args.run, expect_kinds=("train",))
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     with open(args.run / "history.csv", newline="") as fh:
         curve = list(csv.DictReader(fh))
     target = args.into
-    shutil.copyfile(args.run / "model.pt", target / f"{SHIPPED_NAME}.pt")
+    name = shipped_name(args.size)
+    shutil.copyfile(args.run / "model.pt", target / f"{name}.pt")
     trained_by = {k: manifest.get(k) for k in ("recipe", "edgekp_version", "git_commit", "host", "started", "finished")}
     root = Path(args.data_root) if args.data_root else None
     recorded = dump_recipe(validate(TrainRecipe, manifest["recipe"], "manifest"))
@@ -114,8 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         reproduce = f"edgekp train --recipe {shown} --set data.root=<folder with the recipe's datasets>"
     shipped = {
         "kind": "shipped-model",
-        "name": SHIPPED_NAME,
-        "model_sha256": sha256_file(target / f"{SHIPPED_NAME}.pt"),
+        "name": name,
+        "model_sha256": sha256_file(target / f"{name}.pt"),
         # recipe, held-out list and dataset hashes: what edgekp.sources needs to serve it as a run directory
         "lineage": shipped_lineage(trained_by, data, root, training_run=str(args.run)),
         "trained_by": trained_by,
@@ -127,8 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         "curve": curve,
         "reproduce": reproduce,
     }
-    atomic_write_json(target / f"{SHIPPED_NAME}.manifest.json", shipped)
-    print(f"shipped {target / SHIPPED_NAME}.pt ({(target / f'{SHIPPED_NAME}.pt').stat().st_size / 1e6:.2f} MB)")
+    atomic_write_json(target / f"{name}.manifest.json", shipped)
+    print(f"shipped {target / name}.pt ({(target / f'{name}.pt').stat().st_size / 1e6:.2f} MB)")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,14 @@ from face_fixtures import require_backend, run_cli
 
 from edgekp.artifacts import RunDir, sha256_file, sha256_json
 from edgekp.errors import LineageError
+from edgekp.errors import ConfigError
 from edgekp.shipped import (
     PACKAGE_DIR,
     SHIPPED_NAME,
+    SHIPPED_SIZES,
     shipped_manifest,
     shipped_model_path,
+    shipped_size,
 )
 from edgekp.sources import OUT_ROOT, materialize_shipped, names_shipped, resolve_source
 
@@ -25,9 +28,11 @@ def _package_state() -> dict[str, tuple[int, float]]:
             for p in sorted(PACKAGE_DIR.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
-def test_shipped_manifest_records_its_lineage() -> None:
-    m = shipped_manifest()
-    assert m["model_sha256"] == sha256_file(shipped_model_path())
+@pytest.mark.parametrize("size", sorted(SHIPPED_SIZES))
+def test_shipped_manifest_records_its_lineage(size: str) -> None:
+    m = shipped_manifest(size)
+    assert m["name"] == SHIPPED_SIZES[size]
+    assert m["model_sha256"] == sha256_file(shipped_model_path(size))
     recipe = m["trained_by"]["recipe"]
     assert recipe["kind"] == "train" and recipe["data"]["train"]
     lineage = m["lineage"]
@@ -47,9 +52,12 @@ def test_shipped_manifest_records_its_lineage() -> None:
 
 
 def test_source_resolution_names_the_shipped_model(tmp_path: Path) -> None:
-    assert names_shipped(None) and names_shipped("shipped") and names_shipped(str(PACKAGE_DIR))
-    assert names_shipped(str(shipped_model_path()))
+    assert names_shipped(None) == names_shipped("shipped") == names_shipped(str(PACKAGE_DIR)) == "s"
+    for size in SHIPPED_SIZES:
+        assert names_shipped(f"shipped:{size}") == names_shipped(str(shipped_model_path(size))) == size
     assert not names_shipped(str(tmp_path))
+    with pytest.raises(ConfigError, match="shipped:t, shipped:s, shipped:b"):
+        shipped_size("shipped:xl")
     other = resolve_source(str(tmp_path / "some_run"))
     assert not other.shipped and other.run_dir == tmp_path / "some_run"
 
@@ -69,6 +77,23 @@ def test_materialized_source_is_a_train_run_beside_the_user_not_in_the_package(t
     materialize_shipped(tmp_path / OUT_ROOT)  # a stale or damaged copy is replaced
     assert sha256_file(source.model) == shipped_manifest()["model_sha256"]
     assert _package_state() == before
+
+
+def test_each_size_materializes_as_its_own_run_and_differs_in_size(tmp_path: Path) -> None:
+    from edgekp.checkpoints import load_run_model
+
+    params = {}
+    for size in SHIPPED_SIZES:
+        source = resolve_source(f"shipped:{size}", out_root=tmp_path / OUT_ROOT)
+        assert source.shipped and source.run_dir == tmp_path / OUT_ROOT / SHIPPED_SIZES[size]
+        assert sha256_file(source.model) == shipped_manifest(size)["model_sha256"]
+        params[size] = sum(p.numel() for p in load_run_model(source.run_dir).model.parameters())
+    assert params["t"] < params["s"] < params["b"]
+
+
+def test_unknown_size_is_a_one_line_error(tmp_path: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "eval", "--model", "shipped:xl", "--data", str(tmp_path))
+    assert code == 2 and "the sizes are shipped:t, shipped:s, shipped:b" in err and len(err.strip().splitlines()) == 1
 
 
 def test_an_output_folder_inside_the_package_is_refused() -> None:

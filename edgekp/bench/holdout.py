@@ -10,10 +10,11 @@ from edgekp.errors import DataError, LineageError
 
 
 def _manifest_for(source: str | None) -> tuple[dict[str, Any], str]:
-    if source is None:
-        from edgekp.shipped import shipped_manifest_path
+    from edgekp.shipped import shipped_manifest_path, shipped_size
 
-        path = shipped_manifest_path()
+    size = shipped_size(source)
+    if size is not None:
+        path = shipped_manifest_path(size)
     else:
         src = Path(source)
         path = (src if src.is_dir() else src.parent) / "manifest.json"

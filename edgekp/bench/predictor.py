@@ -43,11 +43,13 @@ class Predictor:
 
 
 def load_predictor(source: str | Path | None, threads: int | None = None) -> Predictor:
-    """A run dir (its model.pt), a ``.pt`` checkpoint, or None for the shipped model."""
-    if source is None:
-        from edgekp.shipped import shipped_model_path
+    """A run dir (its model.pt), a ``.pt`` checkpoint, an exported file, or a shipped model (None,
+    ``shipped``, ``shipped:t|s|b``)."""
+    from edgekp.shipped import shipped_model_path, shipped_size
 
-        path = shipped_model_path()
+    size = shipped_size(source)
+    if size is not None:
+        path = shipped_model_path(size)
     else:
         path = Path(source)
         if not path.exists():

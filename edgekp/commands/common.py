@@ -22,10 +22,11 @@ def add_from(parser: argparse.ArgumentParser, required: bool = True, help_text: 
 
 
 def add_source(parser: argparse.ArgumentParser, help_text: str) -> None:
-    """``--from``, defaulting to the shipped model (``--from shipped`` names it)."""
+    """``--from``, defaulting to the shipped model (``--from shipped:t|s|b`` names a size; ``shipped`` is s)."""
     parser.add_argument(
         "--from", dest="from_run", metavar="RUN_DIR", default=None,
-        help=f"{help_text} (default: the shipped model, also named by 'shipped'; its outputs go under ./edgekp-out/)",
+        help=f"{help_text} (default: the shipped model; shipped:t, shipped:s or shipped:b name a size, 'shipped' is s; "
+             "its outputs go under ./edgekp-out/)",
     )
 
 

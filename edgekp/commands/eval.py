@@ -9,7 +9,7 @@ from edgekp.commands.common import add_json, print_result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="M", help="run dir, .pt checkpoint or exported file (default: the shipped model)")
+    parser.add_argument("--model", metavar="M", help="run dir, .pt checkpoint, exported file, or shipped:t|s|b (default: the shipped model, s)")
     parser.add_argument("--data", metavar="PATH", required=True, help="dataset folder or annotation file")
     parser.add_argument("--format", default="auto", help="dataset format (default: detect from the path)")
     parser.add_argument("--norm", default="inter_ocular", choices=("inter_ocular", "inter_pupil", "box"), help="NME normalization")

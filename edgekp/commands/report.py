@@ -34,10 +34,10 @@ def floors_from(recipe_path: str | None):  # noqa: ANN201 - Floors | None
 
 def run(args: argparse.Namespace) -> int:
     from edgekp.report.build import build_report
-    from edgekp.sources import SHIPPED, resolve_source
+    from edgekp.sources import SHIPPED, resolve_source, shipped_size
 
-    # The shipped model's bench lives in its run directory under ./edgekp-out, never in the package.
-    args.runs = [str(resolve_source(r).run_dir) if r == SHIPPED else r for r in (args.runs or [SHIPPED])]
+    # A shipped model's bench lives in its run directory under ./edgekp-out, never in the package.
+    args.runs = [str(resolve_source(r).run_dir) if shipped_size(r) else r for r in (args.runs or [SHIPPED])]
     command = "edgekp " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else \
         "edgekp report " + " ".join(shlex.quote(str(r)) for r in args.runs) + f" --out {args.out}"
     outcome = build_report(args.runs, args.out, command=command, title=args.title, floors=floors_from(args.recipe),

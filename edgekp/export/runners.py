@@ -19,6 +19,7 @@ from edgekp.threads import torch_threads
 
 INPUT_NAME = "images"  # the artifact's input and output tensor names, on every target
 OUTPUT_NAME = "points"
+PRESENCE_NAME = "presence"  # second output (N x 1 face-presence logit) of a model with a presence head
 
 
 class Runner(ABC):

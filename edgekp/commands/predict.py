@@ -108,11 +108,12 @@ def _probe_all(args: argparse.Namespace) -> list[Any]:
     return sources
 
 
-def _detector(args: argparse.Namespace) -> Any:
-    from edgekp.inference.detectors import DetectorChoice, make_detector
+def _detector(args: argparse.Namespace, video: bool = False) -> Any:
+    from edgekp.inference.detectors import DetectorChoice, make_detector, video_detector
 
-    return make_detector(DetectorChoice(args.detector, Path(args.peers_cache) if args.peers_cache else None,
-                                        args.download_detector, args.threads or 1))
+    choice = DetectorChoice(args.detector, Path(args.peers_cache) if args.peers_cache else None,
+                            args.download_detector, args.threads or 1)
+    return video_detector(choice) if video else make_detector(choice)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,7 +204,7 @@ def _run_videos(args: argparse.Namespace, sources: list[Any]) -> int:
 
     config = video_config(args)
     runtime = load_runtime(args.model, threads=args.threads or 1)
-    detector = _detector(args)
+    detector = _detector(args, video=True)
     out_dir = _out_dir(args)
     emit = (lambda line: print(line, flush=False)) if args.json else None
     summaries = []

@@ -111,8 +111,9 @@ class _Outputs:
 
 def run_source(source: Source, tracker: FaceTracker, emit: Callable[[str], None] | None = None,
                out_dir: Path | None = None, progress: Callable[[Iterator[Frame], int], Iterator[Frame]] | None = None,
-               ) -> VideoSummary:
-    """Track every frame of ``source``; ``emit`` gets each JSON line (e.g. stdout)."""
+               on_frame: Callable[[Frame, list[FaceResult]], None] | None = None) -> VideoSummary:
+    """Track every frame of ``source``; ``emit`` gets each JSON line (e.g. stdout), ``on_frame`` each
+    decoded frame's faces (a benchmark's scorer)."""
     summary = VideoSummary(str(source.path))
     outputs = _Outputs(out_dir, source) if out_dir is not None else None
     done = False
@@ -135,6 +136,8 @@ def run_source(source: Source, tracker: FaceTracker, emit: Callable[[str], None]
                 emit(line)
             if outputs is not None:
                 outputs.write(line, frame.image, faces)
+            if on_frame is not None:
+                on_frame(frame, faces)
         summary.seconds = time.perf_counter() - start
         done = True
     finally:

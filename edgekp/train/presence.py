@@ -35,7 +35,9 @@ def with_presence_head(base: KeypointHVit, hidden: int, seed: int) -> KeypointHV
     """A copy of ``base`` with an untrained presence head; every other weight copied exactly."""
     torch.manual_seed(seed)
     model = KeypointHVit(base.config.replace(presence_hidden=hidden, presence_threshold=None), variant=base.variant)
-    missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
+    # A base that already has a presence head (retraining the shipped one) gives up its old head.
+    state = {k: v for k, v in base.state_dict().items() if not k.startswith("presence.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or any(not k.startswith("presence.") for k in missing):
         raise RuntimeError(f"base weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return model.eval()

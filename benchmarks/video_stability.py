@@ -40,6 +40,8 @@ CONFIGS = {
     "tracking, no filter": VideoConfig(smoothing=SmoothingConfig(enabled=False)),
     "tracking + filter (default)": VideoConfig(),
     "tracking + filter, 2 passes/tracked frame": VideoConfig(tracking=TrackingConfig(refine_tracked=1)),
+    "tracking + filter, no motion model": VideoConfig(tracking=TrackingConfig(motion=False),
+                                                      smoothing=SmoothingConfig(follow_motion=False)),
 }
 
 
@@ -60,16 +62,17 @@ def mediapipe_status() -> str:
 
     from edgekp.bench.peers import default_cache
 
-    if importlib.util.find_spec("mediapipe") is not None:
-        return "mediapipe is importable, but its Face Mesh run is not wired into this benchmark yet"
     cache = default_cache()
-    wheels = list(cache.glob("*.whl")) if cache.is_dir() else []
-    return (f"MediaPipe Face Mesh: not run (no mediapipe module installed; peers cache {cache} "
-            f"{'holds ' + str(len(wheels)) + ' wheel(s), not installed' if wheels else 'is empty'}); no figure is given")
+    files = sorted(p.name for p in (cache / "mediapipe").glob("*.tflite")) if (cache / "mediapipe").is_dir() else []
+    if importlib.util.find_spec("mediapipe") is not None:
+        return "MediaPipe Face Mesh: the mediapipe module is importable, but its run is not wired into this benchmark; no figure"
+    return ("MediaPipe Face Mesh: not run, no figure given: its tracking solution (graph, detector-tracker loop and "
+            "landmark smoothing) is the mediapipe Python module, which is not installed here; the peers cache "
+            f"{cache} holds only model files ({', '.join(files) or 'none'}), not the solution")
 
 
 def run_config(config: VideoConfig, runtime: Any, detector: Any, clips: list[Any], paths: list[Path]) -> dict[str, Any]:
-    scores, frames, seconds, detector_runs, passes = [], 0, 0.0, 0, 0
+    scores, frames, seconds, cpu, detector_runs, passes = [], 0, 0.0, 0.0, 0, 0
     for clip, path in zip(clips, paths, strict=True):
         tracker = FaceTracker(runtime, detector, config)
         predicted: list[np.ndarray | None] = []
@@ -78,11 +81,11 @@ def run_config(config: VideoConfig, runtime: Any, detector: Any, clips: list[Any
         if len(predicted) != len(clip.frames):
             raise RuntimeError(f"{path}: {len(predicted)} decoded frames for {len(clip.frames)} written")
         scores.append(score_clip(clip, predicted))
-        frames, seconds = frames + summary.frames, seconds + summary.seconds
+        frames, seconds, cpu = frames + summary.frames, seconds + summary.seconds, cpu + summary.cpu_seconds
         detector_runs, passes = detector_runs + summary.detector_runs, passes + summary.landmark_passes
     merged = merge(scores)
     return {"overall": summarize(merged), "phases": {p: summarize(merged, p) for p in PHASES},
-            "fps": round(frames / seconds, 1), "detector_runs_per_clip": round(detector_runs / len(clips), 1),
+            "fps": round(frames / seconds, 1), "fps_cpu": round(frames / cpu, 1), "detector_runs_per_clip": round(detector_runs / len(clips), 1),
             "landmark_passes_per_frame": round(passes / frames, 2)}
 
 
@@ -91,13 +94,13 @@ def _cell(value: Any) -> str:
 
 
 def print_tables(results: dict[str, dict[str, Any]]) -> None:
-    print("\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false | re-acquire (mean/max) | passes/frame | fps |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false | re-acquire (mean/max) | detector runs/clip | passes/frame | fps wall | fps CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         o = r["overall"]
         print(f"| {name} | {_cell(o['nme6'])} | {_cell(o['nme68'])} | {_cell(o['jitter6'])} | {_cell(o['jitter68'])} | "
               f"{o['missed']} | {o['false']} | {_cell(o.get('reacquire_mean'))}/{_cell(o.get('reacquire_max'))} | "
-              f"{r['landmark_passes_per_frame']} | {r['fps']} |")
+              f"{r['detector_runs_per_clip']} | {r['landmark_passes_per_frame']} | {r['fps']} | {r['fps_cpu']} |")
     for phase in PHASES:
         print(f"\nphase {phase}:\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false |")
         print("|---|---|---|---|---|---|---|")
@@ -115,6 +118,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="default: the shipped model")
     parser.add_argument("--detector", default="auto")
     parser.add_argument("--configs", nargs="*", default=None, help="configuration names to run (default: all)")
+    parser.add_argument("--shake", type=float, default=1.0, help="hand-held shake amplitude (1: about 3 px/frame)")
     parser.add_argument("--json", metavar="PATH", help="also write every figure here")
     args = parser.parse_args()
     import cv2
@@ -122,7 +126,7 @@ def main() -> None:
     cv2.setNumThreads(1)  # decode, crops and the Haar detector on one thread, as the model
     runtime = load_runtime(args.model, threads=1)
     detector = video_detector(DetectorChoice(args.detector, threads=1))
-    spec = ClipSpec()
+    spec = ClipSpec(shake_scale=args.shake)
     faces = holdout_faces(Path(args.data_root), args.clips, args.seed)
     clips = [make_clip(load_image(r), np.asarray(r.points, np.float64), spec, args.seed + i, r.source)
              for i, r in enumerate(faces)]
@@ -143,7 +147,7 @@ def main() -> None:
           f"runtime {runtime.source} via onnxruntime {host['libraries'].get('onnxruntime')}; detector {detector.name}; "
           f"presence threshold {runtime.presence_threshold}")
     print(f"clips: {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases still {spec.still}, "
-          f"pan {spec.pan}, away {spec.away}, shake {spec.shake}), noise sigma {spec.noise}; photos: "
+          f"pan {spec.pan}, away {spec.away}, shake {spec.shake} at amplitude {spec.shake_scale:g}), noise sigma {spec.noise}; photos: "
           f"{', '.join(c.name for c in clips)}")
     print_tables(results)
     print(f"\n{mediapipe_status()}")

@@ -32,6 +32,7 @@ class ClipSpec:
     shake: int = 30
     face_px: float = 120.0  # the landmark box's longer side at the start, in frame pixels
     noise: float = 4.0  # sensor noise sigma, grey levels
+    shake_scale: float = 1.0  # hand-held shake amplitude (1: about 3 px of frame-to-frame motion at 320 px)
 
     @property
     def frames(self) -> int:
@@ -79,7 +80,7 @@ def paste_photo(scene: np.ndarray, photo: np.ndarray, points: np.ndarray, scale:
     return np.clip(out, 0, 255).astype(np.uint8), points * scale + offset
 
 
-def _camera(spec: ClipSpec, rng: np.random.Generator, face_side: float) -> tuple[np.ndarray, list[str]]:
+def _camera(spec: ClipSpec, rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
     """T x 4 camera poses (centre x, y offset from the face in frame pixels at the start scale, zoom, roll degrees)."""
     poses, phases = [], []
     for _ in range(spec.still):
@@ -96,11 +97,12 @@ def _camera(spec: ClipSpec, rng: np.random.Generator, face_side: float) -> tuple
         poses.append((last[0] + away_dx, last[1], last[2], last[3]))
         phases.append("away")
     drift = np.array(last[:2], np.float64)
+    k = spec.shake_scale * spec.size / 320  # amplitudes are for a 320 px frame
     for i in range(spec.shake):
-        drift += rng.normal(0, 2.0, 2)
-        shake = rng.normal(0, 2.5, 2)
-        zoom = last[2] * (1 + 0.06 * np.sin(2 * np.pi * i / 20) + rng.normal(0, 0.01))
-        roll = last[3] + 4 * np.sin(2 * np.pi * i / 25) + rng.normal(0, 0.8)
+        drift += rng.normal(0, 1.0 * k, 2)
+        shake = rng.normal(0, 1.2 * k, 2)
+        zoom = last[2] * (1 + spec.shake_scale * (0.04 * np.sin(2 * np.pi * i / 20) + rng.normal(0, 0.005)))
+        roll = last[3] + spec.shake_scale * (3 * np.sin(2 * np.pi * i / 25) + rng.normal(0, 0.5))
         poses.append((drift[0] + shake[0], drift[1] + shake[1], zoom, roll))
         phases.append("shake")
     return np.array(poses, np.float64), phases
@@ -117,7 +119,7 @@ def make_clip(photo: np.ndarray, points: np.ndarray, spec: ClipSpec, seed: int, 
     scene, scene_points = paste_photo(scene, photo, points, spec.face_px / face_side)
     centre = (finite.min(0) + finite.max(0)) / 2 * (spec.face_px / face_side) + (
         np.array([scene_side / 2, scene_side / 2]) - np.array(photo.shape[1::-1]) * (spec.face_px / face_side) / 2)
-    poses, phases = _camera(spec, rng, spec.face_px)
+    poses, phases = _camera(spec, rng)
     frames = np.empty((len(poses), spec.size, spec.size, 3), np.uint8)
     gt = np.empty((len(poses), len(points), 2), np.float64)
     for t, (dx, dy, zoom, roll) in enumerate(poses):

@@ -40,7 +40,9 @@ class FaceResult:
 class _Track:
     raw: np.ndarray
     smoother: LandmarkFilter
+    smoothed: np.ndarray | None = None
     age: int = 0
+    shift: np.ndarray | None = None  # image motion of the face region since the last frame
 
 
 @dataclass
@@ -62,6 +64,7 @@ class FaceTracker:
         self.threshold = t.presence_threshold or runtime.presence_threshold or DEFAULT_THRESHOLD
         self.tracks: list[_Track] = []
         self.stats = TrackerStats()
+        self._previous: np.ndarray | None = None  # last frame, grey (motion estimates)
 
     # -- one landmark pass on many crops ------------------------------------------------------------
     def _passes(self, image: np.ndarray, squares: list[tuple[float, float, float, float]], extra: int,
@@ -100,8 +103,19 @@ class FaceTracker:
                     track.smoother = smoothers[i]
                     results[i] = FaceResult(track.smoother(track.raw, t), track.raw, results[i].score, False)
             return results
+        grey = self._grey(image) if cfg.motion else None
         if self.tracks:
-            squares = [crop_box_from_points(tr.raw, self.runtime.margin) for tr in self.tracks]
+            squares = []
+            for track in self.tracks:
+                around = track.smoothed if cfg.crop_from == "smoothed" and track.smoothed is not None else track.raw
+                square = crop_box_from_points(around, self.runtime.margin)
+                track.shift = None
+                if grey is not None and self._previous is not None:
+                    from edgekp.inference.motion import region_shift
+
+                    track.shift = region_shift(self._previous, grey, square, deadzone=cfg.motion_deadzone)
+                    square = (square[0] + track.shift[0], square[1] + track.shift[1], square[2], square[3])
+                squares.append(square)
             points, scores = self._passes(image, squares, cfg.refine_tracked)
             kept = []
             for track, pts, score in zip(self.tracks, points, scores, strict=True):
@@ -109,12 +123,20 @@ class FaceTracker:
                     self.stats.dropped += 1
                     continue
                 track.raw, track.age = pts, track.age + 1
+                track.smoothed = track.smoother(pts, t)
                 kept.append(track)
-                results.append(FaceResult(track.smoother(pts, t), pts, score, True))
+                results.append(FaceResult(track.smoothed, pts, score, True))
             self.tracks = kept
         if len(self.tracks) < cfg.max_faces:
             results += self._detect(image, t, results)
+        self._previous = grey
         return results
+
+    @staticmethod
+    def _grey(image: np.ndarray) -> np.ndarray:
+        import cv2
+
+        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
     def _detect(self, image: np.ndarray, t: float, known: list[FaceResult]) -> list[FaceResult]:
         cfg = self.config.tracking

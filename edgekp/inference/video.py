@@ -31,6 +31,7 @@ class VideoSummary:
     detector_runs: int = 0
     landmark_passes: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process's CPU time over the same span (what one thread costs, whatever else runs)
     outputs: list[str] = field(default_factory=list)
 
     @property
@@ -121,7 +122,7 @@ def run_source(source: Source, tracker: FaceTracker, emit: Callable[[str], None]
         stream = frames(source)
         if progress is not None:
             stream = progress(stream, source.frames)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for frame in stream:
             summary.frames += 1
             if frame.image is None:
@@ -139,6 +140,7 @@ def run_source(source: Source, tracker: FaceTracker, emit: Callable[[str], None]
             if on_frame is not None:
                 on_frame(frame, faces)
         summary.seconds = time.perf_counter() - start
+        summary.cpu_seconds = time.process_time() - cpu_start
         done = True
     finally:
         if outputs is not None:

@@ -98,7 +98,7 @@ def _probe_all(args: argparse.Namespace) -> list[Any]:
     sources = []
     for path in args.inputs:
         try:
-            sources.append(probe(path, fps=args.fps))
+            sources.append(probe(path, fps=args.fps, threads=args.threads or 1))
         except EdgeKPError as exc:
             if not args.skip_bad:
                 raise

@@ -35,12 +35,15 @@ class Source:
     fps: float
     frames: int  # known count (OpenCV's estimate for a video)
     size: tuple[int, int]  # width, height of the first frame
+    threads: int = 1  # decoder threads
 
 
-def _open_video(path: Path):  # noqa: ANN202 - cv2.VideoCapture
+def _open_video(path: Path, threads: int = 1):  # noqa: ANN202 - cv2.VideoCapture
     import cv2
 
-    cap = cv2.VideoCapture(str(path))
+    # The decoder's thread count is fixed like the model's: FFmpeg's default pool hands every frame
+    # between threads, which on a busy or 1-thread budget costs more than it saves at phone resolutions.
+    cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, max(1, threads)])
     return cap if cap.isOpened() else None
 
 
@@ -58,7 +61,7 @@ def _decode(path: Path) -> np.ndarray | None:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def probe(path: str | Path, fps: float = 30.0) -> Source:
+def probe(path: str | Path, fps: float = 30.0, threads: int = 1) -> Source:
     """What ``path`` is, checked before any work; DataError (one line) for anything unusable."""
     import cv2
 
@@ -80,7 +83,7 @@ def probe(path: str | Path, fps: float = 30.0) -> Source:
         if image is None:
             raise DataError(f"cannot decode image {str(path)!r}: not an image or corrupt")
         return Source(path, "photo", 0.0, 1, (image.shape[1], image.shape[0]))
-    cap = _open_video(path)
+    cap = _open_video(path, threads)
     if cap is None:
         if _decode(path) is not None:  # an image under another suffix
             image = _decode(path)
@@ -94,7 +97,7 @@ def probe(path: str | Path, fps: float = 30.0) -> Source:
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     finally:
         cap.release()
-    return Source(path, "video", rate if rate > 0 else fps, count, (first.shape[1], first.shape[0]))
+    return Source(path, "video", rate if rate > 0 else fps, count, (first.shape[1], first.shape[0]), threads)
 
 
 def frames(source: Source) -> Iterator[Frame]:
@@ -111,7 +114,7 @@ def frames(source: Source) -> Iterator[Frame]:
 def _video_frames(source: Source) -> Iterator[Frame]:
     import cv2
 
-    cap = _open_video(source.path)
+    cap = _open_video(source.path, source.threads)
     if cap is None:
         raise DataError(f"video {str(source.path)!r} cannot be opened any more")
     try:

@@ -22,7 +22,7 @@ class SmoothingConfig(StrictModel):
     follow_motion: bool = Field(
         True, description="smooth around a prediction that moves with the face: the similarity (shift, turn, zoom) "
                           "from the last frame's raw landmarks to this frame's, applied to the last estimate")
-    deadzone: float = Field(0.003, ge=0, description="face motion under this many face sizes per frame counts as none "
+    deadzone: float = Field(0.006, ge=0, description="face motion under this many face sizes per frame counts as none "
                                                      "(the raw landmarks' own noise)")
 
 

@@ -10,7 +10,7 @@ With ``follow_motion`` the filter runs in a motion-compensated frame: the simila
 of them, moves the previous estimate to a prediction, and the One Euro step smooths around that
 prediction, its cutoff set by the speed the motion does not explain. A face carried by a pan or a
 shaking hand is then followed without lag, while the points' own jitter around it is still
-smoothed. Motion under ``deadzone`` face sizes is the landmarks' own noise and is not followed.
+smoothed. Motion under ``deadzone`` face sizes per frame is the landmarks' own noise and is not followed.
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ class LandmarkFilter:
         matrix = similarity(self._raw[good], points[good])
         motion = self._x @ matrix[:, :2].T + matrix[:, 2] - self._x
         magnitude = float(np.linalg.norm(motion, axis=1).mean())
-        keep = max(0.0, 1.0 - self.config.deadzone * size / magnitude) if magnitude > 0 else 0.0
-        return self._x + keep * motion
+        # A gate, not a shrink: motion past the deadzone is followed in full (shrinking every step
+        # would leave a lag that builds up over a pan), motion inside it is the landmarks' own noise.
+        return self._x + motion if magnitude > self.config.deadzone * size else self._x
 
     def __call__(self, points: np.ndarray, t: float) -> np.ndarray:
         """Filtered K x 2 points for raw ``points`` (image pixels) seen at time ``t`` seconds."""

@@ -168,3 +168,23 @@ def test_photo_writes_to_the_default_folder_and_skip_bad(shared_data, tiny_model
     written = tmp_path / "edgekp-out" / "predict"
     assert (written / "2008_002506.landmarks.json").is_file() and (written / "2008_002506.landmarks.jpg").is_file()
     assert "edgekp-out/predict/2008_002506.landmarks.json" in captured.out and "junk.jpg" in captured.err
+
+
+def test_corrupt_frame_inside_a_video_file_is_skipped(shared_data, onnx_cache, tmp_path, capsys):
+    clip = small_clip(shared_data, still=10)
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (160, 160))
+    for frame in clip.frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]  # one JPEG per frame
+    assert len(starts) == 10
+    data[starts[4]:starts[4] + 600] = bytes(600)  # frame 4's JPEG header and first scans wiped out
+    path.write_bytes(bytes(data))
+    assert main(["predict", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    lines = _lines(captured.out)
+    assert [r["frame"] for r in lines] == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    assert all(len(r["faces"]) == 1 for r in lines)
+    assert "frame 4" in captured.err and "1 undecodable frame(s) skipped" in captured.err

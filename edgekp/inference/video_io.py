@@ -16,6 +16,7 @@ import numpy as np
 
 from edgekp.errors import DataError
 
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 MAX_BAD_RUN = 25  # consecutive undecodable frames after which a video is treated as ended
 
@@ -88,6 +89,8 @@ def probe(path: str | Path, fps: float = 30.0, threads: int = 1) -> Source:
         if _decode(path) is not None:  # an image under another suffix
             image = _decode(path)
             return Source(path, "photo", 0.0, 1, (image.shape[1], image.shape[0]))  # type: ignore[union-attr]
+        if path.suffix.lower() in VIDEO_SUFFIXES:  # a container OpenCV cannot open: empty, cut short or not a video
+            raise DataError(f"video {str(path)!r} has no frames OpenCV can decode (empty, damaged or not a video)")
         raise DataError(f"{str(path)!r} is neither an image nor a video OpenCV can decode")
     try:
         ok, first = cap.read()

@@ -154,7 +154,13 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
     writer.release()
     assert main(["predict", str(empty)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "empty.avi" in err
+    assert err.count("\n") == 1 and "empty.avi" in err and "no frames" in err
+    empty_mp4 = tmp_path / "empty.mp4"  # mp4v writes a header only: OpenCV cannot even open it
+    writer = cv2.VideoWriter(str(empty_mp4), cv2.VideoWriter_fourcc(*"mp4v"), 30, (64, 64))
+    writer.release()
+    assert main(["predict", str(empty_mp4)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "empty.mp4" in err and "no frames" in err
 
 
 def test_photo_writes_to_the_default_folder_and_skip_bad(shared_data, tiny_model_run, tmp_path, monkeypatch, capsys):

@@ -16,7 +16,7 @@ import numpy as np
 from edgekp.errors import EdgeKPError
 from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
 from edgekp.export.metadata import prefixed, unprefixed
-from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OrtRunner
+from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, PRESENCE_NAME, OrtRunner
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -34,6 +34,9 @@ def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool 
     import torch
 
     model = model.eval()
+    outputs = [OUTPUT_NAME]
+    if getattr(model, "has_presence", False):  # landmarks first (what every runner reads), then the presence logit
+        model, outputs = _with_presence(model), [OUTPUT_NAME, PRESENCE_NAME]
     example = (torch.rand(1, 3, input_size, input_size),)
     path.parent.mkdir(parents=True, exist_ok=True)
     if exporter == "dynamo":
@@ -41,19 +44,35 @@ def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool 
             shapes = {"x": {0: torch.export.Dim("batch", min=1, max=1024)}} if dynamic_batch else None
             program = torch.onnx.export(
                 model, example, dynamo=True, opset_version=OPSET, external_data=False,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_shapes=shapes,
+                input_names=[INPUT_NAME], output_names=outputs, dynamic_shapes=shapes,
             )
             program.save(str(path), external_data=False)
             return "dynamo"
         except Exception as exc:  # noqa: BLE001 - any tracing failure falls back to the legacy exporter
             log.warning("dynamo ONNX exporter failed (%s); falling back to the legacy exporter",
                         str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
-    axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
+    axes = {name: {0: "batch"} for name in [INPUT_NAME, *outputs]} if dynamic_batch else None
     torch.onnx.export(
         model, example, str(path), dynamo=False, opset_version=OPSET,
-        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes,
+        input_names=[INPUT_NAME], output_names=outputs, dynamic_axes=axes,
     )
     return "legacy"
+
+
+def _with_presence(model: Any) -> Any:
+    import torch
+
+    class WithPresence(torch.nn.Module):
+        """(points, presence logit) from one backbone pass, as two graph outputs."""
+
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.inner.forward_with_presence(x)
+
+    return WithPresence(model).eval()
 
 
 def simplify_onnx(path: Path) -> bool:

@@ -19,6 +19,7 @@ from edgekp.threads import torch_threads
 
 INPUT_NAME = "images"  # the artifact's input and output tensor names, on every target
 OUTPUT_NAME = "points"
+PRESENCE_NAME = "presence"  # second output (N x 1 face-presence logit) of a model with a presence head
 
 
 class Runner(ABC):
@@ -96,7 +97,9 @@ class LiteRTRunner(Runner):
         self.interpreter = litert.Interpreter(model_path=str(path), num_threads=threads)
         self.interpreter.allocate_tensors()
         self.inp = self.interpreter.get_input_details()[0]
-        self.out = self.interpreter.get_output_details()[0]
+        # The landmarks are the largest output: a model with a presence head has a second, N x 1 one,
+        # and converters do not all keep the outputs' order.
+        self.out = max(self.interpreter.get_output_details(), key=lambda d: int(np.prod(d["shape"])))
         shape = list(self.inp["shape"])
         self.layout = "NHWC" if shape[-1] == 3 and shape[1] != 3 else "NCHW"
         self.name, self.threads = "ai-edge-litert", threads

@@ -84,6 +84,7 @@ class StageConfig:
 
 
 STAGE_FIELDS = ("ref1", "ref2", "ref3", "level2")
+_OPTIONAL_FIELDS = ("presence_hidden", "presence_threshold")  # written only when set
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,12 @@ class HvitConfig:
     input_norm: InputNorm = "graph"
     qkv_bias: bool = True
     decode: Decode = "linear"
+    # Face-presence head (models/presence.py): hidden width of the small head on the fused features
+    # that scores "is a face in this crop"; 0 (default) = no head, so every older checkpoint loads as
+    # it was. ``presence_threshold`` is the probability under which a tracker drops the face, chosen
+    # on validation crops when the head was trained (edgekp.train.presence).
+    presence_hidden: int = 0
+    presence_threshold: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("mean", "std", "stem_channels"):
@@ -183,6 +190,10 @@ class HvitConfig:
             raise ConfigError("fusion_dim, head_channels, head_hidden must be >= 1 and 0 < se_ratio <= 1")
         if self.attn_eps <= 0:
             raise ConfigError(f"attn_eps must be > 0 (got {self.attn_eps})")
+        if self.presence_hidden < 0:
+            raise ConfigError(f"presence_hidden must be >= 0 (0: no presence head), got {self.presence_hidden}")
+        if self.presence_threshold is not None and not 0 < self.presence_threshold < 1:
+            raise ConfigError(f"presence_threshold is a probability in (0, 1), got {self.presence_threshold}")
 
     # -- plain-data round trip ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -193,6 +204,8 @@ class HvitConfig:
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
+            if f.name in _OPTIONAL_FIELDS and value == f.default:
+                continue  # a model without a presence head keeps the exact config dict (and hashes) it had
             out[f.name] = value
         return out
 

@@ -15,6 +15,7 @@ from edgekp.models.blocks import HierarchicalFeatureExtraction, ImageSplit, Shal
 from edgekp.models.config import STAGE_FIELDS, HvitConfig
 from edgekp.models.fusion import FeatureFusion, FullyConnectedHead
 from edgekp.models.norms import InputNormalization
+from edgekp.models.presence import PresenceHead
 
 
 class KeypointHVit(nn.Module):
@@ -37,6 +38,8 @@ class KeypointHVit(nn.Module):
         )
         self.head = FullyConnectedHead(self.fusion.out_channels, c.fusion_grid, c.head_channels, c.pool_size,
                                        c.head_hidden, c.num_points, c.act, c.decode)
+        # Optional (config.presence_hidden > 0): models without it keep exactly their state dict.
+        self.presence = PresenceHead(self.fusion.out_channels, c.fusion_grid, c.presence_hidden) if c.presence_hidden else None
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -64,6 +67,22 @@ class KeypointHVit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
+
+    @property
+    def has_presence(self) -> bool:
+        return self.presence is not None
+
+    @property
+    def presence_threshold(self) -> float | None:
+        """The probability under which a tracker drops the face (chosen on validation crops)."""
+        return self.config.presence_threshold
+
+    def forward_with_presence(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(landmarks N x K x 2, face-presence logit N x 1) from one backbone pass."""
+        if self.presence is None:
+            raise RuntimeError("this model has no presence head (config.presence_hidden is 0)")
+        features = self.forward_features(x)
+        return self.forward_head(features), self.presence(features)
 
     def inference_form(self) -> KeypointHVit:
         """The model as exporters should convert it: a copy with BatchNorm token norms folded into the

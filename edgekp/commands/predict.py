@@ -23,7 +23,7 @@ log = get_logger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="photos, videos (anything OpenCV decodes) or folders of frames (read in name order)")
-    parser.add_argument("--model", metavar="M", help="run dir, .pt checkpoint or exported file (default: the shipped model)")
+    parser.add_argument("--model", metavar="M", help="run dir, .pt checkpoint, exported file, or shipped:t|s|b (default: the shipped model, s)")
     parser.add_argument("--box", metavar="X,Y,W,H", help="photos: face box in pixels to use instead of the detector")
     parser.add_argument("--out", metavar="DIR",
                         help="write results here (default: ./edgekp-out/predict, none under --json): photos "

@@ -33,6 +33,13 @@ def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool 
     """
     import torch
 
+    from edgekp.export.contract import LANDMARKS, PRESENCE, has_presence
+
+    outputs = [OUTPUT_NAME]
+    if has_presence(model):  # both outputs, by name
+        from edgekp.export.deploy import DeployModel
+
+        model, outputs = DeployModel(model, "NCHW", "float32"), [LANDMARKS, PRESENCE]
     model = model.eval()
     example = (torch.rand(1, 3, input_size, input_size),)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,17 +48,17 @@ def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool 
             shapes = {"x": {0: torch.export.Dim("batch", min=1, max=1024)}} if dynamic_batch else None
             program = torch.onnx.export(
                 model, example, dynamo=True, opset_version=OPSET, external_data=False,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_shapes=shapes,
+                input_names=[INPUT_NAME], output_names=outputs, dynamic_shapes=shapes,
             )
             program.save(str(path), external_data=False)
             return "dynamo"
         except Exception as exc:  # noqa: BLE001 - any tracing failure falls back to the legacy exporter
             log.warning("dynamo ONNX exporter failed (%s); falling back to the legacy exporter",
                         str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
-    axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
+    axes = {name: {0: "batch"} for name in [INPUT_NAME, *outputs]} if dynamic_batch else None
     torch.onnx.export(
         model, example, str(path), dynamo=False, opset_version=OPSET,
-        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes,
+        input_names=[INPUT_NAME], output_names=outputs, dynamic_axes=axes,
     )
     return "legacy"
 
@@ -89,12 +96,21 @@ def _nncf_qdq_export(model: Any) -> Iterator[None]:
         mode(QuantizerExportMode.FAKE_QUANTIZE)
 
 
-def embed_onnx_metadata(path: Path, meta: dict[str, str]) -> None:
+def embed_onnx_metadata(path: Path, meta: dict[str, str], contract: dict[str, Any] | None = None) -> None:
+    """The contract as metadata_props["edgekp"] (JSON), and the flat metadata as "edgekp.<key>" entries."""
+    import json
+
     import onnx
+
+    from edgekp.export.contract import KEY
 
     model = onnx.load(str(path))
     existing = {p.key: p for p in model.metadata_props}
-    for key, value in prefixed(meta).items():
+    entries = prefixed(meta)
+    if contract is not None:
+        contract["export"] = {**contract.get("export", {}), **meta}
+        entries[KEY] = json.dumps(contract, sort_keys=True)
+    for key, value in entries.items():
         entry = existing.get(key) or model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
@@ -126,7 +142,7 @@ class OnnxTarget(Target):
         # weights' QuantizeLinear nodes are evaluated, into int8 initializers (4x smaller), from NNCF's own
         # fake-quantized weights so that rounding ties land as in the QAT model (onnx_qdq's docstring).
         fold_weight_quantizers(path, nncf_weight_grid(model, spec.input_size))
-        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": "legacy", "onnx_qdq": "nncf"})
+        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": "legacy", "onnx_qdq": "nncf"}, spec.contract)
         return path
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
@@ -134,7 +150,7 @@ class OnnxTarget(Target):
         used = export_onnx(model, spec.input_size, path, exporter=str(spec.options.get("exporter", "dynamo")))
         simplified = simplify_onnx(path) if spec.options.get("simplify", True) else False
         log.info("onnx: %s exporter, opset %d, simplified=%s", used, OPSET, simplified)
-        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": used, "onnx_simplified": str(simplified)})
+        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": used, "onnx_simplified": str(simplified)}, spec.contract)
         return path
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
@@ -159,3 +175,10 @@ class OnnxTarget(Target):
         import onnx
 
         return unprefixed({p.key: p.value for p in onnx.load(str(artifact)).metadata_props})
+
+    def contract_text(self, artifact: Path) -> str | None:
+        import onnx
+
+        from edgekp.export.contract import KEY
+
+        return next((p.value for p in onnx.load(str(artifact)).metadata_props if p.key == KEY), None)

@@ -111,8 +111,9 @@ def landmarks(model: Model, contract: dict, image: np.ndarray, box: tuple[float,
         crop, matrix = cut(image, *sq, size)
         u = model.run(crop)  # crop units: crop pixel = u * size - 0.5
         inv = cv2.invertAffineTransform(matrix)
-        points = (u.astype(np.float64) * size - 0.5) @ inv[:, :2].T + inv[:, 2]
-        lo, hi = points.min(axis=0), points.max(axis=0)
+        # Image pixels, kept as float32 between passes (as edgekp predict and a Float-based app keep them).
+        points = ((u.astype(np.float64) * size - 0.5) @ inv[:, :2].T + inv[:, 2]).astype(np.float32)
+        lo, hi = points.astype(np.float64).min(axis=0), points.astype(np.float64).max(axis=0)
         sq = square((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, hi[0] - lo[0], hi[1] - lo[1], crop_spec["side_scale"])
     return points
 

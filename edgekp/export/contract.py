@@ -71,7 +71,7 @@ class CropSpec(_Part):
     center: str = "the box centre"
     sampling: str = ("bilinear (cv2.warpAffine INTER_LINEAR), black outside the image; when the crop shrinks the "
                      "image below 0.5x, the image is first resized by f = min(1, 2 * size / side) with INTER_AREA")
-    refine_box: str = "the predicted landmarks' min/max box"
+    refine_box: str = "the predicted landmarks' min/max box (image pixels kept as float32 between passes)"
 
 
 class Quantization(_Part):

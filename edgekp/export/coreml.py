@@ -257,7 +257,8 @@ def _describe(ml: Any, spec: ExportSpec, outputs: list[str]) -> None:
 
     s = spec.input_size
     ml.user_defined_metadata.update(prefixed({**spec.metadata, "macos_note": macos_note(spec.precision)}))
-    ml.user_defined_metadata[KEY] = json.dumps(spec.contract, sort_keys=True)
+    if spec.contract:
+        ml.user_defined_metadata[KEY] = json.dumps(spec.contract, sort_keys=True)
     what = f"RGB image {s}x{s}: the square face crop" if spec.image_input else f"1x3x{s}x{s} float32 RGB in [0, 1]: the face crop"
     ml.input_description[INPUT_NAME] = f"{what} (how to cut it: user_defined_metadata['edgekp'], docs/deploy.md)"
     for name in outputs:

@@ -107,7 +107,7 @@ def embed_onnx_metadata(path: Path, meta: dict[str, str], contract: dict[str, An
     model = onnx.load(str(path))
     existing = {p.key: p for p in model.metadata_props}
     entries = prefixed(meta)
-    if contract is not None:
+    if contract:
         contract["export"] = {**contract.get("export", {}), **meta}
         entries[KEY] = json.dumps(contract, sort_keys=True)
     for key, value in entries.items():

@@ -149,16 +149,18 @@ class OpenVINOTarget(Target):
         inp.preprocess().convert_element_type(ov.Type.f32).scale(255.0)
         return ppp.build()
 
-    def _save(self, ov_model: Any, spec: ExportSpec, out_dir: Path, fp16: bool, extra: dict[str, str] | None = None) -> Path:
+    def _save(self, ov_model: Any, spec: ExportSpec | None, out_dir: Path, fp16: bool, extra: dict[str, str] | None = None) -> Path:
+        """``spec`` None (or falsy): a bare IR for latency screens (edgekp.compress.int8_screen), no contract."""
         import json
 
         import openvino as ov
 
-        if spec.image_input:
+        if spec and spec.image_input:
             ov_model = self._image_input(ov_model)
-        if extra:
-            spec.contract["export"] = {**spec.contract.get("export", {}), **extra}
-        ov_model.set_rt_info(json.dumps(spec.contract, sort_keys=True), [RT_SECTION])
+        if spec and spec.contract:
+            if extra:
+                spec.contract["export"] = {**spec.contract.get("export", {}), **extra}
+            ov_model.set_rt_info(json.dumps(spec.contract, sort_keys=True), [RT_SECTION])
         path = out_dir / self.artifact_name("model")
         out_dir.mkdir(parents=True, exist_ok=True)
         # Explicit: save_model defaults to fp16 weights, which would make "fp32" silently fp16.

@@ -308,8 +308,10 @@ def record(plan: ExportPlan, run: RunDir, converted: Converted, checked: Validat
             raise_if_failed([report])
         except ExportValidationError as exc:
             raise ExportValidationError(f"{exc} (artifact and report kept in {failed})") from None
+    # Delegate readiness (TFLite) and MIL ops with precisions (CoreML) go into the manifest as well.
+    readiness = {k: checked.structure[k] for k in ("delegates", "mil_ops", "placement") if k in checked.structure}
     run.finish("ok", artifacts={artifact.name: entry["sha256"]}, parity=report.to_dict(),
-               size_bytes=converted.size_bytes, convert_seconds=entry["convert_seconds"])
+               size_bytes=converted.size_bytes, convert_seconds=entry["convert_seconds"], **readiness)
     log.info("parity: %s", summary(report))
     if report.estimated:
         log.warning("%s", report.note or f"{plan.target.name}: numerics estimated, not measured on the target runtime")

@@ -149,7 +149,8 @@ class LiteRTRunner(Runner):
     def input_shape(self) -> list[int] | None:
         return [int(v) for v in self.inp["shape"]]
 
-    def _invoke(self, x: np.ndarray) -> None:
+    def native(self, x: np.ndarray) -> np.ndarray:
+        """NCHW float [0, 1] -> exactly what the input tensor takes (what an app hands the runtime)."""
         if self.layout == "NHWC":
             x = x.transpose(0, 2, 3, 1)
         dtype = self.inp["dtype"]
@@ -159,7 +160,20 @@ class LiteRTRunner(Runner):
         elif dtype != np.float32:  # int I/O with its own scale (onnx2tf's integer models)
             info = np.iinfo(dtype)
             x = np.clip(np.round(x / scale + zero), info.min, info.max)
-        self.interpreter.set_tensor(self.inp["index"], np.ascontiguousarray(x, dtype=dtype))
+        return np.ascontiguousarray(x, dtype=dtype)
+
+    def native_call(self, image: np.ndarray) -> Any:
+        """A call on a tensor already in the artifact's own form: the runtime alone, for latency."""
+        x = self.native(np.asarray(image, np.float32)[:1])
+
+        def call(_: Any = None) -> np.ndarray:
+            self.interpreter.set_tensor(self.inp["index"], x)
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.out["index"])
+        return call
+
+    def _invoke(self, x: np.ndarray) -> None:
+        self.interpreter.set_tensor(self.inp["index"], self.native(x))
         self.interpreter.invoke()
 
     def _get(self, out: dict[str, Any]) -> np.ndarray:
@@ -228,6 +242,15 @@ class OpenVINORunner(Runner):
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return self._run(images, self.out)
+
+    def native_call(self, image: np.ndarray) -> Any:
+        """A call on a tensor already in the IR's own form (u8 NHWC for an image input), for latency."""
+        x = self._feed(np.asarray(image, np.float32)[: self.batch or 1])
+        request = self.compiled.create_infer_request()
+
+        def call(_: Any = None) -> Any:
+            return request.infer({0: x})
+        return call
 
     def presence(self, images: np.ndarray) -> np.ndarray | None:
         return None if self.presence_out is None else self._run(images, self.presence_out).reshape(-1, 1)

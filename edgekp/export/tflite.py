@@ -190,6 +190,8 @@ class TFLiteTarget(Target):
 
     @staticmethod
     def _embed(path: Path, spec: ExportSpec, extra: dict[str, str] | None = None) -> None:
+        if not spec.contract:  # a spec built outside the export pipeline (latency screens): nothing to embed
+            return
         contract = with_tensor_names(path, spec.contract)
         contract["export"] = {**contract.get("export", {}), **(extra or {})}
         spec.contract.update(contract)  # the sidecar carries the same document
@@ -243,8 +245,11 @@ class TFLiteTarget(Target):
         if np.dtype(runner.inp["dtype"]).name != spec.input_dtype and spec.route != "tf":
             problems.append(f"input dtype {np.dtype(runner.inp['dtype']).name}, expected {spec.input_dtype}")
         problems += [f"Flex/custom op {op} (the plain interpreter cannot run it)" for op in ops if op.startswith(("Flex", "CUSTOM"))]
+        from edgekp.export.tflite_delegates import delegate_readiness
+
         return {"input_layout": runner.layout, "input_dtype": np.dtype(runner.inp["dtype"]).name,
-                "output_dtype": np.dtype(runner.out["dtype"]).name, "op_types": ops, "problems": problems}
+                "output_dtype": np.dtype(runner.out["dtype"]).name, "op_types": ops, "problems": problems,
+                "delegates": delegate_readiness(artifact)}
 
     def contract_text(self, artifact: Path) -> str | None:
         return read_tflite_metadata_text(artifact)

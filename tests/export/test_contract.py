@@ -60,6 +60,7 @@ def _check_consumer(model_file: Path, shared_data: Path, capsys) -> None:
         theirs = consumer.landmarks(model, contract, image, box)
         ours = predict_photo(predictor, image, [FaceBox(*box, detector="given")])[0].points
         assert np.abs(theirs - ours).max() <= 1e-3, (photo, np.abs(theirs - ours).max())
+        capsys.readouterr()  # what converters printed before: not the CLI's output
         code, out, err = run_cli(capsys, "predict", str(photo), "--model", str(model_file),
                                  "--box", ",".join(f"{v:.6f}" for v in box), "--json")
         assert code == 0, err

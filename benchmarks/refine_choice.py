@@ -99,7 +99,7 @@ def rows(set_name: str, norm: str, result: dict[str, Any]) -> list[dict[str, Any
         groups = [("all", np.ones(len(err), bool))]
         if norm == "box":
             yaw = result["yaw"][source]
-            groups += [(f"|yaw| {name}", (yaw >= lo) & (yaw < hi)) for name, lo, hi in YAW_BINS]
+            groups += [(f"abs(yaw) {name}", (yaw >= lo) & (yaw < hi)) for name, lo, hi in YAW_BINS]
         for label, mask in groups:
             sub = err[mask]
             ok = np.isfinite(sub).all(axis=1)

@@ -19,9 +19,12 @@ def describe(contract: Any, target: str) -> str:
     extra = contract.model_extra or {}
     lines = [
         f"format:  {contract.format} ({target} {extra.get('precision', '?')}, route {extra.get('route', '?')})",
-        f"input:   {i.name} {i.shape()} {i.layout} {i.color} {i.dtype} in [{i.range[0]:g}, {i.range[1]:g}]",
+        f"input:   {i.name} {i.shape()} {i.layout} {i.color} {i.dtype} in [{i.range[0]:g}, {i.range[1]:g}]"
+        + (f"; {(i.model_extra or {})['kind']}" if "kind" in (i.model_extra or {}) else ""),
         f"crop:    square on the face box centre, side = max(w, h) * {c.side_scale:g}; bilinear, black outside; "
-        f"refine {c.refine}x on the predicted landmarks' box",
+        f"refine {c.refine}x on the predicted landmarks' box"
+        + (f" (best per box source: {', '.join(f'{k} {v}' for k, v in c.refine_by_box_source.items())})"
+           if getattr(c, "refine_by_box_source", None) else ""),
         f"output:  {o.landmarks.name} {o.landmarks.shape} {o.landmarks.dtype}, {o.landmarks.coordinates} "
         "(crop pixel = u * width - 0.5)",
     ]

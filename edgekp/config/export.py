@@ -19,8 +19,12 @@ PrecisionName = Literal[PRECISION_NAMES]  # type: ignore[valid-type]
 
 # How many times `edgekp predict` (and every app, through the contract's crop.refine) re-crops on its
 # own prediction after the first crop from the face box. Chosen from benchmarks/refine_choice.py
-# (docs/deploy.md has the table): the same number goes into every export's contract.
-DEFAULT_REFINE = 2
+# (docs/deploy.md has the table; shipped model, 300W holdout and MERL-RAV test): from a BlazeFace box
+# 1 pass is within 1 % of the best (2), from the previous frame's landmarks 1 is best or within 1 %,
+# from the true landmark box 0 is best and 1 costs 3 %; and 1 pass is 2 model calls, not 3.
+DEFAULT_REFINE = 1
+# The best count per box source in that measurement, for apps that know where their box comes from.
+REFINE_BY_BOX_SOURCE: dict[str, int] = {"detector": 2, "previous_frame_landmarks": 1, "landmark_box": 0}
 # What an artifact's input takes: "image" (the default) is what a camera frame gives, with conversion
 # and normalization inside the graph (TFLite: NHWC, uint8 for int8 and float32 [0, 1] otherwise;
 # OpenVINO: NHWC uint8; CoreML: an RGB image); "tensor" is the old N x 3 x S x S float32 in [0, 1].

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgekp import __version__
-from edgekp.config.export import DEFAULT_REFINE
+from edgekp.config.export import DEFAULT_REFINE, REFINE_BY_BOX_SOURCE
 from edgekp.errors import LineageError
 
 if TYPE_CHECKING:
@@ -35,7 +35,9 @@ def has_presence(model: Any) -> bool:
 
 
 def presence_threshold(model: Any) -> float | None:
-    value = getattr(getattr(model, "config", None), "presence_threshold", None)
+    value = getattr(model, "presence_threshold", None)
+    if value is None or callable(value):
+        value = getattr(getattr(model, "config", None), "presence_threshold", None)
     return None if value is None else float(value)
 
 
@@ -72,6 +74,8 @@ class CropSpec(_Part):
     sampling: str = ("bilinear (cv2.warpAffine INTER_LINEAR), black outside the image; when the crop shrinks the "
                      "image below 0.5x, the image is first resized by f = min(1, 2 * size / side) with INTER_AREA")
     refine_box: str = "the predicted landmarks' min/max box (image pixels kept as float32 between passes)"
+    # Measured best refine count per box source (benchmarks/refine_choice.py); ``refine`` is the default.
+    refine_by_box_source: dict[str, int] = Field(default_factory=lambda: dict(REFINE_BY_BOX_SOURCE))
 
 
 class Quantization(_Part):

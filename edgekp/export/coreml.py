@@ -256,6 +256,8 @@ def _describe(ml: Any, spec: ExportSpec, outputs: list[str]) -> None:
     from edgekp.export.contract import KEY, PRESENCE
 
     s = spec.input_size
+    if spec.contract and spec.image_input:  # what the app hands CoreML: an image, not a tensor
+        spec.contract["input"]["kind"] = "image: CVPixelBuffer or CGImage, RGB (ct.ImageType, scale 1/255 inside)"
     ml.user_defined_metadata.update(prefixed({**spec.metadata, "macos_note": macos_note(spec.precision)}))
     if spec.contract:
         ml.user_defined_metadata[KEY] = json.dumps(spec.contract, sort_keys=True)

@@ -80,6 +80,7 @@ def test_inspect_prints_the_contract_and_refuses_other_files(openvino_file: Path
     assert len(contract["scheme"]["flip_pairs"]) == 29 and len(contract["model"]["weights_sha256"]) == 64
     for bad in (tmp_path / "notes.txt", tmp_path / "broken.tflite"):
         bad.write_text("not a model")
+        capsys.readouterr()
         code, out, err = run_cli(capsys, "inspect", str(bad))
         assert code == 2 and err.count("\n") == 1 and "model" in err
 
@@ -104,6 +105,7 @@ def test_predict_runs_from_the_file_alone_and_refuses_a_bad_contract(openvino_fi
         path = tmp_path / f"{len(expect)}" / "model.xml"
         path.parent.mkdir()
         ov.save_model(model, str(path), compress_to_fp16=False)
+        capsys.readouterr()
         code, out, err = run_cli(capsys, "predict", "--model", str(path), *args)
         assert code == 2 and err.count("\n") == 1 and expect in err, err
         assert "edgekp export" in err or "altered" in err
@@ -128,6 +130,7 @@ def test_an_export_is_never_silently_replaced(tiny_run: Path, fast_recipe, tmp_p
     out = tmp_path / "o"
     export_one(ExportRequest("onnx", "fp32"), from_run=tiny_run, recipe=fast_recipe, out=out)
     before = (out / "model.onnx").stat().st_mtime_ns
+    capsys.readouterr()  # the export's own log lines: not the refusal
     code, _, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--out", str(out),
                            "--set", "onnx.exporter=legacy")
     assert code == 2 and "--force" in err and err.count("\n") == 1

@@ -51,3 +51,20 @@ def nme_per_artifact(arts: dict[tuple[str, str, str], Path], faces: Any) -> dict
 
     return {key: score(_predict(get_target(key[0]).load_runner(path, 1), faces.inputs), faces)["nme"]
             for key, path in arts.items()}
+
+
+def pair_in_both_orders(arts: dict[tuple[str, str, str], Path], image: Any, rounds: int) -> list[str]:
+    """Each runtime/precision's image and tensor files alone, in both orders: a round robin's order
+    (the first of a round follows another model's call) shows up as a few % either way."""
+    from edgekp.compress.int8_screen import time_round_robin
+    from edgekp.export.base import get_target
+
+    lines = []
+    for target, precision in TARGETS:
+        for order in (FORMS, FORMS[::-1]):
+            calls = {(target, precision, f): get_target(target).load_runner(arts[(target, precision, f)], 1).native_call(image)
+                     for f in order}
+            t = time_round_robin([], image, rounds=rounds, extra=calls)
+            lines.append(f"  {target} {precision}, timed {' then '.join(order)}: "
+                         + ", ".join(f"{f} {t[(target, precision, f)].ms:.3f} ms" for f in order))
+    return lines

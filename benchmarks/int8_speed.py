@@ -125,7 +125,7 @@ def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model:
 
 def _inputs(args: argparse.Namespace) -> int:
     """--inputs: image vs tensor input per runtime and precision, latency (runtime alone) and NME."""
-    from benchmarks.int8_inputs import FORMS, TARGETS, export_forms, nme_per_artifact, time_native
+    from benchmarks.int8_inputs import FORMS, TARGETS, export_forms, nme_per_artifact, pair_in_both_orders, time_native
 
     out = Path(args.out or tempfile.mkdtemp(prefix="int8_inputs_"))
     arts = export_forms(args.from_run, out)
@@ -164,8 +164,11 @@ def _inputs(args: argparse.Namespace) -> int:
                          "int8_over_fp32": vs_fp32, "nme": n, "artifact": str(arts[key])})
             print(f"{target:<9} {precision:<5} {form:<7} {t.ms:>7.3f} {vs_tensor:>8.2f} {vs_fp32:>9.2f} "
                   f"{'' if n is None else f'{100 * n:.2f}':>7}")
+    print("image against tensor alone, both orders:")
+    pairs = pair_in_both_orders(arts, synthetic_calibration(1, size), args.rounds)
+    print("\n".join(pairs))
     if args.json:
-        Path(args.json).write_text(json.dumps({"host": host, "rows": rows, "faces": where}, indent=2))
+        Path(args.json).write_text(json.dumps({"host": host, "rows": rows, "faces": where, "pairs": pairs}, indent=2))
     return 0
 
 

@@ -13,6 +13,10 @@ this process, as before:
     # a latency screen of quantization-friendly variants (untrained: latency does not depend on weights)
     python benchmarks/int8_speed.py --screen base,kernel_relu,fused,bn,q_all
 
+    # image inputs (TFLite NHWC, uint8 for int8; OpenVINO u8 NHWC) against the old NCHW float ones,
+    # each made by the export pipeline as `edgekp export` makes it (benchmarks/int8_inputs.py)
+    python -m benchmarks.int8_speed --inputs --data ../shared/data/300w/helen_train --data ../shared/data/300w/afw --holdout
+
 int8 is post-training quantization with the synthetic calibration faces (no download): LiteRT PT2E
 static, OpenVINO nncf.quantize (transformer scheme), onnxruntime NNCF Q/DQ. Targets of issue 14 on a
 VNNI host: TFLite int8/fp32 <= 0.6, OpenVINO <= 0.7.
@@ -119,6 +123,55 @@ def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model:
     return out
 
 
+def _inputs(args: argparse.Namespace) -> int:
+    """--inputs: image vs tensor input per runtime and precision, latency (runtime alone) and NME."""
+    from benchmarks.int8_inputs import FORMS, TARGETS, export_forms, nme_per_artifact, pair_in_both_orders, time_native
+
+    out = Path(args.out or tempfile.mkdtemp(prefix="int8_inputs_"))
+    arts = export_forms(args.from_run, out)
+    models, info = _trained(args)
+    model = models["trained"]
+    size = int(model.config.input_size)
+    timings = time_native(arts, synthetic_calibration(1, size), args.rounds)
+    nme: dict[Any, float] = {}
+    where = ""
+    if args.data:
+        from edgekp.artifacts import RunDir
+        from edgekp.bench.core import BenchOptions, load_faces
+
+        opts = BenchOptions(data=tuple(args.data), holdout=args.holdout, max_faces=args.max_faces)
+        meta = {**info["meta"], "input_size": size, "num_points": model.config.num_points}
+        faces = load_faces(RunDir.open(info["run"]), [(Path(p), "auto") for p in args.data], meta, opts,
+                           Path(tempfile.mkdtemp(prefix="int8_inputs_crops_")))
+        nme = nme_per_artifact(arts, faces)
+        where = f"{faces.path}: {len(faces.inputs)} faces, inter-ocular"
+    host = host_info(threads=1)
+    print(f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; 1 thread; load {os.getloadavg()[0]:.1f}")
+    print("latency: the runtime alone on a tensor in the artifact's own form, round robin in this process, medians")
+    if where:
+        print(f"NME on {where}")
+    print(f"{'runtime':<9} {'prec':<5} {'form':<7} {'ms':>7} {'/tensor':>8} {'int8/fp32':>9} {'NME %':>7}")
+    rows = []
+    for target, precision in TARGETS:
+        for form in FORMS:
+            key = (target, precision, form)
+            t = timings[key]
+            vs_tensor = statistics.median(a / b for a, b in zip(t.rounds, timings[(target, precision, "tensor")].rounds, strict=True))
+            fp = timings.get((target, "fp32", form))
+            vs_fp32 = statistics.median(a / b for a, b in zip(t.rounds, fp.rounds, strict=True)) if fp else float("nan")
+            n = nme.get(key)
+            rows.append({"runtime": target, "precision": precision, "input": form, "ms": t.ms, "vs_tensor": vs_tensor,
+                         "int8_over_fp32": vs_fp32, "nme": n, "artifact": str(arts[key])})
+            print(f"{target:<9} {precision:<5} {form:<7} {t.ms:>7.3f} {vs_tensor:>8.2f} {vs_fp32:>9.2f} "
+                  f"{'' if n is None else f'{100 * n:.2f}':>7}")
+    print("image against tensor alone, both orders:")
+    pairs = pair_in_both_orders(arts, synthetic_calibration(1, size), args.rounds)
+    print("\n".join(pairs))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"host": host, "rows": rows, "faces": where, "pairs": pairs}, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--from", dest="from_run", default=None, help="trained run (default: the shipped model)")
@@ -137,8 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--processes", type=int, default=3,
                    help="isolated timing: fresh processes per runtime, their rounds pooled (processes differ among themselves)")
     p.add_argument("--peers-cache", default=None, help="where the MediaPipe download is cached (default: ~/.cache/edgekp/peers)")
+    p.add_argument("--inputs", action="store_true",
+                   help="compare the default image inputs with the old NCHW float inputs (tflite, openvino; fp32, int8)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    if args.inputs:
+        return _inputs(args)
     runtimes = tuple(r.strip() for r in args.runtimes.split(",") if r.strip())
     out = Path(args.out or tempfile.mkdtemp(prefix="int8_speed_"))
     if args.screen:

@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "qat": ("quantization-aware training for an int8 target", "edgekp.commands.qat"),
     "prune": ("physically remove attention heads (and, by recipe, whole modules and MLP channels), then fine-tune", "edgekp.commands.prune"),
     "export": ("export a model to onnx, tflite, coreml or openvino, checked against PyTorch", "edgekp.commands.export"),
+    "inspect": ("print the contract (input, crop, outputs) embedded in an exported model file", "edgekp.commands.inspect"),
     "bench": ("measure accuracy and latency of a run's artifacts", "edgekp.commands.bench"),
     "report": ("write Markdown/HTML/JSON reports for one or several runs", "edgekp.commands.report"),
     "run": ("run a whole pipeline recipe (data -> train -> prune -> qat -> export -> bench -> report)", "edgekp.commands.run"),

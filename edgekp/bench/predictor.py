@@ -1,5 +1,6 @@
 """One way to run any model source: a training run, a checkpoint (any format, via edgekp.checkpoints),
-or (via export targets and edgekp.export.runners) an exported artifact. Images in (N x 3 x S x S float32 in [0, 1]), normalized N x K x 2 out."""
+or (via export targets and edgekp.export.runners) an exported artifact, read through its embedded
+edgekp-model/2 contract alone. Images in (N x 3 x S x S float32 in [0, 1]), normalized N x K x 2 out."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ class Predictor:
     @property
     def input_size(self) -> int:
         return int(self.meta["input_size"])
+
+    @property
+    def refine(self) -> int:
+        """Re-crops on the model's own prediction: the exported file's contract, else edgekp's default."""
+        from edgekp.config.export import DEFAULT_REFINE
+
+        return int(self.meta.get("refine", DEFAULT_REFINE))
 
     @property
     def margin(self) -> float:
@@ -72,50 +80,75 @@ def load_torch_model(path: Path) -> tuple[Any, dict[str, Any]]:
     return loaded.model, loaded.meta
 
 
-# artifact suffix -> export target, for artifacts whose sidecar does not name the target
+# artifact suffix -> export target
 _SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".mlpackage": "coreml", ".xml": "openvino"}
 
 
-def _source_margin(source_run: str | None) -> float | None:
-    """Older sidecars lack the crop margin: read it from the source run's model, when that still exists."""
-    if not source_run or not (Path(source_run) / MODEL_FILE).is_file():
-        return None
-    meta = load_model_file(Path(source_run) / MODEL_FILE).meta
-    return float(meta["crop_margin"]) if "crop_margin" in meta else None
+def _sidecar_meta(path: Path) -> dict[str, Any]:
+    """The sidecar's flat metadata, only to word a re-export hint (the file's contract is what runs)."""
+    import json
+
+    from edgekp.export.metadata import sidecar_path
+
+    try:
+        return dict(json.loads(sidecar_path(path).read_text(encoding="utf-8")).get("metadata") or {})
+    except (ValueError, OSError, AttributeError):
+        return {}
+
+
+def export_hint(path: Path, target: str) -> str:
+    """The command that writes a complete contract into a re-export of ``path``."""
+    meta = _sidecar_meta(path)
+    source = meta.get("source_run") or "RUN"
+    precision = f" --precision {meta['precision']}" if meta.get("precision") else ""
+    return f"edgekp export --from {source} --target {target}{precision}"
+
+
+def target_for(path: Path) -> str:
+    name = _SUFFIXES.get(path.suffix) or _sidecar_meta(path).get("target")
+    if name is None:
+        raise LineageError(f"{str(path)!r} is not an exported model file (expected a .onnx, .tflite, .mlpackage or "
+                           "OpenVINO .xml file)")
+    return str(name)
+
+
+def read_contract(path: str | Path) -> tuple[Any, str]:
+    """(Contract, target name) of an exported file, from the file alone; one-line LineageError when
+    it holds none or an incomplete one (an old export), naming the field and the export command."""
+    from edgekp.export.base import get_target
+    from edgekp.export.contract import parse_contract
+
+    path = Path(path)
+    name = target_for(path)
+    try:
+        text = get_target(name).contract_text(path)
+    except Exception as exc:  # noqa: BLE001 - each format's reader raises its own errors on a file that is not one
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise LineageError(f"{str(path)!r} is not a readable {name} model ({first})") from None
+    return parse_contract(text, str(path), export_hint(path, name)), name
+
+
+def _same_shape(declared: list[int], actual: list[int]) -> bool:
+    # -1: a dynamic dimension (ONNX and OpenVINO batch), which takes the contract's 1.
+    return len(declared) == len(actual) and all(a in (d, -1) for d, a in zip(declared, actual, strict=True))
 
 
 def runner_for_artifact(path: str | Path, threads: int | None = None) -> tuple[Any, dict[str, Any]]:
-    """(Runner, meta) for an exported artifact, through its target's real runtime.
-
-    The meta comes from the sidecar ``<artifact>.json`` written by the export pipeline (input size,
-    number of points, scheme, crop margin); sidecars older than the crop margin there fall back to the
-    source run's model, when it still exists.
-    """
-    import json
-
+    """(Runner, meta) for an exported file, through its target's real runtime, from its embedded
+    edgekp-model/2 contract alone (no sidecar): input size, points, scheme, crop margin and refine."""
     from edgekp.export.base import get_target
-    from edgekp.export.metadata import sidecar_path
+    from edgekp.export.contract import check_input_shape
 
     path = Path(path)
-    sidecar = sidecar_path(path)
-    meta: dict[str, Any] = {}
-    if sidecar.is_file():
-        try:
-            meta = dict(json.loads(sidecar.read_text(encoding="utf-8")).get("metadata") or {})
-        except (ValueError, OSError):
-            meta = {}
-    target_name = meta.get("target") or _SUFFIXES.get(path.suffix)
-    if target_name is None:
-        raise LineageError(f"cannot tell which runtime runs {str(path)!r} (no sidecar {sidecar.name}, unknown suffix)")
-    if "input_size" not in meta:
-        raise LineageError(f"{str(path)!r} has no sidecar {sidecar.name} giving its input size; re-export it with 'edgekp export'")
-    runner = get_target(str(target_name)).load_runner(path, threads or 1)
-    out = {"input_size": int(meta["input_size"]), "num_points": int(meta.get("num_points", 68)),
-           "scheme": meta.get("scheme") if meta.get("scheme") not in (None, "unknown") else "ibug68",
-           "target": target_name, "precision": meta.get("precision")}
-    margin = float(meta["crop_margin"]) if "crop_margin" in meta else _source_margin(meta.get("source_run"))
-    if margin is not None:  # else Predictor.margin refuses: no silent default
-        out["crop_margin"] = margin
+    contract, name = read_contract(path)
+    runner = get_target(name).load_runner(path, threads or 1)
+    shape = runner.input_shape()
+    if shape is not None and not _same_shape(contract.input.shape(), shape):
+        check_input_shape(contract, shape, str(path))
+    extra = contract.model_extra or {}
+    out = {"input_size": contract.input.height, "num_points": contract.scheme.num_points, "scheme": contract.scheme.name,
+           "target": name, "precision": extra.get("precision"), "crop_margin": contract.margin,
+           "refine": contract.crop.refine, "contract": contract}
     return runner, out
 
 

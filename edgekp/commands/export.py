@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calib", metavar="DEF", help="calibration set definition (default: the recipe's, calibration/synthetic_64.yaml)")
     parser.add_argument("--data-root", metavar="DIR", help="data root for calibration sets of real faces (e.g. ../shared/data)")
     add_out(parser)
+    parser.add_argument("--force", action="store_true", help="replace an export already in the output folder")
     parser.epilog = ("default --out: <from>/exports/<target>-<precision>[-<route>] (route only when not the default); "
                      "for the shipped model <from> is ./edgekp-out/kp_hvit_s_merlrav")
     add_json(parser)
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         if warning:
             get_logger(__name__).warning("%s", warning)
     results = export_many(requests, from_run=from_run, recipe=recipe, out=args.out,
-                          calib=args.calib, data_root=args.data_root)
+                          calib=args.calib, data_root=args.data_root, force=args.force)
     lines = []
     for r in results:
         kb = r["size_bytes"] / 1024

@@ -17,6 +17,20 @@ PRECISION_NAMES: tuple[str, ...] = ("fp32", "fp16", "int8")
 TargetName = Literal[TARGET_NAMES]  # type: ignore[valid-type]
 PrecisionName = Literal[PRECISION_NAMES]  # type: ignore[valid-type]
 
+# How many times `edgekp predict` (and every app, through the contract's crop.refine) re-crops on its
+# own prediction after the first crop from the face box. Chosen from benchmarks/refine_choice.py
+# (docs/deploy.md has the table; shipped model, 300W holdout and MERL-RAV test): from a BlazeFace box
+# 1 pass is within 1 % of the best (2), from the previous frame's landmarks 1 is best or within 1 %,
+# from the true landmark box 0 is best and 1 costs 3 %; and 1 pass is 2 model calls, not 3.
+DEFAULT_REFINE = 1
+# The best count per box source in that measurement, for apps that know where their box comes from.
+REFINE_BY_BOX_SOURCE: dict[str, int] = {"detector": 2, "previous_frame_landmarks": 1, "landmark_box": 0}
+# What an artifact's input takes: "image" (the default) is what a camera frame gives, with conversion
+# and normalization inside the graph (TFLite: NHWC, uint8 for int8 and float32 [0, 1] otherwise;
+# OpenVINO: NHWC uint8; CoreML: an RGB image); "tensor" is the old N x 3 x S x S float32 in [0, 1].
+InputForm = Literal["image", "tensor"]
+_INPUT_HELP = "image: what a camera frame gives (conversion and normalization inside the graph); tensor: NCHW float32 in [0, 1]"
+
 
 class ExportItem(StrictModel):
     target: TargetName
@@ -61,6 +75,7 @@ class TFLiteOptions(StrictModel):
     # (docs/toolchain-notes.md), so the default is none.
     int8_ops: list[Literal["matmul", "add", "mul", "relu", "gelu", "mean", "sigmoid"]] = Field(
         default_factory=list, description="extra op kinds quantized in static int8 exports (litert route)")
+    input: InputForm = Field("image", description=_INPUT_HELP + " (litert route; the tf route is NHWC float32)")
 
 
 class CoreMLOptions(StrictModel):
@@ -68,6 +83,7 @@ class CoreMLOptions(StrictModel):
         "weights", description="int8 weights, k-means palettized weights, or int8 weights+activations (macOS only)")
     palettize_bits: int = Field(6, ge=1, le=8)
     minimum_deployment_target: Literal["iOS15", "iOS16", "iOS17", "iOS18"] = "iOS16"
+    input: InputForm = Field("image", description=_INPUT_HELP + " (image: a ct.ImageType RGB input)")
 
 
 # NNCF's overflow fix, one spelling for PTQ (openvino.overflow_fix) and QAT (a qat recipe's overflow_fix).
@@ -89,6 +105,7 @@ class OpenVINOOptions(StrictModel):
     float_modules: list[str] = Field(
         default_factory=lambda: ["head"],
         description="modules kept in float in int8 exports (NNCF ignored scope by module name); [] quantizes all")
+    input: InputForm = Field("image", description=_INPUT_HELP + " (image: u8 NHWC RGB via PrePostProcessor)")
 
 
 class ExportRecipe(StrictModel):

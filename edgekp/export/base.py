@@ -95,7 +95,14 @@ class ExportSpec:
     scheme: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # target-specific, from the export recipe
     metadata: dict[str, str] = field(default_factory=dict)  # embedded in the artifact where possible
-    layout: Layout = "NCHW"  # the artifact's input layout (Target.layout of the route)
+    layout: Layout = "NCHW"  # the artifact's input layout (Target.input_form)
+    input_dtype: str = "float32"  # what the app writes into the input: "uint8" pixels 0-255 or "float32" in [0, 1]
+    contract: dict[str, Any] = field(default_factory=dict)  # the edgekp-model/2 contract (edgekp.export.contract)
+
+    @property
+    def image_input(self) -> bool:
+        """The artifact takes the app's pixels (not the NCHW float tensor the torch model takes)."""
+        return (self.layout, self.input_dtype) != ("NCHW", "float32")
 
 
 def missing_packages(packages: tuple[tuple[str, str], ...]) -> list[str]:
@@ -170,6 +177,10 @@ class Target(ABC):
     def layout(self, route: Route) -> Layout:
         return route.layout or self.capabilities.layout
 
+    def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Layout, str]:
+        """(layout, dtype) of what the app writes into the artifact's input; default: the route's layout, float32."""
+        return self.layout(route), "float32"
+
     def check_available(self, route: str | Route | None = None) -> None:
         """Raise MissingBackendError naming the pip extra when the route's converter or the runtime is absent."""
         r = route if isinstance(route, Route) else self.capabilities.route(route)
@@ -203,8 +214,21 @@ class Target(ABC):
         return {}
 
     def embedded_metadata(self, artifact: Path) -> dict[str, str]:
-        """Read back the metadata embedded in the artifact ({} when the format holds none)."""
-        return {}
+        """Read back the flat edgekp-export/1 metadata embedded in the artifact ({} when none)."""
+        import json
+
+        text = self.contract_text(artifact)
+        if text is None:
+            return {}
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in (data.get("export") or {}).items()} if isinstance(data, dict) else {}
+
+    def contract_text(self, artifact: Path) -> str | None:
+        """The JSON string of the edgekp-model/2 contract embedded in the artifact (None: none there)."""
+        return None
 
 
 _REGISTRY: dict[str, type[Target]] = {}

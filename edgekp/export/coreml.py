@@ -26,6 +26,12 @@ from edgekp.logs import get_logger
 log = get_logger(__name__)
 
 MACOS_NOTE = "CoreML accuracy and latency need a macOS host: on this host the export was verified structurally and its numerics estimated with the torch model in fp16"
+MACOS_NOTE_FP32 = ("CoreML accuracy and latency need a macOS host: on this host the export was verified structurally; "
+                   "its numerics were not measured (the fp32 program computes as the torch model does)")
+
+
+def macos_note(precision: str) -> str:
+    return MACOS_NOTE_FP32 if precision == "fp32" else MACOS_NOTE
 QAT_MACOS_NOTE = "CoreML accuracy and latency need a macOS host; on Linux the int8 ML Program is checked structurally only"
 INT8_MODES = ("weights", "palettize", "weights_activations")
 TARGETS = ("iOS15", "iOS16", "iOS17", "iOS18")
@@ -93,7 +99,7 @@ class CoreMLTarget(Target):
         ml = ct.convert(traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
                         outputs=[ct.TensorType(name=OUTPUT_NAME)], convert_to="mlprogram",
                         minimum_deployment_target=ct.target.iOS17)  # int8 activation quantize ops need iOS17
-        ml.user_defined_metadata.update(prefixed(spec.metadata))
+        _describe(ml, spec, [OUTPUT_NAME])
         ml.short_description = QAT_MACOS_NOTE
         path = out_dir / self.artifact_name("model")
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -113,28 +119,42 @@ class CoreMLTarget(Target):
         if target not in TARGETS:
             raise UnsupportedOptionError(f"coreml minimum_deployment_target {target!r} is not one of: {', '.join(TARGETS)}")
 
+    def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Any, str]:
+        # An image input: the app passes a CVPixelBuffer or CGImage, CoreML scales it (1/255) itself.
+        return ("NCHW", "float32") if options.get("input", "image") == "tensor" else ("NHWC", "uint8")
+
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
         import coremltools as ct
         import torch
 
+        from edgekp.export.contract import LANDMARKS, PRESENCE, has_presence
+        from edgekp.export.deploy import DeployModel
+
         size = spec.input_size
         example = torch.rand(1, 3, size, size)
+        presence = has_presence(model)
+        source = DeployModel(model.eval(), "NCHW", "float32").eval() if presence else model.eval()
         # torch.export rather than jit.trace: under tracing, shape arithmetic such as the attention's
         # 1.0 / length becomes an int32 tensor op that MIL's 'inverse' rejects; torch.export keeps
         # static sizes as Python numbers.
         with torch.no_grad():
-            traced = torch.export.export(model.eval(), (example,)).run_decompositions({})
+            traced = torch.export.export(source, (example,)).run_decompositions({})
         precision = ct.precision.FLOAT32 if spec.precision == "fp32" else ct.precision.FLOAT16
         target = getattr(ct.target, str(spec.options.get("minimum_deployment_target", "iOS16")))
+        if spec.image_input:
+            inputs = [ct.ImageType(name=INPUT_NAME, shape=(1, 3, size, size), scale=1.0 / 255.0, bias=[0.0, 0.0, 0.0],
+                                   color_layout=ct.colorlayout.RGB)]
+        else:
+            inputs = [ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))]
+        names = [LANDMARKS, PRESENCE] if presence else [OUTPUT_NAME]
         ml = ct.convert(
-            traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
-            outputs=[ct.TensorType(name=OUTPUT_NAME)], convert_to="mlprogram",
+            traced, inputs=inputs, outputs=[ct.TensorType(name=n) for n in names], convert_to="mlprogram",
             compute_precision=precision, minimum_deployment_target=target,
         )
         if spec.precision == "int8":
             mode = str(spec.options.get("int8_mode", "weights"))
             ml = _compress(ml, mode, int(spec.options.get("palettize_bits", 6)), calibration)
-        ml.user_defined_metadata.update(prefixed({**spec.metadata, "macos_note": MACOS_NOTE}))
+        _describe(ml, spec, names)
         ml.short_description = f"edgekp face keypoints ({spec.num_points} points, {spec.precision})"
         path = out_dir / self.artifact_name("model")
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +163,7 @@ class CoreMLTarget(Target):
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
         if not on_macos():
-            raise UnsupportedOptionError(f"cannot run {str(artifact)!r} here: {MACOS_NOTE}")
+            raise UnsupportedOptionError(f"cannot run {str(artifact)!r} here: CoreML needs a macOS host")
         try:
             return CoreMLRunner(artifact, threads)
         except Exception as exc:  # noqa: BLE001 - CoreML raises plain Exceptions
@@ -177,13 +197,16 @@ class CoreMLTarget(Target):
 
         ml = ct.models.MLModel(str(artifact), skip_model_load=True)
         desc = ml.get_spec().description
-        inputs = {i.name: list(i.type.multiArrayType.shape) for i in desc.input}
+        inputs = {i.name: _input_shape(i) for i in desc.input}
         outputs = {o.name: list(o.type.multiArrayType.shape) for o in desc.output}
         problems = []
-        if inputs != {INPUT_NAME: [1, 3, spec.input_size, spec.input_size]}:
-            problems.append(f"inputs {inputs}, expected {{'{INPUT_NAME}': [1, 3, {spec.input_size}, {spec.input_size}]}}")
-        if outputs.get(OUTPUT_NAME) not in ([1, spec.num_points, 2], []):
-            problems.append(f"outputs {outputs}, expected {OUTPUT_NAME} [1, {spec.num_points}, 2]")
+        s = spec.input_size
+        expected = [s, s, 3] if spec.image_input else [1, 3, s, s]
+        if inputs != {INPUT_NAME: expected}:
+            problems.append(f"inputs {inputs}, expected {{'{INPUT_NAME}': {expected}}}")
+        name = spec.contract.get("output", {}).get("landmarks", {}).get("name", OUTPUT_NAME)
+        if outputs.get(name) not in ([1, spec.num_points, 2], []):
+            problems.append(f"outputs {outputs}, expected {name} [1, {spec.num_points}, 2]")
         ops = _mil_op_counts(ml.get_spec())
         known = set(SSAOpRegistry.core_ops)
         unknown = sorted(op for op in ops if op not in known)
@@ -201,7 +224,8 @@ class CoreMLTarget(Target):
             "inputs": inputs, "outputs": outputs, "op_types": ops, "compressed_ops": compressed,
             "weights": {"count": len(weights), "dtypes": dtypes, "max_unique_values": max_unique},
             "spec_version": ml.get_spec().specificationVersion,
-            "executed": on_macos(), "note": "" if on_macos() else MACOS_NOTE, "problems": problems,
+            "executed": on_macos(), "note": "" if on_macos() else macos_note(spec.precision), "problems": problems,
+            "mil_ops": mil_op_precisions(ml.get_spec()), "placement": "compute-unit placement (CPU/GPU/ANE) needs macOS",
         }
 
     def embedded_metadata(self, artifact: Path) -> dict[str, str]:
@@ -209,6 +233,39 @@ class CoreMLTarget(Target):
 
         ml = ct.models.MLModel(str(artifact), skip_model_load=True)
         return unprefixed(dict(ml.get_spec().description.metadata.userDefined))
+
+    def contract_text(self, artifact: Path) -> str | None:
+        import coremltools as ct
+
+        from edgekp.export.contract import KEY
+
+        return dict(ct.models.MLModel(str(artifact), skip_model_load=True).get_spec().description.metadata.userDefined).get(KEY)
+
+
+def _input_shape(feature: Any) -> list[int]:
+    """[H, W, 3] for an image input, the multi-array shape otherwise."""
+    if feature.type.WhichOneof("Type") == "imageType":
+        return [int(feature.type.imageType.height), int(feature.type.imageType.width), 3]
+    return list(feature.type.multiArrayType.shape)
+
+
+def _describe(ml: Any, spec: ExportSpec, outputs: list[str]) -> None:
+    """The contract (user_defined_metadata["edgekp"]), the flat metadata, and short I/O descriptions."""
+    import json
+
+    from edgekp.export.contract import KEY, PRESENCE
+
+    s = spec.input_size
+    if spec.contract and spec.image_input:  # what the app hands CoreML: an image, not a tensor
+        spec.contract["input"]["kind"] = "image: CVPixelBuffer or CGImage, RGB (ct.ImageType, scale 1/255 inside)"
+    ml.user_defined_metadata.update(prefixed({**spec.metadata, "macos_note": macos_note(spec.precision)}))
+    if spec.contract:
+        ml.user_defined_metadata[KEY] = json.dumps(spec.contract, sort_keys=True)
+    what = f"RGB image {s}x{s}: the square face crop" if spec.image_input else f"1x3x{s}x{s} float32 RGB in [0, 1]: the face crop"
+    ml.input_description[INPUT_NAME] = f"{what} (how to cut it: user_defined_metadata['edgekp'], docs/deploy.md)"
+    for name in outputs:
+        ml.output_description[name] = ("presence logit 1x1: a face is in the crop when > threshold" if name == PRESENCE else
+                                        f"1x{spec.num_points}x2 landmarks (x, y) in crop units: crop pixel = u * {s} - 0.5")
 
 
 def _finalized(model: Any) -> Any:
@@ -220,6 +277,23 @@ def _finalized(model: Any) -> Any:
     from torch.ao.quantization.quantize_fx import convert_to_reference_fx
 
     return convert_to_reference_fx(copy.deepcopy(model).eval(), backend_config=get_backend_config())
+
+
+def mil_op_precisions(spec: Any) -> dict[str, dict[str, int]]:
+    """MIL op type -> {output dtype: count}: what computes in which precision (placement needs macOS)."""
+    from coremltools.proto import MIL_pb2
+
+    names = {v: k for k, v in MIL_pb2.DataType.items()}
+    out: dict[str, dict[str, int]] = {}
+    for function in spec.mlProgram.functions.values():
+        for block in function.block_specializations.values():
+            for op in block.operations:
+                for o in op.outputs[:1]:
+                    kind = o.type.WhichOneof("type")
+                    dtype = names.get(o.type.tensorType.dataType, "?") if kind == "tensorType" else kind or "?"
+                    per = out.setdefault(op.type, {})
+                    per[dtype] = per.get(dtype, 0) + 1
+    return dict(sorted(out.items()))
 
 
 def _mil_op_counts(spec: Any) -> dict[str, int]:

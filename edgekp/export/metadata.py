@@ -15,7 +15,7 @@ from edgekp.artifacts import atomic_write_json
 
 PREFIX = "edgekp."
 COORDINATES = "normalized (x, y) in [0, 1] of the input crop; x right, y down; (0, 0) is the top-left corner of the top-left pixel"
-NORMALIZATION = "input RGB float32 in [0, 1]; mean/std normalization is inside the graph"
+NORMALIZATION = "mean/std normalization (and, for uint8 input, the 1/255 scale) is inside the graph"
 
 
 def sidecar_path(artifact: Path) -> Path:
@@ -38,6 +38,7 @@ def build_metadata(
     mean: tuple[float, ...] | None = None,
     std: tuple[float, ...] | None = None,
     options: dict[str, Any] | None = None,
+    input_dtype: str = "float32",
 ) -> dict[str, str]:
     """Flat string -> string metadata (every format that embeds metadata wants strings)."""
     shape = f"1x3x{input_size}x{input_size}" if layout == "NCHW" else f"1x{input_size}x{input_size}x3"
@@ -51,7 +52,7 @@ def build_metadata(
         "input_size": str(input_size),
         "input_layout": layout,
         "input_shape": shape,
-        "input_range": "[0, 1] float32 RGB",
+        "input_range": "[0, 255] uint8 RGB" if input_dtype == "uint8" else "[0, 1] float32 RGB",
         "normalization": NORMALIZATION,
         "num_points": str(num_points),
         "scheme": scheme or "unknown",

@@ -16,7 +16,7 @@ import numpy as np
 from edgekp.errors import EdgeKPError
 from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
 from edgekp.export.metadata import prefixed, unprefixed
-from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, PRESENCE_NAME, OrtRunner
+from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OrtRunner
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -33,10 +33,14 @@ def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool 
     """
     import torch
 
-    model = model.eval()
+    from edgekp.export.contract import LANDMARKS, PRESENCE, has_presence
+
     outputs = [OUTPUT_NAME]
-    if getattr(model, "has_presence", False):  # landmarks first (what every runner reads), then the presence logit
-        model, outputs = _with_presence(model), [OUTPUT_NAME, PRESENCE_NAME]
+    if has_presence(model):  # both outputs, by name
+        from edgekp.export.deploy import DeployModel
+
+        model, outputs = DeployModel(model, "NCHW", "float32"), [LANDMARKS, PRESENCE]
+    model = model.eval()
     example = (torch.rand(1, 3, input_size, input_size),)
     path.parent.mkdir(parents=True, exist_ok=True)
     if exporter == "dynamo":
@@ -57,22 +61,6 @@ def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool 
         input_names=[INPUT_NAME], output_names=outputs, dynamic_axes=axes,
     )
     return "legacy"
-
-
-def _with_presence(model: Any) -> Any:
-    import torch
-
-    class WithPresence(torch.nn.Module):
-        """(points, presence logit) from one backbone pass, as two graph outputs."""
-
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return self.inner.forward_with_presence(x)
-
-    return WithPresence(model).eval()
 
 
 def simplify_onnx(path: Path) -> bool:
@@ -108,12 +96,21 @@ def _nncf_qdq_export(model: Any) -> Iterator[None]:
         mode(QuantizerExportMode.FAKE_QUANTIZE)
 
 
-def embed_onnx_metadata(path: Path, meta: dict[str, str]) -> None:
+def embed_onnx_metadata(path: Path, meta: dict[str, str], contract: dict[str, Any] | None = None) -> None:
+    """The contract as metadata_props["edgekp"] (JSON), and the flat metadata as "edgekp.<key>" entries."""
+    import json
+
     import onnx
+
+    from edgekp.export.contract import KEY
 
     model = onnx.load(str(path))
     existing = {p.key: p for p in model.metadata_props}
-    for key, value in prefixed(meta).items():
+    entries = prefixed(meta)
+    if contract:
+        contract["export"] = {**contract.get("export", {}), **meta}
+        entries[KEY] = json.dumps(contract, sort_keys=True)
+    for key, value in entries.items():
         entry = existing.get(key) or model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
@@ -145,7 +142,7 @@ class OnnxTarget(Target):
         # weights' QuantizeLinear nodes are evaluated, into int8 initializers (4x smaller), from NNCF's own
         # fake-quantized weights so that rounding ties land as in the QAT model (onnx_qdq's docstring).
         fold_weight_quantizers(path, nncf_weight_grid(model, spec.input_size))
-        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": "legacy", "onnx_qdq": "nncf"})
+        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": "legacy", "onnx_qdq": "nncf"}, spec.contract)
         return path
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
@@ -153,7 +150,7 @@ class OnnxTarget(Target):
         used = export_onnx(model, spec.input_size, path, exporter=str(spec.options.get("exporter", "dynamo")))
         simplified = simplify_onnx(path) if spec.options.get("simplify", True) else False
         log.info("onnx: %s exporter, opset %d, simplified=%s", used, OPSET, simplified)
-        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": used, "onnx_simplified": str(simplified)})
+        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": used, "onnx_simplified": str(simplified)}, spec.contract)
         return path
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
@@ -178,3 +175,10 @@ class OnnxTarget(Target):
         import onnx
 
         return unprefixed({p.key: p.value for p in onnx.load(str(artifact)).metadata_props})
+
+    def contract_text(self, artifact: Path) -> str | None:
+        import onnx
+
+        from edgekp.export.contract import KEY
+
+        return next((p.value for p in onnx.load(str(artifact)).metadata_props if p.key == KEY), None)

@@ -5,6 +5,10 @@ On AVX2 hosts without VNNI (this project's CI CPU) int8 kernels saturate unless 
 the overflow fix (error fell from 0.096 to 0.0015 here), so it is enabled from the host's ISA flags.
 The IR's batch is static (``openvino.batch``, default 1): a dynamic batch costs the CPU plugin shape
 inference and reallocation on every call, more in int8 (more ops) than in fp32.
+By default (``openvino.input: image``) the IR takes u8 NHWC RGB pixels: PrePostProcessor compiles the
+conversion, the layout change and the 1/255 scale into the model, after quantization, so NNCF
+calibrates the model on the float images it was trained on. The contract is ``rt_info["edgekp"]``, a
+JSON string.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ log = get_logger(__name__)
 
 _OV = (("openvino", "openvino"),)
 _NNCF = (("nncf", "nncf"),)
-RT_SECTION = "edgekp"  # rt_info path [edgekp, key] holds our metadata in the IR's .xml
+RT_SECTION = "edgekp"  # rt_info["edgekp"]: the contract as a JSON string, in the IR's .xml
 
 
 def overflow_fix_for_host() -> str:
@@ -55,13 +59,13 @@ def nncf_overflow_fix(setting: str) -> Any:
     return {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer_only": OverflowFix.FIRST_LAYER}[setting]
 
 
-def float_scope(model: Any, float_modules: tuple[str, ...]) -> Any:
+def float_scope(model: Any, float_modules: tuple[str, ...], prefix: str = "") -> Any:
     """NNCF's ignored scope for torch modules kept float, by the node names ov.convert_model gives them
     (``__module.head.fc1/aten::linear/MatMul``). Every name must be a module of ``model``."""
     import nncf
 
     require_modules(model, float_modules, "openvino.float_modules")
-    return nncf.IgnoredScope(patterns=[rf"__module\.{re.escape(name)}([./].*)?" for name in float_modules], validate=False)
+    return nncf.IgnoredScope(patterns=[rf"__module\.{re.escape(prefix + name)}([./].*)?" for name in float_modules], validate=False)
 
 
 def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str, ignored: Any = None) -> Any:
@@ -81,6 +85,14 @@ def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str, ignored
         # head's scalar "+ 0.5" constant and fails ("cannot reshape array of size 136 into (1, 1)").
         advanced_parameters=AdvancedQuantizationParameters(overflow_fix=fix, disable_bias_correction=True),
     )
+
+
+def _prefix(model: Any) -> str:
+    """Module paths of a presence model, converted inside edgekp.export.deploy.DeployModel, start with it."""
+    from edgekp.export.contract import has_presence
+    from edgekp.export.deploy import MODEL_PREFIX
+
+    return f"{MODEL_PREFIX}." if has_presence(model) else ""
 
 
 def _batch(spec: ExportSpec) -> int | None:
@@ -104,21 +116,51 @@ class OpenVINOTarget(Target):
         metadata_options=PRECISIONS,  # the batch option shapes the IR at every precision
     )
 
+    def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Any, str]:
+        return ("NCHW", "float32") if options.get("input", "image") == "tensor" else ("NHWC", "uint8")
+
     def _from_torch(self, model: Any, size: int, batch: int | None = 1) -> Any:
         import openvino as ov
         import torch
 
-        ov_model = ov.convert_model(model.eval(), example_input=torch.rand(batch or 1, 3, size, size),
+        from edgekp.export.contract import LANDMARKS, PRESENCE, has_presence
+        from edgekp.export.deploy import DeployModel
+
+        presence = has_presence(model)
+        source = DeployModel(model.eval(), "NCHW", "float32").eval() if presence else model.eval()
+        ov_model = ov.convert_model(source, example_input=torch.rand(batch or 1, 3, size, size),
                                     input=[ov.PartialShape([batch or -1, 3, size, size])])
         ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
-        ov_model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
+        ov_model.outputs[0].get_tensor().set_names({LANDMARKS if presence else OUTPUT_NAME})
+        if presence:
+            ov_model.outputs[1].get_tensor().set_names({PRESENCE})
         return ov_model
 
-    def _save(self, ov_model: Any, meta: dict[str, str], out_dir: Path, fp16: bool) -> Path:
+    @staticmethod
+    def _image_input(ov_model: Any) -> Any:
+        """u8 NHWC RGB in; the f32 conversion, the layout change and the 1/255 scale inside the model."""
+        import openvino as ov
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+
+        ppp = PrePostProcessor(ov_model)
+        inp = ppp.input()
+        inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(ColorFormat.RGB)
+        inp.model().set_layout(ov.Layout("NCHW"))
+        inp.preprocess().convert_element_type(ov.Type.f32).scale(255.0)
+        return ppp.build()
+
+    def _save(self, ov_model: Any, spec: ExportSpec | None, out_dir: Path, fp16: bool, extra: dict[str, str] | None = None) -> Path:
+        """``spec`` None (or falsy): a bare IR for latency screens (edgekp.compress.int8_screen), no contract."""
+        import json
+
         import openvino as ov
 
-        for key, value in meta.items():
-            ov_model.set_rt_info(value, [RT_SECTION, key])
+        if spec and spec.image_input:
+            ov_model = self._image_input(ov_model)
+        if spec and spec.contract:
+            if extra:
+                spec.contract["export"] = {**spec.contract.get("export", {}), **extra}
+            ov_model.set_rt_info(json.dumps(spec.contract, sort_keys=True), [RT_SECTION])
         path = out_dir / self.artifact_name("model")
         out_dir.mkdir(parents=True, exist_ok=True)
         # Explicit: save_model defaults to fp16 weights, which would make "fp32" silently fp16.
@@ -127,11 +169,11 @@ class OpenVINOTarget(Target):
 
     def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
         # NNCF's FakeQuantize ops convert to OpenVINO's: the QAT ranges are the int8 scales; the rest stays fp32.
-        return self._save(self._from_torch(model, spec.input_size, _batch(spec)), dict(spec.metadata), out_dir, fp16=False)
+        return self._save(self._from_torch(model, spec.input_size, _batch(spec)), spec, out_dir, fp16=False)
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
         ov_model = self._from_torch(model, spec.input_size, _batch(spec))
-        meta = dict(spec.metadata)
+        extra: dict[str, str] = {}
         if spec.precision == "int8":
             if calibration is None or len(calibration) == 0:
                 raise EdgeKPError("openvino int8 needs a calibration set (--calib)")
@@ -140,9 +182,9 @@ class OpenVINOTarget(Target):
             log.info("openvino int8: nncf.quantize on %d faces, overflow_fix=%s", len(calibration), fix)
             # Specs built without options (not from a recipe) get the recipe's default, as for the batch.
             float_modules = tuple(spec.options.get("float_modules", OpenVINOOptions().float_modules))
-            ov_model = _quantize(ov_model, calibration, fix, float_scope(model, float_modules) if float_modules else None)
-            meta["nncf_overflow_fix"] = fix
-        return self._save(ov_model, meta, out_dir, fp16=spec.precision == "fp16")
+            ov_model = _quantize(ov_model, calibration, fix, float_scope(model, float_modules, _prefix(model)) if float_modules else None)
+            extra["nncf_overflow_fix"] = fix
+        return self._save(ov_model, spec, out_dir, fp16=spec.precision == "fp16", extra=extra)
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
         try:
@@ -166,11 +208,14 @@ class OpenVINOTarget(Target):
             problems.append("no fp16 constants: weights were not compressed")
         return {"op_types": dict(sorted(ops.items())), "constant_types": weight_types, "problems": problems}
 
-    def embedded_metadata(self, artifact: Path) -> dict[str, str]:
+    def contract_text(self, artifact: Path) -> str | None:
         import openvino as ov
 
         model = ov.Core().read_model(str(artifact))
         if not model.has_rt_info([RT_SECTION]):
-            return {}
-        section = model.get_rt_info()[RT_SECTION]
-        return {str(k): str(v) for k, v in section.astype(dict).items()} if hasattr(section, "astype") else {}
+            return None
+        value = model.get_rt_info([RT_SECTION])
+        try:
+            return str(value.astype(str))
+        except (RuntimeError, TypeError):  # an old export's section of flat keys, not a string
+            return None

@@ -44,6 +44,9 @@ class ParityReport:
     nme_torch: float | None = None
     nme_artifact: float | None = None
     nme_delta_rel: float | None = None
+    presence_max_abs: float | None = None  # max |artifact - torch| of the presence logit (models with that head)
+    presence_agreement: float | None = None  # fraction of faces where both decide alike (logit > 0)
+    face_set: str = ""  # the parity set's name, for the NME line
     checks: list[Check] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # structural problems and errors
     note: str = ""
@@ -102,6 +105,29 @@ def compare(
     return report
 
 
+# Presence decisions of an int8 artifact may flip on faces right at the threshold; more is a broken head.
+PRESENCE_AGREEMENT_MIN = 0.95
+
+
+def compare_presence(torch_logit: np.ndarray | None, artifact_logit: np.ndarray | None, tolerance: Tolerance,
+                     report: ParityReport) -> None:
+    """The presence output of a model that has one: the same limits as the landmarks, in logits."""
+    if torch_logit is None:
+        return
+    if artifact_logit is None:
+        report.problems.append("the model has a presence output but the artifact does not")
+        return
+    diff = np.abs(artifact_logit.reshape(-1).astype(np.float64) - torch_logit.reshape(-1).astype(np.float64))
+    report.presence_max_abs = float(diff.max())
+    report.presence_agreement = float(np.mean((artifact_logit.reshape(-1) > 0) == (torch_logit.reshape(-1) > 0)))
+    if tolerance.max_abs is not None:
+        report.checks.append(Check("presence_max_abs", report.presence_max_abs, tolerance.max_abs,
+                                   report.presence_max_abs <= tolerance.max_abs))
+    else:
+        report.checks.append(Check("presence_agreement", report.presence_agreement, PRESENCE_AGREEMENT_MIN,
+                                   report.presence_agreement >= PRESENCE_AGREEMENT_MIN))
+
+
 def summary(report: ParityReport) -> str:
     """One human line: what was compared and the numbers."""
     parts = [f"{report.target} {report.precision} ({report.route})", f"{report.faces} faces",
@@ -109,9 +135,12 @@ def summary(report: ParityReport) -> str:
     if report.max_abs is not None:
         parts.append(f"max abs {report.max_abs:.2e}")
     if report.nme_torch is not None and report.nme_artifact is not None:
-        parts.append(f"NME {report.nme_artifact:.4f} vs torch {report.nme_torch:.4f}")
+        on = f", {report.face_set}" if report.face_set else ""
+        parts.append(f"NME {report.nme_artifact:.2%} vs torch {report.nme_torch:.2%} (inter-ocular{on})")
     if report.nme_delta_rel is not None:
-        parts.append(f"({report.nme_delta_rel:+.2%})")
+        parts.append(f"relative change {report.nme_delta_rel:+.2%}")
+    if report.presence_max_abs is not None:
+        parts.append(f"presence max abs {report.presence_max_abs:.2e}")
     if report.estimated:
         parts.append("ESTIMATED, not measured on the target runtime")
     return ", ".join(parts)

@@ -20,15 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgekp.artifacts import RunDir, atomic_write_json, sha256_file, sha256_json
 from edgekp.checkpoints import LoadedModel, load_run_model
 from edgekp.config.export import ExportRecipe
-from edgekp.errors import EdgeKPError, ExportValidationError, LineageError
+from edgekp.errors import ConfigError, EdgeKPError, ExportValidationError, LineageError
 from edgekp.export.base import ExportSpec, Route, Target, get_target
 from edgekp.export.calibration import CalibrationSet, load_calibration
+from edgekp.export.contract import check_embedded_contract, export_contract
 from edgekp.export.metadata import build_metadata, sidecar_path, write_sidecar
-from edgekp.export.parity import ParityReport, Tolerance, compare, raise_if_failed, summary
-from edgekp.export.runners import Runner, TorchRunner
+from edgekp.export.parity import ParityReport, Tolerance, compare, compare_presence, raise_if_failed, summary
+from edgekp.export.runners import Runner, TorchRunner, pixels
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -195,17 +198,21 @@ def plan_export(request: ExportRequest, *, parent: Parent, recipe: ExportRecipe,
 
     out_dir = Path(out) if out is not None else default_out(parent.path, target, request.precision, route.name)
     scheme = _scheme(k, meta.get("scheme") if isinstance(meta.get("scheme"), str) else None)
-    layout = target.layout(route)
+    # QAT routes convert the fake-quantized graph as trained: NCHW float in.
+    layout, dtype = ("NCHW", "float32") if parent.loaded.quantization is not None else target.input_form(route, request.precision, options)
+    source_hash = sha256_file(parent.loaded.path)
     metadata = build_metadata(
         target=target.name, precision=request.precision, route=route.name, input_size=size, num_points=k,
         scheme=getattr(scheme, "name", None), layout=layout, crop_margin=float(meta["crop_margin"]),
-        source_run=str(parent.path.resolve()), source_hash=sha256_file(parent.loaded.path),
+        source_run=str(parent.path.resolve()), source_hash=source_hash,
         model_name=str(getattr(model, "variant", "custom")), mean=tuple(cfg.mean), std=tuple(cfg.std),
-        options=options if request.precision in target.capabilities.metadata_options else {},
+        options=options if request.precision in target.capabilities.metadata_options else {}, input_dtype=dtype,
     )
     if parent.loaded.quantization is not None:
         metadata["qat_quantizer"] = parent.loaded.quantization.quantizer
-    spec = ExportSpec(size, k, request.precision, route.name, getattr(scheme, "name", None), options, metadata, layout)  # type: ignore[arg-type]
+    contract = export_contract(model, metadata, scheme, layout, dtype, float(meta["crop_margin"]), source_hash)
+    spec = ExportSpec(size, k, request.precision, route.name, getattr(scheme, "name", None), options, metadata, layout,  # type: ignore[arg-type]
+                      dtype, contract)
     resolved = recipe.model_dump(mode="json") | {"exports": [request.__dict__], "calibration": calib_def, "data_root": root}
     return ExportPlan(request, target, route, parent, spec, calibration, parity_set, Tolerance(tol.max_abs, tol.nme_rel),
                       out_dir, resolved, scheme, recipe.threads)
@@ -250,18 +257,23 @@ def validate(plan: ExportPlan, converted: Converted, report: ParityReport) -> Va
     embedded = plan.target.embedded_metadata(artifact)
     if embedded and embedded.get("num_points") != str(plan.spec.num_points):
         report.problems.append("embedded metadata does not match the export (num_points)")
+    report.problems.extend(check_embedded_contract(plan.target, artifact, plan.spec))
     # The reference runs at the process's thread setting (recorded in the manifest's host info).
     reference = TorchRunner(plan.model)
     runner, estimated = _artifact_runner(plan, artifact)
     report.estimated = estimated
     report.note = structure.get("note", "")
+    # The same pixels to both: an artifact taking uint8 sees round(x * 255), so torch sees that / 255.
     inputs = plan.parity_set.model_inputs()
+    if plan.spec.input_dtype == "uint8":
+        inputs = pixels(inputs).astype(np.float32) / 255.0
     torch_pred = reference(inputs)
     if runner is None:
         report.runtime = "none (structural checks only)"
     else:
         report.runtime = runner.name
         compare(torch_pred, runner(inputs), plan.parity_set.points, plan.scheme, plan.tolerance, report)
+        compare_presence(reference.presence(inputs), runner.presence(inputs), plan.tolerance, report)
     return Validated(report, structure, embedded)
 
 
@@ -286,6 +298,7 @@ def record(plan: ExportPlan, run: RunDir, converted: Converted, checked: Validat
         "artifact": artifact.name, "size_bytes": converted.size_bytes, "convert_seconds": round(converted.seconds, 3),
         "sha256": _hash(artifact), "calibration": plan.calibration.describe(), "parity_set": plan.parity_set.describe(),
         "parity": report.to_dict(), "structure": checked.structure, "embedded_metadata": bool(checked.embedded),
+        "contract": plan.spec.contract,
     }
     write_sidecar(artifact, plan.spec.metadata, entry)
     if not report.passed:
@@ -295,8 +308,10 @@ def record(plan: ExportPlan, run: RunDir, converted: Converted, checked: Validat
             raise_if_failed([report])
         except ExportValidationError as exc:
             raise ExportValidationError(f"{exc} (artifact and report kept in {failed})") from None
+    # Delegate readiness (TFLite) and MIL ops with precisions (CoreML) go into the manifest as well.
+    readiness = {k: checked.structure[k] for k in ("delegates", "mil_ops", "placement") if k in checked.structure}
     run.finish("ok", artifacts={artifact.name: entry["sha256"]}, parity=report.to_dict(),
-               size_bytes=converted.size_bytes, convert_seconds=entry["convert_seconds"])
+               size_bytes=converted.size_bytes, convert_seconds=entry["convert_seconds"], **readiness)
     log.info("parity: %s", summary(report))
     if report.estimated:
         log.warning("%s", report.note or f"{plan.target.name}: numerics estimated, not measured on the target runtime")
@@ -313,16 +328,23 @@ def export_one(
     calib: str | None = None,
     data_root: str | None = None,
     parent: Parent | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Export one target/precision/route; returns the result summary; raises EdgeKPError on failure."""
+    """Export one target/precision/route; returns the result summary; raises EdgeKPError on failure.
+    An export already in the folder is replaced only with ``force``."""
     if parent is None:  # the cheap refusals (target, route, QAT pair) come before the model loads
         check_request(request, from_run, recipe)
         parent = open_parent(from_run)
     plan = plan_export(request, parent=parent, recipe=recipe, out=out, calib=calib, data_root=data_root)
+    existing = plan.out_dir / plan.target.artifact_name("model")
+    if existing.exists() and not force:
+        raise ConfigError(f"{str(plan.out_dir)!r} already holds an export ({existing.name}); give --force to replace it, "
+                          "or --out another folder")
     run = RunDir.create(plan.out_dir, "export", recipe=plan.resolved, parent=parent.run, threads=recipe.threads)
     if (plan.out_dir / FAILED).exists():
         shutil.rmtree(plan.out_dir / FAILED)
-    report = ParityReport(plan.target.name, request.precision, plan.route.name, len(plan.parity_set), "torch", "", False)
+    report = ParityReport(plan.target.name, request.precision, plan.route.name, len(plan.parity_set), "torch", "", False,
+                          face_set=plan.parity_set.name)
     converted: Converted | None = None
     try:
         converted = convert(plan)

@@ -1,8 +1,11 @@
 """TFLite: litert-torch straight from the torch module (default route), or ONNX -> onnx2tf (``--route tf``).
 
 Runtime: ai-edge-litert's interpreter (tflite-runtime is dead with numpy 2, and on numpy 1 it ran
-an int8 model with silently wrong output). The litert route keeps the NCHW input; onnx2tf makes it
-NHWC. The runner takes NCHW either way and records the artifact's layout.
+an int8 model with silently wrong output). The litert route takes what a camera gives by default
+(``tflite.input: image``): NHWC RGB, float32 in [0, 1] for fp32/fp16 (GPU-delegate friendly) and
+uint8 0-255 for int8, the cast, scale and input quantization inside the graph (edgekp.export.deploy);
+``tflite.input: tensor`` keeps the old NCHW float32. onnx2tf makes NHWC float32. The runner takes
+NCHW float either way and feeds the artifact what it takes.
 """
 
 from __future__ import annotations
@@ -36,13 +39,17 @@ def quiet_litert() -> None:
 
 
 def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibration: np.ndarray | None, path: Path,
-                   float_modules: tuple[str, ...] = (), int8_ops: tuple[str, ...] = ()) -> None:
+                   float_modules: tuple[str, ...] = (), int8_ops: tuple[str, ...] = (),
+                   layout: str = "NCHW", dtype: str = "float32") -> None:
     import torch
 
     import litert_torch
 
+    from edgekp.export.deploy import DeployModel, example_input, scoped, to_input
+
     quiet_litert()
-    example = (torch.rand(1, 3, size, size),)
+    deploy = DeployModel(model.eval(), layout, dtype).eval()
+    example = (example_input(size, layout, dtype),)
     if precision == "int8":
         from litert_torch.quantize import quant_config
         from torchao.quantization.pt2e import quantize_pt2e
@@ -50,14 +57,15 @@ def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibr
         from edgekp.export.pt2e_scope import scoped_quantizer
 
         require_modules(model, float_modules, "tflite.float_modules")
-        quantizer = scoped_quantizer(float_modules, is_dynamic=int8_mode == "dynamic", int8_ops=int8_ops)
-        prepared = quantize_pt2e.prepare_pt2e(torch.export.export(model.eval(), example).module(), quantizer)
+        quantizer = scoped_quantizer(scoped(float_modules), is_dynamic=int8_mode == "dynamic", int8_ops=int8_ops)
+        prepared = quantize_pt2e.prepare_pt2e(torch.export.export(deploy, example).module(), quantizer)
         # Observers need at least one pass even for dynamic mode (per-channel weight scales);
-        # static mode calibrates activation ranges on the whole set, one face at a time (batch 1 graph).
-        samples = calibration if calibration is not None else example[0].numpy()
+        # static mode calibrates activation ranges on the whole set, one face at a time (batch 1 graph),
+        # each face in the artifact's input form (uint8 NHWC pixels for an image input).
+        samples = calibration if calibration is not None else np.random.default_rng(0).random((1, 3, size, size), np.float32)
         with torch.no_grad():
             for i in range(len(samples)):
-                prepared(torch.from_numpy(np.ascontiguousarray(samples[i:i + 1], dtype=np.float32)))
+                prepared(to_input(np.ascontiguousarray(samples[i:i + 1], dtype=np.float32), layout, dtype))
         quantized = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
         try:
             edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer))
@@ -69,7 +77,7 @@ def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibr
                               f"{str(exc).splitlines()[0][:300]}") from None
         edge.export(str(path))
         return
-    litert_torch.convert(model.eval(), example).export(str(path))
+    litert_torch.convert(deploy, example).export(str(path))
     if precision == "fp16":
         _weights_to_fp16(path)
 
@@ -95,8 +103,8 @@ def _weights_to_fp16(path: Path) -> None:
     quant.quantize().export_model(str(path), overwrite=True)
 
 
-def embed_tflite_metadata(path: Path, meta: dict[str, str]) -> None:
-    """Add (or replace) a flatbuffer metadata entry named 'edgekp' holding the metadata as JSON."""
+def embed_tflite_metadata(path: Path, meta: dict[str, Any]) -> None:
+    """Add (or replace) a flatbuffer metadata entry named 'edgekp' holding ``meta`` (the contract) as JSON."""
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils as fbu
 
@@ -112,15 +120,31 @@ def embed_tflite_metadata(path: Path, meta: dict[str, str]) -> None:
     fbu.write_model(model, str(path))
 
 
-def read_tflite_metadata(path: Path) -> dict[str, str]:
+def read_tflite_metadata_text(path: Path) -> str | None:
+    """The 'edgekp' metadata entry's text; None when the file has none."""
     from ai_edge_litert.tools import flatbuffer_utils as fbu
 
     model = fbu.read_model(str(path))
     for m in model.metadata or []:
         name = m.name.decode() if isinstance(m.name, bytes) else m.name
         if name == METADATA_NAME:
-            return json.loads(bytes(np.asarray(model.buffers[m.buffer].data, dtype=np.uint8)).decode())
-    return {}
+            return bytes(np.asarray(model.buffers[m.buffer].data, dtype=np.uint8)).decode()
+    return None
+
+
+def with_tensor_names(path: Path, contract: dict[str, Any]) -> dict[str, Any]:
+    """The contract naming the file's own input and output tensors (litert-torch picks the names)."""
+    runner = LiteRTRunner(path, 1)
+    contract = json.loads(json.dumps(contract))
+    contract["input"]["name"] = str(runner.inp["name"])
+    contract["output"]["landmarks"]["name"] = str(runner.out["name"])
+    out_dtype = np.dtype(runner.out["dtype"]).name
+    if out_dtype != "float32":
+        scale, zero = runner.out["quantization"]
+        contract["output"]["landmarks"].update(dtype=out_dtype, quantization={"scale": float(scale), "zero_point": int(zero)})
+    if runner.presence_out is not None and "presence" in contract["output"]:
+        contract["output"]["presence"]["name"] = str(runner.presence_out["name"])
+    return contract
 
 
 @register_target
@@ -161,15 +185,17 @@ class TFLiteTarget(Target):
         path = out_dir / self.artifact_name("model")
         out_dir.mkdir(parents=True, exist_ok=True)
         edge.export(str(path))
-        self._embed(path, {**spec.metadata, "qat": PT2E_QAT_SCHEME})
+        self._embed(path, spec, {"qat": PT2E_QAT_SCHEME})
         return path
 
     @staticmethod
-    def _embed(path: Path, meta: dict[str, str]) -> None:
-        try:
-            embed_tflite_metadata(path, meta)
-        except Exception as exc:  # noqa: BLE001 - the sidecar still carries everything
-            log.warning("could not embed metadata in %s (%s); the .json sidecar holds it", path, exc)
+    def _embed(path: Path, spec: ExportSpec, extra: dict[str, str] | None = None) -> None:
+        if not spec.contract:  # a spec built outside the export pipeline (latency screens): nothing to embed
+            return
+        contract = with_tensor_names(path, spec.contract)
+        contract["export"] = {**contract.get("export", {}), **(extra or {})}
+        spec.contract.update(contract)  # the sidecar carries the same document
+        embed_tflite_metadata(path, contract)
 
     def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
         from edgekp.errors import UnsupportedOptionError
@@ -179,6 +205,15 @@ class TFLiteTarget(Target):
             raise UnsupportedOptionError(f"tflite int8_mode {mode!r} is not one of: {', '.join(INT8_MODES)}")
         if precision == "int8" and options.get("int8_ops") and (mode != "static" or route.name == "tf"):
             raise UnsupportedOptionError("tflite.int8_ops needs int8_mode static on the litert route")
+
+    def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Any, str]:
+        if route.name == "tf":
+            return "NHWC", "float32"
+        if options.get("input", "image") == "tensor":
+            return "NCHW", "float32"
+        # int8: a fully integer model takes the camera's bytes; float models take [0, 1] floats, which
+        # GPU delegates want.
+        return "NHWC", "uint8" if precision == "int8" else "float32"
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
         path = out_dir / self.artifact_name("model")
@@ -191,8 +226,9 @@ class TFLiteTarget(Target):
                                 exporter=str(spec.options.get("exporter", "dynamo")))
         else:
             convert_litert(model, spec.input_size, spec.precision, mode, calibration, path,
-                           tuple(spec.options.get("float_modules", ())), tuple(spec.options.get("int8_ops", ())))
-        self._embed(path, spec.metadata)
+                           tuple(spec.options.get("float_modules", ())), tuple(spec.options.get("int8_ops", ())),
+                           spec.layout, spec.input_dtype)
+        self._embed(path, spec)
         return path
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
@@ -206,12 +242,22 @@ class TFLiteTarget(Target):
         expected = spec.layout
         ops = _op_counts(artifact)
         problems = [f"input layout {runner.layout}, expected {expected}"] if runner.layout != expected else []
+        if np.dtype(runner.inp["dtype"]).name != spec.input_dtype and spec.route != "tf":
+            problems.append(f"input dtype {np.dtype(runner.inp['dtype']).name}, expected {spec.input_dtype}")
         problems += [f"Flex/custom op {op} (the plain interpreter cannot run it)" for op in ops if op.startswith(("Flex", "CUSTOM"))]
+        from edgekp.export.tflite_delegates import delegate_readiness
+
         return {"input_layout": runner.layout, "input_dtype": np.dtype(runner.inp["dtype"]).name,
-                "output_dtype": np.dtype(runner.out["dtype"]).name, "op_types": ops, "problems": problems}
+                "output_dtype": np.dtype(runner.out["dtype"]).name, "op_types": ops, "problems": problems,
+                "delegates": delegate_readiness(artifact)}
+
+    def contract_text(self, artifact: Path) -> str | None:
+        return read_tflite_metadata_text(artifact)
 
     def embedded_metadata(self, artifact: Path) -> dict[str, str]:
-        return read_tflite_metadata(artifact)
+        text = read_tflite_metadata_text(artifact)
+        data = json.loads(text) if text else {}
+        return {str(k): str(v) for k, v in (data.get("export", data) if isinstance(data, dict) else {}).items()}
 
 
 def _operators(path: Path) -> Any:

@@ -38,9 +38,11 @@ def read_photo(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def landmarks_in_box(predictor: Predictor, image: np.ndarray, box: FaceBox, refine: int = 2) -> np.ndarray:
+def landmarks_in_box(predictor: Predictor, image: np.ndarray, box: FaceBox, refine: int | None = None) -> np.ndarray:
+    """``refine`` None: the predictor's (an exported file's contract, else edgekp's default)."""
     from edgekp.data.crops import crop_box_from_points, crop_face, to_pixels
 
+    refine = predictor.refine if refine is None else refine
     size, margin = predictor.input_size, predictor.margin
     # A detector box spans roughly the landmark box; start from it, then refine from predictions.
     side = max(box.w, box.h) * (1 + 2 * margin)

@@ -20,7 +20,7 @@ from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
-CACHE_VERSION = "1"  # bump when the cached export changes (keys the cache folder with the weights' hash)
+CACHE_VERSION = "2"  # bump when the cached export changes (keys the cache folder with the weights' hash)
 
 
 def onnx_cache_dir() -> Path:

@@ -130,19 +130,23 @@ def test_lineage_errors(tmp_path, fast_recipe, run_factory) -> None:
 
 
 def test_crop_margin_travels_with_the_artifact_and_is_never_guessed(tiny_run, fast_recipe, tmp_path, run_factory) -> None:
+    import onnx
+
     from edgekp.bench.predictor import load_predictor
     from edgekp.models.io import load_model, save_model
 
     result = export_one(ExportRequest("onnx", "fp32"), from_run=tiny_run, recipe=fast_recipe, out=tmp_path / "o")
     artifact = Path(result["artifact"])
-    assert load_predictor(artifact).margin == 0.25  # read from the sidecar, the source run is not needed
-    sidecar = Path(result["sidecar"])
-    data = json.loads(sidecar.read_text())
-    data["metadata"].pop("crop_margin")
-    data["metadata"]["source_run"] = str(tmp_path / "gone")
-    sidecar.write_text(json.dumps(data))
-    with pytest.raises(LineageError, match="records no crop margin"):
-        load_predictor(artifact).margin  # noqa: B018 - no silent 0.25
+    Path(result["sidecar"]).unlink()
+    assert load_predictor(artifact).margin == 0.25  # read from the file's own contract: no sidecar, no source run
+    # A file without the contract (an old export): refused, never a silent 0.25.
+    model = onnx.load(str(artifact))
+    kept = [p for p in model.metadata_props if p.key != "edgekp"]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    onnx.save(model, str(artifact))
+    with pytest.raises(LineageError, match="missing field 'edgekp'.*edgekp export --from"):
+        load_predictor(artifact)
     # A model that does not record its crop margin is refused before any conversion.
     bare = run_factory(tmp_path / "bare")
     model, meta = load_model(bare / "model.pt")

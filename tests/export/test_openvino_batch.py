@@ -35,7 +35,8 @@ def test_the_ir_batch_follows_the_option_and_every_form_gives_the_same_landmarks
     artifact = _export(tiny_run, recipe, tmp_path / "ov")
     assert _first_dim(artifact) == expected_dim
     runner = OpenVINORunner(artifact)
-    faces = np.random.default_rng(0).random((5, 3, *runner.compiled.inputs[0].get_partial_shape()[2:].to_shape()))
+    side = runner.input_shape()[1 if runner.nhwc else 2]  # the IR takes u8 NHWC pixels by default
+    faces = np.random.default_rng(0).random((5, 3, side, side))
     together = runner(faces.astype(np.float32))  # 5 faces: one call, five calls, or two padded calls of 4
     one_by_one = np.concatenate([runner(faces[i:i + 1].astype(np.float32)) for i in range(5)])
     assert together.shape[0] == 5

@@ -49,7 +49,7 @@ def test_onnx_export_carries_the_presence_output(tmp_path):
     path = tmp_path / "m.onnx"
     export_onnx(model, 64, path, exporter="legacy")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    assert [o.name for o in session.get_outputs()] == ["points", "presence"]
+    assert [o.name for o in session.get_outputs()] == ["landmarks", "presence"]  # the contract's output names
     x = np.random.default_rng(0).random((2, 3, 64, 64), dtype=np.float32)
     x[1] *= 0.2  # a much darker second image
     points, logit = session.run(None, {"images": x})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -57,3 +58,111 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
     from tqdm import tqdm
 
     yield from tqdm(items, desc=desc, total=total, leave=False, dynamic_ncols=True)
+
+
+# --- third-party noise -------------------------------------------------------------------------
+# Libraries that log at import or during conversion. Their loggers are set to ERROR unless -v; several
+# (nncf, torch) set their own level when imported, so the levels are applied again right after each
+# of these packages is imported (see _ReapplyAfterImport).
+NOISY_LOGGERS = (
+    "nncf", "openvino", "coremltools", "torch", "torchao", "torch._dynamo", "torch._inductor", "torch.export",
+    "torch.utils._pytree", "torch.fx", "onnxscript", "onnx_ir", "onnx2tf", "tensorflow", "absl", "jax", "tf_keras",
+    "keras", "litert_torch", "ai_edge_quantizer", "ai_edge_litert", "matplotlib", "PIL", "h5py", "numexpr",
+)
+
+# Environment read by the libraries when they load (or when their native code first logs).
+# setdefault: a value the user exported wins.
+_QUIET_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",          # TensorFlow/LiteRT C++: oneDNN notices, flatbuffer op counts, XNNPACK "INFO:"
+    "GLOG_minloglevel": "2",
+    "LITERT_TORCH_SHOW_PROGRESS": "n",    # litert-torch's "(00:03) [START] ..." conversion progress
+    "TORCH_CPP_LOG_LEVEL": "ERROR",
+    "PYTHONWARNINGS": "ignore",           # the same filter for worker subprocesses (spawned exports, timing)
+}
+# Files libraries would write outside the work tree; pointed into ~/.cache/edgekp where a library lets us.
+_FILE_ENV = {
+    "KERAS_HOME": "keras",                # keras writes keras.json into ~/.keras on import
+    "MPLCONFIGDIR": "matplotlib",         # matplotlib's font cache (~/.cache/matplotlib) and ~/.config/matplotlib
+}
+# Telemetry opt-outs. NNCF reads NNCF_CI only to switch its telemetry off (nncf/telemetry/wrapper.py).
+# onnxruntime skips its ~/.cache/Microsoft/DeveloperTools/.onnxruntime/deviceid file with ORT_DISABLE_TELEMETRY.
+_TELEMETRY_ENV = {"NNCF_CI": "1", "ORT_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+
+
+def cache_dir() -> Path:
+    """~/.cache/edgekp (XDG_CACHE_HOME respected): the one place outside a run folder edgekp writes to."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edgekp"
+
+
+def _third_party_level(verbosity: int) -> int:
+    return logging.DEBUG if verbosity > 1 else logging.INFO if verbosity == 1 else logging.ERROR
+
+
+def _apply_logger_levels(level: int) -> None:
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+class _ReapplyAfterImport:
+    """A meta-path finder that sets the noisy loggers' levels again once a watched package has been
+    imported, because some (nncf: INFO and a stdout handler; torch._logging) set their own on import."""
+
+    watched = frozenset({"nncf", "torch", "torchao", "coremltools", "openvino", "tensorflow", "litert_torch", "onnx2tf"})
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001, ANN201
+        if fullname not in self.watched:
+            return None
+        import importlib.util
+        import sys
+
+        sys.meta_path.remove(self)  # find the real spec without recursing into ourselves
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader, level = spec.loader, self.level
+
+        class _Loader(type(loader)):  # type: ignore[misc]
+            def exec_module(self_, module) -> None:  # noqa: ANN001, N805
+                loader.exec_module(module)
+                _apply_logger_levels(level)
+
+        try:
+            wrapped = object.__new__(_Loader)
+            wrapped.__dict__.update(loader.__dict__)
+            spec.loader = wrapped
+        except TypeError:  # a loader we cannot copy: the levels set before import stay the best effort
+            pass
+        return spec
+
+
+def quiet_third_party(verbosity: int) -> None:
+    """Silence libraries at their sources, before they load: environment variables, logger levels,
+    warnings filters. verbosity >= 1 (-v) leaves them as they are: third-party logs are shown."""
+    import os
+    import sys
+    import warnings
+
+    for name, value in _TELEMETRY_ENV.items():
+        os.environ.setdefault(name, value)
+    for name, sub in _FILE_ENV.items():
+        os.environ.setdefault(name, str(cache_dir() / sub))
+    if verbosity >= 1:
+        return
+    for name, value in _QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+    level = _third_party_level(verbosity)
+    _apply_logger_levels(level)
+    if not any(isinstance(f, _ReapplyAfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _ReapplyAfterImport(level))
+    # Deprecation, tracer and fork warnings from libraries are for their developers; edgekp's own stay.
+    warnings.filterwarnings("ignore")
+    warnings.filterwarnings("default", module=r"edgekp(\.|$)")

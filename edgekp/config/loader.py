@@ -16,12 +16,34 @@ from edgekp.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
+# The checkout edgekp runs from (an editable install of a clone): its recipes/ folder is the second place
+# a relative recipe path is looked up, so `edgekp run recipes/quickstart.yaml` works from any folder.
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def resolve_recipe_path(path: str | Path) -> Path:
+    """``path`` as given (relative to the current folder), else under the edgekp checkout (``recipes/x.yaml``
+    there, or ``x.yaml`` inside its recipes/ folder). ConfigError naming every place looked at."""
+    given = Path(path).expanduser()
+    candidates = [given]
+    if not given.is_absolute() and (CHECKOUT / "recipes").is_dir():
+        candidates += [CHECKOUT / given, CHECKOUT / "recipes" / given]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    looked = ", ".join(repr(str(c)) for c in dict.fromkeys(candidates))
+    raise ConfigError(f"recipe file not found: {str(path)!r} (looked at {looked}); give the path of a YAML recipe "
+                      "(examples in the repository's recipes/ folder)")
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"recipe file not found: {str(path)!r}; give the path of a YAML recipe (see recipes/)")
+    path = resolve_recipe_path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"recipe {str(path)!r} cannot be read as UTF-8 text: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -41,13 +41,14 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"recipe {str(path)!r} cannot be read as UTF-8 text: {exc}") from None
+        raise ConfigError(f"recipe {str(path)!r} cannot be read as UTF-8 text: {' '.join(str(exc).split())}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"recipe {str(path)!r} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line: the CLI prints it after "edgekp: error:"
+        raise ConfigError(f"recipe {str(path)!r} is not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"recipe {str(path)!r} must be a mapping with 'kind:' and 'version:' at the top")
     return data
@@ -104,7 +105,7 @@ def load_recipe_data(data: dict[str, Any], source: str, expect: type[M] | None =
     kind = data.get("kind")
     if kind is None:
         raise ConfigError(f"{source}: missing 'kind:' at the top; one of: {', '.join(sorted(kinds))}")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         hint = nearest(str(kind), kinds)
         tip = f"; did you mean {hint!r}?" if hint else ""
         raise ConfigError(f"{source}: unknown recipe kind {kind!r}{tip} (valid: {', '.join(sorted(kinds))})")

@@ -83,7 +83,11 @@ _QUIET_ENV = {
 _FILE_ENV = {
     "KERAS_HOME": "keras",                # keras writes keras.json into ~/.keras on import
     "MPLCONFIGDIR": "matplotlib",         # matplotlib's font cache (~/.cache/matplotlib) and ~/.config/matplotlib
+    "TORCH_EXTENSIONS_DIR": "torch_extensions",  # NNCF compiles its PyTorch extension here on first QAT use
 }
+# NNCF gives that first compile 60 s, which a busy 2-core host overran (ExtensionLoaderTimeoutException in the
+# quickstart's QAT stage); it takes longer, it does not hang.
+_LIBRARY_ENV = {"NNCF_EXTENSION_LOAD_TIMEOUT": "900"}
 # Telemetry opt-outs. NNCF reads NNCF_CI only to switch its telemetry off (nncf/telemetry/wrapper.py).
 # onnxruntime skips its ~/.cache/Microsoft/DeveloperTools/.onnxruntime/deviceid file with ORT_DISABLE_TELEMETRY.
 _TELEMETRY_ENV = {"NNCF_CI": "1", "ORT_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
@@ -101,9 +105,28 @@ def _third_party_level(verbosity: int) -> int:
     return logging.DEBUG if verbosity > 1 else logging.INFO if verbosity == 1 else logging.ERROR
 
 
+# Third-party INFO lines kept by default because they explain a wait of minutes.
+KEEP_MESSAGES = {"nncf": ("Compiling and loading torch extension",)}
+
+
+class _KeepOnly(logging.Filter):
+    def __init__(self, level: int, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.level, self.prefixes = level, prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level or str(record.msg).startswith(self.prefixes)
+
+
 def _apply_logger_levels(level: int) -> None:
     for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(level)
+        logger = logging.getLogger(name)
+        keep = KEEP_MESSAGES.get(name)
+        if keep and level > logging.INFO:
+            logger.setLevel(logging.INFO)
+            logger.filters = [f for f in logger.filters if not isinstance(f, _KeepOnly)] + [_KeepOnly(level, keep)]
+        else:
+            logger.setLevel(level)
 
 
 class _ReapplyAfterImport:
@@ -151,7 +174,7 @@ def quiet_third_party(verbosity: int) -> None:
     import sys
     import warnings
 
-    for name, value in _TELEMETRY_ENV.items():
+    for name, value in {**_TELEMETRY_ENV, **_LIBRARY_ENV}.items():
         os.environ.setdefault(name, value)
     for name, sub in _FILE_ENV.items():
         os.environ.setdefault(name, str(cache_dir() / sub))

@@ -17,7 +17,7 @@ STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1500px;color:#222}
 table{border-collapse:collapse;font-size:12px;margin:1em 0}
 th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
-th{background:#f0f0f0}td:nth-child(-n+7){text-align:left}
+th{background:#f0f0f0;text-align:left}div.scroll{overflow-x:auto}td:nth-child(-n+7){text-align:left}
 tr.failed td{background:#fde8e8}tr.skipped td{color:#777}tr.peer td{background:#f4f8ff}
 code{background:#f4f4f4;padding:2px 4px}img{max-width:100%}
 p.note{background:#fff8e1;border-left:4px solid #f0c36d;padding:.5em 1em}
@@ -30,7 +30,8 @@ def _table(header, rows, classes=None) -> str:  # noqa: ANN001 - lists of str
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes and classes[i] else ""
         body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # Wide tables scroll inside their own box instead of running off the page.
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
 def _bold(text: str) -> str:

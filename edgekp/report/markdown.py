@@ -17,8 +17,8 @@ from edgekp.report.tables import (
 
 PLOT_TITLES = {
     "accuracy_vs_latency": "Accuracy vs latency (Pareto front marked)",
-    "ced": "Cumulative error distribution per target",
-    "pose": "NME by pose",
+    "ced": "Cumulative error distribution, one curve per run and peer",
+    "pose": "NME by pose, one group per run and peer",
     "samples": "Sample faces",
     "heads": "Head importance (pruned run)",
 }

@@ -235,7 +235,7 @@ def yaw_cells(rr: ReportRow) -> list[str]:
     io = a.by_yaw.get("inter_ocular", {}) if a else {}
     faces = f"{a.n + a.n_unscored}" if a else "-"
     scored = f"{a.n}" if a else "-"
-    return [rr.run_label, r.target, r.precision, r.route, faces, fmt(a.nme_box if a else None, "pct"),
+    return [rr.run_label, r.target, rr.precision_text, r.route, faces, fmt(a.nme_box if a else None, "pct"),
             *(_bin_cell(box, b) for b in YAW_BIN_NAMES), scored, *(_bin_cell(io, b) for b in YAW_BIN_NAMES),
             (a.pose_source or "-") if a else "-"]
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from edgekp import __version__
 from edgekp.config.base import nearest
 from edgekp.errors import EdgeKPError
-from edgekp.logs import configure_logging, quiet_third_party
+from edgekp.logs import configure_logging, filter_native_stderr, quiet_third_party
 
 # verb -> (one-line help, module holding add_arguments(parser) and run(args) -> int)
 VERBS: dict[str, tuple[str, str]] = {
@@ -113,7 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     argv = list(sys.argv[1:] if argv is None else argv)
     # Before any verb module (and through it TensorFlow, NNCF, OpenVINO, torch) is imported.
-    quiet_third_party(_verbosity_from_argv(argv))
+    verbosity = _verbosity_from_argv(argv)
+    quiet_third_party(verbosity)
+    native = filter_native_stderr(verbosity)
+    try:
+        return _main(argv)
+    finally:
+        if native is not None:
+            native.close()
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb is None:

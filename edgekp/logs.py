@@ -189,3 +189,68 @@ def quiet_third_party(verbosity: int) -> None:
     # Deprecation, tracer and fork warnings from libraries are for their developers; edgekp's own stay.
     warnings.filterwarnings("ignore")
     warnings.filterwarnings("default", module=r"edgekp(\.|$)")
+
+
+# --- native stderr ---------------------------------------------------------------------------------
+# Three lines come from C++ with no switch that works here: absl's "All log messages before
+# absl::InitializeLog()", TensorFlow's glog-style "I0000 ... port.cc:153] oneDNN custom operations are on"
+# and LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.". Only informational lines are
+# dropped; E/F lines and anything else pass.
+_NATIVE_NOISE = (rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+                 rb"|I\d{4} [\d:.]+ +\d+ \S+:\d+\] |INFO: Created TensorFlow Lite XNNPACK delegate)")
+# The filter runs in a process of its own, so whatever the parent writes before it dies (an abort message)
+# still reaches the terminal: the child forwards until the pipe closes.
+_FILTER_CODE = ("import re,sys\np=re.compile(%r)\nfor line in sys.stdin.buffer:\n"
+                " if not p.match(line):\n  sys.stdout.buffer.write(line); sys.stdout.buffer.flush()\n")
+
+
+class NativeStderrFilter:
+    """fd 2 through a pipe to a small filter process; Python's own sys.stderr writes straight to the terminal."""
+
+    def __init__(self) -> None:
+        import os
+        import subprocess
+
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        read, write = os.pipe()
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-S", "-c", _FILTER_CODE % _NATIVE_NOISE], stdin=read,
+                                          stdout=self._saved, stderr=self._saved, close_fds=True)
+        finally:
+            os.close(read)
+        os.dup2(write, 2)
+        os.close(write)
+        self._stream = open(os.dup(self._saved), "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",  # noqa: SIM115
+                            errors="backslashreplace")
+        sys.stderr = self._stream
+
+    def close(self) -> None:
+        import os
+        import subprocess
+
+        self._stream.flush()
+        sys.stderr = sys.__stderr__
+        os.dup2(self._saved, 2)  # closes our end of the pipe: the filter drains it and exits
+        os.close(self._saved)
+        self._stream.close()
+        try:
+            self._proc.wait(timeout=5)  # a child process of ours may still hold the pipe: do not wait on it
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def filter_native_stderr(verbosity: int) -> NativeStderrFilter | None:
+    """Start the native-stderr filter for a CLI run (not under -v, not when stderr was replaced, e.g. by
+    pytest, and not with EDGEKP_NATIVE_STDERR=1); None when not started."""
+    import os
+
+    if verbosity >= 1 or os.environ.get("EDGEKP_NATIVE_STDERR") == "1" or os.name != "posix":
+        return None
+    if sys.stderr is not sys.__stderr__ or sys.stderr is None:
+        return None
+    try:
+        os.fstat(2)
+        return NativeStderrFilter()
+    except OSError:
+        return None

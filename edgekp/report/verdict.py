@@ -13,9 +13,10 @@ from edgekp.report.tables import ReportRow, RunReport, fmt
 BEST_COLUMNS = ("target", "precision", "use", "NME %", "p50 ms", "size KB", "parent", "vs parent")
 FRONT_COLUMNS = ("model", "NME %", "p50 ms", "size KB")
 
-SYNTHETIC_TEXT = ("These faces are edgekp's synthetic set. A model trained for a few epochs on them (the quickstart trains "
-                  "8 to 10 in a 3-minute budget) scores around 14 % NME: that is expected, and shows the pipeline works, "
-                  "not how accurate a trained model is. The shipped model scores 4.28 % on real held-out 300W photos.")
+SYNTHETIC_TEXT = ("These faces are edgekp's synthetic set. A model trained for minutes on them (the quickstart: at most 10 "
+                  "epochs in a 3-minute budget) scores around 14 % NME on a quiet 2-core host, more when fewer epochs "
+                  "fit: that is expected, and shows the pipeline works, not how accurate a trained model is. The shipped "
+                  "model scores 4.28 % on real held-out 300W photos.")
 
 
 @dataclass

@@ -186,9 +186,10 @@ def quiet_third_party(verbosity: int) -> None:
     _apply_logger_levels(level)
     if not any(isinstance(f, _ReapplyAfterImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _ReapplyAfterImport(level))
-    # Deprecation, tracer and fork warnings from libraries are for their developers; edgekp's own stay.
+    # Deprecation, tracer and fork warnings from libraries are for their developers (a library's warning
+    # about how edgekp calls it is attributed to edgekp's module, so no module exception either). edgekp's own
+    # warnings go through its logger, which this does not touch.
     warnings.filterwarnings("ignore")
-    warnings.filterwarnings("default", module=r"edgekp(\.|$)")
 
 
 # --- native stderr ---------------------------------------------------------------------------------

@@ -57,7 +57,8 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
         return
     from tqdm import tqdm
 
-    yield from tqdm(items, desc=desc, total=total, leave=False, dynamic_ncols=True)
+    # disable=False explicitly: TQDM_DISABLE (set for the libraries' bars) must not hide edgekp's own.
+    yield from tqdm(items, desc=desc, total=total, leave=False, dynamic_ncols=True, disable=False)
 
 
 # --- third-party noise -------------------------------------------------------------------------
@@ -78,6 +79,7 @@ _QUIET_ENV = {
     "LITERT_TORCH_SHOW_PROGRESS": "n",    # litert-torch's "(00:03) [START] ..." conversion progress
     "TORCH_CPP_LOG_LEVEL": "ERROR",
     "PYTHONWARNINGS": "ignore",           # the same filter for worker subprocesses (spawned exports, timing)
+    "TQDM_DISABLE": "1",                  # coremltools' conversion bars; edgekp's own bars pass disable explicitly
 }
 # Files libraries would write outside the work tree; pointed into ~/.cache/edgekp where a library lets us.
 _FILE_ENV = {
@@ -184,6 +186,9 @@ def quiet_third_party(verbosity: int) -> None:
         os.environ.setdefault(name, value)
     level = _third_party_level(verbosity)
     _apply_logger_levels(level)
+    # Libraries that log through the root logger ("WARNING:root:Your model is converted in training mode"):
+    # edgekp's logger does not propagate to it, so this quiets only them.
+    logging.getLogger().setLevel(level)
     if not any(isinstance(f, _ReapplyAfterImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _ReapplyAfterImport(level))
     # Deprecation, tracer and fork warnings from libraries are for their developers (a library's warning

@@ -73,3 +73,14 @@ def test_cli_help_passes_through_the_filter():
                           check=False, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("edgekp: error: ") and proc.stderr.count("\n") == 1
+
+
+def test_root_logger_and_library_progress_bars_are_quiet_but_edgekp_warnings_stay():
+    code = ("from edgekp.logs import quiet_third_party; quiet_third_party(0)\n"
+            "import logging; logging.basicConfig(); logging.warning('root noise')\n"
+            "from tqdm import tqdm; list(tqdm(range(3), desc='lib bar'))\n"
+            "from edgekp.logs import configure_logging, get_logger; configure_logging(0)\n"
+            "get_logger('x').warning('edgekp warning kept')\n")
+    err = _run(code).stderr
+    assert "root noise" not in err and "lib bar" not in err
+    assert "edgekp warning kept" in err

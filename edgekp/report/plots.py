@@ -74,8 +74,9 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
         return None
     plt = _plt()
     pts = [(rr.latency.p50_ms, 100 * rr.row.accuracy.nme) for rr in data]  # type: ignore[union-attr]
-    # The front of edgekp's own exports (the verdict's); peers are drawn and labelled beside it.
-    ours = [i for i, rr in enumerate(data) if rr.row.variant != "peer"]
+    # The front of edgekp's own exports, as in the verdict (PyTorch rows are references, not deployments);
+    # peers are drawn and labelled beside it.
+    ours = [i for i, rr in enumerate(data) if rr.row.variant != "peer" and rr.row.target != "pytorch"]
     front = {ours[k] for k in pareto_front([pts[i] for i in ours])}
     targets = sorted({rr.row.target for rr in data if rr.row.variant != "peer"})
     colours = {t: plt.get_cmap("tab10")(i % 10) for i, t in enumerate(targets)}
@@ -116,7 +117,7 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
     labelled = [i for i in range(len(data)) if i in front or data[i].row.variant == "peer"]
     has_peers = any(data[i].row.variant == "peer" for i in labelled)
     what = "Pareto front and peers" if has_peers else "Pareto front"
-    ax.set_title(f"Accuracy vs latency ({len(data)} exports; labelled: {what})")  # before the layout: it needs the room
+    ax.set_title(f"Accuracy vs latency ({len(data)} rows; labelled: {what})")  # before the layout: it needs the room
     fig.tight_layout()
     fig.canvas.draw()  # fixes limits and layout, so label positions can be computed in display units
     to_px, middle = ax.transData.transform, ax.get_window_extent().x0 + ax.get_window_extent().width / 2
@@ -138,7 +139,7 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
         placed.append(box)
         shown += 1
     skipped = f", {len(labelled) - shown} without room for a label" if shown < len(labelled) else ""
-    ax.set_title(f"Accuracy vs latency ({len(data)} exports; labelled: {what}{skipped})")
+    ax.set_title(f"Accuracy vs latency ({len(data)} rows; labelled: {what}{skipped})")
     return fig, ax
 
 

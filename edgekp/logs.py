@@ -131,11 +131,29 @@ def _apply_logger_levels(level: int) -> None:
             logger.setLevel(level)
 
 
+def _after_import(name: str) -> None:
+    """Library switches that exist only as functions: Keras prints SavedModel signatures ("Saved artifact at
+    ...", one line per captured tensor: 280 lines on the TensorFlow TFLite route) unless its interactive
+    logging is off, which sends them to absl's logger instead (quiet by default)."""
+    try:
+        if name == "tf_keras":
+            from tf_keras.src.utils import io_utils
+
+            io_utils.disable_interactive_logging()
+        elif name == "keras":
+            import keras
+
+            keras.config.disable_interactive_logging()
+    except (ImportError, AttributeError):  # another Keras layout: its prints stay, nothing breaks
+        pass
+
+
 class _ReapplyAfterImport:
     """A meta-path finder that sets the noisy loggers' levels again once a watched package has been
     imported, because some (nncf: INFO and a stdout handler; torch._logging) set their own on import."""
 
-    watched = frozenset({"nncf", "torch", "torchao", "coremltools", "openvino", "tensorflow", "litert_torch", "onnx2tf"})
+    watched = frozenset({"nncf", "torch", "torchao", "coremltools", "openvino", "tensorflow", "litert_torch", "onnx2tf",
+                         "keras", "tf_keras"})
 
     def __init__(self, level: int) -> None:
         self.level = level
@@ -159,6 +177,7 @@ class _ReapplyAfterImport:
             def exec_module(self_, module) -> None:  # noqa: ANN001, N805
                 loader.exec_module(module)
                 _apply_logger_levels(level)
+                _after_import(fullname)
 
         try:
             wrapped = object.__new__(_Loader)

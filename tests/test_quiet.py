@@ -84,3 +84,11 @@ def test_root_logger_and_library_progress_bars_are_quiet_but_edgekp_warnings_sta
     err = _run(code).stderr
     assert "root noise" not in err and "lib bar" not in err
     assert "edgekp warning kept" in err
+
+
+def test_keras_savedmodel_printout_goes_to_the_quiet_logger():
+    code = ("from edgekp.logs import quiet_third_party; quiet_third_party(0)\n"
+            "import tf_keras\nfrom tf_keras.src.utils import io_utils\nio_utils.print_msg('Saved artifact noise')\n")
+    proc = _run(code)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert "Saved artifact noise" not in proc.stdout + proc.stderr

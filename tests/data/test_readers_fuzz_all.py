@@ -46,6 +46,8 @@ def _read(name: str, payload: bytes, fmt: str = "auto", skip_bad: bool = False) 
             assert len(ds.records) > 0
             for record in ds.records:
                 assert record.points.ndim == 2 and record.points.shape[1] == 2
+                if record.pose is not None:  # a labelled pose is finite (1e308 radians once became inf degrees)
+                    assert all(np.isfinite([record.pose.yaw, record.pose.pitch, record.pose.roll]))
 
 
 # --- raw bytes into every format -----------------------------------------------------------------

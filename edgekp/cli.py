@@ -6,12 +6,13 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from edgekp import __version__
 from edgekp.config.base import nearest
 from edgekp.errors import EdgeKPError
-from edgekp.logs import configure_logging
+from edgekp.logs import configure_logging, filter_native_stderr, quiet_third_party
 
 # verb -> (one-line help, module holding add_arguments(parser) and run(args) -> int)
 VERBS: dict[str, tuple[str, str]] = {
@@ -42,7 +43,9 @@ class _Parser(argparse.ArgumentParser):
             hint = nearest(seen, choices)
             if hint:
                 message = f"{message}; did you mean {hint!r}?"
-        raise SystemExit(_fail(f"{self.prog}: {message}"))
+        # "edgekp export" -> "export: ...": the line already starts with "edgekp: error:".
+        where = self.prog.removeprefix("edgekp").strip()
+        raise SystemExit(_fail(f"{where}: {message}" if where else message))
 
 
 def _reader_went_away() -> int:
@@ -62,17 +65,41 @@ def _fail(message: str) -> int:
     return 2
 
 
+VERBOSE_HELP = "also show third-party library logs; tracebacks on errors (the exit code stays the same)"
+QUIET_HELP = "warnings and errors only, no progress"
+
+
 def common_options() -> argparse.ArgumentParser:
-    """Options every verb accepts, so ``-v``/``-q`` work after the verb too."""
+    """-v/-q after the verb. Their defaults are SUPPRESS so a flag given before the verb (on the main
+    parser) is not overwritten by the subparser's default."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="count", default=0, help="more logging; tracebacks on errors")
-    common.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bars")
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP)
     return common
+
+
+def _verbosity_from_argv(argv: Sequence[str]) -> int:
+    """-1 (-q), 0 or the number of -v, read from the raw arguments before anything is parsed or imported,
+    so the libraries can be silenced before they load."""
+    verbose, quiet = 0, False
+    for token in argv:
+        if token == "--":
+            break
+        if token == "--verbose":
+            verbose += 1
+        elif token == "--quiet":
+            quiet = True
+        elif token.startswith("-") and not token.startswith("--") and len(token) > 1 and set(token[1:]) <= {"v", "q"}:
+            verbose += token.count("v")
+            quiet = quiet or "q" in token
+    return -1 if quiet else verbose
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="edgekp", description="Train a face-keypoint model and take it to phones.")
     parser.add_argument("--version", action="version", version=f"edgekp {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
+    parser.add_argument("-q", "--quiet", action="store_true", default=False, help=QUIET_HELP)
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     common = common_options()
     for verb, (help_text, module_name) in VERBS.items():
@@ -85,6 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     # OpenMP threads that spin while waiting stall for hundreds of ms when another process holds a
     # core (seen here: 670 ms per call); sleeping waits cost little. Must be set before torch loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Before any verb module (and through it TensorFlow, NNCF, OpenVINO, torch) is imported.
+    verbosity = _verbosity_from_argv(argv)
+    quiet_third_party(verbosity)
+    native = filter_native_stderr(verbosity)
+    try:
+        return _main(argv)
+    finally:
+        if native is not None:
+            native.close()
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb is None:
@@ -100,8 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except EdgeKPError as exc:
+        # -v adds the traceback; the exit code stays 2, a user error whatever the verbosity.
         if args.verbose:
-            raise
+            traceback.print_exc()
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted")
@@ -109,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _reader_went_away()
     except Exception as exc:  # noqa: BLE001 - a bug, not a user error: exit 1, the traceback under -v
         if args.verbose:
-            raise
+            traceback.print_exc()
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         print(f"edgekp: internal error (a bug; -v shows the traceback): {type(exc).__name__}: {first}", file=sys.stderr)
         return 1

@@ -9,11 +9,25 @@ import sys
 from typing import Any
 
 
+# An example --set per verb, each a real key of that verb's recipe kind (tests/test_cli_ux.py checks them).
+SET_EXAMPLES = {
+    "train": "optim.lr=1e-3",
+    "export": "tflite.int8_mode=dynamic",
+    "qat": "finetune.max_epochs=1",
+    "prune": "finetune.max_epochs=2",
+}
+
+
 def add_recipe(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument("--recipe", metavar="PATH", required=required, help="YAML recipe (see recipes/)")
+    parser.add_argument("--recipe", metavar="PATH", required=required,
+                        help="YAML recipe (see recipes/ and docs/recipes.md; a recipes/... path also resolves from "
+                             "the edgekp checkout when it is not under the current folder)")
+    verb = parser.prog.split()[-1]
+    example = SET_EXAMPLES.get(verb)
     parser.add_argument(
         "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
-        help="override a recipe field, e.g. --set optim.lr=1e-3 (repeatable; validated like the recipe)",
+        help="override a recipe field" + (f", e.g. --set {example}" if example else "")
+        + " (repeatable; validated like the recipe; keys: docs/recipes.md)",
     )
 
 

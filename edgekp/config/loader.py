@@ -16,16 +16,39 @@ from edgekp.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
+# The checkout edgekp runs from (an editable install of a clone): its recipes/ folder is the second place
+# a relative recipe path is looked up, so `edgekp run recipes/quickstart.yaml` works from any folder.
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def resolve_recipe_path(path: str | Path) -> Path:
+    """``path`` as given (relative to the current folder), else under the edgekp checkout (``recipes/x.yaml``
+    there, or ``x.yaml`` inside its recipes/ folder). ConfigError naming every place looked at."""
+    given = Path(path).expanduser()
+    candidates = [given]
+    if not given.is_absolute() and (CHECKOUT / "recipes").is_dir():
+        candidates += [CHECKOUT / given, CHECKOUT / "recipes" / given]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    looked = ", ".join(repr(str(c)) for c in dict.fromkeys(candidates))
+    raise ConfigError(f"recipe file not found: {str(path)!r} (looked at {looked}); give the path of a YAML recipe "
+                      "(examples in the repository's recipes/ folder)")
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"recipe file not found: {str(path)!r}; give the path of a YAML recipe (see recipes/)")
+    path = resolve_recipe_path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"recipe {str(path)!r} cannot be read as UTF-8 text: {' '.join(str(exc).split())}") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"recipe {str(path)!r} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line: the CLI prints it after "edgekp: error:"
+        raise ConfigError(f"recipe {str(path)!r} is not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"recipe {str(path)!r} must be a mapping with 'kind:' and 'version:' at the top")
     return data
@@ -82,7 +105,7 @@ def load_recipe_data(data: dict[str, Any], source: str, expect: type[M] | None =
     kind = data.get("kind")
     if kind is None:
         raise ConfigError(f"{source}: missing 'kind:' at the top; one of: {', '.join(sorted(kinds))}")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         hint = nearest(str(kind), kinds)
         tip = f"; did you mean {hint!r}?" if hint else ""
         raise ConfigError(f"{source}: unknown recipe kind {kind!r}{tip} (valid: {', '.join(sorted(kinds))})")

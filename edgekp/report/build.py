@@ -11,6 +11,7 @@ from pathlib import Path
 
 from edgekp.artifacts import RunDir, atomic_write_bytes, atomic_write_json
 from edgekp.errors import ConfigError
+from edgekp.report.lineage import link_parents
 from edgekp.report.markdown import ReportDoc, render_markdown
 from edgekp.report.profile_tables import collect_profiles
 from edgekp.report.tables import Floors, build_rows, load_bench, merge_manual
@@ -43,6 +44,7 @@ def build_report(runs: list[str | Path], out: str | Path, *, command: str, title
         merge_manual(result, path)
         results.append((path, result))
     reports = build_rows(results, floors)
+    link_parents(reports)
     profiles = collect_profiles(reports)  # read before anything is written: a corrupt profile.json fails cleanly
     out = Path(out)
     manifest = RunDir.create(out, "report", recipe={"runs": [str(Path(r).resolve()) for r in runs],

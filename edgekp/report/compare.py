@@ -20,7 +20,7 @@ def comparison(runs: list[RunReport]) -> tuple[list[str], list[list[str]]]:
         for rr in rep.rows:
             if rr.row.variant == "peer":
                 continue
-            key = (rr.row.target, rr.row.precision, rr.row.route)
+            key = (rr.row.target, rr.precision_text, rr.row.route)  # a fake-quant row gets a line of its own
             if key not in keys:
                 keys.append(key)
             a = rr.row.accuracy

@@ -10,15 +10,17 @@ from edgekp.report.host_notes import int8_expectation
 from edgekp.report.markdown import PEER_RATIO_COLUMNS, PEER_RATIO_TEXT, PLOT_TITLES, YAW_TEXT, ReportDoc, host_lines, notes, peer_ratio_rows
 from edgekp.report.profile_tables import PROFILE_TEXT, runtime_tables, section_title
 from edgekp.report.profile_tables import host_lines as profile_host_lines
+from edgekp.report.verdict import BEST_COLUMNS, FRONT_COLUMNS, SYNTHETIC_TEXT, build_verdict
 from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, has_large_poses, latency_cells, main_cells, yaw_cells
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1500px;color:#222}
 table{border-collapse:collapse;font-size:12px;margin:1em 0}
 th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
-th{background:#f0f0f0}td:nth-child(-n+5){text-align:left}
+th{background:#f0f0f0;text-align:left}div.scroll{overflow-x:auto}td:nth-child(-n+7){text-align:left}
 tr.failed td{background:#fde8e8}tr.skipped td{color:#777}tr.peer td{background:#f4f8ff}
 code{background:#f4f4f4;padding:2px 4px}img{max-width:100%}
+p.note{background:#fff8e1;border-left:4px solid #f0c36d;padding:.5em 1em}
 """
 
 
@@ -28,7 +30,26 @@ def _table(header, rows, classes=None) -> str:  # noqa: ANN001 - lists of str
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes and classes[i] else ""
         body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # Wide tables scroll inside their own box instead of running off the page.
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+
+
+def _bold(text: str) -> str:
+    """Markdown **bold** of the verdict lines as <b>, the rest escaped."""
+    pieces = html.escape(text).split("**")
+    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(pieces))
+
+
+def _verdict_html(doc: ReportDoc) -> list[str]:
+    v = build_verdict(doc.runs, doc.title)
+    parts = ["<h2>Verdict</h2>", "<ul>" + "".join(f"<li>{_bold(line)}</li>" for line in v.headline) + "</ul>"]
+    if v.synthetic:
+        parts.append(f"<p class='note'>{html.escape(SYNTHETIC_TEXT)}</p>")
+    if v.best:
+        parts += ["<h3>Best model per target and precision</h3>", _table(BEST_COLUMNS, v.best)]
+    if v.front:
+        parts += ["<h3>Pareto front</h3>", _table(FRONT_COLUMNS, v.front)]
+    return parts
 
 
 def render_html(doc: ReportDoc) -> str:
@@ -37,12 +58,14 @@ def render_html(doc: ReportDoc) -> str:
     classes = ["failed" if rr.failed else "skipped" if rr.row.status == "skipped" else "peer" if rr.row.variant == "peer" else ""
                for rr in rows]
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(doc.title)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{e(doc.title)}</h1>", f"<p>Made by: <code>{e(doc.command)}</code></p>", f"<p>Generated {e(doc.generated)}.</p>",
+             f"<h1>{e(doc.title)}</h1>", *_verdict_html(doc), "<h2>How this was measured</h2>", f"<p>Made by: <code>{e(doc.command)}</code></p>", f"<p>Generated {e(doc.generated)}.</p>",
              "<ul>" + "".join(f"<li>{e(line[2:])}</li>" for line in host_lines(doc)) + "</ul>",
              "<p>NME, FR@0.10 and AUC@0.10 are fractions of the inter-ocular distance, in %; dNME is against the same run's "
              "PyTorch fp32 model. Latency: one face, perf_counter after a warm-up, median and p90. "
              f"{e(int8_expectation([run.result.host for run in doc.runs]))}</p>",
-             "<h2>Results</h2>", _table(MAIN_COLUMNS, [main_cells(rr) for rr in rows], classes)]
+             "<h2>Results</h2>", "<p>Every row: its run, the run it was made from (parent) and the change against the "
+             "parent's row of the same target, precision and route (NME in points of %, p50 latency as a ratio).</p>",
+             _table(MAIN_COLUMNS, [main_cells(rr) for rr in rows], classes)]
     if has_large_poses(rows):
         parts += ["<h2>Accuracy by |yaw| bin</h2>", f"<p>{e(YAW_TEXT)}</p>", _table(YAW_COLUMNS, [yaw_cells(rr) for rr in rows], classes)]
     header, cmp_rows = comparison(doc.runs)

@@ -10,14 +10,15 @@ from edgekp.report.compare import comparison, peer_latency_ratios
 from edgekp.report.host_notes import int8_expectation
 from edgekp.report.profile_tables import PROFILE_TEXT, RunProfiles, runtime_tables, section_title
 from edgekp.report.profile_tables import host_lines as profile_host_lines
+from edgekp.report.verdict import BEST_COLUMNS, FRONT_COLUMNS, SYNTHETIC_TEXT, build_verdict
 from edgekp.report.tables import (
     LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, RunReport, has_large_poses, latency_cells, main_cells, yaw_cells,
 )
 
 PLOT_TITLES = {
     "accuracy_vs_latency": "Accuracy vs latency (Pareto front marked)",
-    "ced": "Cumulative error distribution per target",
-    "pose": "NME by pose",
+    "ced": "Cumulative error distribution, one curve per run and peer",
+    "pose": "NME by pose, one group per run and peer",
     "samples": "Sample faces",
     "heads": "Head importance (pruned run)",
 }
@@ -101,8 +102,22 @@ def profile_section(doc: ReportDoc) -> list[str]:
     return parts
 
 
+def verdict_section(doc: ReportDoc) -> list[str]:
+    v = build_verdict(doc.runs, doc.title)
+    parts = ["## Verdict", "", *(f"- {line}" for line in v.headline), ""]
+    if v.synthetic:
+        parts += [SYNTHETIC_TEXT, ""]
+    if v.best:
+        parts += ["### Best model per target and precision", "", "Lowest NME among the exports of each target and "
+                  "precision (ties: lower latency).", "", table(BEST_COLUMNS, v.best), ""]
+    if v.front:
+        parts += ["### Pareto front", "", table(FRONT_COLUMNS, v.front), ""]
+    return parts
+
+
 def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
-    parts = [f"# {doc.title}", "", f"Made by: `{doc.command}`", "", f"Generated {doc.generated}.", ""]
+    parts = [f"# {doc.title}", "", *verdict_section(doc), "## How this was measured", "",
+             f"Made by: `{doc.command}`", "", f"Generated {doc.generated}.", ""]
     parts += host_lines(doc)
     data = sorted({run.result.data or "?" for run in doc.runs})
     parts += [f"- Faces: {', '.join(data)} (the same crops for every row, peers included)",
@@ -114,7 +129,9 @@ def render_markdown(doc: ReportDoc, plot_prefix: str = "plots/") -> str:
         s = doc.summary
         parts += [f"Rows: {s['rows']} ({s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped, "
                   f"{s['breached']} breaching a floor).", ""]
-    parts += ["## Results", "", table(MAIN_COLUMNS, [main_cells(rr) for run in doc.runs for rr in run.rows]), ""]
+    parts += ["## Results", "", "Every row: its run, the run it was made from (parent) and the change against the parent's "
+              "row of the same target, precision and route (NME in points of %, p50 latency as a ratio).", "",
+              table(MAIN_COLUMNS, [main_cells(rr) for run in doc.runs for rr in run.rows]), ""]
     every_row = [rr for run in doc.runs for rr in run.rows]
     if has_large_poses(every_row):
         parts += ["## Accuracy by |yaw| bin", "", YAW_TEXT, "", table(YAW_COLUMNS, [yaw_cells(rr) for rr in every_row]), ""]

@@ -26,7 +26,13 @@ def _plt():  # noqa: ANN202 - matplotlib.pyplot module
 
 
 def _measured(rows: list[ReportRow]) -> list[ReportRow]:
-    return [rr for rr in rows if rr.row.accuracy is not None and rr.latency is not None]
+    """Rows with accuracy and latency; QAT runs' fake-quantized PyTorch models are left out (no target runs
+    them, and their latency, several times the real model's, is no deployment figure)."""
+    return [rr for rr in rows if rr.row.accuracy is not None and rr.latency is not None and not rr.fake_quant]
+
+
+def _overlaps(box, others) -> bool:  # noqa: ANN001 - matplotlib Bbox
+    return any(box.overlaps(o) for o in others)
 
 
 def use_log_x(latencies: list[float], decades: float = 1.0) -> bool:
@@ -68,7 +74,10 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
         return None
     plt = _plt()
     pts = [(rr.latency.p50_ms, 100 * rr.row.accuracy.nme) for rr in data]  # type: ignore[union-attr]
-    front = set(pareto_front(pts))
+    # The front of edgekp's own exports, as in the verdict (PyTorch rows are references, not deployments);
+    # peers are drawn and labelled beside it.
+    ours = [i for i, rr in enumerate(data) if rr.row.variant != "peer" and rr.row.target != "pytorch"]
+    front = {ours[k] for k in pareto_front([pts[i] for i in ours])}
     targets = sorted({rr.row.target for rr in data if rr.row.variant != "peer"})
     colours = {t: plt.get_cmap("tab10")(i % 10) for i, t in enumerate(targets)}
     markers = {"fp32": "o", "fp16": "s", "int8": "D"}
@@ -93,37 +102,67 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.9)
     xs = [p[0] for p in pts]
     if use_log_x(xs):
-        from matplotlib.ticker import FuncFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         ax.set_xscale("log")
-        plain = FuncFormatter(lambda v, _: f"{v:g}")  # 2, 5, 10, 20 ms rather than 2x10^0
-        ax.xaxis.set_major_formatter(plain)
-        ax.xaxis.set_minor_formatter(plain)
+        # Labels at 1, 2, 5 of each decade only: labelling every minor tick ran "0.60.70.80.91" together.
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 2, 5, 10 ms rather than 2x10^0
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"median latency per face, ms ({data[0].latency.threads} thread(s), host)"  # type: ignore[union-attr]
                   + (", log scale" if use_log_x(xs) else ""))
     ax.set_ylabel("NME, % of inter-ocular distance")
     ax.grid(alpha=0.3)
+    ax.margins(y=0.1)  # room for the labels of the lowest and highest points
     labelled = [i for i in range(len(data)) if i in front or data[i].row.variant == "peer"]
-    ax.set_title(f"Accuracy vs latency ({len(data)} rows; {len(labelled)} labelled: Pareto front and peers)")
+    has_peers = any(data[i].row.variant == "peer" for i in labelled)
+    what = "Pareto front and peers" if has_peers else "Pareto front"
+    ax.set_title(f"Accuracy vs latency ({len(data)} rows; labelled: {what})")  # before the layout: it needs the room
     fig.tight_layout()
     fig.canvas.draw()  # fixes limits and layout, so label positions can be computed in display units
     to_px, middle = ax.transData.transform, ax.get_window_extent().x0 + ax.get_window_extent().width / 2
     anchors = [to_px(pts[i]) for i in labelled]
     heights = spread_labels([float(a[1]) for a in anchors], min_gap=11.0 * fig.dpi / 72)
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox
+    placed, shown = [], 0
     for i, (ax_px, _), ly in zip(labelled, anchors, heights, strict=True):
         right = ax_px < middle  # labels point inwards, so none leaves the axes
         text_xy = ax.transData.inverted().transform((ax_px + (10 if right else -10) * fig.dpi / 72, ly))
-        ax.annotate(data[i].label, pts[i], xytext=text_xy, textcoords="data", fontsize=7, va="center",
-                    ha="left" if right else "right", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})
+        note = ax.annotate(data[i].label, pts[i], xytext=text_xy, textcoords="data", fontsize=7, va="center",
+                           ha="left" if right else "right", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})
+        box = note.get_window_extent(renderer)
+        # A label only where it fits: inside the figure and clear of the labels already drawn.
+        if _overlaps(box, placed) or box.x0 < frame.x0 or box.x1 > frame.x1 or box.y0 < frame.y0 or box.y1 > frame.y1:
+            note.remove()
+            continue
+        placed.append(box)
+        shown += 1
+    skipped = f", {len(labelled) - shown} without room for a label" if shown < len(labelled) else ""
+    ax.set_title(f"Accuracy vs latency ({len(data)} rows; labelled: {what}{skipped})")
     return fig, ax
 
 
+def ced_rows(rows: list[ReportRow], need_errors: bool = True) -> list[ReportRow]:
+    """One curve per run and one per peer: the run's most accurate deployable row (exports of one model
+    overlap within a line width, so forty curves told less than eight)."""
+    best: dict[str, ReportRow] = {}
+    for rr in rows:
+        a = rr.row.accuracy
+        if a is None or (need_errors and not a.errors) or rr.fake_quant or rr.row.status != "ok":
+            continue
+        key = rr.label if rr.row.variant == "peer" else rr.run_label
+        if key not in best or a.nme < best[key].row.accuracy.nme:  # type: ignore[union-attr]
+            best[key] = rr
+    return list(best.values())
+
+
 def ced_curves(rows: list[ReportRow], path: Path, threshold: float = 0.10) -> Path | None:
-    data = [rr for rr in rows if rr.row.accuracy is not None and rr.row.accuracy.errors]
+    data = ced_rows(rows)
     if not data:
         return None
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
     x = np.linspace(0, threshold, 201)
     for rr in data:
         errors = np.sort(np.asarray(rr.row.accuracy.errors))  # type: ignore[union-attr]
@@ -134,8 +173,8 @@ def ced_curves(rows: list[ReportRow], path: Path, threshold: float = 0.10) -> Pa
     ax.set_ylabel("fraction of faces")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title("Cumulative error distribution")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: it hid the curves
+    ax.set_title("Cumulative error distribution (each run's most accurate export; peers dashed)")
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
@@ -143,19 +182,22 @@ def ced_curves(rows: list[ReportRow], path: Path, threshold: float = 0.10) -> Pa
 
 
 def pose_bars(rows: list[ReportRow], path: Path) -> Path | None:
-    data = [rr for rr in rows if rr.row.accuracy is not None]
+    # One group per run (its most accurate export) and per peer, as the CED: every export of a run shares
+    # its model, and 36 groups of bars made the labels unreadable.
+    data = [rr for rr in ced_rows(rows, need_errors=False) if rr.row.accuracy.nme_large is not None or rr.row.accuracy.nme_small is not None]  # type: ignore[union-attr]
     if not data:
         return None
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(data) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.8 * len(data) + 3), 5.5))
     idx = np.arange(len(data))
     for offset, (name, attr) in zip((-0.2, 0.2), (("large pose", "nme_large"), ("small pose", "nme_small")), strict=True):
         vals = [100 * (getattr(rr.row.accuracy, attr) or np.nan) for rr in data]
         ax.bar(idx + offset, vals, width=0.4, label=name)
     ax.set_xticks(idx, [rr.label for rr in data], rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("NME, %")
-    ax.legend(fontsize=8)
-    ax.set_title(f"NME by pose ({data[0].row.accuracy.large_pose_rule or 'large pose'})")  # type: ignore[union-attr]
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside the bars
+    ax.set_title(f"NME by pose, large = {data[0].row.accuracy.large_pose_rule or 'large pose'} "  # type: ignore[union-attr]
+                 "(each run's most accurate export)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)

@@ -36,6 +36,18 @@ class ReportRow:
     latency: Latency | None = None  # the row's first host latency, shown in the main table
     delta_nme: float | None = None
     breaches: list[str] = field(default_factory=list)
+    parent: str = "-"  # the run this row's run was made from (its label, or its folder name when not in the report)
+    vs_parent: str = "-"  # what changed against the parent's row of the same target, precision and route
+
+    @property
+    def fake_quant(self) -> bool:
+        """A QAT run's PyTorch row: the model with fake-quantizers, which no target runs (and several times
+        slower than the real fp32 model); shown for its accuracy, kept off the Pareto front and plot."""
+        return self.row.variant == "qat" and self.row.target == "pytorch"
+
+    @property
+    def precision_text(self) -> str:
+        return f"{self.row.precision} (fake-quant)" if self.fake_quant else self.row.precision
 
     @property
     def status_text(self) -> str:
@@ -53,7 +65,7 @@ class ReportRow:
     @property
     def label(self) -> str:
         r = self.row
-        return f"{self.run_label} {r.target} {r.precision}" + (f" ({r.route})" if r.route and r.target != "pytorch" else "")
+        return f"{self.run_label} {r.target} {self.precision_text}" + (f" ({r.route})" if r.route and r.target != "pytorch" else "")
 
     @property
     def fps(self) -> float | None:
@@ -66,6 +78,7 @@ class RunReport:
     rows: list[ReportRow]
     path: Path
     heatmap: Path | None = None
+    parent: str | None = None  # the parent run's label (or folder name), None for a run made from nothing
 
 
 def load_bench(run_dir: str | Path) -> BenchResult:
@@ -181,14 +194,14 @@ def fmt(value: Any, kind: str) -> str:
     return str(value)
 
 
-MAIN_COLUMNS = ("run", "target", "precision", "route", "status", "size KB", "params M", "MFLOPs", "NME %",
+MAIN_COLUMNS = ("run", "parent", "vs parent", "target", "precision", "route", "status", "size KB", "params M", "MFLOPs", "NME %",
                 "dNME %", "FR %", "AUC", "large NME %", "small NME %", "threads", "p50 ms", "p90 ms", "FPS")
 
 
 def main_cells(rr: ReportRow) -> list[str]:
     r, a, lat = rr.row, rr.row.accuracy, rr.latency
     return [
-        rr.run_label, r.target, r.precision, r.route, rr.status_text, fmt(r.size_bytes, "kb"),
+        rr.run_label, rr.parent, rr.vs_parent, r.target, rr.precision_text, r.route, rr.status_text, fmt(r.size_bytes, "kb"),
         fmt(r.params, "m"), fmt(r.flops / 1e6 if r.flops else None, "ms") if r.flops else "-",
         fmt(a.nme if a else None, "pct"), fmt(rr.delta_nme, "dpct"), fmt(a.fr if a else None, "pct"),
         fmt(a.auc if a else None, "auc"), fmt(a.nme_large if a else None, "pct"), fmt(a.nme_small if a else None, "pct"),
@@ -222,7 +235,7 @@ def yaw_cells(rr: ReportRow) -> list[str]:
     io = a.by_yaw.get("inter_ocular", {}) if a else {}
     faces = f"{a.n + a.n_unscored}" if a else "-"
     scored = f"{a.n}" if a else "-"
-    return [rr.run_label, r.target, r.precision, r.route, faces, fmt(a.nme_box if a else None, "pct"),
+    return [rr.run_label, r.target, rr.precision_text, r.route, faces, fmt(a.nme_box if a else None, "pct"),
             *(_bin_cell(box, b) for b in YAW_BIN_NAMES), scored, *(_bin_cell(io, b) for b in YAW_BIN_NAMES),
             (a.pose_source or "-") if a else "-"]
 

@@ -42,9 +42,15 @@ def test_labels_only_pareto_points_and_peers_and_they_do_not_overlap() -> None:
     fig, ax = accuracy_latency_figure(rows)
     try:
         texts = [t for t in ax.texts if t.get_text()]
-        pts = [(r.latency.p50_ms, 100 * r.row.accuracy.nme) for r in rows]
-        expected = {rows[i].label for i in pareto_front(pts)} | {r.label for r in rows if r.row.variant == "peer"}
-        assert {t.get_text() for t in texts} == expected
+        # The front is edgekp's exports' (PyTorch rows are references, peers are labelled beside it); a label is
+        # drawn only where it fits, and the title counts the ones left out.
+        ours = [r for r in rows if r.row.variant != "peer" and r.row.target != "pytorch"]
+        pts = [(r.latency.p50_ms, 100 * r.row.accuracy.nme) for r in ours]
+        expected = {ours[i].label for i in pareto_front(pts)} | {r.label for r in rows if r.row.variant == "peer"}
+        drawn = {t.get_text() for t in texts}
+        assert drawn <= expected and len(drawn) >= len(expected) / 2
+        if drawn != expected:
+            assert f"{len(expected) - len(drawn)} without room for a label" in ax.get_title()
         assert len(texts) < len(rows)  # the rest are not labelled
         fig.canvas.draw()
         boxes = [t.get_window_extent() for t in texts]

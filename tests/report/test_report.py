@@ -56,7 +56,8 @@ def test_report_cli_writes_every_form(benched_run: Path, tmp_path: Path) -> None
     for name in ("report.md", "report.html", "report.json", "report.csv", "manifest.json"):
         assert (out / name).is_file(), name
     md = (out / "report.md").read_text()
-    assert md.splitlines()[2].startswith("Made by: `edgekp report ")
+    assert md.splitlines()[2] == "## Verdict"  # the report opens with its answer
+    assert "\nMade by: `edgekp report " in md
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "src='plots/" not in html  # self-contained
     rows = json.loads((out / "report.json").read_text())["rows"]

@@ -34,8 +34,10 @@ def parse_mat(file: Path) -> tuple[np.ndarray, Pose | None]:
     pose = None
     if "Pose_Para" in mat:
         para = np.asarray(mat["Pose_Para"], dtype=np.float64).ravel()
-        if para.size >= 3 and np.isfinite(para[:3]).all():
-            pitch, yaw, roll = np.degrees(para[:3])
+        with np.errstate(over="ignore"):  # a huge radian value overflows to inf here, then counts as no pose
+            angles = np.degrees(para[:3]) if para.size >= 3 else np.array([np.nan])
+        if np.isfinite(angles).all() and angles.size == 3:
+            pitch, yaw, roll = angles
             pose = Pose(yaw=float(yaw), pitch=float(pitch), roll=float(roll))
     return points, pose
 

@@ -99,6 +99,8 @@ def find_image(folder: Path, stem: str) -> Path | None:
 def as_points(values: object, origin: str) -> np.ndarray:
     """K x 2 float32 from any nested sequence; DataError (naming ``origin``) if it is not numeric."""
     try:
+        if np.iscomplexobj(values):  # a cast would silently drop the imaginary part
+            raise DataError(f"{origin}: landmark coordinates are complex numbers, not real ones")
         points = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(f"{origin}: landmark coordinates are not numbers ({one_line(exc)})") from None

@@ -57,7 +57,8 @@ def parse_dlib(root: ET.Element, file: Path, problems: Problems) -> list[Item]:
             except DataError as exc:
                 problems.report(file, str(exc).removeprefix(f"{file} "))
                 continue
-            if all(label.isdigit() for label, _, _ in named):
+            # isdigit() is also true for superscripts such as '²', which int() rejects; ASCII digits only.
+            if all(label.isascii() and label.isdigit() for label, _, _ in named):
                 named.sort(key=lambda part: int(part[0]))
             points = np.array([(x, y) for _, x, y in named], dtype=np.float32)
             n += 1

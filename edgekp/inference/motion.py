@@ -40,3 +40,25 @@ def region_shift(previous: np.ndarray, current: np.ndarray, square: tuple[float,
     size = float(np.linalg.norm(shift))
     limit = deadzone * square[2]
     return shift * (1.0 - limit / size) if size > limit else np.zeros(2)
+
+
+INNER = slice(17, 68)  # brows, nose, eyes, mouth: texture on the face itself (the jaw line sits on the background edge)
+LK_WINDOW = 15  # px: the Lucas-Kanade window (about a fifth of the eye-to-eye span of a 120 px face)
+
+
+def points_motion(previous: np.ndarray, current: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+    """2 x 3 similarity (shift, turn, zoom) the face moved by from ``previous`` to ``current`` (grey
+    frames), from pyramidal Lucas-Kanade flow of its inner landmarks, fitted robustly (RANSAC); None
+    when too few points were followed. The crop of the next pass is cut around the landmarks moved by
+    it, so a turn or a zoom reaches the crop as well as a shift."""
+    inner = points[INNER] if len(points) >= 68 else points
+    start = inner[np.isfinite(inner).all(axis=1)].astype(np.float32).reshape(-1, 1, 2)
+    if len(start) < 4:
+        return None
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, current, start, None, winSize=(LK_WINDOW, LK_WINDOW),
+                                                maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+    ok = status.reshape(-1).astype(bool)
+    if ok.sum() < 4:
+        return None
+    matrix, _ = cv2.estimateAffinePartial2D(start[ok], moved[ok], method=cv2.RANSAC, ransacReprojThreshold=2.0)
+    return matrix

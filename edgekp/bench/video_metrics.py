@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,8 +47,10 @@ def score_clip(clip: Clip, predicted: Sequence[np.ndarray | None]) -> FrameScore
     gt, iod = clip.points, _iod(clip.points)
     scored = has & clip.in_view
     err = np.linalg.norm(pred - gt, axis=-1) / iod[:, None]
-    nme68 = np.where(scored, np.nanmean(err, axis=1), np.nan)
-    nme6 = np.where(scored, np.nanmean(err[:, list(CORNERS)], axis=1), np.nan)
+    with warnings.catch_warnings():  # a frame without a face is an all-NaN row on purpose: it scores NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        nme68 = np.where(scored, np.nanmean(err, axis=1), np.nan)
+        nme6 = np.where(scored, np.nanmean(err[:, list(CORNERS)], axis=1), np.nan)
     jitter68, jitter6 = np.full(n, np.nan), np.full(n, np.nan)
     for t in range(1, n):
         if scored[t] and scored[t - 1]:

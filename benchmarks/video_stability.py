@@ -25,7 +25,7 @@ import numpy as np
 from edgekp.bench.holdout import holdout_of_run
 from edgekp.bench.peers_video import face_mesh_results
 from edgekp.bench.video_clips import PHASES, ClipSpec, make_clip, write_clip
-from edgekp.bench.video_metrics import merge, score_clip, summarize
+from edgekp.bench.video_metrics import CORNERS, merge, score_clip, summarize
 from edgekp.config.video import SmoothingConfig, TrackingConfig, VideoConfig
 from edgekp.data.images import load_image
 from edgekp.data.readers import read_dataset
@@ -124,6 +124,9 @@ def print_tables(results: dict[str, dict[str, Any]], mediapipe: dict[str, Any]) 
         if mp_ok:
             p = mediapipe["phases"][phase]
             print(f"| {MEDIAPIPE} | {_cell(p['nme6'])} | - | {_cell(p['jitter6'])} | - | {p['missed']} | {p['false']} |")
+    print(f"\nNME % of each corner (iBUG {', '.join(map(str, CORNERS))}), all phases:")
+    for name, r in [*results.items(), *([(MEDIAPIPE, mediapipe)] if mp_ok else [])]:
+        print(f"| {name} | {' | '.join(_cell(v) for v in r['overall']['nme_corners'])} |")
     if mp_ok:
         print(f"\n{MEDIAPIPE}: mediapipe {mediapipe['versions'].get('mediapipe')} (numpy {mediapipe['versions'].get('numpy')}) "
               "in its own process pinned to one core; decode + Face Mesh per frame; six corners = mesh 33, 133, 362, 263, "

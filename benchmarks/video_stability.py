@@ -22,13 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.bench.holdout import holdout_of_run
 from edgekp.bench.peers_video import face_mesh_results
-from edgekp.bench.video_clips import PHASES, ClipSpec, make_clip, write_clip
+from edgekp.bench.video_clips import PHASES, ClipSpec, holdout_clips, write_clip
 from edgekp.bench.video_metrics import CORNERS, merge, score_clip, summarize
 from edgekp.config.video import SmoothingConfig, TrackingConfig, VideoConfig
-from edgekp.data.images import load_image
-from edgekp.data.readers import read_dataset
 from edgekp.host import host_info
 from edgekp.inference.detectors import DetectorChoice, video_detector
 from edgekp.inference.runtime import load_runtime
@@ -53,18 +50,6 @@ CONFIGS = {
     "tracking + filter, no motion model": VideoConfig(tracking=TrackingConfig(motion=False),
                                                       smoothing=SmoothingConfig(follow_motion=False)),
 }
-
-
-def holdout_faces(root: Path, n: int, seed: int) -> list[Any]:
-    """``n`` of the shipped model's held-out 300W faces, whose face is at least 80 px in its photo."""
-    holdout = holdout_of_run(None)
-    faces = []
-    for sub in ("300w/helen_train", "300w/afw"):
-        keep = set(holdout.get(sub, []))
-        faces += [r for r in read_dataset(root / sub, format="pts").records if r.source in keep]
-    faces = [r for r in faces if float(np.ptp(r.points, axis=0).max()) >= 80]
-    pick = np.random.default_rng(seed).choice(len(faces), min(n, len(faces)), replace=False)
-    return [faces[i] for i in sorted(pick)]
 
 
 def mediapipe_row(clips: list[Any], paths: list[Path], requested: bool, cache: str | None) -> dict[str, Any]:
@@ -155,9 +140,7 @@ def main() -> None:
     runtime = load_runtime(args.model, threads=1)
     detector = video_detector(DetectorChoice(args.detector, threads=1))
     spec = ClipSpec(shake_scale=args.shake)
-    faces = holdout_faces(Path(args.data_root), args.clips, args.seed)
-    clips = [make_clip(load_image(r), np.asarray(r.points, np.float64), spec, args.seed + i, r.source)
-             for i, r in enumerate(faces)]
+    clips = holdout_clips(Path(args.data_root), args.clips, args.seed, spec)
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         paths = []

@@ -1,4 +1,5 @@
-"""Frame-to-frame image motion of a face region, by phase correlation.
+"""Frame-to-frame image motion of a face: Lucas-Kanade flow of its inner landmarks fitted with a
+similarity (``points_motion``, the tracker's default), or phase correlation of its region (a shift only).
 
 A tracker that crops frame t from frame t-1's landmarks sees the face off-centre by however far it
 moved, and the model, trained on centred crops, follows such a shift only in part: the landmarks

@@ -2,8 +2,10 @@
 
 On the first frame, and whenever fewer faces are followed than asked for, the detector looks for
 faces; a detection's box is loose, so its landmarks take ``refine_detected`` extra passes. While a
-face is followed, its crop comes from the previous frame's landmarks (the landmark box + the
-training margin, as training crops were made) and takes ONE landmark pass. The model's presence
+face is followed, its crop is the last one carried by the face's image motion (optical flow of
+its inner landmarks, a similarity), pulled a little towards the box around the previous frame's
+landmarks (the landmark box + the training margin, as training crops were made), and takes ONE
+landmark pass. The model's presence
 score on that crop decides whether the face is still there: below the threshold the face is
 dropped and the detector runs again on the same frame. A detection whose crop scores below the
 threshold is rejected, which keeps detector false alarms out of the output.
@@ -137,8 +139,9 @@ class FaceTracker:
     def _follow(self, previous: np.ndarray, grey: np.ndarray, around: np.ndarray, track: _Track,
                 ) -> tuple[float, float, float, float]:
         """This frame's crop for a followed face: the last crop carried by the face's image motion,
-        pulled by ``crop_gain`` towards the box around the moved landmarks ``around``."""
-        from edgekp.data.crops import crop_box_from_points
+        pulled by ``crop_gain`` towards the box around the moved landmarks ``around``. A crop re-cut
+        around the model's own landmarks every frame feeds the model's error into the next crop and
+        wanders (benchmarks/video_crop_drift.py); carried by the image motion, it does not."""
         from edgekp.inference.motion import points_motion, region_shift
 
         cfg, margin = self.config.tracking, self.runtime.margin

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from edgekp.bench.peers_video import face_mesh_results
-from edgekp.bench.video_clips import PHASES, ClipSpec, holdout_clips, write_clip
+from edgekp.bench.video_clips import FACE_SETS, PHASES, ClipSpec, holdout_clips, write_clip
 from edgekp.bench.video_metrics import CORNERS, merge, score_clip, summarize
 from edgekp.config.video import SmoothingConfig, TrackingConfig, VideoConfig
 from edgekp.host import host_info
@@ -43,6 +43,7 @@ CONFIGS = {
     "tracking + filter, crop from raw landmarks": VideoConfig(tracking=TrackingConfig(crop_from="raw")),
     "tracking + filter, crop re-cut every frame (gain 1)": VideoConfig(tracking=TrackingConfig(crop_gain=1.0)),
     "tracking + filter, crop gain 0.05": VideoConfig(tracking=TrackingConfig(crop_gain=0.05)),
+    "tracking + filter, crop gain 0.3": VideoConfig(tracking=TrackingConfig(crop_gain=0.3)),
     "tracking + filter, prior from landmark motion (not flow)": VideoConfig(
         smoothing=SmoothingConfig(motion_source="landmarks")),
     "tracking + filter, first pass (shift-only motion, crop re-cut, landmark prior)": VideoConfig(
@@ -132,6 +133,10 @@ def main() -> None:
     parser.add_argument("--mediapipe", action="store_true",
                         help="also run MediaPipe Face Mesh (pip-installs mediapipe into the peers cache if needed)")
     parser.add_argument("--peers-cache", default=None, help="peers cache folder (default ~/.cache/edgekp/peers)")
+    parser.add_argument("--faces", choices=FACE_SETS, default="holdout",
+                        help="holdout: the shipped model's held-out 300W faces (validation); lfpw: 300W LFPW train")
+    parser.add_argument("--size", type=int, default=320, help="frame side in pixels")
+    parser.add_argument("--face-px", type=float, default=120.0, help="the face's landmark box side at the start")
     parser.add_argument("--json", metavar="PATH", help="also write every figure here")
     args = parser.parse_args()
     import cv2
@@ -139,8 +144,8 @@ def main() -> None:
     cv2.setNumThreads(1)  # decode, crops and the Haar detector on one thread, as the model
     runtime = load_runtime(args.model, threads=1)
     detector = video_detector(DetectorChoice(args.detector, threads=1))
-    spec = ClipSpec(shake_scale=args.shake)
-    clips = holdout_clips(Path(args.data_root), args.clips, args.seed, spec)
+    spec = ClipSpec(shake_scale=args.shake, size=args.size, face_px=args.face_px)
+    clips = holdout_clips(Path(args.data_root), args.clips, args.seed, spec, args.faces)
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
@@ -158,7 +163,7 @@ def main() -> None:
     print(f"\nhost: {host['cpu']}, ISA {' '.join(host['isa'])}, {host['cores']} cores; 1 thread; "
           f"runtime {runtime.source} via onnxruntime {host['libraries'].get('onnxruntime')}; detector {detector.name}; "
           f"presence threshold {runtime.presence_threshold}")
-    print(f"clips: {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases still {spec.still}, "
+    print(f"clips ({args.faces} faces): {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases still {spec.still}, "
           f"pan {spec.pan}, away {spec.away}, shake {spec.shake} at amplitude {spec.shake_scale:g}), noise sigma {spec.noise}; photos: "
           f"{', '.join(c.name for c in clips)}")
     print_tables(results, mediapipe)

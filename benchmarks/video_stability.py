@@ -6,7 +6,9 @@ Each clip (edgekp.bench.video_clips): 320 x 320, 30 fps, 90 frames, sensor noise
 pan+turn / away (15 frames) / hand-held shake, made from one of the shipped model's held-out 300W
 photos. Every configuration runs each clip through the same code as `edgekp predict VIDEO`
 (decode, track, landmarks, filter, JSON line), at 1 thread; frames/s leaves process start-up, model
-load and the one-time ONNX export out. MediaPipe Face Mesh is compared only when it runs offline here.
+load and the one-time ONNX export out. With ``--mediapipe``, MediaPipe Face Mesh (legacy solution, tracking
+mode) runs on the same clip files in its own process, pinned to one core, scored on the six corners;
+without it, or where it cannot run, its row says why and gives no figure.
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.bench.holdout import holdout_of_run
-from edgekp.bench.video_clips import PHASES, ClipSpec, make_clip, write_clip
-from edgekp.bench.video_metrics import merge, score_clip, summarize
+from edgekp.bench.peers_video import face_mesh_results
+from edgekp.bench.video_clips import FACE_SETS, PHASES, ClipSpec, holdout_clips, write_clip
+from edgekp.bench.video_metrics import CORNERS, merge, score_clip, summarize
 from edgekp.config.video import SmoothingConfig, TrackingConfig, VideoConfig
-from edgekp.data.images import load_image
-from edgekp.data.readers import read_dataset
 from edgekp.host import host_info
 from edgekp.inference.detectors import DetectorChoice, video_detector
 from edgekp.inference.runtime import load_runtime
@@ -40,35 +40,25 @@ CONFIGS = {
     "tracking, no filter": VideoConfig(smoothing=SmoothingConfig(enabled=False)),
     "tracking + filter (default)": VideoConfig(),
     "tracking + filter, 2 passes/tracked frame": VideoConfig(tracking=TrackingConfig(refine_tracked=1)),
+    "tracking + filter, crop from raw landmarks": VideoConfig(tracking=TrackingConfig(crop_from="raw")),
+    "tracking + filter, crop re-cut every frame (gain 1)": VideoConfig(tracking=TrackingConfig(crop_gain=1.0)),
+    "tracking + filter, crop gain 0.05": VideoConfig(tracking=TrackingConfig(crop_gain=0.05)),
+    "tracking + filter, crop gain 0.3": VideoConfig(tracking=TrackingConfig(crop_gain=0.3)),
+    "tracking + filter, prior from landmark motion (not flow)": VideoConfig(
+        smoothing=SmoothingConfig(motion_source="landmarks")),
+    "tracking + filter, first pass (shift-only motion, crop re-cut, landmark prior)": VideoConfig(
+        tracking=TrackingConfig(motion_model="shift"), smoothing=SmoothingConfig(motion_source="landmarks")),
     "tracking + filter, no motion model": VideoConfig(tracking=TrackingConfig(motion=False),
                                                       smoothing=SmoothingConfig(follow_motion=False)),
 }
 
 
-def holdout_faces(root: Path, n: int, seed: int) -> list[Any]:
-    """``n`` of the shipped model's held-out 300W faces, whose face is at least 80 px in its photo."""
-    holdout = holdout_of_run(None)
-    faces = []
-    for sub in ("300w/helen_train", "300w/afw"):
-        keep = set(holdout.get(sub, []))
-        faces += [r for r in read_dataset(root / sub, format="pts").records if r.source in keep]
-    faces = [r for r in faces if float(np.ptp(r.points, axis=0).max()) >= 80]
-    pick = np.random.default_rng(seed).choice(len(faces), min(n, len(faces)), replace=False)
-    return [faces[i] for i in sorted(pick)]
-
-
-def mediapipe_status() -> str:
-    import importlib.util
-
-    from edgekp.bench.peers import default_cache
-
-    cache = default_cache()
-    files = sorted(p.name for p in (cache / "mediapipe").glob("*.tflite")) if (cache / "mediapipe").is_dir() else []
-    if importlib.util.find_spec("mediapipe") is not None:
-        return "MediaPipe Face Mesh: the mediapipe module is importable, but its run is not wired into this benchmark; no figure"
-    return ("MediaPipe Face Mesh: not run, no figure given: its tracking solution (graph, detector-tracker loop and "
-            "landmark smoothing) is the mediapipe Python module, which is not installed here; the peers cache "
-            f"{cache} holds only model files ({', '.join(files) or 'none'}), not the solution")
+def mediapipe_row(clips: list[Any], paths: list[Path], requested: bool, cache: str | None) -> dict[str, Any]:
+    """MediaPipe Face Mesh on the same clip files, in its own process (edgekp.bench.peers_video)."""
+    if not requested:
+        return {"status": "unavailable", "reason": "not requested (--mediapipe runs it, pip-installing the mediapipe "
+                                                    "package into the peers cache, never into edgekp's environment)"}
+    return face_mesh_results(clips, paths, Path(cache).expanduser() if cache else None, allow_install=True)
 
 
 def run_config(config: VideoConfig, runtime: Any, detector: Any, clips: list[Any], paths: list[Path]) -> dict[str, Any]:
@@ -89,11 +79,15 @@ def run_config(config: VideoConfig, runtime: Any, detector: Any, clips: list[Any
             "landmark_passes_per_frame": round(passes / frames, 2)}
 
 
+MEDIAPIPE = "MediaPipe Face Mesh (tracking mode)"
+
+
 def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def print_tables(results: dict[str, dict[str, Any]]) -> None:
+def print_tables(results: dict[str, dict[str, Any]], mediapipe: dict[str, Any]) -> None:
+    mp_ok = mediapipe["status"] == "ok"
     print("\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false | re-acquire (mean/max) | detector runs/clip | passes/frame | fps wall | fps CPU |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
@@ -101,6 +95,11 @@ def print_tables(results: dict[str, dict[str, Any]]) -> None:
         print(f"| {name} | {_cell(o['nme6'])} | {_cell(o['nme68'])} | {_cell(o['jitter6'])} | {_cell(o['jitter68'])} | "
               f"{o['missed']} | {o['false']} | {_cell(o.get('reacquire_mean'))}/{_cell(o.get('reacquire_max'))} | "
               f"{r['detector_runs_per_clip']} | {r['landmark_passes_per_frame']} | {r['fps']} | {r['fps_cpu']} |")
+    if mp_ok:
+        o = mediapipe["overall"]
+        print(f"| {MEDIAPIPE} | {_cell(o['nme6'])} | - | {_cell(o['jitter6'])} | - | {o['missed']} | {o['false']} | "
+              f"{_cell(o.get('reacquire_mean'))}/{_cell(o.get('reacquire_max'))} | - | - | {mediapipe['fps']} | "
+              f"{mediapipe['fps_cpu']} |")
     for phase in PHASES:
         print(f"\nphase {phase}:\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false |")
         print("|---|---|---|---|---|---|---|")
@@ -108,6 +107,18 @@ def print_tables(results: dict[str, dict[str, Any]]) -> None:
             p = r["phases"][phase]
             print(f"| {name} | {_cell(p['nme6'])} | {_cell(p['nme68'])} | {_cell(p['jitter6'])} | {_cell(p['jitter68'])} | "
                   f"{p['missed']} | {p['false']} |")
+        if mp_ok:
+            p = mediapipe["phases"][phase]
+            print(f"| {MEDIAPIPE} | {_cell(p['nme6'])} | - | {_cell(p['jitter6'])} | - | {p['missed']} | {p['false']} |")
+    print(f"\nNME % of each corner (iBUG {', '.join(map(str, CORNERS))}), all phases:")
+    for name, r in [*results.items(), *([(MEDIAPIPE, mediapipe)] if mp_ok else [])]:
+        print(f"| {name} | {' | '.join(_cell(v) for v in r['overall']['nme_corners'])} |")
+    if mp_ok:
+        print(f"\n{MEDIAPIPE}: mediapipe {mediapipe['versions'].get('mediapipe')} (numpy {mediapipe['versions'].get('numpy')}) "
+              "in its own process pinned to one core; decode + Face Mesh per frame; six corners = mesh 33, 133, 362, 263, "
+              "61, 291 as iBUG 36, 39, 42, 45, 48, 54 (the same mapping as the still-image peer)")
+    else:
+        print(f"\n{MEDIAPIPE}: unavailable, no figure: {mediapipe['reason']}")
 
 
 def main() -> None:
@@ -119,6 +130,13 @@ def main() -> None:
     parser.add_argument("--detector", default="auto")
     parser.add_argument("--configs", nargs="*", default=None, help="configuration names to run (default: all)")
     parser.add_argument("--shake", type=float, default=1.0, help="hand-held shake amplitude (1: about 3 px/frame)")
+    parser.add_argument("--mediapipe", action="store_true",
+                        help="also run MediaPipe Face Mesh (pip-installs mediapipe into the peers cache if needed)")
+    parser.add_argument("--peers-cache", default=None, help="peers cache folder (default ~/.cache/edgekp/peers)")
+    parser.add_argument("--faces", choices=FACE_SETS, default="holdout",
+                        help="holdout: the shipped model's held-out 300W faces (validation); lfpw: 300W LFPW train")
+    parser.add_argument("--size", type=int, default=320, help="frame side in pixels")
+    parser.add_argument("--face-px", type=float, default=120.0, help="the face's landmark box side at the start")
     parser.add_argument("--json", metavar="PATH", help="also write every figure here")
     args = parser.parse_args()
     import cv2
@@ -126,10 +144,8 @@ def main() -> None:
     cv2.setNumThreads(1)  # decode, crops and the Haar detector on one thread, as the model
     runtime = load_runtime(args.model, threads=1)
     detector = video_detector(DetectorChoice(args.detector, threads=1))
-    spec = ClipSpec(shake_scale=args.shake)
-    faces = holdout_faces(Path(args.data_root), args.clips, args.seed)
-    clips = [make_clip(load_image(r), np.asarray(r.points, np.float64), spec, args.seed + i, r.source)
-             for i, r in enumerate(faces)]
+    spec = ClipSpec(shake_scale=args.shake, size=args.size, face_px=args.face_px)
+    clips = holdout_clips(Path(args.data_root), args.clips, args.seed, spec, args.faces)
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
@@ -142,17 +158,18 @@ def main() -> None:
             start = time.perf_counter()
             results[name] = run_config(config, runtime, detector, clips, paths)
             print(f"{name}: done in {time.perf_counter() - start:.1f} s", flush=True)
+        mediapipe = mediapipe_row(clips, paths, args.mediapipe, args.peers_cache)
     host = host_info(threads=1)
     print(f"\nhost: {host['cpu']}, ISA {' '.join(host['isa'])}, {host['cores']} cores; 1 thread; "
           f"runtime {runtime.source} via onnxruntime {host['libraries'].get('onnxruntime')}; detector {detector.name}; "
           f"presence threshold {runtime.presence_threshold}")
-    print(f"clips: {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases still {spec.still}, "
+    print(f"clips ({args.faces} faces): {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases still {spec.still}, "
           f"pan {spec.pan}, away {spec.away}, shake {spec.shake} at amplitude {spec.shake_scale:g}), noise sigma {spec.noise}; photos: "
           f"{', '.join(c.name for c in clips)}")
-    print_tables(results)
-    print(f"\n{mediapipe_status()}")
+    print_tables(results, mediapipe)
+
     if args.json:
-        Path(args.json).write_text(json.dumps({"host": host, "results": results}, indent=2))
+        Path(args.json).write_text(json.dumps({"host": host, "results": results, "mediapipe": mediapipe}, indent=2))
 
 
 if __name__ == "__main__":

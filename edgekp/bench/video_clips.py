@@ -15,6 +15,7 @@ Sensor noise (Gaussian, per pixel, per frame) runs throughout.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -145,3 +146,30 @@ def write_clip(clip: Clip, path: str) -> None:
             writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     finally:
         writer.release()
+
+
+FACE_SETS = ("holdout", "lfpw")
+
+
+def holdout_clips(root: Path, n: int, seed: int, spec: ClipSpec, face_set: str = "holdout") -> list[Clip]:
+    """Clips of ``n`` faces at least 80 px in their photo: the shipped model's held-out 300W faces (HELEN
+    train and AFW; the benchmark's validation clips), or ``"lfpw"``: 300W LFPW train, which the landmark
+    model never saw either (a second check of what was tuned on the first)."""
+    from edgekp.bench.holdout import holdout_of_run
+    from edgekp.data.images import load_image
+    from edgekp.data.readers import read_dataset
+
+    if face_set not in FACE_SETS:
+        raise ValueError(f"face set {face_set!r}: one of {FACE_SETS}")
+    faces = []
+    if face_set == "lfpw":
+        faces = list(read_dataset(root / "300w/lfpw_train", format="pts").records)
+    else:
+        holdout = holdout_of_run(None)
+        for sub in ("300w/helen_train", "300w/afw"):
+            keep = set(holdout.get(sub, []))
+            faces += [r for r in read_dataset(root / sub, format="pts").records if r.source in keep]
+    faces = [r for r in faces if float(np.ptp(r.points, axis=0).max()) >= 80]
+    pick = np.random.default_rng(seed).choice(len(faces), min(n, len(faces)), replace=False)
+    return [make_clip(load_image(faces[j]), np.asarray(faces[j].points, np.float64), spec, seed + i, faces[j].source)
+            for i, j in enumerate(sorted(pick))]

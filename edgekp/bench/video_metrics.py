@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class FrameScores:
     missed: np.ndarray  # T bool
     false: np.ndarray  # T bool
     reacquire: list[int]  # one per return from ``away``
+    corners: np.ndarray  # T x 6 error of each of CORNERS over the inter-ocular distance, NaN where not scored
 
 
 def _iod(points: np.ndarray) -> np.ndarray:
@@ -46,8 +48,10 @@ def score_clip(clip: Clip, predicted: Sequence[np.ndarray | None]) -> FrameScore
     gt, iod = clip.points, _iod(clip.points)
     scored = has & clip.in_view
     err = np.linalg.norm(pred - gt, axis=-1) / iod[:, None]
-    nme68 = np.where(scored, np.nanmean(err, axis=1), np.nan)
-    nme6 = np.where(scored, np.nanmean(err[:, list(CORNERS)], axis=1), np.nan)
+    with warnings.catch_warnings():  # a frame without a face is an all-NaN row on purpose: it scores NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        nme68 = np.where(scored, np.nanmean(err, axis=1), np.nan)
+        nme6 = np.where(scored, np.nanmean(err[:, list(CORNERS)], axis=1), np.nan)
     jitter68, jitter6 = np.full(n, np.nan), np.full(n, np.nan)
     for t in range(1, n):
         if scored[t] and scored[t - 1]:
@@ -60,13 +64,15 @@ def score_clip(clip: Clip, predicted: Sequence[np.ndarray | None]) -> FrameScore
             later = [u for u in range(t, n) if clip.in_view[u]]
             hit = next((u for u in later if has[u]), None)
             reacquire.append((hit - later[0]) if hit is not None and later else n - t)
-    return FrameScores(phase, nme68, nme6, jitter68, jitter6, clip.in_view & ~has, (phase == "away") & has, reacquire)
+    corners = np.where(scored[:, None], err[:, list(CORNERS)], np.nan)
+    return FrameScores(phase, nme68, nme6, jitter68, jitter6, clip.in_view & ~has, (phase == "away") & has, reacquire,
+                       corners)
 
 
 def merge(scores: Sequence[FrameScores]) -> FrameScores:
     cat = lambda name: np.concatenate([getattr(s, name) for s in scores])  # noqa: E731
     return FrameScores(cat("phase"), cat("nme68"), cat("nme6"), cat("jitter68"), cat("jitter6"), cat("missed"),
-                       cat("false"), [r for s in scores for r in s.reacquire])
+                       cat("false"), [r for s in scores for r in s.reacquire], cat("corners"))
 
 
 def summarize(scores: FrameScores, phase: str | None = None) -> dict[str, float | int | None]:
@@ -83,6 +89,7 @@ def summarize(scores: FrameScores, phase: str | None = None) -> dict[str, float 
         "jitter68": pct(scores.jitter68), "jitter6": pct(scores.jitter6),
         "missed": int(scores.missed[keep].sum()), "false": int(scores.false[keep].sum()),
         "frames": int(keep.sum()),
+        "nme_corners": [pct(scores.corners[:, i]) for i in range(len(CORNERS))],
     }
     if phase in (None, "away", "shake") and scores.reacquire:
         out["reacquire_mean"] = round(float(np.mean(scores.reacquire)), 2)

@@ -56,23 +56,26 @@ class LandmarkFilter:
         self._dx: np.ndarray | None = None
         self._t: float | None = None
 
-    def _prior(self, points: np.ndarray, size: float) -> np.ndarray:
-        """The previous estimate moved by the face's motion since the previous frame (see the module doc)."""
+    def _prior(self, points: np.ndarray, size: float, measured: np.ndarray | None) -> np.ndarray:
+        """The previous estimate moved by the face's motion since the previous frame (see the module doc):
+        ``measured`` (2 x 3, from the image, e.g. optical flow) when the caller has it, else the
+        similarity between the previous and these raw landmarks."""
         assert self._x is not None
         if not self.config.follow_motion or self._raw is None:
             return self._x
         good = np.isfinite(points).all(axis=1) & np.isfinite(self._raw).all(axis=1)
         if good.sum() < 3:
             return self._x
-        matrix = similarity(self._raw[good], points[good])
+        matrix = measured if measured is not None else similarity(self._raw[good], points[good])
         motion = self._x @ matrix[:, :2].T + matrix[:, 2] - self._x
         magnitude = float(np.linalg.norm(motion, axis=1).mean())
         # A gate, not a shrink: motion past the deadzone is followed in full (shrinking every step
         # would leave a lag that builds up over a pan), motion inside it is the landmarks' own noise.
         return self._x + motion if magnitude > self.config.deadzone * size else self._x
 
-    def __call__(self, points: np.ndarray, t: float) -> np.ndarray:
-        """Filtered K x 2 points for raw ``points`` (image pixels) seen at time ``t`` seconds."""
+    def __call__(self, points: np.ndarray, t: float, motion: np.ndarray | None = None) -> np.ndarray:
+        """Filtered K x 2 points for raw ``points`` (image pixels) seen at time ``t`` seconds; ``motion``:
+        the face's 2 x 3 image motion since the previous call, if measured."""
         points = np.asarray(points, np.float64)
         if not self.config.enabled:
             return points
@@ -81,7 +84,7 @@ class LandmarkFilter:
             return points
         dt = t - self._t
         size = face_size(points)
-        prior = self._prior(points, size)
+        prior = self._prior(points, size, motion)
         self._raw = points.copy()
         # Speed in face sizes per second, itself low-passed so that one noisy frame cannot open the cutoff.
         raw_speed = (points - prior) / dt / size

@@ -2,8 +2,10 @@
 
 On the first frame, and whenever fewer faces are followed than asked for, the detector looks for
 faces; a detection's box is loose, so its landmarks take ``refine_detected`` extra passes. While a
-face is followed, its crop comes from the previous frame's landmarks (the landmark box + the
-training margin, as training crops were made) and takes ONE landmark pass. The model's presence
+face is followed, its crop is the last one carried by the face's image motion (optical flow of
+its inner landmarks, a similarity), pulled a little towards the box around the previous frame's
+landmarks (the landmark box + the training margin, as training crops were made), and takes ONE
+landmark pass. The model's presence
 score on that crop decides whether the face is still there: below the threshold the face is
 dropped and the detector runs again on the same frame. A detection whose crop scores below the
 threshold is rejected, which keeps detector false alarms out of the output.
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgekp.config.video import VideoConfig
+from edgekp.data.crops import crop_box_from_points
 from edgekp.inference.boxes import FaceBox
 from edgekp.inference.one_euro import LandmarkFilter
 from edgekp.inference.runtime import LandmarkRuntime
@@ -43,6 +46,8 @@ class _Track:
     smoothed: np.ndarray | None = None
     age: int = 0
     shift: np.ndarray | None = None  # image motion of the face region since the last frame
+    motion: np.ndarray | None = None  # 2 x 3 similarity of that motion (the flow model only)
+    crop: np.ndarray | None = None  # the last crop as (centre x, centre y, side)
 
 
 @dataclass
@@ -108,14 +113,12 @@ class FaceTracker:
             squares = []
             for track in self.tracks:
                 around = track.smoothed if cfg.crop_from == "smoothed" and track.smoothed is not None else track.raw
-                square = crop_box_from_points(around, self.runtime.margin)
-                track.shift = None
+                track.shift, track.motion = None, None
                 if grey is not None and self._previous is not None:
-                    from edgekp.inference.motion import region_shift
-
-                    track.shift = region_shift(self._previous, grey, square, deadzone=cfg.motion_deadzone)
-                    square = (square[0] + track.shift[0], square[1] + track.shift[1], square[2], square[3])
-                squares.append(square)
+                    squares.append(self._follow(self._previous, grey, around, track))
+                else:
+                    squares.append(crop_box_from_points(around, self.runtime.margin))
+                    track.crop = _square_state(squares[-1])
             points, scores = self._passes(image, squares, cfg.refine_tracked)
             kept = []
             for track, pts, score in zip(self.tracks, points, scores, strict=True):
@@ -123,7 +126,8 @@ class FaceTracker:
                     self.stats.dropped += 1
                     continue
                 track.raw, track.age = pts, track.age + 1
-                track.smoothed = track.smoother(pts, t)
+                measured = track.motion if self.config.smoothing.motion_source == "flow" else None
+                track.smoothed = track.smoother(pts, t, measured)
                 kept.append(track)
                 results.append(FaceResult(track.smoothed, pts, score, True))
             self.tracks = kept
@@ -131,6 +135,32 @@ class FaceTracker:
             results += self._detect(image, t, results)
         self._previous = grey
         return results
+
+    def _follow(self, previous: np.ndarray, grey: np.ndarray, around: np.ndarray, track: _Track,
+                ) -> tuple[float, float, float, float]:
+        """This frame's crop for a followed face: the last crop carried by the face's image motion,
+        pulled by ``crop_gain`` towards the box around the moved landmarks ``around``. A crop re-cut
+        around the model's own landmarks every frame feeds the model's error into the next crop and
+        wanders (benchmarks/video_crop_drift.py); carried by the image motion, it does not."""
+        from edgekp.inference.motion import points_motion, region_shift
+
+        cfg, margin = self.config.tracking, self.runtime.margin
+        if cfg.motion_model == "flow":
+            matrix = points_motion(previous, grey, track.raw)
+            track.motion = matrix
+            if matrix is not None:
+                target = _square_state(crop_box_from_points(around @ matrix[:, :2].T + matrix[:, 2], margin))
+                last = track.crop if track.crop is not None else target
+                centre = last[:2] @ matrix[:, :2].T + matrix[:, 2]
+                carried = np.array([centre[0], centre[1], last[2] * float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))])
+                track.crop = carried + cfg.crop_gain * (target - carried)
+                track.shift = track.crop[:2] - last[:2]
+                return _square(track.crop)
+        square = crop_box_from_points(around, margin)
+        track.shift = region_shift(previous, grey, square, deadzone=cfg.motion_deadzone)
+        square = (square[0] + track.shift[0], square[1] + track.shift[1], square[2], square[3])
+        track.crop = _square_state(square)
+        return square
 
     @staticmethod
     def _grey(image: np.ndarray) -> np.ndarray:
@@ -162,6 +192,17 @@ class FaceTracker:
                 self.stats.rejected += 1
                 continue
             track = _Track(pts, LandmarkFilter(self.config.smoothing))  # a new face: the filter starts fresh
+            track.crop = _square_state(crop_box_from_points(pts, margin))
             self.tracks.append(track)
             out.append(FaceResult(pts if not self.config.tracking.enabled else track.smoother(pts, t), pts, score, False))
         return out
+
+
+def _square_state(square: tuple[float, float, float, float]) -> np.ndarray:
+    x, y, side, _ = square
+    return np.array([x + side / 2, y + side / 2, side])
+
+
+def _square(state: np.ndarray) -> tuple[float, float, float, float]:
+    cx, cy, side = (float(v) for v in state)
+    return (cx - side / 2, cy - side / 2, side, side)

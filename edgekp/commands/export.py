@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     targets, precisions, routes = _choices()
     parser.add_argument("--target", choices=targets, help="export target (default: every entry of the recipe's 'exports')")
     parser.add_argument("--precision", default="fp32", choices=precisions, help="numeric precision (default fp32)")
-    parser.add_argument("--route", choices=routes, help="conversion route (tflite: litert (default) or tf)")
+    parser.add_argument("--route", choices=routes, help="conversion route: tflite has litert (default) and tf (TensorFlow via onnx2tf); onnx, coreml and openvino convert from torch, their only route")
     parser.add_argument("--calib", metavar="DEF", help="calibration set definition (default: the recipe's, calibration/synthetic_64.yaml)")
     parser.add_argument("--data-root", metavar="DIR", help="data root for calibration sets of real faces (e.g. ../shared/data)")
     add_out(parser)

@@ -81,7 +81,7 @@ def profile_openvino(path: Path, image: np.ndarray, threads: int = 1, calls: int
     config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32", "NUM_STREAMS": 1, "PERF_COUNT": True}
     compiled = ov.Core().compile_model(str(path), "CPU", config)
     request = compiled.create_infer_request()
-    x = np.ascontiguousarray(image, dtype=np.float32)
+    x = _as_openvino_input(image, compiled.input(0))
     for _ in range(5):
         request.infer({0: x})
     per_layer: dict[str, list[float]] = {}
@@ -97,6 +97,16 @@ def profile_openvino(path: Path, image: np.ndarray, threads: int = 1, calls: int
                 kinds[info.node_name] = (info.node_type, _ov_int8(info.exec_type))
     ops = [OpTime(kinds[n][0], float(np.median(t)), kinds[n][1]) for n, t in per_layer.items()]
     return Profile("openvino", str(path), "CPU plugin performance counters (median per layer)", float(np.median(walls)) * 1000.0, ops)
+
+
+def _as_openvino_input(image: np.ndarray, port: Any) -> np.ndarray:
+    """``image`` (N x 3 x S x S float in [0, 1]) in the IR's own input form: an image-shaped IR takes
+    u8 NHWC pixels (edgekp.export.deploy), the tensor form NCHW float."""
+    shape = list(port.get_partial_shape().get_min_shape())
+    x = image.transpose(0, 2, 3, 1) if len(shape) == 4 and shape[-1] == 3 and shape[1] != 3 else image
+    if "u8" in str(port.get_element_type()):
+        return np.ascontiguousarray(np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8))
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def _ov_int8(exec_type: str) -> bool:

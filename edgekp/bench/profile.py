@@ -94,7 +94,7 @@ def profile_openvino(path: Path, image: np.ndarray, threads: int = 1, calls: int
         for info in request.get_profiling_info():
             if str(info.status).endswith("EXECUTED"):
                 per_layer.setdefault(info.node_name, []).append(info.real_time.total_seconds() * 1000.0)
-                kinds[info.node_name] = (info.node_type, _ov_int8(info.exec_type))
+                kinds[info.node_name] = (info.node_type, _ov_int8(info.exec_type) and not _input_conversion(info))
     ops = [OpTime(kinds[n][0], float(np.median(t)), kinds[n][1]) for n, t in per_layer.items()]
     return Profile("openvino", str(path), "CPU plugin performance counters (median per layer)", float(np.median(walls)) * 1000.0, ops)
 
@@ -107,6 +107,13 @@ def _as_openvino_input(image: np.ndarray, port: Any) -> np.ndarray:
     if "u8" in str(port.get_element_type()):
         return np.ascontiguousarray(np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8))
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _input_conversion(info: Any) -> bool:
+    """An op that only reads the u8 pixels of an image-shaped IR: the layout transpose and the input
+    normalization (u8 in, f32 out). The CPU plugin names their kernels after their u8 input, but they
+    are input conversion in a float graph too, not int8 arithmetic."""
+    return info.node_type in ("Transpose", "Reorder", "Convert") or "normalize/" in info.node_name
 
 
 def _ov_int8(exec_type: str) -> bool:

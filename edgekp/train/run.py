@@ -118,17 +118,24 @@ def _field(recipe: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+PRESENCE_FIELDS = ("presence_hidden", "presence_threshold")
+
+
 def warm_start(model: torch.nn.Module, source: str) -> dict[str, Any]:
     """Load the weights of ``source`` (a run directory or a model file) into ``model``; the
     architectures must match exactly. Returns what the run's manifest records of it."""
     from edgekp.checkpoints import load_run_model
 
     loaded = load_run_model(source)
-    theirs, ours = loaded.model.config.to_dict(), model.config.to_dict()  # type: ignore[operator]
+    # A face-presence head is trained afterwards on the frozen network (edgekp.train.presence), never by
+    # a training recipe: a source that carries one warm-starts the landmark network alone.
+    theirs = {k: v for k, v in loaded.model.config.to_dict().items() if k not in PRESENCE_FIELDS}
+    ours = {k: v for k, v in model.config.to_dict().items() if k not in PRESENCE_FIELDS}  # type: ignore[operator]
     if theirs != ours:
         diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
         raise ConfigError(f"model.init_from {source!r} is another architecture than the recipe's model (differs in {', '.join(diff)})")
-    model.load_state_dict(loaded.model.state_dict())
+    weights = {k: v for k, v in loaded.model.state_dict().items() if not k.startswith("presence.")}
+    model.load_state_dict(weights, strict=not getattr(model, "has_presence", False))
     return {"source": source, "sha256": sha256_file(loaded.path), "epoch": loaded.meta.get("epoch"),
             "val_nme": loaded.meta.get("val_nme")}
 

@@ -96,6 +96,27 @@ def test_warm_start_begins_from_the_given_run(tmp_path, capsys):
     assert code == 2 and "another architecture" in err and err.count("\n") == 1
 
 
+def test_warm_start_from_a_model_with_a_presence_head_takes_its_landmark_network(tmp_path):
+    """The shipped model carries a presence head that no training recipe builds: warm-starting from it
+    loads every landmark weight exactly and leaves the head out."""
+    import torch
+
+    from edgekp.models import create_model
+    from edgekp.models.io import save_model
+    from edgekp.train.presence import with_presence_head
+    from edgekp.train.run import warm_start
+
+    torch.manual_seed(3)
+    source = with_presence_head(create_model("kp_hvit_test", input_size=64, num_points=68), hidden=8, seed=0)
+    save_model(tmp_path / "with_head.pt", source, {"scheme": "ibug68", "crop_margin": 0.25})
+    fresh = create_model("kp_hvit_test", input_size=64, num_points=68)
+    warm_start(fresh, str(tmp_path / "with_head.pt"))
+    theirs = source.state_dict()
+    assert set(fresh.state_dict()) == {k for k in theirs if not k.startswith("presence.")}
+    for key, value in fresh.state_dict().items():
+        torch.testing.assert_close(value, theirs[key], rtol=0, atol=0, msg=key)
+
+
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not installed")
 def test_torchrun_two_cpu_processes(tmp_path):
     recipe = _recipe(tmp_path, epochs=1)

@@ -84,7 +84,9 @@ class StageConfig:
 
 
 STAGE_FIELDS = ("ref1", "ref2", "ref3", "level2")
-_OPTIONAL_FIELDS = ("presence_hidden", "presence_threshold")  # written only when set
+# The face-presence head's fields: written only when set, and never part of a training recipe's model
+# (the head is trained afterwards on the frozen network, edgekp.train.presence).
+PRESENCE_FIELDS = ("presence_hidden", "presence_threshold")
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ class HvitConfig:
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
-            if f.name in _OPTIONAL_FIELDS and value == f.default:
+            if f.name in PRESENCE_FIELDS and value == f.default:
                 continue  # a model without a presence head keeps the exact config dict (and hashes) it had
             out[f.name] = value
         return out

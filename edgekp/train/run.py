@@ -13,6 +13,7 @@ from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import ConfigError, LineageError
 from edgekp.logs import get_logger
+from edgekp.models.config import PRESENCE_FIELDS
 from edgekp.threads import torch_threads
 from edgekp.train.data import build_training_data
 from edgekp.train.distributed import init_distributed, shutdown
@@ -116,9 +117,6 @@ def _field(recipe: dict[str, Any], path: tuple[str, ...]) -> Any:
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
     return value
-
-
-PRESENCE_FIELDS = ("presence_hidden", "presence_threshold")
 
 
 def warm_start(model: torch.nn.Module, source: str) -> dict[str, Any]:

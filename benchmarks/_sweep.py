@@ -34,18 +34,35 @@ DEFAULT_LEVERS = HERE / "train_levers.yaml"
 def add_common(parser: argparse.ArgumentParser, default_out: str = "runs/levers") -> None:
     parser.add_argument("--levers", type=Path, default=DEFAULT_LEVERS, help="lever file (default: %(default)s)")
     parser.add_argument("--base", type=Path, help="train recipe to vary (default: the lever file's base)")
-    parser.add_argument("--out", type=Path, default=Path(default_out), help="one run folder per lever under it (default: %(default)s)")
-    parser.add_argument("--reuse", action="store_true", help="keep finished runs, resume interrupted ones (edgekp train --resume)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="run control: where to train (default: the recipe's)")
+    parser.add_argument(
+        "--out", type=Path, default=Path(default_out), help="one run folder per lever under it (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep finished runs, resume interrupted ones (edgekp train --resume)"
+    )
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="run control: where to train (default: the recipe's)"
+    )
     parser.add_argument("--threads", type=int, help="run control: torch CPU threads")
     parser.add_argument("--workers", type=int, help="run control: data loader workers")
     parser.add_argument("--budget-min", type=float, help="run control: the same time budget for every lever, minutes")
     parser.add_argument("--seed", type=int, help="the same seed for every lever (default: the recipe's)")
     parser.add_argument("--data-root", help="folder holding the recipe's datasets (sets data.root)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="recipe override for every lever, before the lever's own (repeatable)")
-    parser.add_argument("--jobs", type=int, default=1, help="levers trained at once, each an edgekp train process "
-                        "with its share of the CPU threads (default: 1, in this process)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="recipe override for every lever, before the lever's own (repeatable)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="levers trained at once, each an edgekp train process "
+        "with its share of the CPU threads (default: 1, in this process)",
+    )
     parser.add_argument("--table", action="store_true", help="train nothing: print the table of the runs already there")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
 
@@ -65,7 +82,9 @@ def lever_file_of(args: argparse.Namespace) -> LeverFile:
     return LeverFile(args.base.resolve(), levers.levers) if args.base else levers
 
 
-def run_levers(args: argparse.Namespace, levers: Sequence[Lever], lever_file: LeverFile) -> tuple[list[PlannedRun], dict[str, str]]:
+def run_levers(
+    args: argparse.Namespace, levers: Sequence[Lever], lever_file: LeverFile
+) -> tuple[list[PlannedRun], dict[str, str]]:
     """Plan (validating every lever first), then train/resume what needs it unless --table."""
     plan = plan_sweep(lever_file, levers, settings_of(args))
     for item in plan:
@@ -115,25 +134,44 @@ def lever_table(rows: Sequence[tuple[PlannedRun, RunSummary]], failures: dict[st
     head += ["params (M)", "MFLOPs", "what"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for item, s in rows:
-        stop = "unavailable" if item.action == "unavailable" else ("failed" if item.lever.name in failures else s.stop_reason)
+        stop = (
+            "unavailable"
+            if item.action == "unavailable"
+            else ("failed" if item.lever.name in failures else s.stop_reason)
+        )
         cells = [item.lever.name, str(s.epochs), "-" if s.best_epoch is None else str(s.best_epoch), stop]
         for name in names:
             cells.append(_pct(s.nme(name)))
             if name in binned:
                 cells += [_pct(s.nme(name, b)) for b in BIN_NAMES]
-        cells += ["-" if s.params is None else f"{s.params / 1e6:.3f}", "-" if s.flops is None else f"{s.flops / 1e6:.1f}",
-                  item.lever.what + (f" ({item.note})" if item.action == "unavailable" else "")]
+        cells += [
+            "-" if s.params is None else f"{s.params / 1e6:.3f}",
+            "-" if s.flops is None else f"{s.flops / 1e6:.1f}",
+            item.lever.what + (f" ({item.note})" if item.action == "unavailable" else ""),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("NME at each run's chosen epoch (the one its selected validation set picked); MFLOPs: one forward pass "
-                 "at the run's input size, 2 FLOPs per multiply-add, matmul/conv only (the TFLite-free latency proxy).")
+    lines.append(
+        "NME at each run's chosen epoch (the one its selected validation set picked); MFLOPs: one forward pass "
+        "at the run's input size, 2 FLOPs per multiply-add, matmul/conv only (the TFLite-free latency proxy)."
+    )
     lines += [f"- {name} failed: {why}" for name, why in failures.items()]
     return "\n".join(lines)
 
 
 def as_json(rows: Sequence[tuple[PlannedRun, RunSummary]], failures: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"lever": item.lever.name, "what": item.lever.what, "overrides": list(item.lever.overrides), "action": item.action,
-             "note": item.note, "error": failures.get(item.lever.name), **s.to_json()} for item, s in rows]
+    return [
+        {
+            "lever": item.lever.name,
+            "what": item.lever.what,
+            "overrides": list(item.lever.overrides),
+            "action": item.action,
+            "note": item.note,
+            "error": failures.get(item.lever.name),
+            **s.to_json(),
+        }
+        for item, s in rows
+    ]
 
 
 def guarded(main: Callable[[], int]) -> int:

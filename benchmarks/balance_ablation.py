@@ -48,7 +48,9 @@ def compare(on: RunSummary, off: RunSummary, name: str) -> list[dict[str, Any]]:
         key = None if label == "all" else label
         a, b = off.nme(name, key), on.nme(name, key)
         diff = None if a is None or b is None else b - a
-        rows.append({"bin": label, "off": a, "on": b, "diff": diff, "relative": None if diff is None or not a else diff / a})
+        rows.append(
+            {"bin": label, "off": a, "on": b, "diff": diff, "relative": None if diff is None or not a else diff / a}
+        )
     return rows
 
 
@@ -65,7 +67,17 @@ def paired_rows(on_run: Path, off_run: Path, recipe: Any, name: str) -> list[dic
     rows = []
     for label, b in paired_bins(off, on).items():
         rel = None if b["diff"] is None or not b["a"] else b["diff"] / b["a"]
-        rows.append({"bin": label, "off": b["a"], "on": b["b"], "diff": b["diff"], "relative": rel, "ci95": b["ci95"], "n": b["n"]})
+        rows.append(
+            {
+                "bin": label,
+                "off": b["a"],
+                "on": b["b"],
+                "diff": b["diff"],
+                "relative": rel,
+                "ci95": b["ci95"],
+                "n": b["n"],
+            }
+        )
     return rows
 
 
@@ -81,7 +93,11 @@ def _change(row: dict[str, Any]) -> str:
     if rel is None:
         return "cannot be compared"
     how = {"=": "about the same", "-": "lower", "+": "higher"}[_sign(row)]
-    ci = f", difference {100 * row['diff']:+.2f} +- {100 * row['ci95']:.2f} points (95 %)" if row.get("ci95") is not None else ""
+    ci = (
+        f", difference {100 * row['diff']:+.2f} +- {100 * row['ci95']:.2f} points (95 %)"
+        if row.get("ci95") is not None
+        else ""
+    )
     return f"{how} ({100 * row['off']:.2f} % -> {100 * row['on']:.2f} %, {100 * rel:+.1f} % relative{ci})"
 
 
@@ -93,8 +109,11 @@ def verdict(rows: list[dict[str, Any]]) -> str:
     if not large or small["relative"] is None:
         return "Pose balancing cannot be judged yet: a run or a |yaw| bin has no figure."
     signs = {_sign(r) for r in large}
-    helps = {frozenset("-"): "helps large poses", frozenset("+"): "hurts large poses",
-             frozenset("="): "makes no measurable difference to large poses"}.get(frozenset(signs), "has a mixed effect on large poses")
+    helps = {
+        frozenset("-"): "helps large poses",
+        frozenset("+"): "hurts large poses",
+        frozenset("="): "makes no measurable difference to large poses",
+    }.get(frozenset(signs), "has a mixed effect on large poses")
     rel, small_sign = small["relative"], _sign(small)
     if small_sign == "=":
         cost = "costs small poses nothing measurable"
@@ -103,36 +122,55 @@ def verdict(rows: list[dict[str, Any]]) -> str:
     else:
         cost = f"helps small poses too ({100 * small['diff']:+.2f} NME points)"
     parts = "; ".join(f"|yaw| {r['bin']}: {_change(r)}" for r in large)
-    return (f"Pose balancing {helps} and {cost}. Box NME with balancing vs without, {parts}; "
-            f"|yaw| {SMALL_BIN}: {_change(small)}.")
+    return (
+        f"Pose balancing {helps} and {cost}. Box NME with balancing vs without, {parts}; "
+        f"|yaw| {SMALL_BIN}: {_change(small)}."
+    )
 
 
-def report(on: RunSummary, off: RunSummary, name: str, faces: dict[str, int], rows: list[dict[str, Any]] | None = None) -> str:
+def report(
+    on: RunSummary, off: RunSummary, name: str, faces: dict[str, int], rows: list[dict[str, Any]] | None = None
+) -> str:
     paired = rows is not None
     rows = rows if rows is not None else compare(on, off, name)
     how = "both models re-scored face by face" if paired else "each run's validation at its chosen epoch"
-    lines = [f"pose-balance ablation on {name} ({on.sets[name].norm if name in on.sets else '?'}-normalized NME %, {how})", "",
-             "| \\|yaw\\| | faces | balance off | balance on | on - off | relative |" + (" 95 % interval |" if paired else ""),
-             "|---|---|---|---|---|---|" + ("---|" if paired else "")]
+    lines = [
+        f"pose-balance ablation on {name} ({on.sets[name].norm if name in on.sets else '?'}-normalized NME %, {how})",
+        "",
+        "| \\|yaw\\| | faces | balance off | balance on | on - off | relative |"
+        + (" 95 % interval |" if paired else ""),
+        "|---|---|---|---|---|---|" + ("---|" if paired else ""),
+    ]
     for r in rows:
         n = r.get("n") or (sum(faces.get(b, 0) for b in BIN_NAMES) if r["bin"] == "all" else faces.get(r["bin"], 0))
-        cells = [r["bin"], str(n or "-"), *("-" if v is None else f"{100 * v:.2f}" for v in (r["off"], r["on"])),
-                 "-" if r["diff"] is None else f"{100 * r['diff']:+.2f}", "-" if r["relative"] is None else f"{100 * r['relative']:+.1f} %"]
+        cells = [
+            r["bin"],
+            str(n or "-"),
+            *("-" if v is None else f"{100 * v:.2f}" for v in (r["off"], r["on"])),
+            "-" if r["diff"] is None else f"{100 * r['diff']:+.2f}",
+            "-" if r["relative"] is None else f"{100 * r['relative']:+.1f} %",
+        ]
         if paired:
             cells.append("-" if r.get("ci95") is None else f"+- {100 * r['ci95']:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
-    runs = (f"balance on: {on.epochs} epochs, best {on.best_epoch}, {on.stop_reason}, {on.train_seconds / 60:.1f} min; "
-            f"balance off: {off.epochs} epochs, best {off.best_epoch}, {off.stop_reason}, {off.train_seconds / 60:.1f} min "
-            "(one seed each: the seed-to-seed spread is not measured here).")
+    runs = (
+        f"balance on: {on.epochs} epochs, best {on.best_epoch}, {on.stop_reason}, {on.train_seconds / 60:.1f} min; "
+        f"balance off: {off.epochs} epochs, best {off.best_epoch}, {off.stop_reason}, {off.train_seconds / 60:.1f} min "
+        "(one seed each: the seed-to-seed spread is not measured here)."
+    )
     lines += ["", runs, "", verdict(rows)]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     _sweep.add_common(parser)
     parser.add_argument("--val-set", help="validation set to compare (default: the first box-normalized one)")
-    parser.add_argument("--paired", action="store_true", help="re-score both models face by face: differences with 95 %% intervals")
+    parser.add_argument(
+        "--paired", action="store_true", help="re-score both models face by face: differences with 95 %% intervals"
+    )
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -140,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         levers = select_levers(lever_file.levers, f"{ON},{OFF}")
         plan, failures = _sweep.run_levers(args, levers, lever_file)
         recipes = {p.lever.name: p.recipe for p in plan}
-        if recipes[ON] is None or recipes[OFF] is None or not recipes[ON].balance.enabled or recipes[OFF].balance.enabled:
+        if (
+            recipes[ON] is None
+            or recipes[OFF] is None
+            or not recipes[ON].balance.enabled
+            or recipes[OFF].balance.enabled
+        ):
             raise ConfigError(f"levers {ON!r} and {OFF!r} must train with balance.enabled true and false respectively")
         (on_item, on), (_, off) = _sweep.summaries(plan)
         names, binned = _sweep.binned_sets(_sweep.summaries(plan))
@@ -148,8 +191,18 @@ def main(argv: list[str] | None = None) -> int:
         rows = paired_rows(on_item.out, plan[1].out, recipes[ON], name) if args.paired else None
         if args.json:
             table = rows if rows is not None else compare(on, off, name)
-            print(json.dumps({"val_set": name, "paired": args.paired, "rows": table, "verdict": verdict(table),
-                              "runs": _sweep.as_json(list(zip(plan, (on, off), strict=True)), failures)}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "val_set": name,
+                        "paired": args.paired,
+                        "rows": table,
+                        "verdict": verdict(table),
+                        "runs": _sweep.as_json(list(zip(plan, (on, off), strict=True)), failures),
+                    },
+                    indent=2,
+                )
+            )
         else:
             print(report(on, off, name, _bin_faces(on_item.out, name), rows))
         return 1 if failures else 0

@@ -39,8 +39,9 @@ def main() -> int:
     print(f"host: {host.get('cpu')}, ISA {', '.join(host.get('isa', []))}, {host.get('cores')} cores")
     print("| command | exit | lines | edgekp's | other |\n|---|---|---|---|---|")
     for n, command in enumerate(commands):
-        proc = subprocess.run([sys.executable, "-m", "edgekp", *shlex.split(command)], capture_output=True, text=True,
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "edgekp", *shlex.split(command)], capture_output=True, text=True, check=False
+        )
         text = proc.stdout + proc.stderr
         (args.out / f"transcript_{n}.txt").write_text(f"$ edgekp {command}\n{proc.stderr}{proc.stdout}")
         lines = text.splitlines()

@@ -32,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     summaries = [summarize_run(run, with_cost=False) for run in args.runs]
     reference = summaries[0]
-    print("| run | epochs (chosen) | faces per epoch | train s | " + " | ".join(
-        f"{name} ({score.norm}) all / 0-30 / 30-60 / 60-90" for name, score in reference.sets.items()) + " |")
+    print(
+        "| run | epochs (chosen) | faces per epoch | train s | "
+        + " | ".join(f"{name} ({score.norm}) all / 0-30 / 30-60 / 60-90" for name, score in reference.sets.items())
+        + " |"
+    )
     print("|---|---|---|---|" + "---|" * len(reference.sets))
     for run, s in zip(args.runs, summaries, strict=True):
         cells = []
@@ -47,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
             if s is not reference and score.nme is not None and ref.nme is not None:
                 text += f" ({100 * (score.nme - ref.nme):+.2f})"
             cells.append(text)
-        print(f"| {run} | {s.epochs} ({s.best_epoch}) | {_faces_per_epoch(run)} | {s.train_seconds:.0f} | " + " | ".join(cells) + " |")
+        print(
+            f"| {run} | {s.epochs} ({s.best_epoch}) | {_faces_per_epoch(run)} | {s.train_seconds:.0f} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return 0
 
 

@@ -48,8 +48,9 @@ def face_nme(pred: np.ndarray, gt: np.ndarray, scheme: Any, norm: str) -> float:
         return float("nan")
 
 
-def run_set(name: str, records: list[Any], detector: Any, predictor: Any, scheme: Any, norm: str, iou: float,
-            landmarks: bool) -> dict[str, Any]:
+def run_set(
+    name: str, records: list[Any], detector: Any, predictor: Any, scheme: Any, norm: str, iou: float, landmarks: bool
+) -> dict[str, Any]:
     from edgekp.inference.pipeline import landmarks_in_box, read_photo
 
     found, misses, ious, yaws, seconds = [], [], [], [], 0.0
@@ -67,21 +68,32 @@ def run_set(name: str, records: list[Any], detector: Any, predictor: Any, scheme
         ious.append(overlap)
         yaws.append(abs(r.pose.yaw) if r.pose is not None and np.isfinite(r.pose.yaw) else np.nan)
         if not hit:
-            misses.append({"source": r.source, "image": str(r.image), "best_iou": round(overlap, 3), "boxes": len(boxes)})
+            misses.append(
+                {"source": r.source, "image": str(r.image), "best_iou": round(overlap, 3), "boxes": len(boxes)}
+            )
         elif landmarks:
             nme_det.append(face_nme(landmarks_in_box(predictor, image, best), r.points, scheme, norm))
             nme_gt.append(face_nme(landmarks_in_box(predictor, image, truth), r.points, scheme, norm))
     found_arr, yaw_arr = np.array(found), np.array(yaws, np.float64)
     out: dict[str, Any] = {
-        "set": name, "detector": detector.name, "faces": len(records), "found": int(found_arr.sum()),
-        "recall": float(found_arr.mean()), "median_iou": float(np.median(ious)), "ms_per_photo": 1000 * seconds / len(records),
-        "misses": misses, "norm": norm,
+        "set": name,
+        "detector": detector.name,
+        "faces": len(records),
+        "found": int(found_arr.sum()),
+        "recall": float(found_arr.mean()),
+        "median_iou": float(np.median(ious)),
+        "ms_per_photo": 1000 * seconds / len(records),
+        "misses": misses,
+        "norm": norm,
     }
     if np.isfinite(yaw_arr).any():
         bins = {}
         for lo, hi in zip(YAW_EDGES[:-1], YAW_EDGES[1:], strict=True):
             mask = (yaw_arr >= lo) & ((yaw_arr < hi) if hi < YAW_EDGES[-1] else (yaw_arr <= hi))
-            bins[f"{lo:g}-{hi:g}"] = {"faces": int(mask.sum()), "recall": float(found_arr[mask].mean()) if mask.any() else None}
+            bins[f"{lo:g}-{hi:g}"] = {
+                "faces": int(mask.sum()),
+                "recall": float(found_arr[mask].mean()) if mask.any() else None,
+            }
         beyond, unknown = yaw_arr > YAW_EDGES[-1], ~np.isfinite(yaw_arr)
         for name, mask in ((f">{YAW_EDGES[-1]:g}", beyond), ("unlabelled", unknown)):
             if mask.any():  # every face lands in some bin: none is dropped from the table
@@ -90,8 +102,12 @@ def run_set(name: str, records: list[Any], detector: Any, predictor: Any, scheme
     if landmarks and nme_det:
         det, gt = np.array(nme_det), np.array(nme_gt)
         ok = np.isfinite(det) & np.isfinite(gt)
-        out |= {"nme_detector": float(det[ok].mean()), "nme_gt_box": float(gt[ok].mean()),
-                "nme_ratio": float(det[ok].mean() / gt[ok].mean()), "nme_faces": int(ok.sum())}
+        out |= {
+            "nme_detector": float(det[ok].mean()),
+            "nme_gt_box": float(gt[ok].mean()),
+            "nme_ratio": float(det[ok].mean() / gt[ok].mean()),
+            "nme_faces": int(ok.sum()),
+        }
     return out
 
 
@@ -99,19 +115,31 @@ def table(results: list[dict[str, Any]]) -> str:
     head = "| face set | detector | faces | found | recall | NME, detector box | NME, ground-truth box | ratio | ms/photo |"
     lines = [head, "|" + "---|" * 9]
     for r in results:
-        nme = (f"{100 * r['nme_detector']:.2f} %", f"{100 * r['nme_gt_box']:.2f} %", f"{r['nme_ratio']:.3f}") \
-            if "nme_ratio" in r else ("-", "-", "-")
-        lines.append(f"| {r['set']} | {r['detector']} | {r['faces']} | {r['found']} | {100 * r['recall']:.2f} % | "
-                     f"{nme[0]} | {nme[1]} | {nme[2]} | {r['ms_per_photo']:.1f} |")
+        nme = (
+            (f"{100 * r['nme_detector']:.2f} %", f"{100 * r['nme_gt_box']:.2f} %", f"{r['nme_ratio']:.3f}")
+            if "nme_ratio" in r
+            else ("-", "-", "-")
+        )
+        lines.append(
+            f"| {r['set']} | {r['detector']} | {r['faces']} | {r['found']} | {100 * r['recall']:.2f} % | "
+            f"{nme[0]} | {nme[1]} | {nme[2]} | {r['ms_per_photo']:.1f} |"
+        )
     yaw = [r for r in results if "recall_by_yaw" in r]
     if yaw:
         edges = list(dict.fromkeys(k for r in yaw for k in r["recall_by_yaw"]))
-        lines += ["", "| face set | detector | " + " | ".join(f"recall, abs(yaw) {e} deg" for e in edges) + " |",
-                  "|" + "---|" * (2 + len(edges))]
+        lines += [
+            "",
+            "| face set | detector | " + " | ".join(f"recall, abs(yaw) {e} deg" for e in edges) + " |",
+            "|" + "---|" * (2 + len(edges)),
+        ]
         for r in yaw:
             bins = r["recall_by_yaw"]
-            cells = [f"{100 * bins[e]['recall']:.1f} % of {bins[e]['faces']}" if bins.get(e, {}).get("recall") is not None
-                     else "-" for e in edges]
+            cells = [
+                f"{100 * bins[e]['recall']:.1f} % of {bins[e]['faces']}"
+                if bins.get(e, {}).get("recall") is not None
+                else "-"
+                for e in edges
+            ]
             lines.append(f"| {r['set']} | {r['detector']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -149,8 +177,11 @@ def main() -> None:
             results.append(result)
             shown = ", ".join(m["source"] for m in result["misses"][:10])
             more = f" (+{len(result['misses']) - 10} more)" if len(result["misses"]) > 10 else ""
-            print(f"{set_name} {result['detector']}: recall {100 * result['recall']:.2f} % "
-                  f"({result['found']}/{result['faces']}); missed: {shown or 'none'}{more}", flush=True)
+            print(
+                f"{set_name} {result['detector']}: recall {100 * result['recall']:.2f} % "
+                f"({result['found']}/{result['faces']}); missed: {shown or 'none'}{more}",
+                flush=True,
+            )
     print()
     print(table(results))
     if args.json_out:

@@ -22,10 +22,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from edgekp.errors import EdgeKPError  # noqa: E402
-from edgekp.host import host_info  # noqa: E402
+from edgekp.errors import EdgeKPError
+from edgekp.host import host_info
 
 
 def latency(fn, x: np.ndarray, runs: int, warmup: int) -> tuple[float, float]:
@@ -48,8 +48,14 @@ def fresh_run(out: Path, name: str, size: int) -> Path:
 
     torch.manual_seed(0)
     model = create_model(name, input_size=size)
-    run = RunDir.create(out, "train", recipe={"model": {"name": name, "input_size": size, "num_points": model.num_points},
-                                              "note": "freshly initialized for benchmarks/export_matrix.py, not trained"})
+    run = RunDir.create(
+        out,
+        "train",
+        recipe={
+            "model": {"name": name, "input_size": size, "num_points": model.num_points},
+            "note": "freshly initialized for benchmarks/export_matrix.py, not trained",
+        },
+    )
     save_model(out / "model.pt", model, {"scheme": "ibug68", "untrained": True})
     run.finish("ok")
     return out
@@ -76,14 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     host = host_info(threads=1)
-    print(f"host: {host['cpu']} | ISA: {' '.join(host['isa']) or '-'} | VNNI: {host['has_vnni']} | cores: {host['cores']} | threads: 1")
+    print(
+        f"host: {host['cpu']} | ISA: {' '.join(host['isa']) or '-'} | VNNI: {host['has_vnni']} | cores: {host['cores']} | threads: 1"
+    )
     work = Path(args.out or tempfile.mkdtemp(prefix="edgekp-matrix-"))
     if args.from_run:
         run = Path(args.from_run)
         print(f"model: {run}")
     else:
         run = fresh_run(work / "fresh", args.model, args.size)
-        print(f"model: a freshly initialized {args.model} at {args.size} px (no run given): latency is real, NME is not")
+        print(
+            f"model: a freshly initialized {args.model} at {args.size} px (no run given): latency is real, NME is not"
+        )
     recipe = default_recipe(ExportRecipe, args.overrides)
     x = np.random.default_rng(0).random((1, 3, 1, 1), dtype=np.float32)
 
@@ -99,8 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     tx = torch.from_numpy(x)
     with torch.inference_mode():
         med, p90 = latency(lambda _: model(tx), x, args.runs, args.warmup)
-    rows.append({"target": "torch", "precision": "fp32", "route": "eager", "status": "reference", "size_kb": None,
-                 "convert_s": None, "max_abs": 0.0, "nme_delta": 0.0, "ms_median": med, "ms_p90": p90})
+    rows.append(
+        {
+            "target": "torch",
+            "precision": "fp32",
+            "route": "eager",
+            "status": "reference",
+            "size_kb": None,
+            "convert_s": None,
+            "max_abs": 0.0,
+            "nme_delta": 0.0,
+            "ms_median": med,
+            "ms_p90": p90,
+        }
+    )
     for name in list_targets():
         target = get_target(name)
         for route in target.capabilities.routes:
@@ -108,21 +130,44 @@ def main(argv: list[str] | None = None) -> int:
                 key = f"{name}-{precision}-{route.name}"
                 if args.only and not any(key.startswith(o) for o in args.only):
                     continue
-                row = {"target": name, "precision": precision, "route": route.name, "status": "", "size_kb": None,
-                       "convert_s": None, "max_abs": None, "nme_delta": None, "ms_median": None, "ms_p90": None}
+                row = {
+                    "target": name,
+                    "precision": precision,
+                    "route": route.name,
+                    "status": "",
+                    "size_kb": None,
+                    "convert_s": None,
+                    "max_abs": None,
+                    "nme_delta": None,
+                    "ms_median": None,
+                    "ms_p90": None,
+                }
                 try:
                     target.check_available(route.name)
-                    r = export_one(ExportRequest(name, precision, route.name), from_run=run, recipe=recipe,
-                                   out=work / key, calib=args.calib, data_root=args.data_root)
+                    r = export_one(
+                        ExportRequest(name, precision, route.name),
+                        from_run=run,
+                        recipe=recipe,
+                        out=work / key,
+                        calib=args.calib,
+                        data_root=args.data_root,
+                    )
                     p = r["parity"]
-                    row.update(status="passed" + (" (estimated)" if p["estimated"] else ""), size_kb=r["size_bytes"] / 1024,
-                               convert_s=r["convert_seconds"], max_abs=p["max_abs"], nme_delta=p["nme_delta_rel"])
+                    row.update(
+                        status="passed" + (" (estimated)" if p["estimated"] else ""),
+                        size_kb=r["size_bytes"] / 1024,
+                        convert_s=r["convert_seconds"],
+                        max_abs=p["max_abs"],
+                        nme_delta=p["nme_delta_rel"],
+                    )
                     if target.runs_here():
                         runner = target.load_runner(Path(r["artifact"]), threads=1)
                         row["ms_median"], row["ms_p90"] = latency(runner, x, args.runs, args.warmup)
                 except EdgeKPError as exc:
                     failed = work / key / "failed" / "parity_report.json"
-                    row["status"] = "parity failed" if failed.is_file() and "conversion failed" not in str(exc) else "export failed"
+                    row["status"] = (
+                        "parity failed" if failed.is_file() and "conversion failed" not in str(exc) else "export failed"
+                    )
                     if failed.is_file():
                         report = json.loads(failed.read_text())
                         parity = report.get("parity", report)
@@ -133,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_table(rows))
     if any(r["target"] == "coreml" for r in rows) and sys.platform != "darwin":
-        print("\nCoreML accuracy and latency need a macOS host: rows above are structural checks and torch-fp16 estimates.")
+        print(
+            "\nCoreML accuracy and latency need a macOS host: rows above are structural checks and torch-fp16 estimates."
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"host": host, "run": str(run), "rows": rows}, indent=2, default=str))
     return 0
@@ -144,14 +191,18 @@ def _num(v: float | None, spec: str) -> str:
 
 
 def _fmt(r: dict) -> str:
-    return (f"{r['target']:<9} {r['precision']:<5} {r['route']:<7} {r['status']:<22} {_num(r['size_kb'], '9.0f')} "
-            f"{_num(r['convert_s'], '8.1f')} {_num(r['max_abs'], '10.2e')} {_num(r['nme_delta'], '+9.2%')} "
-            f"{_num(r['ms_median'], '7.2f')} {_num(r['ms_p90'], '7.2f')}")
+    return (
+        f"{r['target']:<9} {r['precision']:<5} {r['route']:<7} {r['status']:<22} {_num(r['size_kb'], '9.0f')} "
+        f"{_num(r['convert_s'], '8.1f')} {_num(r['max_abs'], '10.2e')} {_num(r['nme_delta'], '+9.2%')} "
+        f"{_num(r['ms_median'], '7.2f')} {_num(r['ms_p90'], '7.2f')}"
+    )
 
 
 def _table(rows: list[dict]) -> str:
-    head = (f"{'target':<9} {'prec':<5} {'route':<7} {'status':<22} {'size KB':>9} {'conv s':>8} {'max abs':>10} "
-            f"{'NME d':>9} {'ms med':>7} {'ms p90':>7}")
+    head = (
+        f"{'target':<9} {'prec':<5} {'route':<7} {'status':<22} {'size KB':>9} {'conv s':>8} {'max abs':>10} "
+        f"{'NME d':>9} {'ms med':>7} {'ms p90':>7}"
+    )
     return "\n".join([head, "-" * len(head), *(_fmt(r) for r in rows)])
 
 

@@ -16,7 +16,9 @@ FORMS = ("image", "tensor")
 TARGETS = (("tflite", "fp32"), ("tflite", "int8"), ("openvino", "fp32"), ("openvino", "int8"))
 
 
-def export_forms(from_run: str | None, out: Path, targets: tuple[tuple[str, str], ...] = TARGETS) -> dict[tuple[str, str, str], Path]:
+def export_forms(
+    from_run: str | None, out: Path, targets: tuple[tuple[str, str], ...] = TARGETS
+) -> dict[tuple[str, str, str], Path]:
     """(target, precision, form) -> artifact; an artifact already in ``out`` is reused."""
     from edgekp.config.export import ExportRecipe
     from edgekp.config.loader import default_recipe
@@ -31,7 +33,11 @@ def export_forms(from_run: str | None, out: Path, targets: tuple[tuple[str, str]
             found = sorted(p for p in where.glob("model.*") if p.suffix in (".tflite", ".xml"))
             if not found:
                 recipe = default_recipe(ExportRecipe, [f"{target}.input={form}"])
-                found = [Path(export_one(ExportRequest(target, precision), from_run=run, recipe=recipe, out=where)["artifact"])]
+                found = [
+                    Path(
+                        export_one(ExportRequest(target, precision), from_run=run, recipe=recipe, out=where)["artifact"]
+                    )
+                ]
             arts[(target, precision, form)] = found[0]
             print(f"  {target} {precision} {form}: {found[0]}", flush=True)
     return arts
@@ -49,8 +55,10 @@ def nme_per_artifact(arts: dict[tuple[str, str, str], Path], faces: Any) -> dict
     from edgekp.bench.core import _predict, score
     from edgekp.export.base import get_target
 
-    return {key: score(_predict(get_target(key[0]).load_runner(path, 1), faces.inputs), faces)["nme"]
-            for key, path in arts.items()}
+    return {
+        key: score(_predict(get_target(key[0]).load_runner(path, 1), faces.inputs), faces)["nme"]
+        for key, path in arts.items()
+    }
 
 
 def pair_in_both_orders(arts: dict[tuple[str, str, str], Path], image: Any, rounds: int) -> list[str]:
@@ -62,9 +70,15 @@ def pair_in_both_orders(arts: dict[tuple[str, str, str], Path], image: Any, roun
     lines = []
     for target, precision in TARGETS:
         for order in (FORMS, FORMS[::-1]):
-            calls = {(target, precision, f): get_target(target).load_runner(arts[(target, precision, f)], 1).native_call(image)
-                     for f in order}
+            calls = {
+                (target, precision, f): get_target(target)
+                .load_runner(arts[(target, precision, f)], 1)
+                .native_call(image)
+                for f in order
+            }
             t = time_round_robin([], image, rounds=rounds, extra=calls)
-            lines.append(f"  {target} {precision}, timed {' then '.join(order)}: "
-                         + ", ".join(f"{f} {t[(target, precision, f)].ms:.3f} ms" for f in order))
+            lines.append(
+                f"  {target} {precision}, timed {' then '.join(order)}: "
+                + ", ".join(f"{f} {t[(target, precision, f)].ms:.3f} ms" for f in order)
+            )
     return lines

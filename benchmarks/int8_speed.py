@@ -35,12 +35,12 @@ from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgekp.compress.int8_screen import (  # noqa: E402
+from edgekp.compress.int8_screen import (
     RUNTIMES,
     export_variant,
     ratios,
@@ -48,8 +48,8 @@ from edgekp.compress.int8_screen import (  # noqa: E402
     synthetic_calibration,
     time_round_robin,
 )
-from edgekp.compress.isolated_timing import peer_tflite_call, time_per_runtime  # noqa: E402
-from edgekp.host import host_info  # noqa: E402
+from edgekp.compress.isolated_timing import peer_tflite_call, time_per_runtime
+from edgekp.host import host_info
 
 # Quantization-friendly candidates: config overrides of kp_hvit_s (all HvitConfig fields).
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -84,12 +84,18 @@ def _mediapipe(cache: str | None) -> dict[str, dict[tuple[str, str, str], Path]]
     return {"tflite": {MEDIAPIPE: obtain_mediapipe(Path(cache) if cache else default_cache())}}
 
 
-def _time(arts: list[Any], image: np.ndarray, args: argparse.Namespace,
-          peers: dict[str, dict[tuple[str, str, str], Path]] | None) -> dict[tuple[str, str, str], Any]:
+def _time(
+    arts: list[Any],
+    image: np.ndarray,
+    args: argparse.Namespace,
+    peers: dict[str, dict[tuple[str, str, str], Path]] | None,
+) -> dict[tuple[str, str, str], Any]:
     if args.timing == "isolated":
         timings, loaded = time_per_runtime(arts, image, rounds=args.rounds, peers=peers, processes=args.processes)
-        print(f"timing: each runtime in {args.processes} fresh process(es) of its own, {args.rounds} rounds each; modules loaded there: "
-              + "; ".join(f"{rt}: {', '.join(mods)}" for rt, mods in loaded.items()))
+        print(
+            f"timing: each runtime in {args.processes} fresh process(es) of its own, {args.rounds} rounds each; modules loaded there: "
+            + "; ".join(f"{rt}: {', '.join(mods)}" for rt, mods in loaded.items())
+        )
         return timings
     extra = {key: peer_tflite_call(path, 1) for group in (peers or {}).values() for key, path in group.items()}
     print("timing: every runtime in this process (the one that exported them)")
@@ -115,7 +121,11 @@ def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model:
     datasets = [(Path(p), "auto") for p in args.data]
     meta = {**info["meta"], "input_size": model.config.input_size, "num_points": model.config.num_points}
     faces = load_faces(run, datasets, meta, opts, Path(tempfile.mkdtemp(prefix="int8_speed_crops_")))
-    out = {("pytorch", "fp32"): score(_predict(lambda x: model(torch.from_numpy(x)).detach().numpy(), faces.inputs), faces)["nme"]}
+    out = {
+        ("pytorch", "fp32"): score(
+            _predict(lambda x: model(torch.from_numpy(x)).detach().numpy(), faces.inputs), faces
+        )["nme"]
+    }
     for a in arts:
         runner = get_target(a.runtime).load_runner(a.path, 1)
         out[(a.runtime, a.precision)] = score(_predict(runner, faces.inputs), faces)["nme"]
@@ -141,12 +151,19 @@ def _inputs(args: argparse.Namespace) -> int:
 
         opts = BenchOptions(data=tuple(args.data), holdout=args.holdout, max_faces=args.max_faces)
         meta = {**info["meta"], "input_size": size, "num_points": model.config.num_points}
-        faces = load_faces(RunDir.open(info["run"]), [(Path(p), "auto") for p in args.data], meta, opts,
-                           Path(tempfile.mkdtemp(prefix="int8_inputs_crops_")))
+        faces = load_faces(
+            RunDir.open(info["run"]),
+            [(Path(p), "auto") for p in args.data],
+            meta,
+            opts,
+            Path(tempfile.mkdtemp(prefix="int8_inputs_crops_")),
+        )
         nme = nme_per_artifact(arts, faces)
         where = f"{faces.path}: {len(faces.inputs)} faces, inter-ocular"
     host = host_info(threads=1)
-    print(f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; 1 thread; load {os.getloadavg()[0]:.1f}")
+    print(
+        f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; 1 thread; load {os.getloadavg()[0]:.1f}"
+    )
     print("latency: the runtime alone on a tensor in the artifact's own form, round robin in this process, medians")
     if where:
         print(f"NME on {where}")
@@ -156,14 +173,28 @@ def _inputs(args: argparse.Namespace) -> int:
         for form in FORMS:
             key = (target, precision, form)
             t = timings[key]
-            vs_tensor = statistics.median(a / b for a, b in zip(t.rounds, timings[(target, precision, "tensor")].rounds, strict=True))
+            vs_tensor = statistics.median(
+                a / b for a, b in zip(t.rounds, timings[(target, precision, "tensor")].rounds, strict=True)
+            )
             fp = timings.get((target, "fp32", form))
             vs_fp32 = statistics.median(a / b for a, b in zip(t.rounds, fp.rounds, strict=True)) if fp else float("nan")
             n = nme.get(key)
-            rows.append({"runtime": target, "precision": precision, "input": form, "ms": t.ms, "vs_tensor": vs_tensor,
-                         "int8_over_fp32": vs_fp32, "nme": n, "artifact": str(arts[key])})
-            print(f"{target:<9} {precision:<5} {form:<7} {t.ms:>7.3f} {vs_tensor:>8.2f} {vs_fp32:>9.2f} "
-                  f"{'' if n is None else f'{100 * n:.2f}':>7}")
+            rows.append(
+                {
+                    "runtime": target,
+                    "precision": precision,
+                    "input": form,
+                    "ms": t.ms,
+                    "vs_tensor": vs_tensor,
+                    "int8_over_fp32": vs_fp32,
+                    "nme": n,
+                    "artifact": str(arts[key]),
+                }
+            )
+            print(
+                f"{target:<9} {precision:<5} {form:<7} {t.ms:>7.3f} {vs_tensor:>8.2f} {vs_fp32:>9.2f} "
+                f"{'' if n is None else f'{100 * n:.2f}':>7}"
+            )
     print("image against tensor alone, both orders:")
     pairs = pair_in_both_orders(arts, synthetic_calibration(1, size), args.rounds)
     print("\n".join(pairs))
@@ -176,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--from", dest="from_run", default=None, help="trained run (default: the shipped model)")
     p.add_argument("--screen", default=None, help=f"comma-separated untrained variants instead: {', '.join(VARIANTS)}")
-    p.add_argument("--runtimes", default=",".join(RUNTIMES), help="tflite,openvino,onnx (and openvino_cnn: NNCF's CNN scheme)")
+    p.add_argument(
+        "--runtimes", default=",".join(RUNTIMES), help="tflite,openvino,onnx (and openvino_cnn: NNCF's CNN scheme)"
+    )
     p.add_argument("--data", action="append", default=[], help="face set for NME (repeat to pool); none: latency only")
     p.add_argument("--holdout", action="store_true", help="only the faces the run's training held out")
     p.add_argument("--max-faces", type=int, default=None)
@@ -184,14 +217,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--out", default=None, help="folder for the artifacts (default: a temp folder)")
     p.add_argument("--json", default=None, help="also write the table here")
-    p.add_argument("--mediapipe", action="store_true", help="also time MediaPipe's face_landmark.tflite in the same rounds")
-    p.add_argument("--timing", choices=("isolated", "shared"), default="isolated",
-                   help="isolated: each runtime timed in a fresh process of its own (default); shared: all in this one")
-    p.add_argument("--processes", type=int, default=3,
-                   help="isolated timing: fresh processes per runtime, their rounds pooled (processes differ among themselves)")
-    p.add_argument("--peers-cache", default=None, help="where the MediaPipe download is cached (default: ~/.cache/edgekp/peers)")
-    p.add_argument("--inputs", action="store_true",
-                   help="compare the default image inputs with the old NCHW float inputs (tflite, openvino; fp32, int8)")
+    p.add_argument(
+        "--mediapipe", action="store_true", help="also time MediaPipe's face_landmark.tflite in the same rounds"
+    )
+    p.add_argument(
+        "--timing",
+        choices=("isolated", "shared"),
+        default="isolated",
+        help="isolated: each runtime timed in a fresh process of its own (default); shared: all in this one",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=3,
+        help="isolated timing: fresh processes per runtime, their rounds pooled (processes differ among themselves)",
+    )
+    p.add_argument(
+        "--peers-cache", default=None, help="where the MediaPipe download is cached (default: ~/.cache/edgekp/peers)"
+    )
+    p.add_argument(
+        "--inputs",
+        action="store_true",
+        help="compare the default image inputs with the old NCHW float inputs (tflite, openvino; fp32, int8)",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     if args.inputs:
@@ -222,31 +270,50 @@ def main(argv: list[str] | None = None) -> int:
     host = host_info(threads=1)
     print(f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; load {os.getloadavg()[0]:.1f}")
     if os.environ.get("ONEDNN_MAX_CPU_ISA"):  # OpenVINO's oneDNN honours it (AVX2: an AVX2-only host's kernels)
-        print(f"ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}: OpenVINO's kernels are capped there; LiteRT's are not")
-    print(f"{'variant':<12} {'runtime':<9} {'fp32 ms':>8} {'int8 ms':>8} {'int8/fp32':>9}" + ("  NME fp32 / int8" if nme else ""))
+        print(
+            f"ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}: OpenVINO's kernels are capped there; LiteRT's are not"
+        )
+    print(
+        f"{'variant':<12} {'runtime':<9} {'fp32 ms':>8} {'int8 ms':>8} {'int8/fp32':>9}"
+        + ("  NME fp32 / int8" if nme else "")
+    )
     rows = []
     for name in models:
         for rt in runtimes:
             fp, i8 = timings[(name, rt, "fp32")].ms, timings[(name, rt, "int8")].ms
-            row = {"variant": name, "runtime": rt, "fp32_ms": fp, "int8_ms": i8, "ratio": r[(name, rt)],
-                   "nme_fp32": nme.get((rt, "fp32")), "nme_int8": nme.get((rt, "int8"))}
+            row = {
+                "variant": name,
+                "runtime": rt,
+                "fp32_ms": fp,
+                "int8_ms": i8,
+                "ratio": r[(name, rt)],
+                "nme_fp32": nme.get((rt, "fp32")),
+                "nme_int8": nme.get((rt, "int8")),
+            }
             rows.append(row)
             extra = f"  {100 * row['nme_fp32']:.2f}% / {100 * row['nme_int8']:.2f}%" if nme else ""
             print(f"{name:<12} {rt:<9} {fp:>8.3f} {i8:>8.3f} {row['ratio']:>9.2f}{extra}")
     if peers:
         mp = timings[MEDIAPIPE]
-        print(f"MediaPipe face_landmark.tflite fp32: {mp.ms:.3f} ms; TFLite latency / MediaPipe's (within-round medians):")
+        print(
+            f"MediaPipe face_landmark.tflite fp32: {mp.ms:.3f} ms; TFLite latency / MediaPipe's (within-round medians):"
+        )
         for name in models:
             for prec in ("fp32", "int8"):
                 if (name, "tflite", prec) in timings:
-                    rel = statistics.median(a / b for a, b in zip(timings[(name, "tflite", prec)].rounds, mp.rounds, strict=True))
+                    rel = statistics.median(
+                        a / b for a, b in zip(timings[(name, "tflite", prec)].rounds, mp.rounds, strict=True)
+                    )
                     print(f"  {name} {prec}: {rel:.2f}x")
     if nme:
         print(f"pytorch fp32 NME {100 * nme[('pytorch', 'fp32')]:.2f}%")
     if args.json:
         mediapipe = {"mediapipe_ms": timings[MEDIAPIPE].ms} if peers else {}
-        Path(args.json).write_text(json.dumps({"host": host, "timing": args.timing, "rows": rows, "artifacts": str(out),
-                                               **mediapipe}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {"host": host, "timing": args.timing, "rows": rows, "artifacts": str(out), **mediapipe}, indent=2
+            )
+        )
     return 0
 
 

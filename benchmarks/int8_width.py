@@ -44,8 +44,20 @@ def _screen(args: argparse.Namespace, runtimes: str, cap: str | None) -> dict:
         env["ONEDNN_MAX_CPU_ISA"] = cap
     with tempfile.TemporaryDirectory() as tmp:
         table = Path(tmp) / "t.json"
-        cmd = [sys.executable, str(HERE / "int8_speed.py"), "--screen", args.variants, "--runtimes", runtimes,
-               "--rounds", str(args.rounds), "--out", args.out, "--json", str(table)]
+        cmd = [
+            sys.executable,
+            str(HERE / "int8_speed.py"),
+            "--screen",
+            args.variants,
+            "--runtimes",
+            runtimes,
+            "--rounds",
+            str(args.rounds),
+            "--out",
+            args.out,
+            "--json",
+            str(table),
+        ]
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
         return json.loads(table.read_text())
 
@@ -63,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; 1 thread, untrained weights")
     print(f"{'variant':<8} {'runtime':<9} {'kernels':<17} {'fp32 ms':>8} {'int8 ms':>8} {'int8/fp32':>9}")
     for row in results:
-        print(f"{row['variant']:<8} {row['runtime']:<9} {row['isa_cap']:<17} {row['fp32_ms']:>8.3f} {row['int8_ms']:>8.3f} "
-              f"{row['ratio']:>9.2f}")
+        print(
+            f"{row['variant']:<8} {row['runtime']:<9} {row['isa_cap']:<17} {row['fp32_ms']:>8.3f} {row['int8_ms']:>8.3f} "
+            f"{row['ratio']:>9.2f}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps({"host": host, "rows": results}, indent=2))
     return 0

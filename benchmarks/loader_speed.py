@@ -67,14 +67,22 @@ def main() -> None:
         if b >= 3:  # warm-up batches excluded
             times.append(time.perf_counter() - t)
     med = statistics.median(times)
-    print(f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{args.threads} threads")
-    print(f"preload: {len(crops)} faces decoded + cropped to {args.size} px in {preload:.1f} s "
-          f"({len(crops) / preload:.0f} faces/s, once per run)")
-    print(f"augmentation: batch {args.batch} median {med * 1e3:.0f} ms (p90 {np.percentile(times, 90) * 1e3:.0f} ms) "
-          f"-> {args.batch / med:.0f} training samples/s")
-    print(f"per epoch of {len(crops)} faces: {preload / 1:.1f} s preload (first epoch only) + "
-          f"{len(crops) / (args.batch / med):.1f} s augmentation")
+    print(
+        f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"{args.threads} threads"
+    )
+    print(
+        f"preload: {len(crops)} faces decoded + cropped to {args.size} px in {preload:.1f} s "
+        f"({len(crops) / preload:.0f} faces/s, once per run)"
+    )
+    print(
+        f"augmentation: batch {args.batch} median {med * 1e3:.0f} ms (p90 {np.percentile(times, 90) * 1e3:.0f} ms) "
+        f"-> {args.batch / med:.0f} training samples/s"
+    )
+    print(
+        f"per epoch of {len(crops)} faces: {preload / 1:.1f} s preload (first epoch only) + "
+        f"{len(crops) / (args.batch / med):.1f} s augmentation"
+    )
 
 
 if __name__ == "__main__":

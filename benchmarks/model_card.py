@@ -43,14 +43,21 @@ BINS = ("0-30", "30-60", "60-90")
 
 def _pooled(parts: list[dict[str, Any]], norm: str) -> dict[str, Any]:
     """Face-weighted NME over several folders scored apart (each result's mean times its face count)."""
+
     def mean(pairs: list[tuple[float | None, int]]) -> float | None:
         pairs = [(v, n) for v, n in pairs if v is not None and v == v and n]
         total = sum(n for _, n in pairs)
         return sum(v * n for v, n in pairs) / total if total else None
 
-    out: dict[str, Any] = {"n": sum(p["n"] for p in parts), "nme": mean([(p["nme"], p["n"]) for p in parts]), "by_yaw": {}}
+    out: dict[str, Any] = {
+        "n": sum(p["n"] for p in parts),
+        "nme": mean([(p["nme"], p["n"]) for p in parts]),
+        "by_yaw": {},
+    }
     for name in BINS:
-        cells = [(p["by_yaw"][norm].get(name, {}).get("nme"), p["by_yaw"][norm].get(name, {}).get("n", 0)) for p in parts]
+        cells = [
+            (p["by_yaw"][norm].get(name, {}).get("nme"), p["by_yaw"][norm].get(name, {}).get("n", 0)) for p in parts
+        ]
         out["by_yaw"][name] = {"nme": mean(cells), "n": sum(n for _, n in cells)}
     return out
 
@@ -60,10 +67,14 @@ def card_row(size: str, data_root: Path, threads: int) -> dict[str, Any]:
     model = predictor.runner.model  # type: ignore[attr-defined]
     params = count_parameters(model)
     row: dict[str, Any] = {
-        "size": size, "name": SHIPPED_SIZES[size], "params": params,
-        "mflops": count_flops(model, model.input_size) / 1e6, "input_size": model.input_size,
+        "size": size,
+        "name": SHIPPED_SIZES[size],
+        "params": params,
+        "mflops": count_flops(model, model.input_size) / 1e6,
+        "input_size": model.input_size,
         "weights_mb": {"fp32": 4 * params / 1e6, "int8": params / 1e6},
-        "file_mb": shipped_model_path(size).stat().st_size / 1e6, "sets": {},
+        "file_mb": shipped_model_path(size).stat().st_size / 1e6,
+        "sets": {},
     }
     for name, (folders, norm, holdout) in FACE_SETS.items():
         parts = []
@@ -83,12 +94,18 @@ def _pct(value: float | None) -> str:
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    lines = ["| model | params | MFLOPs | weights fp32 / int8 (MB) |"
-             + "".join(f" {name} ({rows[0]['sets'][name]['norm']}) |" for name in rows[0]["sets"]),
-             "|---|---|---|---|" + "---|" * len(rows[0]["sets"])]
+    lines = [
+        "| model | params | MFLOPs | weights fp32 / int8 (MB) |"
+        + "".join(f" {name} ({rows[0]['sets'][name]['norm']}) |" for name in rows[0]["sets"]),
+        "|---|---|---|---|" + "---|" * len(rows[0]["sets"]),
+    ]
     for r in rows:
-        cells = [f"shipped:{r['size']} ({r['name']})", f"{r['params'] / 1e6:.2f} M", f"{r['mflops']:.0f}",
-                 f"{r['weights_mb']['fp32']:.1f} / {r['weights_mb']['int8']:.1f}"]
+        cells = [
+            f"shipped:{r['size']} ({r['name']})",
+            f"{r['params'] / 1e6:.2f} M",
+            f"{r['mflops']:.0f}",
+            f"{r['weights_mb']['fp32']:.1f} / {r['weights_mb']['int8']:.1f}",
+        ]
         cells += [f"{_pct(s['nme'])} %" for s in r["sets"].values()]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "NME (%) per |yaw| bin (0-30 / 30-60 / 60-90 deg; n per bin in the JSON):", ""]
@@ -102,7 +119,9 @@ def render(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--sizes", default=",".join(SHIPPED_SIZES), help="comma-separated shipped sizes (default: t,s,b)")
+    parser.add_argument(
+        "--sizes", default=",".join(SHIPPED_SIZES), help="comma-separated shipped sizes (default: t,s,b)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)

@@ -18,10 +18,10 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import torch  # noqa: E402
+import torch
 
-from edgekp.host import host_info  # noqa: E402
-from edgekp.models import count_flops, count_parameters, create_model, list_models  # noqa: E402
+from edgekp.host import host_info
+from edgekp.models import count_flops, count_parameters, create_model, list_models
 
 
 def latency_ms(model: torch.nn.Module, size: int, runs: int, warmup: int) -> tuple[float, float]:
@@ -84,25 +84,38 @@ def main() -> None:
         p50, p90 = latency_ms(model, size, args.runs, args.warmup)
         ort_ms = ort_latency_ms(model, size, args.runs, args.warmup)
         c = model.config
-        rows.append({
-            "model": name, "input": size, "params": count_parameters(model), "flops": flops, "macs": flops // 2,
-            "torch_ms_p50": round(p50, 3), "torch_ms_p90": round(p90, 3),
-            "ort_ms_p50": None if ort_ms is None else round(ort_ms[0], 3),
-            "ort_ms_p90": None if ort_ms is None else round(ort_ms[1], 3),
-            "dims": [c.ref1.dim, c.ref2.dim, c.ref3.dim, c.level2.dim],
-            "heads": [list(c.ref1.heads), list(c.ref2.heads), list(c.ref3.heads), list(c.level2.heads)],
-            "grids": list(c.grids.values()),
-        })
+        rows.append(
+            {
+                "model": name,
+                "input": size,
+                "params": count_parameters(model),
+                "flops": flops,
+                "macs": flops // 2,
+                "torch_ms_p50": round(p50, 3),
+                "torch_ms_p90": round(p90, 3),
+                "ort_ms_p50": None if ort_ms is None else round(ort_ms[0], 3),
+                "ort_ms_p90": None if ort_ms is None else round(ort_ms[1], 3),
+                "dims": [c.ref1.dim, c.ref2.dim, c.ref3.dim, c.level2.dim],
+                "heads": [list(c.ref1.heads), list(c.ref2.heads), list(c.ref3.heads), list(c.level2.heads)],
+                "grids": list(c.grids.values()),
+            }
+        )
     if args.json:
         print(json.dumps({"host": host, "threads": 1, "rows": rows}, indent=2))
         return
-    print(f"host: {host.get('cpu')} ({', '.join(host.get('isa', []))}); torch {torch.__version__}; 1 thread, batch 1, "
-          f"{args.runs} runs after {args.warmup} warm-up; FLOPs = 2 x MACs (FlopCounterMode)")
-    print(f"{'model':<14}{'input':>6}{'params':>11}{'MFLOPs':>9}{'MMACs':>8}{'p50 ms':>9}{'p90 ms':>9}{'ORT p50':>9}{'ORT p90':>9}  dims / heads / grids")
+    print(
+        f"host: {host.get('cpu')} ({', '.join(host.get('isa', []))}); torch {torch.__version__}; 1 thread, batch 1, "
+        f"{args.runs} runs after {args.warmup} warm-up; FLOPs = 2 x MACs (FlopCounterMode)"
+    )
+    print(
+        f"{'model':<14}{'input':>6}{'params':>11}{'MFLOPs':>9}{'MMACs':>8}{'p50 ms':>9}{'p90 ms':>9}{'ORT p50':>9}{'ORT p90':>9}  dims / heads / grids"
+    )
     for r in rows:
-        print(f"{r['model']:<14}{r['input']:>6}{r['params']:>11,}{r['flops'] / 1e6:>9.1f}{r['macs'] / 1e6:>8.1f}"
-              f"{r['torch_ms_p50']:>9.2f}{r['torch_ms_p90']:>9.2f}"
-              f"{_ms(r['ort_ms_p50']):>9}{_ms(r['ort_ms_p90']):>9}  {r['dims']} / {r['heads']} / {r['grids']}")
+        print(
+            f"{r['model']:<14}{r['input']:>6}{r['params']:>11,}{r['flops'] / 1e6:>9.1f}{r['macs'] / 1e6:>8.1f}"
+            f"{r['torch_ms_p50']:>9.2f}{r['torch_ms_p90']:>9.2f}"
+            f"{_ms(r['ort_ms_p50']):>9}{_ms(r['ort_ms_p90']):>9}  {r['dims']} / {r['heads']} / {r['grids']}"
+        )
 
 
 def _ms(value: float | None) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -70,15 +70,23 @@ def main(argv: list[str] | None = None) -> int:
         ratio = statistics.median(a / b for a, b in zip(t.rounds, base, strict=True))
         fp = timings[(form, "openvino", "fp32")].rounds
         own = statistics.median(a / b for a, b in zip(t.rounds, fp, strict=True)) if precision == "int8" else None
-        rows.append({"batch": form, "precision": precision, "ms": t.ms, "vs_dynamic_fp32": ratio, "int8_over_fp32": own})
+        rows.append(
+            {"batch": form, "precision": precision, "ms": t.ms, "vs_dynamic_fp32": ratio, "int8_over_fp32": own}
+        )
         print(f"{form:<16} {precision:<9} {t.ms:>7.3f} {ratio:>16.2f} {'' if own is None else f'{own:.2f}':>12}")
-    same = max(float(np.abs(target.load_runner(arts[i].path)(image) - target.load_runner(arts[i + 2].path)(image)).max())
-               for i in range(2))
+    same = max(
+        float(np.abs(target.load_runner(arts[i].path)(image) - target.load_runner(arts[i + 2].path)(image)).max())
+        for i in range(2)
+    )
     print(f"dynamic vs static IR, same precision: max |difference| {same:.2e}")
-    print(f"{args.from_run}: 1 thread, OpenVINO CPU plugin (f32 hint), {args.rounds} rounds of {args.calls} calls, "
-          f"round robin; host {host['cpu']}, ISA {' '.join(host['isa'])}, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"{args.from_run}: 1 thread, OpenVINO CPU plugin (f32 hint), {args.rounds} rounds of {args.calls} calls, "
+        f"round robin; host {host['cpu']}, ISA {' '.join(host['isa'])}, load {os.getloadavg()[0]:.1f}"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"host": host, "run": args.from_run, "rows": rows}, indent=2, default=str))
+        Path(args.json).write_text(
+            json.dumps({"host": host, "run": args.from_run, "rows": rows}, indent=2, default=str)
+        )
     return 0
 
 

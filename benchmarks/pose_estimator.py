@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekp.data.pose import estimate_poses
-from edgekp.data.pose import YAW_BINS
+from edgekp.data.pose import YAW_BINS, estimate_poses
 
 MAX_LABEL = 90.0
 
@@ -57,7 +56,8 @@ def agreement(estimated: np.ndarray, label: np.ndarray) -> dict[str, object]:
         bias[name] = round(float(est[inside].mean() - lab[inside].mean()), 2) if inside.any() else None
     return {
         "faces": int(keep.sum()),
-        "mae": round(float(np.abs(est - lab).mean()), 2), "corr": round(float(np.corrcoef(est, lab)[0, 1]), 4),
+        "mae": round(float(np.abs(est - lab).mean()), 2),
+        "corr": round(float(np.corrcoef(est, lab)[0, 1]), 4),
         "bias_by_bin": bias,
     }
 
@@ -65,8 +65,11 @@ def agreement(estimated: np.ndarray, label: np.ndarray) -> dict[str, object]:
 def _details(estimated: np.ndarray, label: np.ndarray, seconds: float) -> dict[str, object]:
     """What the text table adds to the JSON's fixed shape: faces per label bin, labels left out, time."""
     lab = np.abs((np.asarray(label, np.float64) + 180.0) % 360.0 - 180.0)
-    return {"faces_by_bin": {name: int(((lab >= lo) & (lab < hi) & (lab <= MAX_LABEL)).sum()) for name, lo, hi in YAW_BINS},
-            "excluded": int((lab > MAX_LABEL).sum() + (~np.isfinite(estimated)).sum()), "seconds": seconds}
+    return {
+        "faces_by_bin": {name: int(((lab >= lo) & (lab < hi) & (lab <= MAX_LABEL)).sum()) for name, lo, hi in YAW_BINS},
+        "excluded": int((lab > MAX_LABEL).sum() + (~np.isfinite(estimated)).sum()),
+        "seconds": seconds,
+    }
 
 
 def measure(data: Path) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
@@ -91,23 +94,34 @@ def measure(data: Path) -> tuple[dict[str, object], dict[str, dict[str, object]]
 
 def format_table(result: dict, details: dict[str, dict[str, object]]) -> str:
     bins = [name for name, _, _ in YAW_BINS]
-    head = (f"{'set':<22} {'faces':>6} {'mae':>6} {'corr':>7}  " + "  ".join(f"bias {b:>5}" for b in bins)
-            + "  faces per bin       left out  seconds")
+    head = (
+        f"{'set':<22} {'faces':>6} {'mae':>6} {'corr':>7}  "
+        + "  ".join(f"bias {b:>5}" for b in bins)
+        + "  faces per bin       left out  seconds"
+    )
     lines = [head, "-" * len(head)]
     for name, s in result["sets"].items():
         d = details[name]
-        cells = "  ".join(f"{'-' if s['bias_by_bin'][b] is None else format(s['bias_by_bin'][b], '+.2f'):>10}" for b in bins)
+        cells = "  ".join(
+            f"{'-' if s['bias_by_bin'][b] is None else format(s['bias_by_bin'][b], '+.2f'):>10}" for b in bins
+        )
         per_bin = "/".join(str(d["faces_by_bin"][b]) for b in bins)  # type: ignore[index]
-        lines.append(f"{name:<22} {s['faces']:>6} {s['mae']:>6.2f} {s['corr']:>7.4f}  {cells}  {per_bin:<18} "
-                     f"{d['excluded']:>8}  {d['seconds']:>7.2f}")
-    lines.append("mae, bias: degrees of |yaw|; bias = mean estimated |yaw| - mean labelled |yaw| within the label's bin; "
-                 f"labels beyond {MAX_LABEL:g} degrees are left out (a 2D estimate stays <= 90)")
+        lines.append(
+            f"{name:<22} {s['faces']:>6} {s['mae']:>6.2f} {s['corr']:>7.4f}  {cells}  {per_bin:<18} "
+            f"{d['excluded']:>8}  {d['seconds']:>7.2f}"
+        )
+    lines.append(
+        "mae, bias: degrees of |yaw|; bias = mean estimated |yaw| - mean labelled |yaw| within the label's bin; "
+        f"labels beyond {MAX_LABEL:g} degrees are left out (a 2D estimate stays <= 90)"
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the shared data folder (aflw2000_3d_labels/, merlrav/)")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="the shared data folder (aflw2000_3d_labels/, merlrav/)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     missing = [p for p in (args.data / "aflw2000_3d_labels", args.data / "merlrav" / "train") if not p.exists()]

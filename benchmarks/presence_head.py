@@ -35,7 +35,9 @@ from edgekp.train.presence_data import presence_crops
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-root", default="../shared/data")
-    parser.add_argument("--seed", type=int, default=1, help="the validation draw (1: the one the threshold was chosen on)")
+    parser.add_argument(
+        "--seed", type=int, default=1, help="the validation draw (1: the one the threshold was chosen on)"
+    )
     args = parser.parse_args()
     root = Path(args.data_root)
     loaded = load_model_file(shipped_model_path())
@@ -71,8 +73,10 @@ def main() -> None:
     print(f"faces at or above the threshold: {result['faces_above'] * 100:.2f} %")
     for kind in ("off", "small", "large", "background"):
         print(f"{kind} crops below the threshold: {result[kind + '_below'] * 100:.2f} %")
-    print(f"held-out 300W faces ({len(held)}), 68-point NME (inter-ocular): {nme_with:.4f} % with the head's model, "
-          f"{nme_without:.4f} % without it; largest landmark difference {float((with_head - without).abs().max()):.3g}")
+    print(
+        f"held-out 300W faces ({len(held)}), 68-point NME (inter-ocular): {nme_with:.4f} % with the head's model, "
+        f"{nme_without:.4f} % without it; largest landmark difference {float((with_head - without).abs().max()):.3g}"
+    )
 
 
 if __name__ == "__main__":

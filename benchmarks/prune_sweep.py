@@ -32,19 +32,19 @@ from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgekp.artifacts import RunDir  # noqa: E402
-from edgekp.compress.heads import head_counts, prune  # noqa: E402
-from edgekp.compress.lifecycle import finetune_recipe, parent_train_recipe  # noqa: E402
-from edgekp.config.prune import PruneRecipe  # noqa: E402
-from edgekp.models import count_flops, count_parameters  # noqa: E402
-from edgekp.models.io import load_model_from_run  # noqa: E402
-from edgekp.train.data import build_training_data  # noqa: E402
-from edgekp.train.evaluate import predict_arrays, score  # noqa: E402
+from edgekp.artifacts import RunDir
+from edgekp.compress.heads import head_counts, prune
+from edgekp.compress.lifecycle import finetune_recipe, parent_train_recipe
+from edgekp.config.prune import PruneRecipe
+from edgekp.models import count_flops, count_parameters
+from edgekp.models.io import load_model_from_run
+from edgekp.train.data import build_training_data
+from edgekp.train.evaluate import predict_arrays, score
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,8 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default=None, help="where the prune runs go (default: <from>-prune_sweep)")
     p.add_argument("--ratios", default="0,0.25,0.5,0.75", help="comma-separated fractions of heads to remove")
     p.add_argument("--importance", default="taylor", choices=("taylor", "magnitude", "random"))
-    p.add_argument("--no-control", dest="control", action="store_false",
-                   help="skip the control: the unpruned parent fine-tuned with the same budget (what fine-tuning alone gives)")
+    p.add_argument(
+        "--no-control",
+        dest="control",
+        action="store_false",
+        help="skip the control: the unpruned parent fine-tuned with the same budget (what fine-tuning alone gives)",
+    )
     p.add_argument("--random-at", default="0.5", help="ratios also pruned with random importance ('' for none)")
     p.add_argument("--schedule", default="one_shot", choices=("one_shot", "iterative"))
     p.add_argument("--steps", type=int, default=3, help="iterative rounds")
@@ -70,8 +74,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=100, help="timed runs per latency measurement (median)")
     p.add_argument("--no-tflite", action="store_true", help="skip the TFLite latency (litert-torch conversion)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows to this JSON file")
-    p.add_argument("--structures", action="store_true",
-                   help="instead: which structures cut TFLite latency (MLP channels, whole blocks, heads), no fine-tuning")
+    p.add_argument(
+        "--structures",
+        action="store_true",
+        help="instead: which structures cut TFLite latency (MLP channels, whole blocks, heads), no fine-tuning",
+    )
     return p.parse_args(argv)
 
 
@@ -104,8 +111,15 @@ def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str
     except ImportError:
         import onnxruntime as ort
 
-        torch.onnx.export(model.eval(), (torch.rand(1, 3, size, size),), str(path), dynamo=False, opset_version=20,
-                          input_names=["images"], output_names=["points"])
+        torch.onnx.export(
+            model.eval(),
+            (torch.rand(1, 3, size, size),),
+            str(path),
+            dynamo=False,
+            opset_version=20,
+            input_names=["images"],
+            output_names=["points"],
+        )
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = opts.inter_op_num_threads = 1
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -124,7 +138,7 @@ def tflite_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any | 
     try:
         convert_litert(model.eval(), size, "fp32", "static", None, path)
         runner = LiteRTRunner(path, 1)
-    except Exception as exc:  # noqa: BLE001 - a failed conversion is reported in the table, not fatal
+    except Exception as exc:
         return None, f"failed: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
     return runner, "litert-torch fp32 + ai-edge-litert interpreter"
 
@@ -139,22 +153,39 @@ def prune_overrides(args: argparse.Namespace, parent: RunDir) -> dict[str, Any]:
     if args.max_train_faces:
         for spec in data["train"]:
             spec["max_faces"] = min(spec.get("max_faces") or args.max_train_faces, args.max_train_faces)
-    finetune = {**train.optim.model_dump(mode="json"), "lr": args.lr, "warmup_epochs": 0.2, "max_epochs": args.epochs,
-                "patience": args.patience, "time_budget_min": args.minutes}
+    finetune = {
+        **train.optim.model_dump(mode="json"),
+        "lr": args.lr,
+        "warmup_epochs": 0.2,
+        "max_epochs": args.epochs,
+        "patience": args.patience,
+        "time_budget_min": args.minutes,
+    }
     if args.batch_size:
         finetune["batch_size"] = args.batch_size
-    return {"data": data, "finetune": finetune, "threads": args.threads, "schedule": args.schedule,
-            "steps": args.steps, "scoring": {"faces": args.scoring_faces, "batch_size": 32}}
+    return {
+        "data": data,
+        "finetune": finetune,
+        "threads": args.threads,
+        "schedule": args.schedule,
+        "steps": args.steps,
+        "scoring": {"faces": args.scoring_faces, "batch_size": 32},
+    }
 
 
 def measure(model: torch.nn.Module, data: Any) -> dict[str, Any]:
     pred = predict_arrays(model, data.val.images)
-    return {"heads": sum(head_counts(model).values()), "params": count_parameters(model),
-            "flops": count_flops(model), "val_nme": float(score(pred, data.val.points, data.scheme)["nme"])}
+    return {
+        "heads": sum(head_counts(model).values()),
+        "params": count_parameters(model),
+        "flops": count_flops(model),
+        "val_nme": float(score(pred, data.val.points, data.scheme)["nme"]),
+    }
 
 
-def measure_latency(models: list[torch.nn.Module], rows: list[dict[str, Any]], args: argparse.Namespace,
-                    notes: dict[str, str]) -> None:
+def measure_latency(
+    models: list[torch.nn.Module], rows: list[dict[str, Any]], args: argparse.Namespace, notes: dict[str, str]
+) -> None:
     """Convert every variant first, then time them interleaved (see _round_robin)."""
     size = models[0].config.input_size
     x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
@@ -184,14 +215,23 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
     data = build_training_data(finetune_recipe(parent_train_recipe(parent), base))  # read once, shared by all
     model, _ = load_model_from_run(parent_dir)
     notes: dict[str, str] = {}
-    rows = [{"variant": "parent", "importance": "-", "ratio": 0.0, "nme_pruned": None, "nme_ft_last": None,
-             **measure(model, data)}]
+    rows = [
+        {
+            "variant": "parent",
+            "importance": "-",
+            "ratio": 0.0,
+            "nme_pruned": None,
+            "nme_ft_last": None,
+            **measure(model, data),
+        }
+    ]
     models = [model]
     parent_nme = rows[0]["val_nme"]
     ratios = [float(r) for r in args.ratios.split(",") if r.strip()]
     random_at = {float(r) for r in args.random_at.split(",") if r.strip()}
-    plan = [(r, args.importance) for r in ratios if r > 0] + [(r, "random") for r in ratios if r in random_at and r > 0
-                                                                and args.importance != "random"]
+    plan = [(r, args.importance) for r in ratios if r > 0] + [
+        (r, "random") for r in ratios if r in random_at and r > 0 and args.importance != "random"
+    ]
     if args.control:  # ratio 0: no head removed, the same fine-tuning; separates pruning from extra training
         plan.insert(0, (0.0, args.importance))
     for ratio, importance in plan:
@@ -203,9 +243,14 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
         summary = prune(recipe, parent_dir, run_dir, resume=resume, data=data)
         pruned, _ = load_model_from_run(run_dir)
         result = json.loads((run_dir / "manifest.json").read_text()).get("result", {})
-        row = {"variant": label, "importance": importance if ratio > 0 else "-", "ratio": ratio,
-               "nme_pruned": summary["val_nme_before_finetune"], **measure(pruned, data),
-               "epochs": result.get("epochs")}
+        row = {
+            "variant": label,
+            "importance": importance if ratio > 0 else "-",
+            "ratio": ratio,
+            "nme_pruned": summary["val_nme_before_finetune"],
+            **measure(pruned, data),
+            "epochs": result.get("epochs"),
+        }
         row["nme_ft_last"] = _last_val_nme(run_dir)
         rows.append(row)
         models.append(pruned)
@@ -218,9 +263,18 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
         row["ort_cut_pct"] = 100 * (1 - row["ort_ms"]["p50"] / rows[0]["ort_ms"]["p50"])
         if row.get("tflite_ms") and rows[0].get("tflite_ms"):
             row["tflite_cut_pct"] = 100 * (1 - row["tflite_ms"]["p50"] / rows[0]["tflite_ms"]["p50"])
-    context = {"parent": str(parent_dir), "val_faces": len(data.val), "train_faces": len(data.train),
-               "normalization": "inter_ocular", "cpu": platform.processor() or platform.machine(),
-               "threads_latency": 1, "repeats": args.repeats, "torch": torch.__version__, "latency_via": notes, "out": str(out)}
+    context = {
+        "parent": str(parent_dir),
+        "val_faces": len(data.val),
+        "train_faces": len(data.train),
+        "normalization": "inter_ocular",
+        "cpu": platform.processor() or platform.machine(),
+        "threads_latency": 1,
+        "repeats": args.repeats,
+        "torch": torch.__version__,
+        "latency_via": notes,
+        "out": str(out),
+    }
     return rows, context
 
 
@@ -242,20 +296,28 @@ def print_table(rows: list[dict[str, Any]], context: dict[str, Any]) -> None:
     def ms(v: dict[str, float] | None) -> str:
         return "-" if not v else f"{v['p50']:.2f}"
 
-    head = (f"{'variant':<14} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'NME pruned':>10} {'FT best':>8} {'FT last':>8} "
-            f"{'rise %':>7} {'vs ctl':>7} {'ORT ms':>7} {'cut %':>6} {'TFL ms':>7} {'cut %':>6}")
+    head = (
+        f"{'variant':<14} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'NME pruned':>10} {'FT best':>8} {'FT last':>8} "
+        f"{'rise %':>7} {'vs ctl':>7} {'ORT ms':>7} {'cut %':>6} {'TFL ms':>7} {'cut %':>6}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
         tfl_cut = f"{r['tflite_cut_pct']:.1f}" if "tflite_cut_pct" in r else "-"
         ctl = "-" if r.get("nme_rise_vs_control_pct") is None else f"{r['nme_rise_vs_control_pct']:.2f}"
-        print(f"{r['variant']:<14} {r['heads']:>5} {r['params']:>9,} {r['flops'] / 1e6:>7.1f} {pct(r['nme_pruned']):>10} "
-              f"{pct(r['val_nme']):>8} {pct(r['nme_ft_last']):>8} {r['nme_rise_pct']:>7.2f} {ctl:>7} {ms(r['ort_ms']):>7} "
-              f"{r['ort_cut_pct']:>6.1f} {ms(r.get('tflite_ms')):>7} {tfl_cut:>6}")
-    print(f"\nNME: {context['normalization']} % on {context['val_faces']} validation faces of the parent's split "
-          f"(FT best = best fine-tuning epoch, chosen on these faces; rise % is FT best vs the parent; vs ctl: vs the parent fine-tuned the same way with no head removed).")
-    print(f"Latency: 1 thread, median of {context['repeats']} runs timed round-robin across variants, {context['cpu']}, torch {context['torch']}; via "
-          + "; ".join(f"{k}: {v}" for k, v in context["latency_via"].items()))
+        print(
+            f"{r['variant']:<14} {r['heads']:>5} {r['params']:>9,} {r['flops'] / 1e6:>7.1f} {pct(r['nme_pruned']):>10} "
+            f"{pct(r['val_nme']):>8} {pct(r['nme_ft_last']):>8} {r['nme_rise_pct']:>7.2f} {ctl:>7} {ms(r['ort_ms']):>7} "
+            f"{r['ort_cut_pct']:>6.1f} {ms(r.get('tflite_ms')):>7} {tfl_cut:>6}"
+        )
+    print(
+        f"\nNME: {context['normalization']} % on {context['val_faces']} validation faces of the parent's split "
+        f"(FT best = best fine-tuning epoch, chosen on these faces; rise % is FT best vs the parent; vs ctl: vs the parent fine-tuned the same way with no head removed)."
+    )
+    print(
+        f"Latency: 1 thread, median of {context['repeats']} runs timed round-robin across variants, {context['cpu']}, torch {context['torch']}; via "
+        + "; ".join(f"{k}: {v}" for k, v in context["latency_via"].items())
+    )
 
 
 STRUCTURES: dict[str, dict[str, Any]] = {
@@ -287,8 +349,8 @@ def _structure(model: Any, spec: dict[str, Any]) -> Any:
 def structure_sweep(args: argparse.Namespace) -> int:
     """Latency-cutting structures: each removal applied to the parent, exported to TFLite fp32 and int8
     (PTQ, synthetic calibration), timed round robin in one process against the unpruned control."""
-    from edgekp.compress.int8_screen import export_variant, synthetic_calibration, time_round_robin
     from edgekp.checkpoints import load_run_model
+    from edgekp.compress.int8_screen import export_variant, synthetic_calibration, time_round_robin
     from edgekp.host import host_info
     from edgekp.models.cost import count_flops, count_parameters
 
@@ -300,21 +362,31 @@ def structure_sweep(args: argparse.Namespace) -> int:
     arts = [a for name, m in models.items() for a in export_variant(name, m, calib, work, ("tflite",))]
     timings = time_round_robin(arts, calib[:1], rounds=9)
     host = host_info(threads=1)
-    print(f"{'structure':<17} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'TFL fp32 ms':>11} {'cut %':>6} {'TFL int8 ms':>11} {'cut %':>6}")
+    print(
+        f"{'structure':<17} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'TFL fp32 ms':>11} {'cut %':>6} {'TFL int8 ms':>11} {'cut %':>6}"
+    )
     rows = []
     for name, m in models.items():
-        row = {"structure": name, "heads": sum(a.num_heads for _, a in m.attention_modules()), "params": count_parameters(m),
-               "flops": count_flops(m)}
+        row = {
+            "structure": name,
+            "heads": sum(a.num_heads for _, a in m.attention_modules()),
+            "params": count_parameters(m),
+            "flops": count_flops(m),
+        }
         for prec in ("fp32", "int8"):
             rounds = timings[(name, "tflite", prec)].rounds
             control = timings[("control", "tflite", prec)].rounds
             row[f"{prec}_ms"] = statistics.median(rounds)
             row[f"{prec}_cut_pct"] = 100 * (1 - statistics.median(r / c for r, c in zip(rounds, control, strict=True)))
         rows.append(row)
-        print(f"{name:<17} {row['heads']:>5} {row['params']:>9,} {row['flops'] / 1e6:>7.1f} {row['fp32_ms']:>11.3f} "
-              f"{row['fp32_cut_pct']:>6.1f} {row['int8_ms']:>11.3f} {row['int8_cut_pct']:>6.1f}")
-    print(f"1 thread, TFLite (LiteRT) per-round medians of 30 calls, 9 rounds round robin; cut % = median within-round "
-          f"saving vs control; no fine-tuning (latency does not depend on it). Host: {host['cpu']}, ISA {' '.join(host['isa'])}")
+        print(
+            f"{name:<17} {row['heads']:>5} {row['params']:>9,} {row['flops'] / 1e6:>7.1f} {row['fp32_ms']:>11.3f} "
+            f"{row['fp32_cut_pct']:>6.1f} {row['int8_ms']:>11.3f} {row['int8_cut_pct']:>6.1f}"
+        )
+    print(
+        f"1 thread, TFLite (LiteRT) per-round medians of 30 calls, 9 rounds round robin; cut % = median within-round "
+        f"saving vs control; no fine-tuning (latency does not depend on it). Host: {host['cpu']}, ISA {' '.join(host['isa'])}"
+    )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"host": host, "rows": rows}, indent=2, default=str))
     return 0

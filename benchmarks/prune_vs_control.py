@@ -27,13 +27,15 @@ from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
 
-import torch  # noqa: E402
+import torch
 
 TARGET_NME_RISE_PCT, TARGET_CUT_PCT = 1.0, 15.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--control", required=True, help="the prune run that removed nothing (same fine-tuning)")
     p.add_argument("runs", nargs="+", help="pruned runs to compare with it")
     p.add_argument("--rounds", type=int, default=9)
@@ -59,14 +61,29 @@ def describe(run: Path) -> dict[str, Any]:
     norms = norms or {"val": str(last.get("val_norm") or "inter_ocular")}
     before, after = comp.get("before") or {}, comp.get("after") or {}
     structures = comp.get("structures") or {}
-    widths = (sum((structures.get("mlp_widths_before") or {}).values()), sum((structures.get("mlp_widths_after") or {}).values()))
+    widths = (
+        sum((structures.get("mlp_widths_before") or {}).values()),
+        sum((structures.get("mlp_widths_after") or {}).values()),
+    )
     return {
-        "run": str(run), "removed_heads": comp.get("removed_total", 0), "heads_before": before.get("heads"),
-        "blocks": structures.get("blocks") or {}, "mlp_ratio": structures.get("mlp_ratio", 0.0),
+        "run": str(run),
+        "removed_heads": comp.get("removed_total", 0),
+        "heads_before": before.get("heads"),
+        "blocks": structures.get("blocks") or {},
+        "mlp_ratio": structures.get("mlp_ratio", 0.0),
         "mlp_channels_removed_pct": 100 * (1 - widths[1] / widths[0]) if widths[0] else 0.0,
-        "params": after.get("params"), "flops": after.get("flops"), "epochs": len(history), "best_epoch": summary.best_epoch,
-        "nme": {name: {"norm": norm, "nme": last.get(f"val_nme[{name}]", last.get("val_nme") if name == "val" else None),
-                       "chosen": summary.nme(name)} for name, norm in norms.items()},
+        "params": after.get("params"),
+        "flops": after.get("flops"),
+        "epochs": len(history),
+        "best_epoch": summary.best_epoch,
+        "nme": {
+            name: {
+                "norm": norm,
+                "nme": last.get(f"val_nme[{name}]", last.get("val_nme") if name == "val" else None),
+                "chosen": summary.nme(name),
+            }
+            for name, norm in norms.items()
+        },
     }
 
 
@@ -80,7 +97,9 @@ def latencies(runs: list[Path], rounds: int, calib_n: int, out: Path) -> dict[st
     for i, run in enumerate(runs):
         model = load_run_model(str(run)).model.eval()
         calib = synthetic_calibration(calib_n, int(model.config.input_size))
-        arts += export_variant(f"{i}_{run.name}", model, calib, out, ("tflite",), log=lambda m: print(m, file=sys.stderr))
+        arts += export_variant(
+            f"{i}_{run.name}", model, calib, out, ("tflite",), log=lambda m: print(m, file=sys.stderr)
+        )
     timings = time_round_robin(arts, calib[:1], rounds=rounds)
     per_run: dict[str, dict[str, list[float]]] = {}
     for (variant, _, precision), timing in timings.items():
@@ -89,10 +108,18 @@ def latencies(runs: list[Path], rounds: int, calib_n: int, out: Path) -> dict[st
     return per_run
 
 
-def compare(control: dict[str, Any], row: dict[str, Any], times: dict[str, dict[str, list[float]]] | None) -> dict[str, Any]:
+def compare(
+    control: dict[str, Any], row: dict[str, Any], times: dict[str, dict[str, list[float]]] | None
+) -> dict[str, Any]:
     out = dict(row)
-    out["nme_rise_pct"] = {name: (None if s["nme"] is None or (control["nme"].get(name) or {}).get("nme") is None
-                                  else 100 * (s["nme"] / control["nme"][name]["nme"] - 1)) for name, s in row["nme"].items()}
+    out["nme_rise_pct"] = {
+        name: (
+            None
+            if s["nme"] is None or (control["nme"].get(name) or {}).get("nme") is None
+            else 100 * (s["nme"] / control["nme"][name]["nme"] - 1)
+        )
+        for name, s in row["nme"].items()
+    }
     if row["epochs"] != control["epochs"]:
         out["note"] = f"fine-tuned {row['epochs']} epochs, the control {control['epochs']}: not the same budget"
     if times:
@@ -109,16 +136,33 @@ def _pct(value: float | None, signed: bool = False) -> str:
 
 def print_table(rows: list[dict[str, Any]], host: dict[str, Any] | None) -> None:
     sets = list(rows[0]["nme"])
-    head = ["run", "heads removed", "modules removed", "MLP channels removed % (with removed modules)", "params", "MFLOPs"]
-    head += [f"{name} % ({rows[0]['nme'][name]['norm']}) last / chosen" for name in sets] + [f"{name} d % vs control" for name in sets]
+    head = [
+        "run",
+        "heads removed",
+        "modules removed",
+        "MLP channels removed % (with removed modules)",
+        "params",
+        "MFLOPs",
+    ]
+    head += [f"{name} % ({rows[0]['nme'][name]['norm']}) last / chosen" for name in sets] + [
+        f"{name} d % vs control" for name in sets
+    ]
     head += ["TFLite fp32 ms", "cut %", "TFLite int8 ms", "cut %"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
-        cells = [Path(r["run"]).name, f"{r['removed_heads']} of {r['heads_before']}", str(sum(r["blocks"].values())),
-                 f"{r['mlp_channels_removed_pct']:.0f}", f"{r['params']:,}" if r["params"] else "-",
-                 f"{r['flops'] / 1e6:.1f}" if r["flops"] else "-"]
-        cells += [" / ".join(_pct(None if v is None else 100 * v) for v in (r["nme"][n]["nme"], r["nme"][n]["chosen"])) for n in sets]
+        cells = [
+            Path(r["run"]).name,
+            f"{r['removed_heads']} of {r['heads_before']}",
+            str(sum(r["blocks"].values())),
+            f"{r['mlp_channels_removed_pct']:.0f}",
+            f"{r['params']:,}" if r["params"] else "-",
+            f"{r['flops'] / 1e6:.1f}" if r["flops"] else "-",
+        ]
+        cells += [
+            " / ".join(_pct(None if v is None else 100 * v) for v in (r["nme"][n]["nme"], r["nme"][n]["chosen"]))
+            for n in sets
+        ]
         cells += [_pct((r.get("nme_rise_pct") or {}).get(n), signed=True) for n in sets]
         for precision in ("fp32", "int8"):
             ms, cut = r.get(f"{precision}_ms"), r.get(f"{precision}_cut_pct")
@@ -127,12 +171,16 @@ def print_table(rows: list[dict[str, Any]], host: dict[str, Any] | None) -> None
     for r in rows:
         if r.get("note"):
             print(f"{Path(r['run']).name}: {r['note']}")
-    print(f"\nTargets (issue 14): NME rise <= {TARGET_NME_RISE_PCT:g} % against the control on every set, TFLite cut >= "
-          f"{TARGET_CUT_PCT:g} %. NME after the last fine-tuning epoch (the same budget for every run; d compares these) "
-          f"and at the chosen epoch ('-': the model from before fine-tuning, not scored per set by older runs).")
+    print(
+        f"\nTargets (issue 14): NME rise <= {TARGET_NME_RISE_PCT:g} % against the control on every set, TFLite cut >= "
+        f"{TARGET_CUT_PCT:g} %. NME after the last fine-tuning epoch (the same budget for every run; d compares these) "
+        f"and at the chosen epoch ('-': the model from before fine-tuning, not scored per set by older runs)."
+    )
     if host:
-        print(f"Latency: 1 thread, TFLite (LiteRT) per-round medians of 30 calls, round robin in one process. "
-              f"Host: {host['cpu']}, ISA {' '.join(host['isa'])}")
+        print(
+            f"Latency: 1 thread, TFLite (LiteRT) per-round medians of 30 calls, round robin in one process. "
+            f"Host: {host['cpu']}, ISA {' '.join(host['isa'])}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

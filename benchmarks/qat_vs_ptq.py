@@ -148,8 +148,15 @@ def table(target: str, rows: list[dict[str, Any]], specs: list[FaceSetSpec]) -> 
                 for b in bins_of(rows, s.name):
                     d = r["d"].get(f"{s.name} {b}")
                     cells.append(_pct(figs["bins"][b]["nme"]) + (f" ({_d(d)})" if d is not None else ""))
-        cells += [f"{r['size_kb']:.0f}", f"{r['latency_ms']:.2f}",
-                  "fp32 reference" if r["precision"] == "fp32" else "none" if not r["flags"] else ", ".join(f"{k} {_d(r['d'][k])}" for k in r["flags"])]
+        cells += [
+            f"{r['size_kb']:.0f}",
+            f"{r['latency_ms']:.2f}",
+            "fp32 reference"
+            if r["precision"] == "fp32"
+            else "none"
+            if not r["flags"]
+            else ", ".join(f"{k} {_d(r['d'][k])}" for k in r["flags"]),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -170,13 +177,25 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--qat-epochs", type=int, default=None, help="override the recipes' finetune.max_epochs")
     p.add_argument("--qat-minutes", type=float, default=None, help="fine-tuning time budget per QAT run")
     p.add_argument("--max-train-faces", type=int, default=None, help="cap each training dataset (short tries)")
-    p.add_argument("--eval-faces", type=int, default=None,
-                   help="cap each face set, and the QAT runs' own validation sets (short tries)")
+    p.add_argument(
+        "--eval-faces",
+        type=int,
+        default=None,
+        help="cap each face set, and the QAT runs' own validation sets (short tries)",
+    )
     p.add_argument("--calib-faces", type=int, default=None)
-    p.add_argument("--qat-set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a field of every QAT recipe, as edgekp qat --set (e.g. finetune.lr=5e-5)")
-    p.add_argument("--reuse-qat", action="store_true",
-                   help="reuse QAT runs already finished in --out (re-export and re-measure only)")
+    p.add_argument(
+        "--qat-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of every QAT recipe, as edgekp qat --set (e.g. finetune.lr=5e-5)",
+    )
+    p.add_argument(
+        "--reuse-qat",
+        action="store_true",
+        help="reuse QAT runs already finished in --out (re-export and re-measure only)",
+    )
     p.add_argument("--out", default=None, help="work folder (default: a temp folder); results.json is written there")
     return p.parse_args(argv)
 
@@ -200,8 +219,9 @@ class Faces:
     is_large: np.ndarray
 
 
-def load_face_set(spec: FaceSetSpec, parent: Path, data: Any, scheme: Any, size: int, max_faces: int | None,
-                  cache_dir: Path) -> Faces:
+def load_face_set(
+    spec: FaceSetSpec, parent: Path, data: Any, scheme: Any, size: int, max_faces: int | None, cache_dir: Path
+) -> Faces:
     """The faces of one set, read as the recipe reads its datasets (edgekp.train.data), held-out
     faces picked as edgekp bench --holdout picks them, sorted by source and capped as bench does."""
     from edgekp.bench.holdout import holdout_sources
@@ -229,8 +249,16 @@ def score_set(pred: np.ndarray, faces: Faces, scheme: Any) -> dict[str, Any]:
     from edgekp.bench.accuracy import score_crops
 
     s = score_crops(pred, faces.crops, scheme, faces.is_large, norm=faces.spec.norm)
-    out = {"norm": s["norm"], "n": s["n"], "n_unscored": s["n_unscored"], "nme": s["nme"], "nme_box": s["nme_box"],
-           "fr": s["fr"], "auc": s["auc"], "nme_corners_box": s["nme_corners_box"]}
+    out = {
+        "norm": s["norm"],
+        "n": s["n"],
+        "n_unscored": s["n_unscored"],
+        "nme": s["nme"],
+        "nme_box": s["nme_box"],
+        "fr": s["fr"],
+        "auc": s["auc"],
+        "nme_corners_box": s["nme_corners_box"],
+    }
     if faces.spec.norm == "box":
         out["bins"] = {b: {"n": c["n"], "nme": c["nme"]} for b, c in s["by_yaw"]["box"].items()}
     return out
@@ -254,9 +282,9 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.bench.latency import LatencySettings, measure
     from edgekp.compress.lifecycle import compress, finetune_recipe, parent_train_recipe
     from edgekp.compress.qat import QatCompressor, calibration_images, load_qat_model
+    from edgekp.config.export import ExportRecipe
     from edgekp.config.loader import load_recipe
     from edgekp.config.qat import QatRecipe
-    from edgekp.config.export import ExportRecipe
     from edgekp.export.base import ExportSpec, get_target
     from edgekp.export.pipeline import artifact_size, target_options
     from edgekp.host import host_info
@@ -265,8 +293,11 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     host = host_info(threads=1)
-    print(f"host: {host['cpu']}; ISA: {' '.join(host['isa']) or 'none of the listed'}; VNNI: "
-          f"{'yes' if host['has_vnni'] else 'NO (int8 is not expected to be faster than fp32 here)'}", flush=True)
+    print(
+        f"host: {host['cpu']}; ISA: {' '.join(host['isa']) or 'none of the listed'}; VNNI: "
+        f"{'yes' if host['has_vnni'] else 'NO (int8 is not expected to be faster than fp32 here)'}",
+        flush=True,
+    )
     work = Path(args.out or tempfile.mkdtemp(prefix="qat_vs_ptq_"))
     work.mkdir(parents=True, exist_ok=True)
     parent = RunDir.open(args.from_run)
@@ -275,21 +306,34 @@ def run(args: argparse.Namespace) -> int:
     base_recipe = load_recipe("recipes/qat/openvino_int8.yaml", overrides(args), expect=QatRecipe)
     train_recipe = finetune_recipe(parent_train_recipe(parent), base_recipe)
     if args.max_train_faces:
-        train_recipe.data.train[:] = [s.model_copy(update={"max_faces": args.max_train_faces}) for s in train_recipe.data.train]
+        train_recipe.data.train[:] = [
+            s.model_copy(update={"max_faces": args.max_train_faces}) for s in train_recipe.data.train
+        ]
     if args.eval_faces:
         train_recipe.data.val[:] = [s.model_copy(update={"max_faces": args.eval_faces}) for s in train_recipe.data.val]
     specs = face_set_specs(train_recipe.data, reference_face_sets())
     data = build_training_data(train_recipe)
-    faces = [load_face_set(s, parent.path, train_recipe.data, data.scheme, size, args.eval_faces, work / "crops") for s in specs]
-    print("faces: " + "; ".join(f"{f.spec.name} {len(f.inputs)} ({f.spec.norm}, read as "
-                                f"{'+'.join(fmt for _, fmt in f.spec.datasets)})" for f in faces), flush=True)
+    faces = [
+        load_face_set(s, parent.path, train_recipe.data, data.scheme, size, args.eval_faces, work / "crops")
+        for s in specs
+    ]
+    print(
+        "faces: "
+        + "; ".join(
+            f"{f.spec.name} {len(f.inputs)} ({f.spec.norm}, read as {'+'.join(fmt for _, fmt in f.spec.datasets)})"
+            for f in faces
+        ),
+        flush=True,
+    )
     calib = calibration_images(base_recipe, data, size, None)
     x1 = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
 
     def evaluate(runner) -> dict:
         row: dict[str, Any] = {"sets": {}}
         for f in faces:
-            pred = np.concatenate([np.asarray(runner(f.inputs[i:i + 32]), np.float32) for i in range(0, len(f.inputs), 32)])
+            pred = np.concatenate(
+                [np.asarray(runner(f.inputs[i : i + 32]), np.float32) for i in range(0, len(f.inputs), 32)]
+            )
             row["sets"][f.spec.name] = score_set(pred, f, data.scheme)
         with runner.session():  # the runner's thread setting holds for the whole timing loop
             row["latency_ms"] = measure(lambda: runner(x1), LatencySettings(min_runs=100, min_seconds=3))["p50_ms"]
@@ -306,8 +350,11 @@ def run(args: argparse.Namespace) -> int:
 
                 shutil.rmtree(run_dir)
             summary = compress(QatCompressor(recipe), recipe, parent.path, run_dir, data=data)
-            print(f"  qat {t}: val NME {summary['val_nme_before_finetune']:.4f} after quantization -> "
-                  f"{summary['best_val_nme']:.4f} after {summary['epochs']} epochs", file=sys.stderr)
+            print(
+                f"  qat {t}: val NME {summary['val_nme_before_finetune']:.4f} after quantization -> "
+                f"{summary['best_val_nme']:.4f} after {summary['epochs']} epochs",
+                file=sys.stderr,
+            )
         qmodel, _, info = load_qat_model(run_dir)
         route = get_target(t).qat_route(info["quantizer"], "int8")
         return get_target(t).convert_qat(qmodel, ExportSpec(size, 68, "int8", route.name), o)
@@ -320,14 +367,18 @@ def run(args: argparse.Namespace) -> int:
 
         recipe = load_recipe("recipes/qat/onnx_int8.yaml", overrides(args), expect=QatRecipe)
         q = qat_nncf.prepare(copy.deepcopy(model), calib, recipe, resolve_ignored(model, recipe.ignored_scopes))
-        return get_target("onnx").convert_qat(q, ExportSpec(size, 68, "int8", "qat-nncf"), o)  # the onnx target's NNCF Q/DQ route
+        return get_target("onnx").convert_qat(
+            q, ExportSpec(size, 68, "int8", "qat-nncf"), o
+        )  # the onnx target's NNCF Q/DQ route
 
     rows: list[dict[str, Any]] = []
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         target = get_target(t)
         route0 = target.capabilities.routes[0].name
-        plans = [("fp32", lambda o, target=target, r=route0: target.convert(model, ExportSpec(size, 68, "fp32", r), None, o))]
+        plans = [
+            ("fp32", lambda o, target=target, r=route0: target.convert(model, ExportSpec(size, 68, "fp32", r), None, o))
+        ]
         if t == "onnx":
             plans.append(("ptq_int8", ptq_onnx))
         else:
@@ -341,9 +392,15 @@ def run(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             try:
                 artifact = build(o)
-                row = {"target": t, "precision": precision, "status": "ok", "size_kb": round(artifact_size(artifact) / 1024, 1),
-                       **evaluate(target.load_runner(artifact, threads=1)), "seconds": round(time.perf_counter() - t0, 1)}
-            except Exception as exc:  # noqa: BLE001 - one failed row must not hide the others
+                row = {
+                    "target": t,
+                    "precision": precision,
+                    "status": "ok",
+                    "size_kb": round(artifact_size(artifact) / 1024, 1),
+                    **evaluate(target.load_runner(artifact, threads=1)),
+                    "seconds": round(time.perf_counter() - t0, 1),
+                }
+            except Exception as exc:
                 traceback.print_exc(file=sys.stderr)
                 row = {"target": t, "precision": precision, "status": f"failed: {type(exc).__name__}: {str(exc)[:160]}"}
             rows.append(row)
@@ -352,24 +409,47 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         if r["status"] == "ok":  # the fp32 row is the reference: no d of its own
             r["d"], r["flags"] = compare(r, None if r["precision"] == "fp32" else fp32.get(r["target"]))
-    print(f"\nhost ISA: {' '.join(host['isa']) or 'none of the listed'} (VNNI: {'yes' if host['has_vnni'] else 'no'}); {host['cpu']}")
-    print("NME in %: each set under its recipe normalization (io = inter-ocular, box = sqrt(w * h) of the labelled "
-          "points' box, over labelled points); d = relative change against the same target's fp32 export, ! = |d| > "
-          f"{100 * TOLERANCE:g} %; latency: batch 1, 1 thread, median.")
+    print(
+        f"\nhost ISA: {' '.join(host['isa']) or 'none of the listed'} (VNNI: {'yes' if host['has_vnni'] else 'no'}); {host['cpu']}"
+    )
+    print(
+        "NME in %: each set under its recipe normalization (io = inter-ocular, box = sqrt(w * h) of the labelled "
+        "points' box, over labelled points); d = relative change against the same target's fp32 export, ! = |d| > "
+        f"{100 * TOLERANCE:g} %; latency: batch 1, 1 thread, median."
+    )
     print("faces: " + ", ".join(f"{f.spec.name} n={len(f.inputs)}" for f in faces) + "\n")
     for t in targets:
         print("\n".join(table(t, [r for r in rows if r["target"] == t], specs)))
     qat_ok = [r for r in rows if r["precision"] == "qat_int8" and r["status"] == "ok"]
-    verdict = {r["target"]: not [k for k in r["flags"] if k in r["sets"]] for r in qat_ok}  # the set-level figures (the target)
-    print("QAT int8 within 1 % of fp32 on every face set: "
-          + (", ".join(f"{t} {'yes' if ok else 'NO'}" for t, ok in verdict.items()) or "no QAT row finished"))
+    verdict = {
+        r["target"]: not [k for k in r["flags"] if k in r["sets"]] for r in qat_ok
+    }  # the set-level figures (the target)
+    print(
+        "QAT int8 within 1 % of fp32 on every face set: "
+        + (", ".join(f"{t} {'yes' if ok else 'NO'}" for t, ok in verdict.items()) or "no QAT row finished")
+    )
     runs = [f"--qat {t}={work / t / 'run'}" for t in targets if (work / t / "run" / "manifest.json").is_file()]
     if runs:
         print("QAT runs for the reference report: " + " ".join(runs))
-    result = {"host": host, "isa": host["isa"], "has_vnni": host["has_vnni"], "tolerance": TOLERANCE,
-              "face_sets": [{"name": f.spec.name, "datasets": [list(d) for d in f.spec.datasets], "holdout": f.spec.holdout,
-                             "norm": f.spec.norm, "n": len(f.inputs)} for f in faces],
-              "qat_within_tolerance": verdict, "rows": rows, "args": vars(args)}
+    result = {
+        "host": host,
+        "isa": host["isa"],
+        "has_vnni": host["has_vnni"],
+        "tolerance": TOLERANCE,
+        "face_sets": [
+            {
+                "name": f.spec.name,
+                "datasets": [list(d) for d in f.spec.datasets],
+                "holdout": f.spec.holdout,
+                "norm": f.spec.norm,
+                "n": len(f.inputs),
+            }
+            for f in faces
+        ],
+        "qat_within_tolerance": verdict,
+        "rows": rows,
+        "args": vars(args),
+    }
     (work / "results.json").write_text(json.dumps(result, indent=2, default=str))
     print(f"results: {work / 'results.json'}")
     return 0

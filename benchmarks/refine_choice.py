@@ -87,8 +87,11 @@ def measure(records: list[Any], predictor: Any, detector: Any, norm: str, seed: 
             v = None if vis is None else np.repeat(np.asarray(vis)[None], len(REFINES), axis=0)
             errors[source].append(nme(pred, gt, scheme, norm, v))
             yaws[source].append(yaw)
-    return {"errors": {s: np.asarray(e) for s, e in errors.items() if e}, "yaw": {s: np.asarray(y) for s, y in yaws.items() if y},
-            "missed": missed}
+    return {
+        "errors": {s: np.asarray(e) for s, e in errors.items() if e},
+        "yaw": {s: np.asarray(y) for s, y in yaws.items() if y},
+        "missed": missed,
+    }
 
 
 def rows(set_name: str, norm: str, result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,9 +109,17 @@ def rows(set_name: str, norm: str, result: dict[str, Any]) -> list[dict[str, Any
             if not ok.any():
                 continue
             means = 100 * sub[ok].mean(axis=0)
-            out.append({"set": set_name, "norm": "inter-ocular" if norm == "inter_ocular" else "box sqrt(w*h)",
-                        "source": source, "group": label, "faces": int(ok.sum()),
-                        **{f"refine {k}": float(m) for k, m in zip(REFINES, means, strict=True)}, "best": int(REFINES[int(np.argmin(means))])})
+            out.append(
+                {
+                    "set": set_name,
+                    "norm": "inter-ocular" if norm == "inter_ocular" else "box sqrt(w*h)",
+                    "source": source,
+                    "group": label,
+                    "faces": int(ok.sum()),
+                    **{f"refine {k}": float(m) for k, m in zip(REFINES, means, strict=True)},
+                    "best": int(REFINES[int(np.argmin(means))]),
+                }
+            )
     return out
 
 
@@ -144,8 +155,11 @@ def main() -> None:
     print("| set | NME norm | box source | faces | " + " | ".join(cols) + " | best |")
     print("|" + "---|" * (5 + len(cols)))
     for r in table:
-        print(f"| {r['set']} {r['group']} | {r['norm']} | {r['source']} | {r['faces']} | "
-              + " | ".join(f"{r[c]:.2f}" for c in cols) + f" | {r['best']} |")
+        print(
+            f"| {r['set']} {r['group']} | {r['norm']} | {r['source']} | {r['faces']} | "
+            + " | ".join(f"{r[c]:.2f}" for c in cols)
+            + f" | {r['best']} |"
+        )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"host": info, "rows": table}, indent=2))
 

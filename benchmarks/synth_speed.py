@@ -32,9 +32,13 @@ def main() -> None:
         cpus.append(args.n / (time.process_time() - c))
     walls.sort()
     cpus.sort()
-    print(f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; {args.n} faces at {args.size} px, "
-          f"{args.repeats} repeats")
-    print(f"synthetic faces/s (median): {walls[len(walls) // 2]:.0f} wall-clock, {cpus[len(cpus) // 2]:.0f} per CPU-second")
+    print(
+        f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; {args.n} faces at {args.size} px, "
+        f"{args.repeats} repeats"
+    )
+    print(
+        f"synthetic faces/s (median): {walls[len(walls) // 2]:.0f} wall-clock, {cpus[len(cpus) // 2]:.0f} per CPU-second"
+    )
 
 
 if __name__ == "__main__":

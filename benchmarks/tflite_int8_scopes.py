@@ -27,16 +27,19 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 DEFAULT_SCOPE = ("normalize", "stem.0", "head")
 SCOPES = {"int8 (all)": (), "int8, head float": ("head",), "int8, head + first conv float": DEFAULT_SCOPE}
 # tflite.int8_ops on top of the default scope, folded form only: op kinds LiteRT leaves in float.
-INT8_OPS = {"default + int8 matmuls": ("matmul",), "default + int8 adds": ("add",),
-            "default + int8 relu/gelu/mean/...": ("relu", "gelu", "mean", "sigmoid", "mul")}
+INT8_OPS = {
+    "default + int8 matmuls": ("matmul",),
+    "default + int8 adds": ("add",),
+    "default + int8 relu/gelu/mean/...": ("relu", "gelu", "mean", "sigmoid", "mul"),
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,11 +75,19 @@ def main(argv: list[str] | None = None) -> int:
         if form == "folded":
             plans |= {label: (DEFAULT_SCOPE, ops) for label, ops in INT8_OPS.items()}
         for label, (scope, ops) in plans.items():
-            stem = label.replace(' ', '_').replace(',', '').replace('+', 'and').replace('/', '_').replace('.', '')
+            stem = label.replace(" ", "_").replace(",", "").replace("+", "and").replace("/", "_").replace(".", "")
             path = out / f"{form.replace(' ', '_')}-{stem}.tflite"
             if not path.exists():
-                convert_litert(model.inference_form(), size, "fp32" if scope is None else "int8", "static",
-                               None if scope is None else calib, path, scope or (), ops)
+                convert_litert(
+                    model.inference_form(),
+                    size,
+                    "fp32" if scope is None else "int8",
+                    "static",
+                    None if scope is None else calib,
+                    path,
+                    scope or (),
+                    ops,
+                )
             it = Interpreter(model_path=str(path), num_threads=1)
             it.allocate_tensors()
             inp = it.get_input_details()[0]
@@ -101,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         ratio = statistics.median(a / b for a, b in zip(t, base, strict=True))
         rows.append({"input_norm": form, "variant": label, "ms": statistics.median(t), "ratio": ratio})
         print(f"{form:<20} {label:<32} {statistics.median(t):>7.3f} {ratio:>19.2f}")
-    print(f"1 thread, LiteRT (XNNPACK), {args.rounds} rounds of {args.calls} calls, round robin; host {host['cpu']}, "
-          f"ISA {' '.join(host['isa'])}, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"1 thread, LiteRT (XNNPACK), {args.rounds} rounds of {args.calls} calls, round robin; host {host['cpu']}, "
+        f"ISA {' '.join(host['isa'])}, load {os.getloadavg()[0]:.1f}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps({"host": host, "rows": rows}, indent=2, default=str))
     return 0

@@ -49,8 +49,14 @@ def _busy() -> None:
 def _time_policy(extra_env: dict[str, str], threads: str, rounds: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")}
     env.update(extra_env)
-    done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), threads, str(rounds)], env=env,
-                          capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT), threads, str(rounds)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -72,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         for proc in busy:
             proc.terminate()
     host = host_info(threads=1)
-    print(f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; "
-          f"{os.cpu_count()} CPUs; {args.load} busy process(es) beside; shipped model, PyTorch, p50 ms (round robin)")
+    print(
+        f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; "
+        f"{os.cpu_count()} CPUs; {args.load} busy process(es) beside; shipped model, PyTorch, p50 ms (round robin)"
+    )
     counts = args.threads.split(",")
     print(f"{'wait policy':<16}" + "".join(f"{t + ' thr':>10}" for t in counts) + f"{'ratio':>8}")
     for name, p50 in rows.items():

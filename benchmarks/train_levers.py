@@ -26,7 +26,9 @@ from edgekp.train.sweep import select_levers
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     _sweep.add_common(parser)
     parser.add_argument("--only", metavar="A,B", help="only these levers, in this order")
     args = parser.parse_args(argv)
@@ -42,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"levers of {lever_file.base} ({len(plan)} runs under {args.out})")
             # Overrides every lever shares (a short schedule, say) change what "the recipe as committed" means.
             common = "; ".join(args.overrides) if args.overrides else "none"
-            print(f"every lever with: {common}" + (f"; time budget {args.budget_min:g} min" if args.budget_min else "") + "\n")
+            print(
+                f"every lever with: {common}"
+                + (f"; time budget {args.budget_min:g} min" if args.budget_min else "")
+                + "\n"
+            )
             print(_sweep.lever_table(rows, failures))
         return 1 if failures else 0
 

@@ -13,19 +13,19 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from edgekp.config.data import AugmentSpec  # noqa: E402
-from edgekp.config.train import LossSpec  # noqa: E402
-from edgekp.data.augment import BatchAugmenter  # noqa: E402
-from edgekp.data.crops import crop_face, to_normalized  # noqa: E402
-from edgekp.data.schemes import IBUG68  # noqa: E402
-from edgekp.data.synthetic import render_synthetic  # noqa: E402
-from edgekp.host import host_info  # noqa: E402
-from edgekp.models import create_model  # noqa: E402
-from edgekp.train.evaluate import to_tensor_images  # noqa: E402
-from edgekp.train.losses import two_part_loss  # noqa: E402
+from edgekp.config.data import AugmentSpec
+from edgekp.config.train import LossSpec
+from edgekp.data.augment import BatchAugmenter
+from edgekp.data.crops import crop_face, to_normalized
+from edgekp.data.schemes import IBUG68
+from edgekp.data.synthetic import render_synthetic
+from edgekp.host import host_info
+from edgekp.models import create_model
+from edgekp.train.evaluate import to_tensor_images
+from edgekp.train.losses import two_part_loss
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     def step() -> None:
         expanded = augmenter(x, y, gen)
         pred = model(torch.cat([x, expanded.images]))
-        loss = two_part_loss(pred[: len(x)], y, pred[len(x):], expanded.points, spec, args.size).total
+        loss = two_part_loss(pred[: len(x)], y, pred[len(x) :], expanded.points, spec, args.size).total
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

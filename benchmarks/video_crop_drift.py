@@ -69,8 +69,10 @@ def main() -> None:
     print(f"host: {host['cpu']}, ISA {' '.join(host['isa'])}; 1 thread; {runtime.source}; {len(clips)} clips")
     for fix in (1.0, args.size_fix):
         rows = drift(runtime, clips, fix)
-        print(f"\nre-cut side x {fix:g}: 68-point NME % (inter-ocular) / crop side over the true crop's (mean +- std),"
-              " the crop of that pass")
+        print(
+            f"\nre-cut side x {fix:g}: 68-point NME % (inter-ocular) / crop side over the true crop's (mean +- std),"
+            " the crop of that pass"
+        )
         print("| phase | " + " | ".join(f"{n} pass{'es' if n > 1 else ''}" for n in PASSES) + " |")
         print("|---|" + "---|" * len(PASSES))
         for phase in ("still", "pan", "shake"):

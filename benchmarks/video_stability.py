@@ -34,8 +34,9 @@ from edgekp.inference.video import run_source
 from edgekp.inference.video_io import probe
 
 CONFIGS = {
-    "per-frame (today: detect + 3 passes)": VideoConfig(tracking=TrackingConfig(enabled=False, refine_detected=2),
-                                                         smoothing=SmoothingConfig(enabled=False)),
+    "per-frame (today: detect + 3 passes)": VideoConfig(
+        tracking=TrackingConfig(enabled=False, refine_detected=2), smoothing=SmoothingConfig(enabled=False)
+    ),
     "per-frame + filter": VideoConfig(tracking=TrackingConfig(enabled=False, refine_detected=2)),
     "tracking, no filter": VideoConfig(smoothing=SmoothingConfig(enabled=False)),
     "tracking + filter (default)": VideoConfig(),
@@ -45,19 +46,25 @@ CONFIGS = {
     "tracking + filter, crop gain 0.05": VideoConfig(tracking=TrackingConfig(crop_gain=0.05)),
     "tracking + filter, crop gain 0.3": VideoConfig(tracking=TrackingConfig(crop_gain=0.3)),
     "tracking + filter, prior from landmark motion (not flow)": VideoConfig(
-        smoothing=SmoothingConfig(motion_source="landmarks")),
+        smoothing=SmoothingConfig(motion_source="landmarks")
+    ),
     "tracking + filter, first pass (shift-only motion, crop re-cut, landmark prior)": VideoConfig(
-        tracking=TrackingConfig(motion_model="shift"), smoothing=SmoothingConfig(motion_source="landmarks")),
-    "tracking + filter, no motion model": VideoConfig(tracking=TrackingConfig(motion=False),
-                                                      smoothing=SmoothingConfig(follow_motion=False)),
+        tracking=TrackingConfig(motion_model="shift"), smoothing=SmoothingConfig(motion_source="landmarks")
+    ),
+    "tracking + filter, no motion model": VideoConfig(
+        tracking=TrackingConfig(motion=False), smoothing=SmoothingConfig(follow_motion=False)
+    ),
 }
 
 
 def mediapipe_row(clips: list[Any], paths: list[Path], requested: bool, cache: str | None) -> dict[str, Any]:
     """MediaPipe Face Mesh on the same clip files, in its own process (edgekp.bench.peers_video)."""
     if not requested:
-        return {"status": "unavailable", "reason": "not requested (--mediapipe runs it, pip-installing the mediapipe "
-                                                    "package into the peers cache, never into edgekp's environment)"}
+        return {
+            "status": "unavailable",
+            "reason": "not requested (--mediapipe runs it, pip-installing the mediapipe "
+            "package into the peers cache, never into edgekp's environment)",
+        }
     return face_mesh_results(clips, paths, Path(cache).expanduser() if cache else None, allow_install=True)
 
 
@@ -66,17 +73,26 @@ def run_config(config: VideoConfig, runtime: Any, detector: Any, clips: list[Any
     for clip, path in zip(clips, paths, strict=True):
         tracker = FaceTracker(runtime, detector, config)
         predicted: list[np.ndarray | None] = []
-        summary = run_source(probe(path), tracker, emit=lambda line: None,
-                             on_frame=lambda frame, faces: predicted.append(faces[0].points if faces else None))
+        summary = run_source(
+            probe(path),
+            tracker,
+            emit=lambda line: None,
+            on_frame=lambda frame, faces: predicted.append(faces[0].points if faces else None),
+        )
         if len(predicted) != len(clip.frames):
             raise RuntimeError(f"{path}: {len(predicted)} decoded frames for {len(clip.frames)} written")
         scores.append(score_clip(clip, predicted))
         frames, seconds, cpu = frames + summary.frames, seconds + summary.seconds, cpu + summary.cpu_seconds
         detector_runs, passes = detector_runs + summary.detector_runs, passes + summary.landmark_passes
     merged = merge(scores)
-    return {"overall": summarize(merged), "phases": {p: summarize(merged, p) for p in PHASES},
-            "fps": round(frames / seconds, 1), "fps_cpu": round(frames / cpu, 1), "detector_runs_per_clip": round(detector_runs / len(clips), 1),
-            "landmark_passes_per_frame": round(passes / frames, 2)}
+    return {
+        "overall": summarize(merged),
+        "phases": {p: summarize(merged, p) for p in PHASES},
+        "fps": round(frames / seconds, 1),
+        "fps_cpu": round(frames / cpu, 1),
+        "detector_runs_per_clip": round(detector_runs / len(clips), 1),
+        "landmark_passes_per_frame": round(passes / frames, 2),
+    }
 
 
 MEDIAPIPE = "MediaPipe Face Mesh (tracking mode)"
@@ -88,35 +104,47 @@ def _cell(value: Any) -> str:
 
 def print_tables(results: dict[str, dict[str, Any]], mediapipe: dict[str, Any]) -> None:
     mp_ok = mediapipe["status"] == "ok"
-    print("\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false | re-acquire (mean/max) | detector runs/clip | passes/frame | fps wall | fps CPU |")
+    print(
+        "\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false | re-acquire (mean/max) | detector runs/clip | passes/frame | fps wall | fps CPU |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         o = r["overall"]
-        print(f"| {name} | {_cell(o['nme6'])} | {_cell(o['nme68'])} | {_cell(o['jitter6'])} | {_cell(o['jitter68'])} | "
-              f"{o['missed']} | {o['false']} | {_cell(o.get('reacquire_mean'))}/{_cell(o.get('reacquire_max'))} | "
-              f"{r['detector_runs_per_clip']} | {r['landmark_passes_per_frame']} | {r['fps']} | {r['fps_cpu']} |")
+        print(
+            f"| {name} | {_cell(o['nme6'])} | {_cell(o['nme68'])} | {_cell(o['jitter6'])} | {_cell(o['jitter68'])} | "
+            f"{o['missed']} | {o['false']} | {_cell(o.get('reacquire_mean'))}/{_cell(o.get('reacquire_max'))} | "
+            f"{r['detector_runs_per_clip']} | {r['landmark_passes_per_frame']} | {r['fps']} | {r['fps_cpu']} |"
+        )
     if mp_ok:
         o = mediapipe["overall"]
-        print(f"| {MEDIAPIPE} | {_cell(o['nme6'])} | - | {_cell(o['jitter6'])} | - | {o['missed']} | {o['false']} | "
-              f"{_cell(o.get('reacquire_mean'))}/{_cell(o.get('reacquire_max'))} | - | - | {mediapipe['fps']} | "
-              f"{mediapipe['fps_cpu']} |")
+        print(
+            f"| {MEDIAPIPE} | {_cell(o['nme6'])} | - | {_cell(o['jitter6'])} | - | {o['missed']} | {o['false']} | "
+            f"{_cell(o.get('reacquire_mean'))}/{_cell(o.get('reacquire_max'))} | - | - | {mediapipe['fps']} | "
+            f"{mediapipe['fps_cpu']} |"
+        )
     for phase in PHASES:
         print(f"\nphase {phase}:\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false |")
         print("|---|---|---|---|---|---|---|")
         for name, r in results.items():
             p = r["phases"][phase]
-            print(f"| {name} | {_cell(p['nme6'])} | {_cell(p['nme68'])} | {_cell(p['jitter6'])} | {_cell(p['jitter68'])} | "
-                  f"{p['missed']} | {p['false']} |")
+            print(
+                f"| {name} | {_cell(p['nme6'])} | {_cell(p['nme68'])} | {_cell(p['jitter6'])} | {_cell(p['jitter68'])} | "
+                f"{p['missed']} | {p['false']} |"
+            )
         if mp_ok:
             p = mediapipe["phases"][phase]
-            print(f"| {MEDIAPIPE} | {_cell(p['nme6'])} | - | {_cell(p['jitter6'])} | - | {p['missed']} | {p['false']} |")
+            print(
+                f"| {MEDIAPIPE} | {_cell(p['nme6'])} | - | {_cell(p['jitter6'])} | - | {p['missed']} | {p['false']} |"
+            )
     print(f"\nNME % of each corner (iBUG {', '.join(map(str, CORNERS))}), all phases:")
     for name, r in [*results.items(), *([(MEDIAPIPE, mediapipe)] if mp_ok else [])]:
         print(f"| {name} | {' | '.join(_cell(v) for v in r['overall']['nme_corners'])} |")
     if mp_ok:
-        print(f"\n{MEDIAPIPE}: mediapipe {mediapipe['versions'].get('mediapipe')} (numpy {mediapipe['versions'].get('numpy')}) "
-              "in its own process pinned to one core; decode + Face Mesh per frame; six corners = mesh 33, 133, 362, 263, "
-              "61, 291 as iBUG 36, 39, 42, 45, 48, 54 (the same mapping as the still-image peer)")
+        print(
+            f"\n{MEDIAPIPE}: mediapipe {mediapipe['versions'].get('mediapipe')} (numpy {mediapipe['versions'].get('numpy')}) "
+            "in its own process pinned to one core; decode + Face Mesh per frame; six corners = mesh 33, 133, 362, 263, "
+            "61, 291 as iBUG 36, 39, 42, 45, 48, 54 (the same mapping as the still-image peer)"
+        )
     else:
         print(f"\n{MEDIAPIPE}: unavailable, no figure: {mediapipe['reason']}")
 
@@ -130,11 +158,18 @@ def main() -> None:
     parser.add_argument("--detector", default="auto")
     parser.add_argument("--configs", nargs="*", default=None, help="configuration names to run (default: all)")
     parser.add_argument("--shake", type=float, default=1.0, help="hand-held shake amplitude (1: about 3 px/frame)")
-    parser.add_argument("--mediapipe", action="store_true",
-                        help="also run MediaPipe Face Mesh (pip-installs mediapipe into the peers cache if needed)")
+    parser.add_argument(
+        "--mediapipe",
+        action="store_true",
+        help="also run MediaPipe Face Mesh (pip-installs mediapipe into the peers cache if needed)",
+    )
     parser.add_argument("--peers-cache", default=None, help="peers cache folder (default ~/.cache/edgekp/peers)")
-    parser.add_argument("--faces", choices=FACE_SETS, default="holdout",
-                        help="holdout: the shipped model's held-out 300W faces (validation); lfpw: 300W LFPW train")
+    parser.add_argument(
+        "--faces",
+        choices=FACE_SETS,
+        default="holdout",
+        help="holdout: the shipped model's held-out 300W faces (validation); lfpw: 300W LFPW train",
+    )
     parser.add_argument("--size", type=int, default=320, help="frame side in pixels")
     parser.add_argument("--face-px", type=float, default=120.0, help="the face's landmark box side at the start")
     parser.add_argument("--json", metavar="PATH", help="also write every figure here")
@@ -160,12 +195,16 @@ def main() -> None:
             print(f"{name}: done in {time.perf_counter() - start:.1f} s", flush=True)
         mediapipe = mediapipe_row(clips, paths, args.mediapipe, args.peers_cache)
     host = host_info(threads=1)
-    print(f"\nhost: {host['cpu']}, ISA {' '.join(host['isa'])}, {host['cores']} cores; 1 thread; "
-          f"runtime {runtime.source} via onnxruntime {host['libraries'].get('onnxruntime')}; detector {detector.name}; "
-          f"presence threshold {runtime.presence_threshold}")
-    print(f"clips ({args.faces} faces): {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases still {spec.still}, "
-          f"pan {spec.pan}, away {spec.away}, shake {spec.shake} at amplitude {spec.shake_scale:g}), noise sigma {spec.noise}; photos: "
-          f"{', '.join(c.name for c in clips)}")
+    print(
+        f"\nhost: {host['cpu']}, ISA {' '.join(host['isa'])}, {host['cores']} cores; 1 thread; "
+        f"runtime {runtime.source} via onnxruntime {host['libraries'].get('onnxruntime')}; detector {detector.name}; "
+        f"presence threshold {runtime.presence_threshold}"
+    )
+    print(
+        f"clips ({args.faces} faces): {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases still {spec.still}, "
+        f"pan {spec.pan}, away {spec.away}, shake {spec.shake} at amplitude {spec.shake_scale:g}), noise sigma {spec.noise}; photos: "
+        f"{', '.join(c.name for c in clips)}"
+    )
     print_tables(results, mediapipe)
 
     if args.json:

@@ -25,7 +25,7 @@ MODEL_FILE = "model.pt"  # where train, prune and qat runs keep their best model
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -97,8 +97,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def git_commit(start: Path | None = None) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=start or Path(__file__).parent,
-            capture_output=True, text=True, timeout=5, check=False,
+            ["git", "rev-parse", "HEAD"],
+            cwd=start or Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -130,7 +134,9 @@ class RunDir:
             "git_commit": git_commit(),
             "recipe": recipe,
             "recipe_hash": sha256_json(recipe) if recipe is not None else None,
-            "parent": None if parent is None else {
+            "parent": None
+            if parent is None
+            else {
                 "path": str(parent.path.resolve()),
                 "kind": parent.kind,
                 "hash": parent.content_hash(),
@@ -159,9 +165,7 @@ class RunDir:
         if not isinstance(kind, str):
             raise LineageError(f"{str(manifest_path)!r} has no 'kind'")
         if expect_kinds is not None and kind not in expect_kinds:
-            raise LineageError(
-                f"{str(path)!r} is a {kind!r} run; this stage needs one of: {', '.join(expect_kinds)}"
-            )
+            raise LineageError(f"{str(path)!r} is a {kind!r} run; this stage needs one of: {', '.join(expect_kinds)}")
         return cls(path, kind, manifest)
 
     def write(self) -> None:

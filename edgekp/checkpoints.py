@@ -63,7 +63,9 @@ def model_file(source: str | Path) -> Path:
     path = Path(source)
     if path.is_dir():
         if not (path / MODEL_FILE).is_file():
-            raise LineageError(f"{str(path)!r} holds no {MODEL_FILE} (train, prune and qat runs write their best model there)")
+            raise LineageError(
+                f"{str(path)!r} holds no {MODEL_FILE} (train, prune and qat runs write their best model there)"
+            )
         return path / MODEL_FILE
     if not path.exists():
         raise LineageError(f"run directory not found: {str(path)!r}")

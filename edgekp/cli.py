@@ -20,12 +20,21 @@ VERBS: dict[str, tuple[str, str]] = {
     "eval": ("measure NME, FR and AUC of a model on a dataset", "edgekp.commands.eval"),
     "predict": ("detect faces in photos and predict their landmarks", "edgekp.commands.predict"),
     "qat": ("quantization-aware training for an int8 target", "edgekp.commands.qat"),
-    "prune": ("physically remove attention heads (and, by recipe, whole modules and MLP channels), then fine-tune", "edgekp.commands.prune"),
+    "prune": (
+        "physically remove attention heads (and, by recipe, whole modules and MLP channels), then fine-tune",
+        "edgekp.commands.prune",
+    ),
     "export": ("export a model to onnx, tflite, coreml or openvino, checked against PyTorch", "edgekp.commands.export"),
-    "inspect": ("print the contract (input, crop, outputs) embedded in an exported model file", "edgekp.commands.inspect"),
+    "inspect": (
+        "print the contract (input, crop, outputs) embedded in an exported model file",
+        "edgekp.commands.inspect",
+    ),
     "bench": ("measure accuracy and latency of a run's artifacts", "edgekp.commands.bench"),
     "report": ("write Markdown/HTML/JSON reports for one or several runs", "edgekp.commands.report"),
-    "run": ("run a whole pipeline recipe (data -> train -> prune -> qat -> export -> bench -> report)", "edgekp.commands.run"),
+    "run": (
+        "run a whole pipeline recipe (data -> train -> prune -> qat -> export -> bench -> report)",
+        "edgekp.commands.run",
+    ),
     "data": ("inspect datasets, render the synthetic default, build calibration sets", "edgekp.commands.data"),
 }
 
@@ -148,7 +157,7 @@ def _main(argv: list[str]) -> int:
         return _fail("interrupted")
     except BrokenPipeError:
         return _reader_went_away()
-    except Exception as exc:  # noqa: BLE001 - a bug, not a user error: exit 1, the traceback under -v
+    except Exception as exc:
         if args.verbose:
             traceback.print_exc()
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""

@@ -27,8 +27,7 @@ class MissingBackendError(EdgeKPError):
     def __init__(self, package: str, extra: str, purpose: str = "") -> None:
         what = f" (needed for {purpose})" if purpose else ""
         super().__init__(
-            f"the optional package {package!r} is not installed{what}; "
-            f"install it with: pip install 'edgekp[{extra}]'"
+            f"the optional package {package!r} is not installed{what}; install it with: pip install 'edgekp[{extra}]'"
         )
         self.package = package
         self.extra = extra

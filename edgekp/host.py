@@ -9,11 +9,36 @@ from pathlib import Path
 from typing import Any
 
 # ISA features that change how fast (or whether) int8 and fp16 kernels run.
-_ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512vnni", "avx_vnni", "avx512_bf16", "amx_int8", "f16c", "neon", "asimd", "asimddp")
+_ISA_FLAGS = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx512vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_int8",
+    "f16c",
+    "neon",
+    "asimd",
+    "asimddp",
+)
 
 _LIBRARIES = (
-    "torch", "numpy", "onnx", "onnxruntime", "onnxsim", "openvino", "nncf", "coremltools",
-    "ai-edge-litert", "litert-torch", "tensorflow", "onnx2tf", "opencv-python-headless", "pydantic",
+    "torch",
+    "numpy",
+    "onnx",
+    "onnxruntime",
+    "onnxsim",
+    "openvino",
+    "nncf",
+    "coremltools",
+    "ai-edge-litert",
+    "litert-torch",
+    "tensorflow",
+    "onnx2tf",
+    "opencv-python-headless",
+    "pydantic",
 )
 
 

@@ -20,11 +20,11 @@ class _StderrHandler(logging.StreamHandler):
         super().__init__(sys.stderr)
 
     @property  # type: ignore[override]
-    def stream(self):  # noqa: ANN201
+    def stream(self):
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:  # noqa: ANN001
+    def stream(self, _value) -> None:
         pass
 
 
@@ -66,25 +66,47 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
 # (nncf, torch) set their own level when imported, so the levels are applied again right after each
 # of these packages is imported (see _ReapplyAfterImport).
 NOISY_LOGGERS = (
-    "nncf", "openvino", "coremltools", "torch", "torchao", "torch._dynamo", "torch._inductor", "torch.export",
-    "torch.utils._pytree", "torch.fx", "onnxscript", "onnx_ir", "onnx2tf", "tensorflow", "absl", "jax", "tf_keras",
-    "keras", "litert_torch", "ai_edge_quantizer", "ai_edge_litert", "matplotlib", "PIL", "h5py", "numexpr",
+    "nncf",
+    "openvino",
+    "coremltools",
+    "torch",
+    "torchao",
+    "torch._dynamo",
+    "torch._inductor",
+    "torch.export",
+    "torch.utils._pytree",
+    "torch.fx",
+    "onnxscript",
+    "onnx_ir",
+    "onnx2tf",
+    "tensorflow",
+    "absl",
+    "jax",
+    "tf_keras",
+    "keras",
+    "litert_torch",
+    "ai_edge_quantizer",
+    "ai_edge_litert",
+    "matplotlib",
+    "PIL",
+    "h5py",
+    "numexpr",
 )
 
 # Environment read by the libraries when they load (or when their native code first logs).
 # setdefault: a value the user exported wins.
 _QUIET_ENV = {
-    "TF_CPP_MIN_LOG_LEVEL": "2",          # TensorFlow/LiteRT C++: oneDNN notices, flatbuffer op counts, XNNPACK "INFO:"
+    "TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow/LiteRT C++: oneDNN notices, flatbuffer op counts, XNNPACK "INFO:"
     "GLOG_minloglevel": "2",
-    "LITERT_TORCH_SHOW_PROGRESS": "n",    # litert-torch's "(00:03) [START] ..." conversion progress
+    "LITERT_TORCH_SHOW_PROGRESS": "n",  # litert-torch's "(00:03) [START] ..." conversion progress
     "TORCH_CPP_LOG_LEVEL": "ERROR",
-    "PYTHONWARNINGS": "ignore",           # the same filter for worker subprocesses (spawned exports, timing)
-    "TQDM_DISABLE": "1",                  # coremltools' conversion bars; edgekp's own bars pass disable explicitly
+    "PYTHONWARNINGS": "ignore",  # the same filter for worker subprocesses (spawned exports, timing)
+    "TQDM_DISABLE": "1",  # coremltools' conversion bars; edgekp's own bars pass disable explicitly
 }
 # Files libraries would write outside the work tree; pointed into ~/.cache/edgekp where a library lets us.
 _FILE_ENV = {
-    "KERAS_HOME": "keras",                # keras writes keras.json into ~/.keras on import
-    "MPLCONFIGDIR": "matplotlib",         # matplotlib's font cache (~/.cache/matplotlib) and ~/.config/matplotlib
+    "KERAS_HOME": "keras",  # keras writes keras.json into ~/.keras on import
+    "MPLCONFIGDIR": "matplotlib",  # matplotlib's font cache (~/.cache/matplotlib) and ~/.config/matplotlib
     "TORCH_EXTENSIONS_DIR": "torch_extensions",  # NNCF compiles its PyTorch extension here on first QAT use
 }
 # NNCF gives that first compile 60 s, which a busy 2-core host overran (ExtensionLoaderTimeoutException in the
@@ -152,13 +174,25 @@ class _ReapplyAfterImport:
     """A meta-path finder that sets the noisy loggers' levels again once a watched package has been
     imported, because some (nncf: INFO and a stdout handler; torch._logging) set their own on import."""
 
-    watched = frozenset({"nncf", "torch", "torchao", "coremltools", "openvino", "tensorflow", "litert_torch", "onnx2tf",
-                         "keras", "tf_keras"})
+    watched = frozenset(
+        {
+            "nncf",
+            "torch",
+            "torchao",
+            "coremltools",
+            "openvino",
+            "tensorflow",
+            "litert_torch",
+            "onnx2tf",
+            "keras",
+            "tf_keras",
+        }
+    )
 
     def __init__(self, level: int) -> None:
         self.level = level
 
-    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001, ANN201
+    def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.watched:
             return None
         import importlib.util
@@ -174,7 +208,7 @@ class _ReapplyAfterImport:
         loader, level = spec.loader, self.level
 
         class _Loader(type(loader)):  # type: ignore[misc]
-            def exec_module(self_, module) -> None:  # noqa: ANN001, N805
+            def exec_module(self_, module) -> None:
                 loader.exec_module(module)
                 _apply_logger_levels(level)
                 _after_import(fullname)
@@ -221,12 +255,16 @@ def quiet_third_party(verbosity: int) -> None:
 # absl::InitializeLog()", TensorFlow's glog-style "I0000 ... port.cc:153] oneDNN custom operations are on"
 # and LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.". Only informational lines are
 # dropped; E/F lines and anything else pass.
-_NATIVE_NOISE = (rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-                 rb"|I\d{4} [\d:.]+ +\d+ \S+:\d+\] |INFO: Created TensorFlow Lite XNNPACK delegate)")
+_NATIVE_NOISE = (
+    rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    rb"|I\d{4} [\d:.]+ +\d+ \S+:\d+\] |INFO: Created TensorFlow Lite XNNPACK delegate)"
+)
 # The filter runs in a process of its own, so whatever the parent writes before it dies (an abort message)
 # still reaches the terminal: the child forwards until the pipe closes.
-_FILTER_CODE = ("import re,sys\np=re.compile(%r)\nfor line in sys.stdin.buffer:\n"
-                " if not p.match(line):\n  sys.stdout.buffer.write(line); sys.stdout.buffer.flush()\n")
+_FILTER_CODE = (
+    "import re,sys\np=re.compile(%r)\nfor line in sys.stdin.buffer:\n"
+    " if not p.match(line):\n  sys.stdout.buffer.write(line); sys.stdout.buffer.flush()\n"
+)
 
 
 class NativeStderrFilter:
@@ -240,14 +278,24 @@ class NativeStderrFilter:
         self._saved = os.dup(2)
         read, write = os.pipe()
         try:
-            self._proc = subprocess.Popen([sys.executable, "-S", "-c", _FILTER_CODE % _NATIVE_NOISE], stdin=read,
-                                          stdout=self._saved, stderr=self._saved, close_fds=True)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-S", "-c", _FILTER_CODE % _NATIVE_NOISE],
+                stdin=read,
+                stdout=self._saved,
+                stderr=self._saved,
+                close_fds=True,
+            )
         finally:
             os.close(read)
         os.dup2(write, 2)
         os.close(write)
-        self._stream = open(os.dup(self._saved), "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",  # noqa: SIM115
-                            errors="backslashreplace")
+        self._stream = open(
+            os.dup(self._saved),
+            "w",
+            buffering=1,
+            encoding=sys.stderr.encoding or "utf-8",
+            errors="backslashreplace",
+        )
         sys.stderr = self._stream
 
     def close(self) -> None:

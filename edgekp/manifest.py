@@ -94,4 +94,6 @@ class Manifest:
         """An export run's request; '?' where an old or foreign manifest lacks it."""
         req = (self.recipe.get("exports") or [{}])[0]
         route = req.get("route")
-        return ExportEntry(str(req.get("target", "?")), str(req.get("precision", "?")), None if route is None else str(route))
+        return ExportEntry(
+            str(req.get("target", "?")), str(req.get("precision", "?")), None if route is None else str(route)
+        )

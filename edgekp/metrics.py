@@ -53,7 +53,9 @@ def labelled_points(gt: np.ndarray, visibility: np.ndarray | None = None) -> np.
     return mask
 
 
-def normalizer(gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None) -> np.ndarray:
+def normalizer(
+    gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None
+) -> np.ndarray:
     """Per-face normalizing distance d (N,) from the ground truth's labelled points; NaN for a face
     that lacks a point its normalization needs. DataError when a defined distance is zero."""
     gt = _as_batch(gt, scheme, "gt")
@@ -64,7 +66,9 @@ def normalizer(gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visi
         d = np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
     elif norm == "inter_pupil":
         if not scheme.has_pupils:
-            raise ConfigError(f"scheme {scheme.name} has no eye groups, so inter_pupil is undefined; use inter_ocular or box")
+            raise ConfigError(
+                f"scheme {scheme.name} has no eye groups, so inter_pupil is undefined; use inter_ocular or box"
+            )
         eyes = list(scheme.left_eye) + list(scheme.right_eye)
         left = gt[:, list(scheme.left_eye)].mean(axis=1)
         right = gt[:, list(scheme.right_eye)].mean(axis=1)
@@ -86,7 +90,11 @@ def normalizer(gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visi
 
 
 def point_errors(
-    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None,
+    pred: np.ndarray,
+    gt: np.ndarray,
+    scheme: Scheme,
+    norm: Norm = "inter_ocular",
+    visibility: np.ndarray | None = None,
     points: tuple[int, ...] | list[int] | None = None,
 ) -> np.ndarray:
     """N x K normalized point-to-point errors; NaN at unlabelled points and for faces without a normalizer.
@@ -107,7 +115,11 @@ def point_errors(
 
 
 def nme(
-    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None,
+    pred: np.ndarray,
+    gt: np.ndarray,
+    scheme: Scheme,
+    norm: Norm = "inter_ocular",
+    visibility: np.ndarray | None = None,
     points: tuple[int, ...] | list[int] | None = None,
 ) -> np.ndarray:
     """Per-face NME (N,) over each face's labelled (and, with ``points``, scored) points, as a
@@ -118,7 +130,11 @@ def nme(
 
 
 def per_landmark_error(
-    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, norm: Norm = "inter_ocular", visibility: np.ndarray | None = None,
+    pred: np.ndarray,
+    gt: np.ndarray,
+    scheme: Scheme,
+    norm: Norm = "inter_ocular",
+    visibility: np.ndarray | None = None,
     points: tuple[int, ...] | list[int] | None = None,
 ) -> np.ndarray:
     """Mean normalized error of each landmark over the faces where it is labelled (K,); NaN for a
@@ -158,7 +174,14 @@ def split_by_bins(errors: np.ndarray, values: np.ndarray, edges: list[float]) ->
     rows: list[dict[str, float | int]] = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         inside = (values >= lo) & (values < hi)
-        rows.append({"lo": lo, "hi": hi, "n": int(inside.sum()), "nme": float(errors[inside].mean()) if inside.any() else float("nan")})
+        rows.append(
+            {
+                "lo": lo,
+                "hi": hi,
+                "n": int(inside.sum()),
+                "nme": float(errors[inside].mean()) if inside.any() else float("nan"),
+            }
+        )
     return rows
 
 
@@ -168,7 +191,11 @@ def yaw_bins(errors: np.ndarray, abs_yaw: np.ndarray, norm: str) -> dict[str, di
     out: dict[str, dict[str, Any]] = {}
     for name, lo, hi in YAW_BINS:
         inside = (yaw >= lo) & (yaw < hi) & np.isfinite(errors)
-        out[name] = {"n": int(inside.sum()), "nme": float(errors[inside].mean()) if inside.any() else float("nan"), "norm": norm}
+        out[name] = {
+            "n": int(inside.sum()),
+            "nme": float(errors[inside].mean()) if inside.any() else float("nan"),
+            "norm": norm,
+        }
     return out
 
 

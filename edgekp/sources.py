@@ -26,7 +26,7 @@ from edgekp.artifacts import (
 )
 from edgekp.errors import LineageError
 from edgekp.logs import get_logger
-from edgekp.shipped import SHIPPED, shipped_size  # SHIPPED is re-exported: the --from value that names a shipped model
+from edgekp.shipped import shipped_size  # SHIPPED is re-exported: the --from value that names a shipped model
 
 log = get_logger(__name__)
 
@@ -115,7 +115,9 @@ def workspace_manifest(shipped: dict[str, Any], model_sha: str, package_manifest
         "data": shipped.get("data"),
         "lineage": shipped.get("lineage"),
         "shipped": {
-            "name": shipped.get("name"), "package_manifest": str(package_manifest), "model_sha256": model_sha,
+            "name": shipped.get("name"),
+            "package_manifest": str(package_manifest),
+            "model_sha256": model_sha,
             "materialized": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "reproduce": shipped.get("reproduce"),
         },
@@ -139,7 +141,9 @@ def materialize_shipped(out_root: str | Path | None = None, size: str = "s") -> 
     expected = str(shipped.get("model_sha256") or "")
     actual = sha256_file(package_model)
     if expected and actual != expected:
-        raise LineageError(f"the shipped model {str(package_model)!r} does not match its manifest's sha256; reinstall edgekp")
+        raise LineageError(
+            f"the shipped model {str(package_model)!r} does not match its manifest's sha256; reinstall edgekp"
+        )
     manifest_path = run_dir / MANIFEST
     if manifest_path.is_file() and (run_dir / MODEL_FILE).is_file():
         try:
@@ -148,17 +152,22 @@ def materialize_shipped(out_root: str | Path | None = None, size: str = "s") -> 
             current = {}
         if (current.get("shipped") or {}).get("model_sha256") == actual and sha256_file(run_dir / MODEL_FILE) == actual:
             return run_dir
-        log.warning("%s held another version of the shipped model; replaced it (outputs already there came from that version)",
-                    run_dir)
+        log.warning(
+            "%s held another version of the shipped model; replaced it (outputs already there came from that version)",
+            run_dir,
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(run_dir / MODEL_FILE, package_model.read_bytes())  # two verbs started at once each write whole files
+    atomic_write_bytes(
+        run_dir / MODEL_FILE, package_model.read_bytes()
+    )  # two verbs started at once each write whole files
     atomic_write_json(manifest_path, workspace_manifest(shipped, actual, shipped_manifest_path(size)))
     log.info("shipped model %s copied to %s (the run directory every verb reads)", shipped_name(size), run_dir)
     return run_dir
 
 
-def shipped_lineage(trained_by: dict[str, Any], data: dict[str, Any], data_root: Path | None,
-                    training_run: str | None = None) -> dict[str, Any]:
+def shipped_lineage(
+    trained_by: dict[str, Any], data: dict[str, Any], data_root: Path | None, training_run: str | None = None
+) -> dict[str, Any]:
     """The hashes that pin what a shipped model came from: recipe, held-out list, each training dataset.
 
     Dataset hashes are the bench's dataset hash (file names and sizes, annotation contents); a dataset
@@ -172,14 +181,17 @@ def shipped_lineage(trained_by: dict[str, Any], data: dict[str, Any], data_root:
         counts = (data.get("per_dataset") or {}).get(rel, {})
         path = (data_root / rel) if data_root is not None else None
         datasets[rel] = {
-            "format": entry.get("format"), "train_faces": counts.get("train"), "val_faces": counts.get("val"),
+            "format": entry.get("format"),
+            "train_faces": counts.get("train"),
+            "val_faces": counts.get("val"),
             "sha256": data_hash(path) if path is not None and path.exists() else None,
         }
     return {
         "recipe_sha256": sha256_json(recipe),
         "holdout_sha256": sha256_json(data.get("holdout")),
         "holdout_faces": sum(len(v) for v in (data.get("holdout") or {}).values()),
-        "train_faces": data.get("train_faces"), "val_faces": data.get("val_faces"),
+        "train_faces": data.get("train_faces"),
+        "val_faces": data.get("val_faces"),
         "datasets": datasets,
         "training_run": training_run,
     }

@@ -97,8 +97,9 @@ def cut(image: np.ndarray, x: float, y: float, side: float, size: int) -> tuple[
         fx, fy = src.shape[1] / image.shape[1], src.shape[0] / image.shape[0]
         to_small = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1]])
         warp = (np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(to_small))[:2]
-    crop = cv2.warpAffine(src, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=(0, 0, 0))
+    crop = cv2.warpAffine(
+        src, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
+    )
     return crop, matrix
 
 

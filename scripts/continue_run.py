@@ -28,12 +28,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the new run folder (default: runs/<snapshot name>)")
     parser.add_argument("--train", action="store_true", help="start the warm-started training")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="with --train: where to train")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="recipe overrides for the new run (schedule, threads, time budget, ...)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="recipe overrides for the new run (schedule, threads, time budget, ...)",
+    )
     args = parser.parse_args(argv)
     out = args.out or Path("runs") / args.snapshot.resolve().name
-    train_args = ["train", "--recipe", str(args.snapshot / RECIPE), "--out", str(out),
-                  "--set", f"model.init_from={args.snapshot}"]
+    train_args = [
+        "train",
+        "--recipe",
+        str(args.snapshot / RECIPE),
+        "--out",
+        str(out),
+        "--set",
+        f"model.init_from={args.snapshot}",
+    ]
     train_args += ["--device", args.device] if args.device else []
     for item in args.overrides:
         train_args += ["--set", item]
@@ -42,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeKPError as exc:
         print(f"edgekp: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
-    print(f"{snap.path}: epoch {snap.epoch} of its run, best epoch {snap.best_epoch}, {snap.weights_dtype} weights; checked")
+    print(
+        f"{snap.path}: epoch {snap.epoch} of its run, best epoch {snap.best_epoch}, {snap.weights_dtype} weights; checked"
+    )
     if not args.train:
         print("continue with: edgekp " + " ".join(shlex.quote(a) for a in train_args))
         return 0

@@ -1,7 +1,7 @@
 """Rewrite docs/cli.md and docs/recipes.md from the parsers and schemas (tests fail when they are stale).
 
-    python scripts/gen_docs.py            # write both pages
-    python scripts/gen_docs.py --check    # exit 1 if either page differs from the code
+python scripts/gen_docs.py            # write both pages
+python scripts/gen_docs.py --check    # exit 1 if either page differs from the code
 """
 
 from __future__ import annotations

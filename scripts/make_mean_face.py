@@ -77,11 +77,15 @@ def build(pts68: np.ndarray, n_components: int = 12) -> tuple[np.ndarray, np.nda
     iod = np.linalg.norm(mean[45] - mean[36])
     mean /= iod
     # Shape/expression basis: PCA of the residuals of the aligned shapes (same units).
-    aligned = _align(aligned - aligned.mean(axis=1, keepdims=True), mean) 
+    aligned = _align(aligned - aligned.mean(axis=1, keepdims=True), mean)
     resid = (aligned - mean).reshape(len(aligned), -1)
     _, s, vt = np.linalg.svd(resid - resid.mean(axis=0), full_matrices=False)
     std = s[:n_components] / np.sqrt(len(resid) - 1)
-    return mean.astype(np.float32), vt[:n_components].reshape(n_components, 68, 3).astype(np.float32), std.astype(np.float32)
+    return (
+        mean.astype(np.float32),
+        vt[:n_components].reshape(n_components, 68, 3).astype(np.float32),
+        std.astype(np.float32),
+    )
 
 
 def main() -> None:
@@ -94,8 +98,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     np.save(args.out / "mean_face_68.npy", mean)
     np.savez(args.out / "face_basis_68.npz", components=comps, std=std)
-    print(f"mean face {mean.shape}, depth range {np.ptp(mean[:, 2]):.3f} IOD; "
-          f"basis std {np.round(std, 3).tolist()}")
+    print(f"mean face {mean.shape}, depth range {np.ptp(mean[:, 2]):.3f} IOD; basis std {np.round(std, 3).tolist()}")
 
 
 if __name__ == "__main__":

@@ -29,16 +29,37 @@ from edgekp.data.pose import YAW_BIN_NAMES as BINS
 from edgekp.export.pipeline import target_options
 from edgekp.report.tables import run_labels
 
-TRAIN_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "int8", None), ("tflite", "fp32", "tf"),
-                 ("openvino", "fp32", None), ("openvino", "int8", None), ("coreml", "fp16", None), ("coreml", "int8", None)]
+TRAIN_EXPORTS = [
+    ("onnx", "fp32", None),
+    ("tflite", "fp32", None),
+    ("tflite", "int8", None),
+    ("tflite", "fp32", "tf"),
+    ("openvino", "fp32", None),
+    ("openvino", "int8", None),
+    ("coreml", "fp16", None),
+    ("coreml", "int8", None),
+]
 # Pruned runs and trained runs of other registered variants (--variant, e.g. the small quantization-friendly
 # kp_hvit_t_q) get the deployable subset.
-PRUNE_EXPORTS = [("onnx", "fp32", None), ("tflite", "fp32", None), ("tflite", "int8", None), ("openvino", "fp32", None),
-                 ("openvino", "int8", None)]
+PRUNE_EXPORTS = [
+    ("onnx", "fp32", None),
+    ("tflite", "fp32", None),
+    ("tflite", "int8", None),
+    ("openvino", "fp32", None),
+    ("openvino", "int8", None),
+]
 FACE_SETS = {
-    "300w_val": (["300w/helen_train", "300w/afw"], True, "300W validation photos held out of training (HELEN train + AFW)"),
+    "300w_val": (
+        ["300w/helen_train", "300w/afw"],
+        True,
+        "300W validation photos held out of training (HELEN train + AFW)",
+    ),
     "ytf_test": (["ytf/test"], False, "YouTube-Faces test clips (770 faces)"),
-    "merlrav_test": (["merlrav/test"], False, "MERL-RAV test: 1,961 AFLW faces with visibility, about 43 % at |yaw| > 30"),
+    "merlrav_test": (
+        ["merlrav/test"],
+        False,
+        "MERL-RAV test: 1,961 AFLW faces with visibility, about 43 % at |yaw| > 30",
+    ),
 }
 PROFILED = ("onnx", "tflite", "openvino")  # the export targets `edgekp bench --profile` reads
 
@@ -81,8 +102,9 @@ def exported(run: Path, target: str, precision: str, route: str | None) -> bool:
     if _finished(folder):
         return _current_options(folder, target)
     # A QAT run's export folder is named after its conversion route (e.g. openvino-int8-qat-nncf).
-    return route is None and any(_finished(d) and _current_options(d, target)
-                                 for d in (run / "exports").glob(f"{target}-{precision}-qat-*"))
+    return route is None and any(
+        _finished(d) and _current_options(d, target) for d in (run / "exports").glob(f"{target}-{precision}-qat-*")
+    )
 
 
 # Pose-balanced real faces (half |yaw| > 30) from the shipped model's training sets, its held-out photos excluded.
@@ -95,8 +117,19 @@ def export_all(run: Path, plan: list[tuple[str, str, str | None]], data_root: st
     for target, precision, route in plan:
         if exported(run, target, precision, route):
             continue
-        args = ["export", "--from", str(run), "--target", target, "--precision", precision,
-                "--calib", calib, "--data-root", data_root]
+        args = [
+            "export",
+            "--from",
+            str(run),
+            "--target",
+            target,
+            "--precision",
+            precision,
+            "--calib",
+            calib,
+            "--data-root",
+            data_root,
+        ]
         edgekp(*args, *(["--route", route] if route else []))
 
 
@@ -127,16 +160,24 @@ def headline_row(r: dict, who: str, ratio: str) -> str:
     # A peer's bins cover the points it is scored on (the corners), marked so they are not read as 68-point figures.
     bins = [_pct(r.get(f"nme_box_{b}")) + ("" if full or r.get(f"nme_box_{b}") is None else " (c)") for b in BINS]
     p50 = "-" if r["p50_ms"] is None else f"{r['p50_ms']:.2f}"
-    return (f"| {who} | {_pct(r['nme']) if full else '-'} | {_pct(r.get('nme_box')) if full else '-'} | {_pct(corners_io)} | "
-            f"{_pct(corners_box)} | {' | '.join(bins)} | {p50} | {ratio} |")
+    return (
+        f"| {who} | {_pct(r['nme']) if full else '-'} | {_pct(r.get('nme_box')) if full else '-'} | {_pct(corners_io)} | "
+        f"{_pct(corners_box)} | {' | '.join(bins)} | {p50} | {ratio} |"
+    )
 
 
 def _own_row(rows: list[dict], label: str, int8: bool = False) -> list[dict]:
     """A run's TFLite fp32 row (and with ``int8`` its TFLite int8 row, for the variants deployed in int8); without a
     TFLite export (a partial rebuild, a host without LiteRT) its PyTorch row, named as such."""
     wanted = ("fp32", "int8") if int8 else ("fp32",)
-    mine = [r for p in wanted for r in rows if r["run"] == label and r["status"] == "ok"
-            and (r["target"], r["precision"], r["route"]) == ("tflite", p, "litert")]
+    mine = [
+        r
+        for p in wanted
+        for r in rows
+        if r["run"] == label
+        and r["status"] == "ok"
+        and (r["target"], r["precision"], r["route"]) == ("tflite", p, "litert")
+    ]
     return mine or [r for r in rows if r["run"] == label and r["target"] == "pytorch" and r["status"] == "ok"]
 
 
@@ -146,29 +187,59 @@ def headline(index: list[tuple[str, str, dict]], train_label: str, variant_label
     out = []
     for name, what, summary in index:
         rows = summary["rows"]
-        ratios = {r["peer"].split()[0]: r["ratio"] for r in summary.get("peer_latency_ratios", []) if r["run"] == train_label}
-        mine = [*_own_row(rows, train_label), *(row for label in variant_labels for row in _own_row(rows, label, int8=True))]
-        out += [f"### {what}", "",
-                ("| model | NME % inter-ocular (68) | NME % box (68) | corners % inter-ocular | corners % box | "
-                "box % \\|yaw\\| 0-30 | 30-60 | 60-90 | host p50 ms (1 thread) | edgekp TFLite fp32 / this |"),
-                "|---|---|---|---|---|---|---|---|---|---|"]
+        ratios = {
+            r["peer"].split()[0]: r["ratio"] for r in summary.get("peer_latency_ratios", []) if r["run"] == train_label
+        }
+        mine = [
+            *_own_row(rows, train_label),
+            *(row for label in variant_labels for row in _own_row(rows, label, int8=True)),
+        ]
+        out += [
+            f"### {what}",
+            "",
+            (
+                "| model | NME % inter-ocular (68) | NME % box (68) | corners % inter-ocular | corners % box | "
+                "box % \\|yaw\\| 0-30 | 30-60 | 60-90 | host p50 ms (1 thread) | edgekp TFLite fp32 / this |"
+            ),
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in mine + [r for r in rows if r["variant"] == "peer" and r["status"] == "ok"]:
             peer = r["variant"] == "peer"
-            who = f"{r['target']} (peer)" if peer else f"edgekp {r['run']} ({'TFLite' if r['target'] == 'tflite' else 'PyTorch'} {r['precision']})"
-            ratio = f"{ratios[r['target']]:.2f}" if peer and r["target"] in ratios else ("1.00" if r["run"] == train_label else "-")
+            who = (
+                f"{r['target']} (peer)"
+                if peer
+                else f"edgekp {r['run']} ({'TFLite' if r['target'] == 'tflite' else 'PyTorch'} {r['precision']})"
+            )
+            ratio = (
+                f"{ratios[r['target']]:.2f}"
+                if peer and r["target"] in ratios
+                else ("1.00" if r["run"] == train_label else "-")
+            )
             out.append(headline_row(r, who, ratio))
         out.append("")
-    out += [("MediaPipe predicts a 468-point mesh with no 68-point counterpart for most points: it is scored on the six eye "
+    out += [
+        (
+            "MediaPipe predicts a 468-point mesh with no 68-point counterpart for most points: it is scored on the six eye "
             "and mouth corners, so compare it in the corners columns, where every row is scored on the same six points; its "
             "|yaw| bins (c) are over those corners too. Box NME divides by sqrt(w * h) of the labelled points' box and scores "
             "every face; inter-ocular leaves out faces whose outer eye corners are not both labelled (profiles), so on "
             "MERL-RAV the box columns are the ones to read. dlib's predictor was trained on 300-W images, which include the 300W "
-            "validation photos. Latencies were measured on a shared 2-core host; the ratio compares rows of the same bench.")]
+            "validation photos. Latencies were measured on a shared 2-core host; the ratio compares rows of the same bench."
+        )
+    ]
     return out
 
 
-def bench_and_report(runs: list[str], train: str, sets: list[str], root: Path, out: Path, threads: str,
-                     peers: bool = True, max_faces: int | None = None) -> list[tuple[str, str, dict]]:
+def bench_and_report(
+    runs: list[str],
+    train: str,
+    sets: list[str],
+    root: Path,
+    out: Path,
+    threads: str,
+    peers: bool = True,
+    max_faces: int | None = None,
+) -> list[tuple[str, str, dict]]:
     """Bench every run on each face set (peers beside the shipped run), then one report per set."""
     index = []
     for name in sets:
@@ -191,21 +262,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root", required=True)
     p.add_argument("--train", required=True, help="the shipped model's training run")
     p.add_argument("--prune", action="append", default=[], help="prune runs (repeatable)")
-    p.add_argument("--qat", action="append", default=[], metavar="TARGET=RUN", help="QAT runs with the target they export to")
-    p.add_argument("--variant", action="append", default=[], metavar="RUN",
-                   help="train runs of other registered variants (repeatable): exported like prune runs, in the headline")
+    p.add_argument(
+        "--qat", action="append", default=[], metavar="TARGET=RUN", help="QAT runs with the target they export to"
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="train runs of other registered variants (repeatable): exported like prune runs, in the headline",
+    )
     p.add_argument("--out", default="reports/reference")
     p.add_argument("--threads", default="1")
     p.add_argument("--calib", default=CALIBRATION, help="calibration set of every int8 export (default: %(default)s)")
     p.add_argument("--sets", default=",".join(FACE_SETS), help="face sets to rebuild (default: %(default)s)")
     p.add_argument("--skip-export", action="store_true", help="bench the exports already there; export nothing")
-    p.add_argument("--no-peers", action="store_true", help="leave dlib and MediaPipe out (they are downloaded with pip)")
-    p.add_argument("--max-faces", type=int, help="score at most this many faces per set (a smoke run, not the reference)")
+    p.add_argument(
+        "--no-peers", action="store_true", help="leave dlib and MediaPipe out (they are downloaded with pip)"
+    )
+    p.add_argument(
+        "--max-faces", type=int, help="score at most this many faces per set (a smoke run, not the reference)"
+    )
     args = p.parse_args(argv)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [s for s in sets if s not in FACE_SETS]
     if unknown:
-        print(f"edgekp: error: unknown face set(s) {', '.join(unknown)}; choose from {', '.join(FACE_SETS)}", file=sys.stderr)
+        print(
+            f"edgekp: error: unknown face set(s) {', '.join(unknown)}; choose from {', '.join(FACE_SETS)}",
+            file=sys.stderr,
+        )
         return 2
     root = Path(args.data_root)
     train = Path(args.train)
@@ -222,18 +307,34 @@ def main(argv: list[str] | None = None) -> int:
     profiled = profile(train)
     runs = [str(train), *args.variant, *args.prune, *(run for _, run in qat_runs)]
     out = Path(args.out)
-    index = bench_and_report(runs, str(train), sets, root, out, args.threads, peers=not args.no_peers, max_faces=args.max_faces)
-    lines = ["# edgekp reference reports", "",
-             "Built by `python scripts/reference_report.py` (see its docstring for the exact arguments); one report per face set.", ""]
+    index = bench_and_report(
+        runs, str(train), sets, root, out, args.threads, peers=not args.no_peers, max_faces=args.max_faces
+    )
+    lines = [
+        "# edgekp reference reports",
+        "",
+        "Built by `python scripts/reference_report.py` (see its docstring for the exact arguments); one report per face set.",
+        "",
+    ]
     for name, what, _ in index:
         lines.append(f"- [{what}]({name}/report.md) ([HTML]({name}/report.html), [JSON]({name}/report.json))")
     if profiled and index:
         first = index[0][0]
-        lines += ["", (f"Where the time goes in {train.name} (per-operator profile, 1 thread, fp32 beside int8 per runtime): "
-                       f"the section of that name in each report, e.g. [{first}]({first}/report.md#where-the-time-goes-per-operator-profile-1-thread).")]
+        lines += [
+            "",
+            (
+                f"Where the time goes in {train.name} (per-operator profile, 1 thread, fp32 beside int8 per runtime): "
+                f"the section of that name in each report, e.g. [{first}]({first}/report.md#where-the-time-goes-per-operator-profile-1-thread)."
+            ),
+        ]
     # The report names runs by folder, parent/folder where folder names clash (edgekp.report.tables.run_labels).
     labels = dict(zip(runs, run_labels([Path(r) for r in runs]), strict=True))
-    lines += ["", "## Headline figures", "", *headline(index, labels[str(train)], tuple(labels[v] for v in args.variant))]
+    lines += [
+        "",
+        "## Headline figures",
+        "",
+        *headline(index, labels[str(train)], tuple(labels[v] for v in args.variant)),
+    ]
     (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"index: {out / 'README.md'}")
     return 0

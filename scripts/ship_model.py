@@ -55,9 +55,17 @@ def _rescored_bins(model: Path, recipe: TrainRecipe, name: str) -> dict[str, flo
     entry = next((v for v in recipe.data.val if v.label == name), None)
     if entry is None or not recipe.data.resolve(entry.path).exists():
         return None
-    faces = per_face_errors(model, recipe.data.resolve(entry.path), format=entry.format, norm=entry.norm,
-                            min_labelled=recipe.data.min_labelled_points)
-    return {b: (None if v["nme"] != v["nme"] else v["nme"]) for b, v in yaw_bins(faces.errors, faces.abs_yaw, entry.norm).items()}
+    faces = per_face_errors(
+        model,
+        recipe.data.resolve(entry.path),
+        format=entry.format,
+        norm=entry.norm,
+        min_labelled=recipe.data.min_labelled_points,
+    )
+    return {
+        b: (None if v["nme"] != v["nme"] else v["nme"])
+        for b, v in yaw_bins(faces.errors, faces.abs_yaw, entry.norm).items()
+    }
 
 
 def validation_block(run: Path, recipe: TrainRecipe | None = None) -> dict[str, Any]:
@@ -72,8 +80,11 @@ def validation_block(run: Path, recipe: TrainRecipe | None = None) -> dict[str, 
             bins, source = (rescored, "model.pt re-scored") if rescored is not None else (bins, "history")
         sets[name] = {"norm": v.norm, "nme": v.nme, "by_yaw": bins, "by_yaw_from": source}
     return {
-        "selected_by": summary.select or "all validation faces", "best_epoch": summary.best_epoch,
-        "epochs": summary.epochs, "stop_reason": summary.stop_reason, "sets": sets,
+        "selected_by": summary.select or "all validation faces",
+        "best_epoch": summary.best_epoch,
+        "epochs": summary.epochs,
+        "stop_reason": summary.stop_reason,
+        "sets": sets,
     }
 
 
@@ -87,21 +98,41 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("run", type=Path)
     parser.add_argument("--data-root", help="to recompute the held-out list when the run predates recording it")
-    parser.add_argument("--recipe", type=Path, help="the recipe file to name in 'reproduce' (default: the matching one under recipes/train/)")
-    parser.add_argument("--into", type=Path, default=REPO / "edgekp" / "shipped", help="package folder to ship into (default: %(default)s)")
-    parser.add_argument("--size", choices=tuple(SHIPPED_SIZES), default=DEFAULT_SIZE,
-                        help="which shipped size this run becomes (shipped:t|s|b; default: %(default)s)")
-    parser.add_argument("--allow-unfinished", action="store_true", help="ship the best model of a run that is still training")
+    parser.add_argument(
+        "--recipe",
+        type=Path,
+        help="the recipe file to name in 'reproduce' (default: the matching one under recipes/train/)",
+    )
+    parser.add_argument(
+        "--into",
+        type=Path,
+        default=REPO / "edgekp" / "shipped",
+        help="package folder to ship into (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--size",
+        choices=tuple(SHIPPED_SIZES),
+        default=DEFAULT_SIZE,
+        help="which shipped size this run becomes (shipped:t|s|b; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--allow-unfinished", action="store_true", help="ship the best model of a run that is still training"
+    )
     args = parser.parse_args(argv)
     run = RunDir.open(args.run, expect_kinds=("train",))
     manifest = dict(run.manifest)
     if manifest.get("status") != "ok" and not args.allow_unfinished:
-        print(f"edgekp: error: {args.run} has status {manifest.get('status')!r}, not a finished run; "
-              "pass --allow-unfinished to ship its best model so far", file=sys.stderr)
+        print(
+            f"edgekp: error: {args.run} has status {manifest.get('status')!r}, not a finished run; "
+            "pass --allow-unfinished to ship its best model so far",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     data = dict(manifest.get("data") or {})
     if "holdout" not in data:
-        data["holdout"] = holdout_of_recipe(_with_root(validate(TrainRecipe, manifest["recipe"], "manifest"), args.data_root))
+        data["holdout"] = holdout_of_recipe(
+            _with_root(validate(TrainRecipe, manifest["recipe"], "manifest"), args.data_root)
+        )
     with open(args.run / "history.csv", newline="") as fh:
         curve = list(csv.DictReader(fh))
     target = args.into
@@ -112,7 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     recorded = dump_recipe(validate(TrainRecipe, manifest["recipe"], "manifest"))
     recipe_file = args.recipe or matching_recipe(recorded, sorted((REPO / "recipes" / "train").glob("*.yaml")))
     if recipe_file is None:
-        reproduce = "edgekp train --recipe <trained_by.recipe saved as YAML> (no committed recipe file trains exactly this)"
+        reproduce = (
+            "edgekp train --recipe <trained_by.recipe saved as YAML> (no committed recipe file trains exactly this)"
+        )
     else:
         shown = recipe_file.resolve().relative_to(REPO) if recipe_file.resolve().is_relative_to(REPO) else recipe_file
         reproduce = f"edgekp train --recipe {shown} --set data.root=<folder with the recipe's datasets>"
@@ -125,7 +158,9 @@ def main(argv: list[str] | None = None) -> None:
         "trained_by": trained_by,
         "result": manifest.get("result"),
         "best_val": manifest.get("best_val"),
-        "validation": validation_block(args.run, _with_root(validate(TrainRecipe, manifest["recipe"], "manifest"), args.data_root)),
+        "validation": validation_block(
+            args.run, _with_root(validate(TrainRecipe, manifest["recipe"], "manifest"), args.data_root)
+        ),
         "balance": manifest.get("balance"),
         "data": data,
         "curve": curve,

@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="the training run directory")
     parser.add_argument("--to", type=Path, help="tracked snapshot folder (default: training/<run name>)")
-    parser.add_argument("--commit", action="store_true", help="git-commit the snapshot folder (only it) when it changed")
+    parser.add_argument(
+        "--commit", action="store_true", help="git-commit the snapshot folder (only it) when it changed"
+    )
     args = parser.parse_args(argv)
     to = args.to or Path("training") / args.run.resolve().name
     try:
@@ -41,15 +43,22 @@ def main(argv: list[str] | None = None) -> int:
     if snap.unchanged:
         print(f"{snap.path}: already holds {what}; nothing copied")
         return 0
-    print(f"{snap.path}: {what}, {size:.1f} MB ({snap.weights_dtype} weights); "
-          f"continue with: python scripts/continue_run.py {snap.path} --out runs/{snap.path.name}")
+    print(
+        f"{snap.path}: {what}, {size:.1f} MB ({snap.weights_dtype} weights); "
+        f"continue with: python scripts/continue_run.py {snap.path} --out runs/{snap.path.name}"
+    )
     if args.commit:
         try:
             subprocess.run(["git", "add", "--", str(snap.path)], check=True)
-            subprocess.run(["git", "commit", "-q", "-m", f"{snap.path}: training snapshot at {what}", "--", str(snap.path)], check=True)
+            subprocess.run(
+                ["git", "commit", "-q", "-m", f"{snap.path}: training snapshot at {what}", "--", str(snap.path)],
+                check=True,
+            )
         except subprocess.CalledProcessError as exc:
-            print(f"edgekp: error: the snapshot is written but git could not commit it ({' '.join(exc.cmd[:2])} exit {exc.returncode})",
-                  file=sys.stderr)
+            print(
+                f"edgekp: error: the snapshot is written but git could not commit it ({' '.join(exc.cmd[:2])} exit {exc.returncode})",
+                file=sys.stderr,
+            )
             return 2
     return 0
 

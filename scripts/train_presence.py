@@ -31,7 +31,7 @@ from edgekp.train.presence import train_presence
 from edgekp.train.presence_data import presence_crops
 
 
-def _nme(model, records, size, margin) -> float:  # noqa: ANN001 - thin script
+def _nme(model, records, size, margin) -> float:
     import torch
 
     crops = preload_crops(records, size=size, margin=margin)
@@ -66,13 +66,17 @@ def main() -> None:
     train_records += [merl[i] for i in sorted(pick)]
     val_records = read_dataset(root / "300w/lfpw_train", format="pts").records + held
     train = presence_crops(train_records, load_image, size, margin, seed=args.seed)
-    val = presence_crops(val_records, load_image, size, margin, seed=args.seed + 1, positives_per_face=1,
-                         negatives_per_face=4)
+    val = presence_crops(
+        val_records, load_image, size, margin, seed=args.seed + 1, positives_per_face=1, negatives_per_face=4
+    )
     result = train_presence(base, train, val, hidden=args.hidden, epochs=args.epochs, seed=args.seed)
     before, after = _nme(base, held, size, margin), _nme(result.model, held, size, margin)
-    report = {**result.report, "train_faces": len(train_records), "val_faces": len(val_records),
-              "holdout_nme_68_inter_ocular_pct": {"before": round(before, 4), "after": round(after, 4),
-                                                  "faces": len(held)}}
+    report = {
+        **result.report,
+        "train_faces": len(train_records),
+        "val_faces": len(val_records),
+        "holdout_nme_68_inter_ocular_pct": {"before": round(before, 4), "after": round(after, 4), "faces": len(held)},
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     save_model(out / "model.pt", result.model, {**meta, "presence": report})
@@ -82,7 +86,10 @@ def main() -> None:
         save_model(shipped_model_path(), result.model, {**meta, "presence": report})
         manifest = json.loads(shipped_manifest_path().read_text(encoding="utf-8"))
         manifest["model_sha256"] = sha256_file(shipped_model_path())
-        manifest["presence"] = {**report, "trained_by": "python scripts/train_presence.py --data-root ../shared/data --ship"}
+        manifest["presence"] = {
+            **report,
+            "trained_by": "python scripts/train_presence.py --data-root ../shared/data --ship",
+        }
         atomic_write_json(shipped_manifest_path(), manifest)
         print(f"shipped: {shipped_model_path()} ({shipped_model_path().stat().st_size} bytes)")
 

@@ -23,7 +23,9 @@ def synthetic_face_arrays(n: int, seed: int, size: int = 64) -> FaceArrays:
     )
 
 
-def scaled_tiny_model(size: int = 64, seed: int = 0, *, fc2_std: float = 0.02, attn_std: float | None = None, **overrides):
+def scaled_tiny_model(
+    size: int = 64, seed: int = 0, *, fc2_std: float = 0.02, attn_std: float | None = None, **overrides
+):
     """kp_hvit_test whose output depends on the image: BatchNorm statistics from one batch and head
     (optionally attention) weights of a real scale. An untrained model answers ~0.5 everywhere,
     which would let every parity or zero-gate comparison pass."""
@@ -82,7 +84,7 @@ def require_backend(target: str, route: str | None = None) -> None:
         pytest.skip(str(exc))
 
 
-def require_module(name: str):  # noqa: ANN201 - the module
+def require_module(name: str):
     """``pytest.importorskip`` for an optional third-party backend, except in CI, where it must be there."""
     import importlib
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from face_fixtures import scaled_tiny_model
 
 from edgekp.artifacts import RunDir, save_checkpoint
 from edgekp.checkpoints import PLAIN_FORMAT, known_formats, load_model_file, load_run_model, register_format
 from edgekp.errors import LineageError
 from edgekp.models.io import FORMAT, save_model
-from face_fixtures import scaled_tiny_model
 
 
 def test_plain_format_name_matches_models_io() -> None:
@@ -82,6 +82,8 @@ def test_manifest_gives_the_lineage_training_recipe(tmp_path: Path) -> None:
         Manifest.of(prune).require_train_recipe()
     prune.update(train_recipe=train.manifest["recipe"])
     assert Manifest.read(prune.path).require_train_recipe().model.name == "kp_hvit_test"
-    export = RunDir.create(tmp_path / "export", "export", recipe={"exports": [{"target": "tflite", "precision": "int8"}]})
+    export = RunDir.create(
+        tmp_path / "export", "export", recipe={"exports": [{"target": "tflite", "precision": "int8"}]}
+    )
     request = Manifest.of(export).export_request()
     assert (request.target, request.precision, request.route) == ("tflite", "int8", None)

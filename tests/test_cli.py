@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import pytest
-
-from edgekp.cli import VERBS
 from face_fixtures import run_cli
 
+from edgekp.cli import VERBS
 
 
 def test_help_lists_every_verb(capsys):
@@ -73,7 +72,9 @@ def test_python_dash_m_works():
 def test_verbose_shows_traceback_for_user_error_and_keeps_exit_2(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "edgekp", "train", "-v", "--recipe", str(tmp_path / "nope.yaml")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert "Traceback" in proc.stderr and "ConfigError" in proc.stderr

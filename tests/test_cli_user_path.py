@@ -24,8 +24,11 @@ def _faces(shared_data: Path, tmp_path: Path) -> Path:
 
 def test_json_into_a_closed_pipe_exits_quietly(shared_data, tmp_path) -> None:
     folder = _faces(shared_data, tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "edgekp", "data", "inspect", str(folder), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgekp", "data", "inspect", str(folder), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()  # the reader is gone before edgekp writes a byte, as with `| head -0`
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 0

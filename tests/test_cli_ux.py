@@ -22,8 +22,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _edgekp(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout, whatever the cwd
-    return subprocess.run([sys.executable, "-m", "edgekp", *args], capture_output=True, text=True, check=False,
-                          cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "edgekp", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("argv", [["-v", "train", "--help"], ["train", "-v", "--help"], ["-q", "eval", "--help"]])
@@ -102,7 +109,9 @@ def test_recipe_path_resolves_from_another_folder(tmp_path, monkeypatch):
 
 def test_missing_recipe_names_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match=r"recipe file not found: 'recipes/nope.yaml' \(looked at .*recipes/nope.yaml"):
+    with pytest.raises(
+        ConfigError, match=r"recipe file not found: 'recipes/nope.yaml' \(looked at .*recipes/nope.yaml"
+    ):
         read_yaml("recipes/nope.yaml")
 
 

@@ -20,12 +20,21 @@ def _lint_imports(cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess[st
     """lint-imports (import-linter, in the dev extra) run in ``cwd`` on the edgekp found first on ``pythonpath``."""
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     code = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
-    return subprocess.run([sys.executable, "-c", code, "--no-cache"], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code, "--no-cache"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _copy_package(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "edgekp", tmp_path / "edgekp", ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.npz", "*.npy"))
+    shutil.copytree(
+        REPO / "edgekp", tmp_path / "edgekp", ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.npz", "*.npy")
+    )
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
 
@@ -39,7 +48,9 @@ def test_the_layers_contract_holds() -> None:
 def test_the_contract_breaks_when_a_cycle_is_introduced(tmp_path: Path) -> None:
     root = _copy_package(tmp_path)
     base = root / "edgekp" / "config" / "base.py"
-    base.write_text(base.read_text() + "\n\ndef _upward():\n    from edgekp.report.tables import build_rows  # noqa: F401\n")
+    base.write_text(
+        base.read_text() + "\n\ndef _upward():\n    from edgekp.report.tables import build_rows  # noqa: F401\n"
+    )
     done = _lint_imports(root, root)
     assert done.returncode == 1, done.stdout[-3000:]
     assert "edgekp layers BROKEN" in done.stdout

@@ -10,8 +10,7 @@ import pytest
 from face_fixtures import require_backend, run_cli
 
 from edgekp.artifacts import RunDir, sha256_file, sha256_json
-from edgekp.errors import LineageError
-from edgekp.errors import ConfigError
+from edgekp.errors import ConfigError, LineageError
 from edgekp.shipped import (
     PACKAGE_DIR,
     SHIPPED_NAME,
@@ -24,8 +23,11 @@ from edgekp.sources import OUT_ROOT, materialize_shipped, names_shipped, resolve
 
 
 def _package_state() -> dict[str, tuple[int, float]]:
-    return {str(p.relative_to(PACKAGE_DIR)): (p.stat().st_size, p.stat().st_mtime)
-            for p in sorted(PACKAGE_DIR.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(PACKAGE_DIR)): (p.stat().st_size, p.stat().st_mtime)
+        for p in sorted(PACKAGE_DIR.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @pytest.mark.parametrize("size", sorted(SHIPPED_SIZES))
@@ -41,9 +43,13 @@ def test_shipped_manifest_records_its_lineage(size: str) -> None:
     assert lineage["holdout_sha256"] == sha256_json(holdout)
     # The held-out photos are the split-off validation set; named validation sets (MERL-RAV test) add to val_faces.
     split_name = (recipe["data"].get("val_split") or {}).get("name")
-    split_off = next((v["faces"] for v in m["data"].get("val_sets", []) if v["name"] == split_name), m["data"]["val_faces"])
+    split_off = next(
+        (v["faces"] for v in m["data"].get("val_sets", []) if v["name"] == split_name), m["data"]["val_faces"]
+    )
     assert lineage["holdout_faces"] == sum(len(v) for v in holdout.values()) == split_off > 0
-    assert m["data"]["val_faces"] == sum(v["faces"] for v in m["data"].get("val_sets", [])) or not m["data"].get("val_sets")
+    assert m["data"]["val_faces"] == sum(v["faces"] for v in m["data"].get("val_sets", [])) or not m["data"].get(
+        "val_sets"
+    )
     for entry in recipe["data"]["train"]:
         counts = lineage["datasets"][entry["path"]]
         assert counts["train_faces"] == m["data"]["per_dataset"][entry["path"]]["train"]
@@ -150,8 +156,21 @@ def test_bench_and_report_default_to_the_shipped_outputs(shared_data, tmp_path, 
             shutil.copy(shared_data / "300w" / "afw" / f"{name}{ext}", faces)
     monkeypatch.chdir(tmp_path)
     before = _package_state()
-    code, out, err = run_cli(capsys, "bench", "--data", str(faces), "--targets", "pytorch", "--min-runs", "3",
-                             "--min-seconds", "0.05", "--warmup", "1", "--json")
+    code, out, err = run_cli(
+        capsys,
+        "bench",
+        "--data",
+        str(faces),
+        "--targets",
+        "pytorch",
+        "--min-runs",
+        "3",
+        "--min-seconds",
+        "0.05",
+        "--warmup",
+        "1",
+        "--json",
+    )
     assert code == 0, err
     bench = tmp_path / OUT_ROOT / SHIPPED_NAME / "bench" / "bench.json"
     assert json.loads(bench.read_text())["rows"][0]["target"] == "pytorch"

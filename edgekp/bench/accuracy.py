@@ -29,7 +29,12 @@ def _bins(by_yaw: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def score_crops(
-    pred: np.ndarray, crops: Any, scheme: Any, is_large: np.ndarray, *, norm: str = "inter_ocular",
+    pred: np.ndarray,
+    crops: Any,
+    scheme: Any,
+    is_large: np.ndarray,
+    *,
+    norm: str = "inter_ocular",
     points: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
     """Every accuracy figure of ``pred`` (N x K x 2, crop-normalized) against a CropSet's labelled points.
@@ -53,13 +58,22 @@ def score_crops(
     from edgekp.data.pose import pose_source
 
     return {
-        "norm": norm, "threshold": main["threshold"], "n": main["n"], "n_unscored": main["n_unscored"],
-        "nme": _num(main["nme"]), "fr": _num(main["fr"]), "auc": _num(main["auc"]),
-        "n_large": main["n_large"], "n_small": main["n_small"],
-        "nme_large": _num(main["nme_large"]), "nme_small": _num(main["nme_small"]),
+        "norm": norm,
+        "threshold": main["threshold"],
+        "n": main["n"],
+        "n_unscored": main["n_unscored"],
+        "nme": _num(main["nme"]),
+        "fr": _num(main["fr"]),
+        "auc": _num(main["auc"]),
+        "n_large": main["n_large"],
+        "n_small": main["n_small"],
+        "nme_large": _num(main["nme_large"]),
+        "nme_small": _num(main["nme_small"]),
         "nme_corners": _num(np.nanmean(per_point[corners])) if corners else None,
         "nme_corners_box": _num(np.nanmean(per_point_box[corners])) if corners else None,
-        "nme_box": _num(box["nme"]), "fr_box": _num(box["fr"]), "auc_box": _num(box["auc"]),
+        "nme_box": _num(box["nme"]),
+        "fr_box": _num(box["fr"]),
+        "auc_box": _num(box["auc"]),
         "by_yaw": {norm: _bins(main["by_yaw"]), **({"box": _bins(box["by_yaw"])} if norm != "box" else {})},
         "pose_source": pose_source(crops.labelled_angles()[:, 0]),
         "per_landmark": [round(float(v), 5) if v == v else None for v in per_point[cols]],
@@ -68,8 +82,14 @@ def score_crops(
 
 
 def evaluate_dataset(
-    predictor: Predictor, data: str | Path, *, format: str = "auto", skip_bad: bool = False,
-    yaw_threshold: float = 30.0, norm: str = "inter_ocular", only_sources: set[str] | None = None,
+    predictor: Predictor,
+    data: str | Path,
+    *,
+    format: str = "auto",
+    skip_bad: bool = False,
+    yaw_threshold: float = 30.0,
+    norm: str = "inter_ocular",
+    only_sources: set[str] | None = None,
 ) -> dict[str, Any]:
     """``only_sources`` restricts scoring to those face ids (e.g. a model's held-out faces)."""
     from edgekp.data.balance import is_large_pose
@@ -100,9 +120,14 @@ def evaluate_dataset(
         )
     is_large = is_large_pose(np.nan_to_num(crops.poses), BalanceSpec(yaw_threshold=yaw_threshold))
     result = score_crops(pred, crops, scheme, is_large, norm=norm)
-    result.update({
-        "data": str(path), "model": predictor.source, "scheme": scheme.name,
-        "large_pose_rule": f"|yaw| > {yaw_threshold:g} deg", "skipped": [list(s) for s in dataset.skipped],
-        "notices": len(dataset.notices),
-    })
+    result.update(
+        {
+            "data": str(path),
+            "model": predictor.source,
+            "scheme": scheme.name,
+            "large_pose_rule": f"|yaw| > {yaw_threshold:g} deg",
+            "skipped": [list(s) for s in dataset.skipped],
+            "notices": len(dataset.notices),
+        }
+    )
     return result

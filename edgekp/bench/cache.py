@@ -24,7 +24,9 @@ _SMALL = 1 << 16  # files up to this size (annotations) are hashed by content, l
 
 
 def cache_key(artifact_hash: str, data_hash: str | None, threads: int | None, what: str, settings: Any = None) -> str:
-    return sha256_json({"artifact": artifact_hash, "data": data_hash, "threads": threads, "what": what, "settings": settings})
+    return sha256_json(
+        {"artifact": artifact_hash, "data": data_hash, "threads": threads, "what": what, "settings": settings}
+    )
 
 
 def data_hash(path: str | Path) -> str:
@@ -55,7 +57,11 @@ class BenchCache:
         if self.path.is_file():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
-                if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("entries"), dict):
+                if (
+                    not isinstance(data, dict)
+                    or data.get("version") != VERSION
+                    or not isinstance(data.get("entries"), dict)
+                ):
                     raise ValueError("not an edgekp bench cache of this version")
                 self.entries = data["entries"]
             except (ValueError, UnicodeDecodeError, OSError) as exc:

@@ -30,7 +30,9 @@ BENCH_DIR = "bench"
 BENCH_FILE = "bench.json"
 SAMPLES_FILE = "samples.npz"
 N_SAMPLES = 8
-ACCURACY_KEY = "accuracy-v3"  # v2: visibility, box NME, yaw bins; v3: box-normalized corners (older cached figures are not reused)
+ACCURACY_KEY = (
+    "accuracy-v3"  # v2: visibility, box NME, yaw bins; v3: box-normalized corners (older cached figures are not reused)
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ def resolve_data(run: RunDir, data: str | tuple[str, ...] | None) -> list[tuple[
         return found
     recipe = Manifest.of(run).train_recipe()
     if recipe is None or not recipe.data.val:
-        raise DataError(f"{str(run.path)!r}: its training recipe names no validation set; give --data PATH (with --holdout for a val_split)")
+        raise DataError(
+            f"{str(run.path)!r}: its training recipe names no validation set; give --data PATH (with --holdout for a val_split)"
+        )
     first = recipe.data.val[0]
     path = recipe.data.resolve(first.path)
     if first.format == "synthetic":
@@ -102,12 +106,16 @@ def _read_records(run: RunDir, datasets: list[tuple[Path, str]], scheme: Any, op
             keep = holdout_sources(str(run.path), path)
             found = [r for r in found if r.source in keep]
         if not found:
-            raise DataError(f"dataset {str(path)!r} holds no usable faces" + (" held out by this run" if opts.holdout else ""))
+            raise DataError(
+                f"dataset {str(path)!r} holds no usable faces" + (" held out by this run" if opts.holdout else "")
+            )
         records.extend(found)
     return records
 
 
-def load_faces(run: RunDir, datasets: list[tuple[Path, str]], meta: dict[str, Any], opts: BenchOptions, cache_dir: Path) -> FaceSet:
+def load_faces(
+    run: RunDir, datasets: list[tuple[Path, str]], meta: dict[str, Any], opts: BenchOptions, cache_dir: Path
+) -> FaceSet:
     from edgekp.config.data import BalanceSpec
     from edgekp.data.balance import is_large_pose
     from edgekp.data.crops import preload_crops
@@ -116,12 +124,18 @@ def load_faces(run: RunDir, datasets: list[tuple[Path, str]], meta: dict[str, An
     scheme = get_scheme(str(meta.get("scheme", "ibug68")))
     records = sorted(_read_records(run, datasets, scheme, opts), key=lambda r: r.source)[: opts.max_faces]
     if records[0].points.shape[0] != int(meta.get("num_points", 68)):
-        raise DataError(f"the model predicts {meta.get('num_points')} points but {str(datasets[0][0])!r} has {records[0].points.shape[0]} per face")
+        raise DataError(
+            f"the model predicts {meta.get('num_points')} points but {str(datasets[0][0])!r} has {records[0].points.shape[0]} per face"
+        )
     if "crop_margin" not in meta:  # no silent default: the wrong margin scores every face on the wrong crop
-        raise LineageError(f"{str(run.path)!r}: its model records no crop_margin, so the crops it was trained on are unknown")
+        raise LineageError(
+            f"{str(run.path)!r}: its model records no crop_margin, so the crops it was trained on are unknown"
+        )
     size, margin = int(meta["input_size"]), float(meta["crop_margin"])
     crops = preload_crops(records, size=size, margin=margin, cache_dir=cache_dir)
-    digest = "+".join(data_hash(p) for p, _ in datasets) + f"|{opts.holdout}|{opts.max_faces}|{size}|{margin}|{scheme.name}"
+    digest = (
+        "+".join(data_hash(p) for p, _ in datasets) + f"|{opts.holdout}|{opts.max_faces}|{size}|{margin}|{scheme.name}"
+    )
     large = is_large_pose(np.nan_to_num(crops.poses), BalanceSpec(yaw_threshold=opts.yaw_threshold))
     inputs = np.ascontiguousarray(crops.images.transpose(0, 3, 1, 2), np.float32) / 255.0
     label = " + ".join(str(p) for p, _ in datasets) + (" (held-out faces)" if opts.holdout else "")
@@ -135,7 +149,13 @@ def score(pred: np.ndarray, faces: FaceSet, points: tuple[int, ...] | None = Non
     from edgekp.bench.accuracy import score_crops
 
     fields = score_crops(pred, faces.crops, faces.scheme, faces.is_large, norm="inter_ocular", points=points)
-    return {"data": str(faces.path), "data_hash": faces.hash, "large_pose_rule": faces.large_rule, "points": what, **fields}
+    return {
+        "data": str(faces.path),
+        "data_hash": faces.hash,
+        "large_pose_rule": faces.large_rule,
+        "points": what,
+        **fields,
+    }
 
 
 def _runner(ref: ArtifactRef, threads: int) -> Any:
@@ -145,7 +165,7 @@ def _runner(ref: ArtifactRef, threads: int) -> Any:
 
 
 def _predict(runner: Any, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
-    return np.concatenate([np.asarray(runner(inputs[i:i + batch]), np.float32) for i in range(0, len(inputs), batch)])
+    return np.concatenate([np.asarray(runner(inputs[i : i + batch]), np.float32) for i in range(0, len(inputs), batch)])
 
 
 def _model_cost(run: RunDir) -> tuple[dict[str, Any], int | None, int | None]:
@@ -155,9 +175,12 @@ def _model_cost(run: RunDir) -> tuple[dict[str, Any], int | None, int | None]:
 
     model, meta = load_torch_model(run.path / MODEL_FILE)
     try:
-        return meta | {"input_size": model.config.input_size, "num_points": model.config.num_points}, \
-            count_parameters(model), count_flops(model)
-    except Exception as exc:  # noqa: BLE001 - a wrapped (e.g. fake-quantized) model may not trace
+        return (
+            meta | {"input_size": model.config.input_size, "num_points": model.config.num_points},
+            count_parameters(model),
+            count_flops(model),
+        )
+    except Exception as exc:
         log.warning("cannot count params/FLOPs of %s: %s", run.path, str(exc)[:120])
         return meta | {"input_size": model.config.input_size, "num_points": model.config.num_points}, None, None
 
@@ -172,7 +195,10 @@ def _latencies(ref: ArtifactRef, inputs: np.ndarray, opts: BenchOptions, cache: 
             one = inputs[:1]
             with runner.session():  # the runner's thread setting holds for the whole timing loop
                 hit = measure(lambda: runner(one), opts.latency) | {
-                    "threads": t, "runtime": getattr(runner, "name", ""), "runtime_version": getattr(runner, "runtime_version", "")}
+                    "threads": t,
+                    "runtime": getattr(runner, "name", ""),
+                    "runtime_version": getattr(runner, "runtime_version", ""),
+                }
             if ref.target == "pytorch":
                 import torch
 
@@ -182,22 +208,40 @@ def _latencies(ref: ArtifactRef, inputs: np.ndarray, opts: BenchOptions, cache: 
     return out
 
 
-def _bench_ref(ref: ArtifactRef, run: RunDir, faces: FaceSet, cost: tuple[dict, int | None, int | None],
-               opts: BenchOptions, cache: BenchCache) -> BenchRow:
+def _bench_ref(
+    ref: ArtifactRef,
+    run: RunDir,
+    faces: FaceSet,
+    cost: tuple[dict, int | None, int | None],
+    opts: BenchOptions,
+    cache: BenchCache,
+) -> BenchRow:
     from edgekp.export.base import get_target
     from edgekp.export.pipeline import artifact_size
 
     meta, params, flops = cost
-    row = BenchRow(run=run.path.name, variant=run.kind, target=ref.target, precision=ref.precision, route=ref.route,
-                   status=ref.status, reason=ref.reason, params=params, flops=flops, num_points=int(meta["num_points"]),
-                   scheme=faces.scheme.name)
+    row = BenchRow(
+        run=run.path.name,
+        variant=run.kind,
+        target=ref.target,
+        precision=ref.precision,
+        route=ref.route,
+        status=ref.status,
+        reason=ref.reason,
+        params=params,
+        flops=flops,
+        num_points=int(meta["num_points"]),
+        scheme=faces.scheme.name,
+    )
     if ref.path is None:
         return row
     row.artifact, row.sha256 = str(ref.path.relative_to(run.path)), ref.sha256
     row.size_bytes = artifact_size(ref.path)
     if ref.target != "pytorch" and not get_target(ref.target).runs_here():
-        row.notes.append(f"needs macOS: {ref.target} accuracy and latency can only be measured on a macOS host "
-                         "(here: converted and verified structurally)")
+        row.notes.append(
+            f"needs macOS: {ref.target} accuracy and latency can only be measured on a macOS host "
+            "(here: converted and verified structurally)"
+        )
         return row
     try:
         key = cache_key(str(ref.sha256), faces.hash, None, ACCURACY_KEY)
@@ -217,8 +261,9 @@ def _samples(run: RunDir, faces: FaceSet, out: Path) -> str:
     runner = _runner(ArtifactRef("pytorch", "fp32", "eager", "ok", run.path / MODEL_FILE, None), 1)
     idx = np.linspace(0, len(faces.records) - 1, min(N_SAMPLES, len(faces.records))).astype(int)
     pred = _predict(runner, faces.inputs[idx])
-    np.savez_compressed(out, images=faces.crops.images[idx], points=faces.crops.points[idx], pred=pred,
-                        large=faces.is_large[idx])
+    np.savez_compressed(
+        out, images=faces.crops.images[idx], points=faces.crops.points[idx], pred=pred, large=faces.is_large[idx]
+    )
     return out.name
 
 
@@ -242,10 +287,16 @@ def bench_run(run_dir: str | Path, opts: BenchOptions = BenchOptions()) -> Bench
 
         rows.extend(bench_peers(faces, opts, cache))
     result = BenchResult(
-        run=str(run.path.resolve()), run_name=run.path.name, kind=run.kind,
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), command=opts.command,
-        host=host_info(), data=str(faces.path), threads=list(opts.threads),
-        samples=_samples(run, faces, folder / SAMPLES_FILE), rows=rows,
+        run=str(run.path.resolve()),
+        run_name=run.path.name,
+        kind=run.kind,
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        command=opts.command,
+        host=host_info(),
+        data=str(faces.path),
+        threads=list(opts.threads),
+        samples=_samples(run, faces, folder / SAMPLES_FILE),
+        rows=rows,
     )
     atomic_write_json(folder / BENCH_FILE, result.model_dump(mode="json", by_alias=True))
     return result

@@ -46,8 +46,12 @@ def main(argv: list[str]) -> int:
     first = np.ascontiguousarray(crops[0])
     timing = measure(lambda: predictor(first, rects[0]), settings)  # the landmark step only, like edgekp's rows
     version = getattr(dlib, "__version__", "unknown")
-    (folder / "latency.json").write_text(json.dumps(
-        timing | {"threads": 1, "runtime": "dlib", "runtime_version": version, "detected": detected, "faces": len(crops)}))
+    (folder / "latency.json").write_text(
+        json.dumps(
+            timing
+            | {"threads": 1, "runtime": "dlib", "runtime_version": version, "detected": detected, "faces": len(crops)}
+        )
+    )
     return 0
 
 

@@ -18,10 +18,14 @@ def _manifest_for(source: str | None) -> tuple[dict[str, Any], str]:
     else:
         src = Path(source)
         path = (src if src.is_dir() else src.parent) / "manifest.json"
-        if src.is_file() and src.with_suffix(".manifest.json").is_file():  # a model file with its own manifest (the shipped one)
+        if (
+            src.is_file() and src.with_suffix(".manifest.json").is_file()
+        ):  # a model file with its own manifest (the shipped one)
             path = src.with_suffix(".manifest.json")
     if not path.is_file():
-        raise LineageError(f"no manifest beside {source or 'the shipped model'!r}: cannot tell which faces were held out")
+        raise LineageError(
+            f"no manifest beside {source or 'the shipped model'!r}: cannot tell which faces were held out"
+        )
     return json.loads(path.read_text(encoding="utf-8")), str(path)
 
 

@@ -72,12 +72,18 @@ def thread_count(threads: int | None) -> Iterator[None]:
 
 def _stats(times: list[float], seconds: float, warmup: int) -> dict[str, float | int]:
     ms = np.asarray(times) * 1000.0
-    return {"p50_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90)), "runs": len(times),
-            "seconds": float(seconds), "warmup": warmup}
+    return {
+        "p50_ms": float(np.median(ms)),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "runs": len(times),
+        "seconds": float(seconds),
+        "warmup": warmup,
+    }
 
 
-def measure_round_robin(calls: dict[int, Callable[[], Any]], settings: LatencySettings = LatencySettings(),
-                        rounds: int = 5, rewarm: int = 2) -> dict[int, dict[str, float | int]]:
+def measure_round_robin(
+    calls: dict[int, Callable[[], Any]], settings: LatencySettings = LatencySettings(), rounds: int = 5, rewarm: int = 2
+) -> dict[int, dict[str, float | int]]:
     """Time each thread count's call in ``rounds`` turns (threads set and restored around each turn).
 
     Each turn re-warms ``rewarm`` calls (a grown thread pool starts cold) and times its share of the

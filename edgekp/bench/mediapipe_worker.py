@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 
-def corners_from_mesh(mesh_xy: Sequence[Sequence[float]] | None, width: int, height: int,
-                      mesh_to_68: dict[int, int]) -> np.ndarray:
+def corners_from_mesh(
+    mesh_xy: Sequence[Sequence[float]] | None, width: int, height: int, mesh_to_68: dict[int, int]
+) -> np.ndarray:
     """The mapped mesh points of one face, in image pixels, ordered by their iBUG index.
 
     ``mesh_xy``: MediaPipe's normalized landmarks (x, y in [0, 1] of the image's width and height),
@@ -90,8 +91,13 @@ def main(argv: list[str]) -> int:
     timing = {"clips": [], "mediapipe": getattr(mp, "__version__", "unknown"), "numpy": np.__version__}
     for i, path in enumerate(settings["clips"]):
         # A fresh solution per clip: tracking state never carries from one clip into the next.
-        with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=False,
-                                             min_detection_confidence=0.5, min_tracking_confidence=0.5) as face_mesh:
+        with mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False,
+            max_num_faces=1,
+            refine_landmarks=False,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        ) as face_mesh:
             points, wall, cpu, frames = run_clip(face_mesh, path, mapping)
         np.save(out / f"clip{i:02d}.npy", points)
         timing["clips"].append({"frames": frames, "seconds": wall, "cpu_seconds": cpu})

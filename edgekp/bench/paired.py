@@ -22,8 +22,9 @@ class FaceErrors:
     abs_yaw: np.ndarray  # N degrees
 
 
-def per_face_errors(model: str | Path, data: str | Path, *, format: str = "auto", norm: str = "box",
-                    min_labelled: int | None = None) -> FaceErrors:
+def per_face_errors(
+    model: str | Path, data: str | Path, *, format: str = "auto", norm: str = "box", min_labelled: int | None = None
+) -> FaceErrors:
     """Crop ``data``'s faces as ``model`` was trained to see them, predict, and score each face."""
     from edgekp.bench.predictor import load_predictor
     from edgekp.data.crops import preload_crops
@@ -35,11 +36,15 @@ def per_face_errors(model: str | Path, data: str | Path, *, format: str = "auto"
     scheme = get_scheme(predictor.meta.get("scheme", "ibug68"))
     if not Path(data).exists():
         raise DataError(f"dataset not found: {str(data)!r}")
-    records = sorted(read_dataset(data, format=format, scheme=scheme, min_labelled=min_labelled).records, key=lambda r: r.source)
+    records = sorted(
+        read_dataset(data, format=format, scheme=scheme, min_labelled=min_labelled).records, key=lambda r: r.source
+    )
     crops = preload_crops(records, size=predictor.input_size, margin=predictor.margin)
     pred = predictor.predict(crops.images)
     errors = nme(pred, crops.points, scheme, norm, crops.vis())  # type: ignore[arg-type]
-    return FaceErrors([r.source for r in records], np.asarray(errors, np.float64), np.abs(np.asarray(crops.poses[:, 0], np.float64)))
+    return FaceErrors(
+        [r.source for r in records], np.asarray(errors, np.float64), np.abs(np.asarray(crops.poses[:, 0], np.float64))
+    )
 
 
 def paired_bins(a: FaceErrors, b: FaceErrors) -> dict[str, dict[str, Any]]:
@@ -55,6 +60,11 @@ def paired_bins(a: FaceErrors, b: FaceErrors) -> dict[str, dict[str, Any]]:
         n = int(keep.sum())
         diff = b.errors[keep] - a.errors[keep]
         half = 1.96 * float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 else None
-        out[name] = {"n": n, "a": float(a.errors[keep].mean()) if n else None, "b": float(b.errors[keep].mean()) if n else None,
-                     "diff": float(diff.mean()) if n else None, "ci95": half}
+        out[name] = {
+            "n": n,
+            "a": float(a.errors[keep].mean()) if n else None,
+            "b": float(b.errors[keep].mean()) if n else None,
+            "diff": float(diff.mean()) if n else None,
+            "ci95": half,
+        }
     return out

@@ -71,7 +71,9 @@ def _pip(args: list[str], what: str) -> None:
         raise PeerUnavailable(f"could not obtain {what}: {exc}") from None
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()
-        raise PeerUnavailable(f"could not obtain {what} with pip ({tail[-1][:200] if tail else 'exit ' + str(done.returncode)})")
+        raise PeerUnavailable(
+            f"could not obtain {what} with pip ({tail[-1][:200] if tail else 'exit ' + str(done.returncode)})"
+        )
 
 
 def obtain_mediapipe(cache: Path) -> Path:
@@ -174,10 +176,21 @@ def _mediapipe_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchR
     from edgekp.bench.core import score
     from edgekp.bench.latency import measure
 
-    row = BenchRow(run="peers", variant="peer", target="mediapipe", precision="fp32", route="face_landmark 0.10.21",
-                   status="ok", num_points=468, scheme="mediapipe468",
-                   notes=["same crops as edgekp (landmark box + margin), resized to 192 px; rotation alignment of MediaPipe's "
-                          "own pipeline not applied", f"scored on {SUBSET_NOTE}"])
+    row = BenchRow(
+        run="peers",
+        variant="peer",
+        target="mediapipe",
+        precision="fp32",
+        route="face_landmark 0.10.21",
+        status="ok",
+        num_points=468,
+        scheme="mediapipe468",
+        notes=[
+            "same crops as edgekp (landmark box + margin), resized to 192 px; rotation alignment of MediaPipe's "
+            "own pipeline not applied",
+            f"scored on {SUBSET_NOTE}",
+        ],
+    )
     path = obtain_mediapipe(cache_dir)
     row.artifact, row.sha256, row.size_bytes = str(path), sha256_file(path), path.stat().st_size
     crops = _crops(faces, MEDIAPIPE_SIZE).astype(np.float32) / 255.0
@@ -195,7 +208,10 @@ def _mediapipe_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchR
         if hit is None:
             runner = MediaPipeRunner(path, t)
             hit = measure(lambda: runner.one(crops[0]), opts.latency) | {
-                "threads": t, "runtime": runner.name, "runtime_version": runner.runtime_version}
+                "threads": t,
+                "runtime": runner.name,
+                "runtime_version": runner.runtime_version,
+            }
             cache.put(key, hit)
         row.latency.append(Latency.model_validate(hit))
     return row
@@ -211,13 +227,23 @@ def _dlib_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchRow:
     from edgekp.bench.cache import cache_key
     from edgekp.bench.core import score
 
-    row = BenchRow(run="peers", variant="peer", target="dlib", precision="fp64", route="shape_predictor_68",
-                   status="ok", num_points=68, scheme="ibug68",
-                   notes=["same crops as edgekp (landmark box + margin) at 256 px; face rectangle from dlib's own HOG "
-                          "detector on the crop, else the landmark box", "dlib's shape predictor is single-threaded: latency "
-                          "at 1 thread only, shape prediction without detection",
-                          "dlib's model was trained on iBUG 300-W (HELEN, LFPW, AFW train images): on 300W faces it "
-                          "scores images it may have trained on"])
+    row = BenchRow(
+        run="peers",
+        variant="peer",
+        target="dlib",
+        precision="fp64",
+        route="shape_predictor_68",
+        status="ok",
+        num_points=68,
+        scheme="ibug68",
+        notes=[
+            "same crops as edgekp (landmark box + margin) at 256 px; face rectangle from dlib's own HOG "
+            "detector on the crop, else the landmark box",
+            "dlib's shape predictor is single-threaded: latency at 1 thread only, shape prediction without detection",
+            "dlib's model was trained on iBUG 300-W (HELEN, LFPW, AFW train images): on 300W faces it "
+            "scores images it may have trained on",
+        ],
+    )
     site, model = obtain_dlib(cache_dir)
     row.artifact, row.sha256, row.size_bytes = str(model), sha256_file(model), model.stat().st_size
     key = cache_key(row.sha256, faces.hash, 1, "dlib-own-detector", repr(opts.latency))
@@ -227,8 +253,12 @@ def _dlib_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchRow:
             np.save(Path(tmp) / "crops.npy", _crops(faces, DLIB_SIZE))
             points = faces.crops.points * DLIB_SIZE  # same crop geometry at another size: normalized points carry over
             np.save(Path(tmp) / "boxes.npy", landmark_boxes(points))
-            settings = {k: getattr(opts.latency, k) for k in ("warmup", "min_runs", "min_seconds", "floor_runs", "max_seconds")}
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+            settings = {
+                k: getattr(opts.latency, k) for k in ("warmup", "min_runs", "min_seconds", "floor_runs", "max_seconds")
+            }
+            env = dict(
+                os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+            )
             cmd = [sys.executable, "-m", "edgekp.bench.dlib_worker", str(model), tmp, json.dumps(settings)]
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800, check=False)
             if done.returncode != 0:
@@ -257,6 +287,14 @@ def bench_peers(faces: Any, opts: Any, cache: Any) -> list[BenchRow]:
             rows.append(fn(faces, opts, cache_dir, cache))
         except (EdgeKPError, OSError) as exc:
             log.warning("peer %s unavailable: %s", name, exc)
-            rows.append(BenchRow(run="peers", variant="peer", target=name, precision="", status="skipped",
-                                 reason=f"peer not available: {str(exc)[:200]}"))
+            rows.append(
+                BenchRow(
+                    run="peers",
+                    variant="peer",
+                    target=name,
+                    precision="",
+                    status="skipped",
+                    reason=f"peer not available: {str(exc)[:200]}",
+                )
+            )
     return rows

@@ -26,7 +26,14 @@ import numpy as np
 from edgekp.bench.peers import MEDIAPIPE_SPEC, MESH_TO_68, PeerUnavailable, _pip, default_cache
 
 # The Face Mesh solution's own runtime needs, at versions its wheel accepts (see the module doc).
-MEDIAPIPE_RUNTIME = (MEDIAPIPE_SPEC, "numpy>=1.24,<2", "protobuf>=4.25.3,<5", "absl-py", "attrs>=19.1.0", "flatbuffers>=2.0")
+MEDIAPIPE_RUNTIME = (
+    MEDIAPIPE_SPEC,
+    "numpy>=1.24,<2",
+    "protobuf>=4.25.3,<5",
+    "absl-py",
+    "attrs>=19.1.0",
+    "flatbuffers>=2.0",
+)
 CORNER_ORDER = tuple(sorted(MESH_TO_68.values()))  # iBUG indices of the worker's six points, in its output order
 
 
@@ -44,8 +51,10 @@ def obtain_solution(cache: Path, allow_install: bool) -> Path:
     if installed(cache):
         return site
     if not allow_install:
-        raise PeerUnavailable(f"the mediapipe package is not in {site} (run with --mediapipe to pip-install "
-                              f"{MEDIAPIPE_SPEC} there; it is never installed into edgekp's environment)")
+        raise PeerUnavailable(
+            f"the mediapipe package is not in {site} (run with --mediapipe to pip-install "
+            f"{MEDIAPIPE_SPEC} there; it is never installed into edgekp's environment)"
+        )
     cache.mkdir(parents=True, exist_ok=True)
     _pip(["install", "--no-deps", "--only-binary", ":all:", "--target", str(site), *MEDIAPIPE_RUNTIME], MEDIAPIPE_SPEC)
     if not installed(cache):
@@ -86,8 +95,9 @@ def read_worker_output(folder: Path, clips: int) -> VideoPeerRun:
     return run
 
 
-def run_face_mesh(clips: list[Path], cache: Path | None = None, allow_install: bool = False,
-                  timeout: float = 1800) -> VideoPeerRun:
+def run_face_mesh(
+    clips: list[Path], cache: Path | None = None, allow_install: bool = False, timeout: float = 1800
+) -> VideoPeerRun:
     """MediaPipe Face Mesh (tracking mode, one face, no iris refinement) on each clip file, in a
     subprocess pinned to one core. Raises PeerUnavailable with the reason when it cannot run."""
     site = obtain_solution(cache or default_cache(), allow_install)
@@ -96,12 +106,16 @@ def run_face_mesh(clips: list[Path], cache: Path | None = None, allow_install: b
         settings = {"clips": [str(p) for p in clips], "out": tmp, "mesh_to_68": MESH_TO_68, "cpu": cpu}
         cmd = [sys.executable, "-m", "edgekp.bench.mediapipe_worker", json.dumps(settings)]
         try:
-            done = subprocess.run(cmd, env=worker_env(site), capture_output=True, text=True, timeout=timeout, check=False)
+            done = subprocess.run(
+                cmd, env=worker_env(site), capture_output=True, text=True, timeout=timeout, check=False
+            )
         except (OSError, subprocess.SubprocessError) as exc:
             raise PeerUnavailable(f"the MediaPipe worker did not run: {exc}") from None
         if done.returncode != 0:
             tail = [line for line in done.stderr.strip().splitlines() if line.strip()]
-            raise PeerUnavailable(f"the MediaPipe worker failed: {tail[-1][:300] if tail else 'exit ' + str(done.returncode)}")
+            raise PeerUnavailable(
+                f"the MediaPipe worker failed: {tail[-1][:300] if tail else 'exit ' + str(done.returncode)}"
+            )
         return read_worker_output(Path(tmp), len(clips))
 
 
@@ -113,8 +127,7 @@ def as_68(corners: np.ndarray, k: int = 68) -> np.ndarray:
     return out
 
 
-def face_mesh_results(clips: list, paths: list[Path], cache: Path | None = None,
-                      allow_install: bool = False) -> dict:
+def face_mesh_results(clips: list, paths: list[Path], cache: Path | None = None, allow_install: bool = False) -> dict:
     """The benchmark's figures for MediaPipe Face Mesh on ``clips`` (edgekp.bench.video_clips.Clip,
     written to ``paths``): six-corner NME and jitter overall and per phase, missed / false /
     re-acquire, frames/s in its own process. Never a number it did not measure: where it cannot run,
@@ -129,8 +142,10 @@ def face_mesh_results(clips: list, paths: list[Path], cache: Path | None = None,
     scores = []
     for clip, points in zip(clips, run.points, strict=True):
         if len(points) != len(clip.frames):
-            return {"status": "unavailable", "reason": f"{clip.name}: MediaPipe decoded {len(points)} frames "
-                                                       f"of {len(clip.frames)}"}
+            return {
+                "status": "unavailable",
+                "reason": f"{clip.name}: MediaPipe decoded {len(points)} frames of {len(clip.frames)}",
+            }
         full = as_68(points, clip.points.shape[1])
         scores.append(score_clip(clip, [None if np.isnan(p).all() else p for p in full]))
     merged = merge(scores)
@@ -138,7 +153,11 @@ def face_mesh_results(clips: list, paths: list[Path], cache: Path | None = None,
     def six_only(summary: dict) -> dict:  # the mesh has no 68-point counterpart: no 68-point figure
         return summary | {"nme68": None, "jitter68": None}
 
-    return {"status": "ok", "overall": six_only(summarize(merged)),
-            "phases": {p: six_only(summarize(merged, p)) for p in PHASES},
-            "fps": round(run.frames / run.seconds, 1), "fps_cpu": round(run.frames / run.cpu_seconds, 1),
-            "versions": run.versions}
+    return {
+        "status": "ok",
+        "overall": six_only(summarize(merged)),
+        "phases": {p: six_only(summarize(merged, p)) for p in PHASES},
+        "fps": round(run.frames / run.seconds, 1),
+        "fps_cpu": round(run.frames / run.cpu_seconds, 1),
+        "versions": run.versions,
+    }

@@ -37,8 +37,10 @@ class Predictor:
     def margin(self) -> float:
         """The crop margin the model was trained with (crops must match training's); never guessed."""
         if "crop_margin" not in self.meta:
-            raise LineageError(f"{self.source!r} records no crop margin (the crop its model was trained on); "
-                               "re-export it with 'edgekp export' or give its run directory")
+            raise LineageError(
+                f"{self.source!r} records no crop margin (the crop its model was trained on); "
+                "re-export it with 'edgekp export' or give its run directory"
+            )
         return float(self.meta["crop_margin"])
 
     def predict(self, images_uint8: np.ndarray, batch_size: int = 64) -> np.ndarray:
@@ -61,7 +63,9 @@ def load_predictor(source: str | Path | None, threads: int | None = None) -> Pre
     else:
         path = Path(source)
         if not path.exists():
-            raise LineageError(f"model not found: {str(path)!r} (give a run directory, a .pt checkpoint or an exported file)")
+            raise LineageError(
+                f"model not found: {str(path)!r} (give a run directory, a .pt checkpoint or an exported file)"
+            )
         if path.suffix == ".mlpackage":  # a folder, but an exported artifact
             return _load_exported(path, threads)
         if path.is_dir():
@@ -107,8 +111,9 @@ def export_hint(path: Path, target: str) -> str:
 def target_for(path: Path) -> str:
     name = _SUFFIXES.get(path.suffix) or _sidecar_meta(path).get("target")
     if name is None:
-        raise LineageError(f"{str(path)!r} is not an exported model file (expected a .onnx, .tflite, .mlpackage or "
-                           "OpenVINO .xml file)")
+        raise LineageError(
+            f"{str(path)!r} is not an exported model file (expected a .onnx, .tflite, .mlpackage or OpenVINO .xml file)"
+        )
     return str(name)
 
 
@@ -122,7 +127,7 @@ def read_contract(path: str | Path) -> tuple[Any, str]:
     name = target_for(path)
     try:
         text = get_target(name).contract_text(path)
-    except Exception as exc:  # noqa: BLE001 - each format's reader raises its own errors on a file that is not one
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise LineageError(f"{str(path)!r} is not a readable {name} model ({first})") from None
     return parse_contract(text, str(path), export_hint(path, name)), name
@@ -146,9 +151,16 @@ def runner_for_artifact(path: str | Path, threads: int | None = None) -> tuple[A
     if shape is not None and not _same_shape(contract.input.shape(), shape):
         check_input_shape(contract, shape, str(path))
     extra = contract.model_extra or {}
-    out = {"input_size": contract.input.height, "num_points": contract.scheme.num_points, "scheme": contract.scheme.name,
-           "target": name, "precision": extra.get("precision"), "crop_margin": contract.margin,
-           "refine": contract.crop.refine, "contract": contract}
+    out = {
+        "input_size": contract.input.height,
+        "num_points": contract.scheme.num_points,
+        "scheme": contract.scheme.name,
+        "target": name,
+        "precision": extra.get("precision"),
+        "crop_margin": contract.margin,
+        "refine": contract.crop.refine,
+        "contract": contract,
+    }
     return runner, out
 
 

@@ -64,9 +64,15 @@ class Profile:
     def summary(self) -> dict[str, Any]:
         compute = [op for op in self.ops if op.kind not in QDQ_KINDS]
         return {
-            "runtime": self.runtime, "artifact": self.artifact, "method": self.method, "total_ms": self.total_ms,
-            "target": self.target, "precision": self.precision, "route": self.route,
-            "ops": len(self.ops), "int8_ops": sum(op.int8 for op in compute),
+            "runtime": self.runtime,
+            "artifact": self.artifact,
+            "method": self.method,
+            "total_ms": self.total_ms,
+            "target": self.target,
+            "precision": self.precision,
+            "route": self.route,
+            "ops": len(self.ops),
+            "int8_ops": sum(op.int8 for op in compute),
             "float_ops": sum(not op.int8 for op in compute),
             "qdq_ops": sum(op.kind in QDQ_KINDS for op in self.ops),
             "float_kinds": sorted({op.kind for op in compute if not op.int8}),
@@ -96,7 +102,13 @@ def profile_openvino(path: Path, image: np.ndarray, threads: int = 1, calls: int
                 per_layer.setdefault(info.node_name, []).append(info.real_time.total_seconds() * 1000.0)
                 kinds[info.node_name] = (info.node_type, _ov_int8(info.exec_type) and not _input_conversion(info))
     ops = [OpTime(kinds[n][0], float(np.median(t)), kinds[n][1]) for n, t in per_layer.items()]
-    return Profile("openvino", str(path), "CPU plugin performance counters (median per layer)", float(np.median(walls)) * 1000.0, ops)
+    return Profile(
+        "openvino",
+        str(path),
+        "CPU plugin performance counters (median per layer)",
+        float(np.median(walls)) * 1000.0,
+        ops,
+    )
 
 
 def _as_openvino_input(image: np.ndarray, port: Any) -> np.ndarray:
@@ -149,8 +161,17 @@ def profile_onnx(path: Path, image: np.ndarray, threads: int = 1, calls: int = 5
             per_node.setdefault(event["name"], []).append(float(event["dur"]) / 1000.0)
             kinds[event["name"]] = str(args["op_name"])
     # The first runs (warm-up) are in the trace too; the median per node is robust to them.
-    ops = [OpTime(kinds[n], float(np.median(t)), any(tag in kinds[n] for tag in _ORT_INT_KINDS)) for n, t in per_node.items()]
-    return Profile("onnxruntime", str(path), "onnxruntime profiler (median kernel time per node)", float(np.median(walls)) * 1000.0, ops)
+    ops = [
+        OpTime(kinds[n], float(np.median(t)), any(tag in kinds[n] for tag in _ORT_INT_KINDS))
+        for n, t in per_node.items()
+    ]
+    return Profile(
+        "onnxruntime",
+        str(path),
+        "onnxruntime profiler (median kernel time per node)",
+        float(np.median(walls)) * 1000.0,
+        ops,
+    )
 
 
 # -- LiteRT -----------------------------------------------------------------------------------------
@@ -247,8 +268,13 @@ def profile_tflite(path: Path, image: np.ndarray, threads: int = 1, rounds: int 
                 samples.append(time.perf_counter() - t0)
             times[r, k] = np.median(samples) * 1000.0
     per_op = np.median(times, axis=0)
-    return Profile("tflite", str(path), "each op alone (one-op model, XNNPACK), round robin medians; total = full model",
-                   float(per_op[-1]), [OpTime(kind, float(ms), int8) for (kind, int8), ms in zip(ops, per_op[:-1], strict=True)])
+    return Profile(
+        "tflite",
+        str(path),
+        "each op alone (one-op model, XNNPACK), round robin medians; total = full model",
+        float(per_op[-1]),
+        [OpTime(kind, float(ms), int8) for (kind, int8), ms in zip(ops, per_op[:-1], strict=True)],
+    )
 
 
 def profile_artifact(path: Path, image: np.ndarray, threads: int = 1) -> Profile:
@@ -266,13 +292,17 @@ def profile_artifact(path: Path, image: np.ndarray, threads: int = 1) -> Profile
 
 def format_profile(profile: Profile, top: int = 12) -> str:
     s = profile.summary()
-    lines = [f"{s['runtime']}: {Path(s['artifact']).name}  total {s['total_ms']:.3f} ms  ({s['method']})",
-             f"  ops {s['ops']}: int8 {s['int8_ops']}, float {s['float_ops']}, quantize/dequantize {s['qdq_ops']}"]
+    lines = [
+        f"{s['runtime']}: {Path(s['artifact']).name}  total {s['total_ms']:.3f} ms  ({s['method']})",
+        f"  ops {s['ops']}: int8 {s['int8_ops']}, float {s['float_ops']}, quantize/dequantize {s['qdq_ops']}",
+    ]
     if s["int8_ops"]:
         lines.append(f"  float op kinds in the int8 model: {', '.join(s['float_kinds']) or 'none'}")
     lines.append(f"  {'op kind':<28} {'int8':>5} {'count':>5} {'ms':>8} {'share':>6}")
     for row in s["by_kind"][:top]:
-        lines.append(f"  {row['kind']:<28} {'yes' if row['int8'] else 'no':>5} {row['count']:>5} {row['ms']:>8.3f} {row['share']:>6.1%}")
+        lines.append(
+            f"  {row['kind']:<28} {'yes' if row['int8'] else 'no':>5} {row['count']:>5} {row['ms']:>8.3f} {row['share']:>6.1%}"
+        )
     return "\n".join(lines)
 
 
@@ -286,7 +316,9 @@ def _input_size(path: Path) -> int:
     elif suffix == ".xml":
         import openvino as ov
 
-        shape = [d.get_length() if d.is_static else -1 for d in ov.Core().read_model(str(path)).inputs[0].get_partial_shape()]
+        shape = [
+            d.get_length() if d.is_static else -1 for d in ov.Core().read_model(str(path)).inputs[0].get_partial_shape()
+        ]
     else:
         import onnx
 

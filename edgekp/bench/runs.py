@@ -50,19 +50,27 @@ def _export_ref(run: RunDir) -> ArtifactRef | None:
     if status == "ok":
         artifacts = m.artifacts
         if not artifacts:
-            return ArtifactRef(target, precision, route, "export failed", None, None, "manifest lists no artifact", run.path)
+            return ArtifactRef(
+                target, precision, route, "export failed", None, None, "manifest lists no artifact", run.path
+            )
         name, digest = next(iter(artifacts.items()))
         path = run.path / name
         if not path.exists():
             return ArtifactRef(target, precision, route, "export failed", None, None, f"{name} is missing", run.path)
         return ArtifactRef(target, precision, route, "ok", path, str(digest), "", run.path)
     if status == "running":
-        return ArtifactRef(target, precision, route, "export failed", None, None, "export did not finish (interrupted?)", run.path)
+        return ArtifactRef(
+            target, precision, route, "export failed", None, None, "export did not finish (interrupted?)", run.path
+        )
     parity = m.parity
     if m.failed_dir or (parity.get("problems") and not m.error):
         problems = parity.get("problems") or ["parity check failed"]
-        return ArtifactRef(target, precision, route, "parity failed", None, None, _first_line("; ".join(map(str, problems))), run.path)
-    return ArtifactRef(target, precision, route, "export failed", None, None, _first_line(m.error or "unknown error"), run.path)
+        return ArtifactRef(
+            target, precision, route, "parity failed", None, None, _first_line("; ".join(map(str, problems))), run.path
+        )
+    return ArtifactRef(
+        target, precision, route, "export failed", None, None, _first_line(m.error or "unknown error"), run.path
+    )
 
 
 def _default_route(target: str) -> str:
@@ -81,8 +89,17 @@ def _skipped(run_path: Path) -> list[ArtifactRef]:
         except (ValueError, OSError):
             continue
         for item in items if isinstance(items, list) else []:
-            refs.append(ArtifactRef(str(item.get("target", "?")), str(item.get("precision", "?")), str(item.get("route") or ""),
-                                    "skipped", None, None, _first_line(item.get("reason", ""))))
+            refs.append(
+                ArtifactRef(
+                    str(item.get("target", "?")),
+                    str(item.get("precision", "?")),
+                    str(item.get("route") or ""),
+                    "skipped",
+                    None,
+                    None,
+                    _first_line(item.get("reason", "")),
+                )
+            )
     return refs
 
 
@@ -91,7 +108,9 @@ def find_artifacts(run_dir: str | Path) -> tuple[RunDir, list[ArtifactRef]]:
     run = RunDir.open(run_dir)
     refs: list[ArtifactRef] = []
     if run.kind in MODEL_KINDS and (run.path / MODEL_FILE).is_file():
-        refs.append(ArtifactRef("pytorch", "fp32", "eager", "ok", run.path / MODEL_FILE, sha256_file(run.path / MODEL_FILE)))
+        refs.append(
+            ArtifactRef("pytorch", "fp32", "eager", "ok", run.path / MODEL_FILE, sha256_file(run.path / MODEL_FILE))
+        )
     seen: set[tuple[str, str, str]] = set()
     for manifest in sorted(run.path.rglob(MANIFEST)):
         if manifest.parent == run.path:

@@ -76,15 +76,20 @@ class Accuracy(_Model):
     large_pose_rule: str = ""
     points: str = Field("all", description="which points were scored: 'all' or the subset, in words")
     nme_corners: float | None = Field(None, description="NME over eye and mouth corners only (36, 39, 42, 45, 48, 54)")
-    n_unscored: int = Field(0, description="faces left out of the inter-ocular figures: an outer eye corner has no location")
+    n_unscored: int = Field(
+        0, description="faces left out of the inter-ocular figures: an outer eye corner has no location"
+    )
     nme_box: float | None = Field(None, description="NME normalized by sqrt(w * h) of the labelled points' box")
     nme_corners_box: float | None = Field(None, description="box-normalized NME over the eye and mouth corners only")
     fr_box: float | None = None
     auc_box: float | None = None
     by_yaw: dict[str, dict[str, YawBin]] = Field(
-        default_factory=dict, description="normalization -> |yaw| bin ('0-30', '30-60', '60-90') -> n and NME")
+        default_factory=dict, description="normalization -> |yaw| bin ('0-30', '30-60', '60-90') -> n and NME"
+    )
     pose_source: str = Field("", description="where |yaw| came from: label, estimate or label+estimate")
-    per_landmark: list[float | None] = Field(default_factory=list, description="mean error per point (scored points only)")
+    per_landmark: list[float | None] = Field(
+        default_factory=list, description="mean error per point (scored points only)"
+    )
     errors: list[float] = Field(default_factory=list, description="per-face NME, for CED curves")
 
 

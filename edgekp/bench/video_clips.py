@@ -63,8 +63,12 @@ def scene_texture(side: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(scene, 0, 255).astype(np.uint8)
 
 
-def paste_photo(scene: np.ndarray, photo: np.ndarray, points: np.ndarray, scale: float,
-                ) -> tuple[np.ndarray, np.ndarray]:
+def paste_photo(
+    scene: np.ndarray,
+    photo: np.ndarray,
+    points: np.ndarray,
+    scale: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """The photo scaled by ``scale`` and feathered into the scene's centre; (scene, points in the scene)."""
     side = scene.shape[0]
     h, w = photo.shape[:2]
@@ -119,7 +123,8 @@ def make_clip(photo: np.ndarray, points: np.ndarray, spec: ClipSpec, seed: int, 
     # Paste so the face is ``face_px`` in the scene at camera zoom 1.
     scene, scene_points = paste_photo(scene, photo, points, spec.face_px / face_side)
     centre = (finite.min(0) + finite.max(0)) / 2 * (spec.face_px / face_side) + (
-        np.array([scene_side / 2, scene_side / 2]) - np.array(photo.shape[1::-1]) * (spec.face_px / face_side) / 2)
+        np.array([scene_side / 2, scene_side / 2]) - np.array(photo.shape[1::-1]) * (spec.face_px / face_side) / 2
+    )
     poses, phases = _camera(spec, rng)
     frames = np.empty((len(poses), spec.size, spec.size, 3), np.uint8)
     gt = np.empty((len(poses), len(points), 2), np.float64)
@@ -171,5 +176,7 @@ def holdout_clips(root: Path, n: int, seed: int, spec: ClipSpec, face_set: str =
             faces += [r for r in read_dataset(root / sub, format="pts").records if r.source in keep]
     faces = [r for r in faces if float(np.ptp(r.points, axis=0).max()) >= 80]
     pick = np.random.default_rng(seed).choice(len(faces), min(n, len(faces)), replace=False)
-    return [make_clip(load_image(faces[j]), np.asarray(faces[j].points, np.float64), spec, seed + i, faces[j].source)
-            for i, j in enumerate(sorted(pick))]
+    return [
+        make_clip(load_image(faces[j]), np.asarray(faces[j].points, np.float64), spec, seed + i, faces[j].source)
+        for i, j in enumerate(sorted(pick))
+    ]

@@ -65,14 +65,24 @@ def score_clip(clip: Clip, predicted: Sequence[np.ndarray | None]) -> FrameScore
             hit = next((u for u in later if has[u]), None)
             reacquire.append((hit - later[0]) if hit is not None and later else n - t)
     corners = np.where(scored[:, None], err[:, list(CORNERS)], np.nan)
-    return FrameScores(phase, nme68, nme6, jitter68, jitter6, clip.in_view & ~has, (phase == "away") & has, reacquire,
-                       corners)
+    return FrameScores(
+        phase, nme68, nme6, jitter68, jitter6, clip.in_view & ~has, (phase == "away") & has, reacquire, corners
+    )
 
 
 def merge(scores: Sequence[FrameScores]) -> FrameScores:
     cat = lambda name: np.concatenate([getattr(s, name) for s in scores])  # noqa: E731
-    return FrameScores(cat("phase"), cat("nme68"), cat("nme6"), cat("jitter68"), cat("jitter6"), cat("missed"),
-                       cat("false"), [r for s in scores for r in s.reacquire], cat("corners"))
+    return FrameScores(
+        cat("phase"),
+        cat("nme68"),
+        cat("nme6"),
+        cat("jitter68"),
+        cat("jitter6"),
+        cat("missed"),
+        cat("false"),
+        [r for s in scores for r in s.reacquire],
+        cat("corners"),
+    )
 
 
 def summarize(scores: FrameScores, phase: str | None = None) -> dict[str, float | int | None]:
@@ -85,9 +95,12 @@ def summarize(scores: FrameScores, phase: str | None = None) -> dict[str, float 
         return round(float(v.mean()) * 100, 3) if len(v) else None
 
     out: dict[str, float | int | None] = {
-        "nme68": pct(scores.nme68), "nme6": pct(scores.nme6),
-        "jitter68": pct(scores.jitter68), "jitter6": pct(scores.jitter6),
-        "missed": int(scores.missed[keep].sum()), "false": int(scores.false[keep].sum()),
+        "nme68": pct(scores.nme68),
+        "nme6": pct(scores.nme6),
+        "jitter68": pct(scores.jitter68),
+        "jitter6": pct(scores.jitter6),
+        "missed": int(scores.missed[keep].sum()),
+        "false": int(scores.false[keep].sum()),
         "frames": int(keep.sum()),
         "nme_corners": [pct(scores.corners[:, i]) for i in range(len(CORNERS))],
     }

@@ -8,7 +8,6 @@ import math
 import sys
 from typing import Any
 
-
 # An example --set per verb, each a real key of that verb's recipe kind (tests/test_cli_ux.py checks them).
 SET_EXAMPLES = {
     "train": "optim.lr=1e-3",
@@ -19,28 +18,42 @@ SET_EXAMPLES = {
 
 
 def add_recipe(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument("--recipe", metavar="PATH", required=required,
-                        help="YAML recipe (see recipes/ and docs/recipes.md; a recipes/... path also resolves from "
-                             "the edgekp checkout when it is not under the current folder)")
+    parser.add_argument(
+        "--recipe",
+        metavar="PATH",
+        required=required,
+        help="YAML recipe (see recipes/ and docs/recipes.md; a recipes/... path also resolves from "
+        "the edgekp checkout when it is not under the current folder)",
+    )
     verb = parser.prog.split()[-1]
     example = SET_EXAMPLES.get(verb)
     parser.add_argument(
-        "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
-        help="override a recipe field" + (f", e.g. --set {example}" if example else "")
+        "--set",
+        dest="overrides",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="override a recipe field"
+        + (f", e.g. --set {example}" if example else "")
         + " (repeatable; validated like the recipe; keys: docs/recipes.md)",
     )
 
 
-def add_from(parser: argparse.ArgumentParser, required: bool = True, help_text: str = "the parent stage's run directory") -> None:
+def add_from(
+    parser: argparse.ArgumentParser, required: bool = True, help_text: str = "the parent stage's run directory"
+) -> None:
     parser.add_argument("--from", dest="from_run", metavar="RUN_DIR", required=required, help=help_text)
 
 
 def add_source(parser: argparse.ArgumentParser, help_text: str) -> None:
     """``--from``, defaulting to the shipped model (``--from shipped:t|s|b`` names a size; ``shipped`` is s)."""
     parser.add_argument(
-        "--from", dest="from_run", metavar="RUN_DIR", default=None,
+        "--from",
+        dest="from_run",
+        metavar="RUN_DIR",
+        default=None,
         help=f"{help_text} (default: the shipped model; shipped:t, shipped:s or shipped:b name a size, 'shipped' is s; "
-             "its outputs go under ./edgekp-out/)",
+        "its outputs go under ./edgekp-out/)",
     )
 
 
@@ -54,7 +67,12 @@ def resolve_from(args: argparse.Namespace) -> str:
 
 
 def add_out(parser: argparse.ArgumentParser, default: str | None = None) -> None:
-    parser.add_argument("--out", metavar="DIR", default=default, help="output run directory" + (f" (default: {default})" if default else ""))
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=default,
+        help="output run directory" + (f" (default: {default})" if default else ""),
+    )
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

@@ -40,10 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from edgekp.data.schemes import SCHEMES
 
     parser.add_argument("path", metavar="PATH", help="dataset folder or annotation file")
-    parser.add_argument("--format", default="auto", choices=["auto", *FORMATS, *ALIASES], help="annotation format (default: detect from the path)")
-    parser.add_argument("--scheme", default=None, choices=sorted(SCHEMES), help="landmark scheme (default: from the point count)")
+    parser.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", *FORMATS, *ALIASES],
+        help="annotation format (default: detect from the path)",
+    )
+    parser.add_argument(
+        "--scheme", default=None, choices=sorted(SCHEMES), help="landmark scheme (default: from the point count)"
+    )
     parser.add_argument("--skip-bad", action="store_true", help="report bad faces and exit 0 instead of failing")
-    parser.add_argument("--headers-only", action="store_true", help="read image headers for sizes instead of decoding every image")
+    parser.add_argument(
+        "--headers-only", action="store_true", help="read image headers for sizes instead of decoding every image"
+    )
     add_json(parser)
 
 

@@ -35,7 +35,13 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     write_synthetic(args.out, args.n, args.size, args.seed)
     elapsed = time.perf_counter() - start
-    summary = {"faces": args.n, "size": args.size, "seed": args.seed, "out": str(args.out), "seconds": round(elapsed, 2)}
+    summary = {
+        "faces": args.n,
+        "size": args.size,
+        "seed": args.seed,
+        "out": str(args.out),
+        "seconds": round(elapsed, 2),
+    }
     if args.json:
         print(json.dumps(summary))
     else:

@@ -9,15 +9,26 @@ from edgekp.commands.common import add_json, print_result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="M", help="run dir, .pt checkpoint, exported file, or shipped:t|s|b (default: the shipped model, s)")
+    parser.add_argument(
+        "--model",
+        metavar="M",
+        help="run dir, .pt checkpoint, exported file, or shipped:t|s|b (default: the shipped model, s)",
+    )
     parser.add_argument("--data", metavar="PATH", required=True, help="dataset folder or annotation file")
     parser.add_argument("--format", default="auto", help="dataset format (default: detect from the path)")
-    parser.add_argument("--norm", default="inter_ocular", choices=("inter_ocular", "inter_pupil", "box"), help="NME normalization")
-    parser.add_argument("--yaw-threshold", type=float, default=30.0, help="large pose when |yaw| exceeds this (degrees)")
+    parser.add_argument(
+        "--norm", default="inter_ocular", choices=("inter_ocular", "inter_pupil", "box"), help="NME normalization"
+    )
+    parser.add_argument(
+        "--yaw-threshold", type=float, default=30.0, help="large pose when |yaw| exceeds this (degrees)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="runtime threads")
     parser.add_argument("--skip-bad", action="store_true", help="log and skip unreadable faces instead of failing")
-    parser.add_argument("--holdout", action="store_true",
-                        help="score only the faces of DATA that the model's training run held out for validation")
+    parser.add_argument(
+        "--holdout",
+        action="store_true",
+        help="score only the faces of DATA that the model's training run held out for validation",
+    )
     add_json(parser)
 
 
@@ -36,30 +47,39 @@ def format_eval(result: dict, data: str, model: str) -> str:
         f"small pose (n={result.get('n_small', 0)}): NME ({norm}) {_pct(result.get('nme_small'))}",
     ]
     if norm != "box":
-        lines.append(f"NME (box, all {result['n'] + result.get('n_unscored', 0)} faces) {_pct(result['nme_box'])}  "
-                     f"FR@0.10 {_pct(result['fr_box'])}")
+        lines.append(
+            f"NME (box, all {result['n'] + result.get('n_unscored', 0)} faces) {_pct(result['nme_box'])}  "
+            f"FR@0.10 {_pct(result['fr_box'])}"
+        )
     lines.append(f"by |yaw| (pose from {result['pose_source']}):")
     for name in result["by_yaw"][norm]:
         cells = [f"NME ({n}) {_pct(bins[name]['nme'])} (n={bins[name]['n']})" for n, bins in result["by_yaw"].items()]
         lines.append(f"  {name:>5} deg: " + "  ".join(cells))
     skipped = result.get("skipped") or []
     if skipped:  # --skip-bad: say what was left out, not only in the log
-        lines.append(f"skipped {len(skipped)} unreadable file(s) (--skip-bad): "
-                     + "; ".join(f"{f} ({why})" for f, why in skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+        lines.append(
+            f"skipped {len(skipped)} unreadable file(s) (--skip-bad): "
+            + "; ".join(f"{f} ({why})" for f, why in skipped[:5])
+            + (" ..." if len(skipped) > 5 else "")
+        )
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     from edgekp.bench.accuracy import evaluate_dataset
-    from edgekp.bench.predictor import load_predictor
-
     from edgekp.bench.holdout import holdout_sources
+    from edgekp.bench.predictor import load_predictor
 
     only = holdout_sources(args.model, args.data) if args.holdout else None
     predictor = load_predictor(args.model, threads=args.threads)
     result = evaluate_dataset(
-        predictor, args.data, format=args.format, skip_bad=args.skip_bad,
-        yaw_threshold=args.yaw_threshold, norm=args.norm, only_sources=only,
+        predictor,
+        args.data,
+        format=args.format,
+        skip_bad=args.skip_bad,
+        yaw_threshold=args.yaw_threshold,
+        norm=args.norm,
+        only_sources=only,
     )
     result["subset"] = "held-out validation faces" if only is not None else "all faces"
     print_result(args, result, format_eval(result, args.data, predictor.source))

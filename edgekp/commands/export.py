@@ -19,15 +19,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_recipe(parser)
     add_source(parser, help_text="the train, prune or qat run to export")
     targets, precisions, routes = _choices()
-    parser.add_argument("--target", choices=targets, help="export target (default: every entry of the recipe's 'exports')")
+    parser.add_argument(
+        "--target", choices=targets, help="export target (default: every entry of the recipe's 'exports')"
+    )
     parser.add_argument("--precision", default="fp32", choices=precisions, help="numeric precision (default fp32)")
-    parser.add_argument("--route", choices=routes, help="conversion route: tflite has litert (default) and tf (TensorFlow via onnx2tf); onnx, coreml and openvino convert from torch, their only route")
-    parser.add_argument("--calib", metavar="DEF", help="calibration set definition (default: the recipe's, calibration/synthetic_64.yaml)")
-    parser.add_argument("--data-root", metavar="DIR", help="data root for calibration sets of real faces (e.g. ../shared/data)")
+    parser.add_argument(
+        "--route",
+        choices=routes,
+        help="conversion route: tflite has litert (default) and tf (TensorFlow via onnx2tf); onnx, coreml and openvino convert from torch, their only route",
+    )
+    parser.add_argument(
+        "--calib",
+        metavar="DEF",
+        help="calibration set definition (default: the recipe's, calibration/synthetic_64.yaml)",
+    )
+    parser.add_argument(
+        "--data-root", metavar="DIR", help="data root for calibration sets of real faces (e.g. ../shared/data)"
+    )
     add_out(parser)
     parser.add_argument("--force", action="store_true", help="replace an export already in the output folder")
-    parser.epilog = ("default --out: <from>/exports/<target>-<precision>[-<route>] (route only when not the default); "
-                     "for the shipped model <from> is ./edgekp-out/kp_hvit_s_merlrav")
+    parser.epilog = (
+        "default --out: <from>/exports/<target>-<precision>[-<route>] (route only when not the default); "
+        "for the shipped model <from> is ./edgekp-out/kp_hvit_s_merlrav"
+    )
     add_json(parser)
 
 
@@ -56,12 +70,21 @@ def run(args: argparse.Namespace) -> int:
         warning = synthetic_warning(args.calib or recipe.calibration)
         if warning:
             get_logger(__name__).warning("%s", warning)
-    results = export_many(requests, from_run=from_run, recipe=recipe, out=args.out,
-                          calib=args.calib, data_root=args.data_root, force=args.force)
+    results = export_many(
+        requests,
+        from_run=from_run,
+        recipe=recipe,
+        out=args.out,
+        calib=args.calib,
+        data_root=args.data_root,
+        force=args.force,
+    )
     lines = []
     for r in results:
         kb = r["size_bytes"] / 1024
-        lines.append(f"{Path(r['artifact']).name} -> {r['out']} ({kb:.0f} KB, {r['convert_seconds']:.1f} s): {r['summary']}")
+        lines.append(
+            f"{Path(r['artifact']).name} -> {r['out']} ({kb:.0f} KB, {r['convert_seconds']:.1f} s): {r['summary']}"
+        )
         note = r["structure"].get("note")
         if note:
             lines.append(f"  note: {note}")

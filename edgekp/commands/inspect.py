@@ -23,13 +23,18 @@ def describe(contract: Any, target: str) -> str:
         + (f"; {(i.model_extra or {})['kind']}" if "kind" in (i.model_extra or {}) else ""),
         f"crop:    square on the face box centre, side = max(w, h) * {c.side_scale:g}; bilinear, black outside; "
         f"refine {c.refine}x on the predicted landmarks' box"
-        + (f" (best per box source: {', '.join(f'{k} {v}' for k, v in c.refine_by_box_source.items())})"
-           if getattr(c, "refine_by_box_source", None) else ""),
+        + (
+            f" (best per box source: {', '.join(f'{k} {v}' for k, v in c.refine_by_box_source.items())})"
+            if getattr(c, "refine_by_box_source", None)
+            else ""
+        ),
         f"output:  {o.landmarks.name} {o.landmarks.shape} {o.landmarks.dtype}, {o.landmarks.coordinates} "
         "(crop pixel = u * width - 0.5)",
     ]
     if o.presence is not None:
-        lines.append(f"         {o.presence.name} {o.presence.shape} {o.presence.kind}, threshold {o.presence.threshold}")
+        lines.append(
+            f"         {o.presence.name} {o.presence.shape} {o.presence.kind}, threshold {o.presence.threshold}"
+        )
     s, m = contract.scheme, contract.model
     lines.append(f"scheme:  {s.name}, {s.num_points} points, {len(s.flip_pairs)} flip pairs")
     lines.append(f"model:   {m.name}, weights sha256 {m.weights_sha256[:16]}..., edgekp {m.edgekp_version}")

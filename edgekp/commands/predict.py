@@ -21,33 +21,64 @@ log = get_logger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT",
-                        help="photos, videos (anything OpenCV decodes) or folders of frames (read in name order)")
-    parser.add_argument("--model", metavar="M", help="run dir, .pt checkpoint, exported file, or shipped:t|s|b (default: the shipped model, s)")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="photos, videos (anything OpenCV decodes) or folders of frames (read in name order)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="M",
+        help="run dir, .pt checkpoint, exported file, or shipped:t|s|b (default: the shipped model, s)",
+    )
     parser.add_argument("--box", metavar="X,Y,W,H", help="photos: face box in pixels to use instead of the detector")
-    parser.add_argument("--out", metavar="DIR",
-                        help="write results here (default: ./edgekp-out/predict, none under --json): photos "
-                             "<name>.landmarks.json + .jpg; videos <name>.landmarks.jsonl + an annotated .mp4")
-    parser.add_argument("--skip-bad", action="store_true", help="skip unreadable photos with a warning instead of stopping")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write results here (default: ./edgekp-out/predict, none under --json): photos "
+        "<name>.landmarks.json + .jpg; videos <name>.landmarks.jsonl + an annotated .mp4",
+    )
+    parser.add_argument(
+        "--skip-bad", action="store_true", help="skip unreadable photos with a warning instead of stopping"
+    )
     parser.add_argument("--threads", type=int, default=None, help="inference threads (video default: 1)")
-    parser.add_argument("--detector", default="auto", choices=("auto", "blazeface", "blazeface-full", "haar"),
-                        help="face detector: MediaPipe's BlazeFace (short or full range; fetched once with "
-                             "--download-detector) or OpenCV's Haar cascades (no download); auto: BlazeFace when "
-                             "fetched, else Haar (default)")
-    parser.add_argument("--download-detector", action="store_true",
-                        help="fetch BlazeFace if it is missing: pip downloads the mediapipe==0.10.21 wheel (Apache-2.0) "
-                             "into the peers cache and keeps its detector files; nothing is installed")
-    parser.add_argument("--peers-cache", metavar="DIR", default=None, help="cache folder (default: ~/.cache/edgekp/peers)")
+    parser.add_argument(
+        "--detector",
+        default="auto",
+        choices=("auto", "blazeface", "blazeface-full", "haar"),
+        help="face detector: MediaPipe's BlazeFace (short or full range; fetched once with "
+        "--download-detector) or OpenCV's Haar cascades (no download); auto: BlazeFace when "
+        "fetched, else Haar (default)",
+    )
+    parser.add_argument(
+        "--download-detector",
+        action="store_true",
+        help="fetch BlazeFace if it is missing: pip downloads the mediapipe==0.10.21 wheel (Apache-2.0) "
+        "into the peers cache and keeps its detector files; nothing is installed",
+    )
+    parser.add_argument(
+        "--peers-cache", metavar="DIR", default=None, help="cache folder (default: ~/.cache/edgekp/peers)"
+    )
     video = parser.add_argument_group("video")
     video.add_argument("--max-faces", type=int, default=1, metavar="N", help="faces per frame at most (default 1)")
-    video.add_argument("--no-track", action="store_true", help="detect in every frame instead of following the landmarks")
-    video.add_argument("--presence-threshold", type=float, default=None, metavar="P",
-                       help="drop a face whose presence probability falls below P (default: the model's)")
+    video.add_argument(
+        "--no-track", action="store_true", help="detect in every frame instead of following the landmarks"
+    )
+    video.add_argument(
+        "--presence-threshold",
+        type=float,
+        default=None,
+        metavar="P",
+        help="drop a face whose presence probability falls below P (default: the model's)",
+    )
     video.add_argument("--fps", type=float, default=30.0, help="frame rate of a folder of frames (default 30)")
     video.add_argument("--no-smooth", action="store_true", help="no One Euro filter on the landmarks")
     video.add_argument("--smooth-min-cutoff", type=float, default=None, metavar="HZ", help="One Euro cutoff at rest")
     video.add_argument("--smooth-beta", type=float, default=None, metavar="B", help="One Euro speed coefficient")
-    video.add_argument("--smooth-d-cutoff", type=float, default=None, metavar="HZ", help="One Euro speed-estimate cutoff")
+    video.add_argument(
+        "--smooth-d-cutoff", type=float, default=None, metavar="HZ", help="One Euro speed-estimate cutoff"
+    )
     add_json(parser)
 
 
@@ -73,8 +104,11 @@ def video_config(args: argparse.Namespace) -> Any:
         value = getattr(args, f"smooth_{key}")
         if value is not None:
             smoothing[key] = value
-    tracking: dict[str, Any] = {"enabled": not args.no_track, "max_faces": args.max_faces,
-                                "presence_threshold": args.presence_threshold}
+    tracking: dict[str, Any] = {
+        "enabled": not args.no_track,
+        "max_faces": args.max_faces,
+        "presence_threshold": args.presence_threshold,
+    }
     if args.no_track:
         tracking["refine_detected"] = 2  # the photo path's passes
     data = {"tracking": tracking, "smoothing": smoothing}
@@ -111,8 +145,9 @@ def _probe_all(args: argparse.Namespace) -> list[Any]:
 def _detector(args: argparse.Namespace, video: bool = False) -> Any:
     from edgekp.inference.detectors import DetectorChoice, make_detector, video_detector
 
-    choice = DetectorChoice(args.detector, Path(args.peers_cache) if args.peers_cache else None,
-                            args.download_detector, args.threads or 1)
+    choice = DetectorChoice(
+        args.detector, Path(args.peers_cache) if args.peers_cache else None, args.download_detector, args.threads or 1
+    )
     return video_detector(choice) if video else make_detector(choice)
 
 
@@ -154,11 +189,16 @@ def _run_photos(args: argparse.Namespace, sources: list[Any]) -> int:
         boxes = [FaceBox(*box, detector="given")] if box else detector.detect(image)  # type: ignore[union-attr]
         faces = predict_photo(predictor, image, boxes)
         entry = {
-            "image": str(path), "width": int(image.shape[1]), "height": int(image.shape[0]),
+            "image": str(path),
+            "width": int(image.shape[1]),
+            "height": int(image.shape[0]),
             "coordinates": "0-based image pixels (x, y)",
             "faces": [
-                {"box": [f.box.x, f.box.y, f.box.w, f.box.h], "detector": f.box.detector,
-                 "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in f.points]}
+                {
+                    "box": [f.box.x, f.box.y, f.box.w, f.box.h],
+                    "detector": f.box.detector,
+                    "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in f.points],
+                }
                 for f in faces
             ],
         }
@@ -192,7 +232,9 @@ def _progress(args: argparse.Namespace, name: str) -> Any:
     def bar(stream: Any, total: int) -> Any:
         from tqdm import tqdm
 
-        return tqdm(stream, desc=name, total=total or None, unit="frame", leave=False, dynamic_ncols=True, file=sys.stderr)
+        return tqdm(
+            stream, desc=name, total=total or None, unit="frame", leave=False, dynamic_ncols=True, file=sys.stderr
+        )
 
     return bar
 
@@ -212,8 +254,10 @@ def _run_videos(args: argparse.Namespace, sources: list[Any]) -> int:
         tracker = FaceTracker(runtime, detector, config)  # every input starts with no face
         summary = run_source(source, tracker, emit=emit, out_dir=out_dir, progress=_progress(args, source.path.name))
         summaries.append(summary)
-        text = (f"{source.path}: {summary.frames} frames, {summary.with_face} with a face, detector ran "
-                f"{summary.detector_runs} times, {summary.fps:.0f} frames/s")
+        text = (
+            f"{source.path}: {summary.frames} frames, {summary.with_face} with a face, detector ran "
+            f"{summary.detector_runs} times, {summary.fps:.0f} frames/s"
+        )
         if summary.bad_frames:
             text += f", {len(summary.bad_frames)} undecodable frame(s) skipped"
         if summary.outputs:

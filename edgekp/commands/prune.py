@@ -11,8 +11,12 @@ from edgekp.commands.common import add_json, add_recipe, add_source, print_resul
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_recipe(parser, required=True)
     add_source(parser, help_text="the train (or prune) run to prune")
-    parser.add_argument("--out", metavar="DIR", default=None,
-                        help="output run directory (default: <RUN_DIR>-<recipe name>, beside the parent)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="output run directory (default: <RUN_DIR>-<recipe name>, beside the parent)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue the fine-tuning of an interrupted prune run")
     add_json(parser)
 
@@ -34,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
     s = prune(recipe, from_run, out, resume=args.resume)
     b, a = s["before"], s["after"]
     st = recipe.structures
-    structures = (f", the last {dict(st.blocks)} modules and {100 * st.mlp_ratio:.0f} % of MLP channels" if st.any else "")
+    structures = (
+        f", the last {dict(st.blocks)} modules and {100 * st.mlp_ratio:.0f} % of MLP channels" if st.any else ""
+    )
     text = (
         f"removed {s['removed_total']} of {b['heads']} heads ({recipe.importance}, {recipe.scope}, {recipe.schedule}){structures}; "
         f"params {b['params']:,} -> {a['params']:,}, {b['flops'] / 1e6:.1f} -> {a['flops'] / 1e6:.1f} MFLOPs; "

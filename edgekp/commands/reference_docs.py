@@ -25,7 +25,9 @@ def _flags(action: argparse.Action) -> str:
     shown = ", ".join(action.option_strings)
     if action.nargs == 0:
         return f"`{shown}`"
-    metavar = action.metavar or (("{" + ",".join(map(str, action.choices)) + "}") if action.choices else action.dest.upper())
+    metavar = action.metavar or (
+        ("{" + ",".join(map(str, action.choices)) + "}") if action.choices else action.dest.upper()
+    )
     return f"`{shown} {metavar}`"
 
 
@@ -71,12 +73,15 @@ def render_cli() -> str:
     from edgekp.cli import VERBS, build_parser
 
     parser = build_parser()
-    out = [_GENERATED.format(what="the argparse parsers in edgekp/cli.py and edgekp/commands/"),
-           "# Command-line reference\n",
-           "`-v/--verbose` and `-q/--quiet` are accepted before or after the verb. A user error prints one "
-           "`edgekp: error: ...` line and exits 2; a bug exits 1; `-v` adds the traceback without changing the code.\n",
-           "| verb | what it does |\n|---|---|\n"
-           + "\n".join(f"| [`{verb}`](#edgekp-{verb}) | {_cell(help_text)} |" for verb, (help_text, _) in VERBS.items()) + "\n"]
+    out = [
+        _GENERATED.format(what="the argparse parsers in edgekp/cli.py and edgekp/commands/"),
+        "# Command-line reference\n",
+        "`-v/--verbose` and `-q/--quiet` are accepted before or after the verb. A user error prints one "
+        "`edgekp: error: ...` line and exits 2; a bug exits 1; `-v` adds the traceback without changing the code.\n",
+        "| verb | what it does |\n|---|---|\n"
+        + "\n".join(f"| [`{verb}`](#edgekp-{verb}) | {_cell(help_text)} |" for verb, (help_text, _) in VERBS.items())
+        + "\n",
+    ]
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for verb, verb_parser in sub.choices.items():
         _render_parser(verb_parser, f"edgekp {verb}", 2, out)
@@ -124,7 +129,9 @@ def _walk(model: type[BaseModel], prefix: str, rows: list[str], seen: tuple[type
         key = f"{prefix}{name}"
         sub = _submodel_of(field.annotation)
         doc = field.description or (sub.__doc__ or "" if sub is not None else "")
-        rows.append(f"| `{key}` | {_cell(_type_name(field.annotation))} | {_cell(_default(field))} | {_cell(doc.strip().splitlines()[0] if doc.strip() else '')} |")
+        rows.append(
+            f"| `{key}` | {_cell(_type_name(field.annotation))} | {_cell(_default(field))} | {_cell(doc.strip().splitlines()[0] if doc.strip() else '')} |"
+        )
         if sub is not None and sub not in seen:
             is_list = typing.get_origin(field.annotation) in (list, tuple) or "list[" in _type_name(field.annotation)
             _walk(sub, f"{key}[].", rows, seen + (sub,)) if is_list else _walk(sub, f"{key}.", rows, seen + (sub,))
@@ -134,11 +141,13 @@ def render_recipes() -> str:
     """Every recipe kind with every key (dotted, as ``--set`` takes it), its type and default, as Markdown."""
     from edgekp.config.kinds import recipe_kinds
 
-    out = [_GENERATED.format(what="the pydantic schemas in edgekp/config/"),
-           "# Recipe reference\n",
-           "A recipe is a YAML file with `kind:` and `version: 1` at the top. Keys are strict: an unknown key fails "
-           "with the nearest valid one named. Any key below can be overridden on the command line with "
-           "`--set key.sub=value` (list items by index: `--set stages.0.name=x`). Examples: `recipes/`.\n"]
+    out = [
+        _GENERATED.format(what="the pydantic schemas in edgekp/config/"),
+        "# Recipe reference\n",
+        "A recipe is a YAML file with `kind:` and `version: 1` at the top. Keys are strict: an unknown key fails "
+        "with the nearest valid one named. Any key below can be overridden on the command line with "
+        "`--set key.sub=value` (list items by index: `--set stages.0.name=x`). Examples: `recipes/`.\n",
+    ]
     for kind, model in recipe_kinds().items():
         out.append(f"## kind: `{kind}` ({model.__name__})\n")
         if model.__doc__:

@@ -70,8 +70,14 @@ def settle_batchnorm(model: Any, calibration: np.ndarray) -> Any:
     return model.eval()
 
 
-def export_variant(name: str, model: Any, calibration: np.ndarray, out: Path, runtimes: tuple[str, ...],
-                   log: Callable[[str], None] = print) -> list[Artifact]:
+def export_variant(
+    name: str,
+    model: Any,
+    calibration: np.ndarray,
+    out: Path,
+    runtimes: tuple[str, ...],
+    log: Callable[[str], None] = print,
+) -> list[Artifact]:
     """fp32 and int8 artifacts of ``model`` for each runtime (int8 is post-training quantization:
     LiteRT PT2E static, OpenVINO nncf.quantize, onnxruntime NNCF Q/DQ)."""
     from edgekp.config.export import ExportRecipe
@@ -97,7 +103,9 @@ def export_variant(name: str, model: Any, calibration: np.ndarray, out: Path, ru
             else:
                 route = {"tflite": "litert", "openvino": "torch", "onnx": "torch"}[runtime]
                 # The export recipe's defaults (e.g. tflite.float_modules), as `edgekp export` uses them.
-                options = target_options(ExportRecipe(), runtime) | ({"exporter": "legacy"} if runtime == "onnx" else {})
+                options = target_options(ExportRecipe(), runtime) | (
+                    {"exporter": "legacy"} if runtime == "onnx" else {}
+                )
                 spec = ExportSpec(size, points, precision, route, options=options)  # type: ignore[arg-type]
                 path = get_target(runtime).convert(model, spec, calibration if precision == "int8" else None, where)
             arts.append(Artifact(name, runtime, precision, path, time.perf_counter() - t0))
@@ -114,11 +122,16 @@ def _openvino_cnn(model: Any, calibration: np.ndarray | None, where: Path) -> Pa
     target = OpenVINOTarget()
     ov_model = target._from_torch(model, int(model.config.input_size))
     if calibration is not None:
-        samples = [np.ascontiguousarray(calibration[i:i + 1], np.float32) for i in range(len(calibration))]
-        ov_model = nncf.quantize(ov_model, nncf.Dataset(samples), subset_size=len(samples),
-                                 preset=nncf.QuantizationPreset.PERFORMANCE,
-                                 advanced_parameters=AdvancedQuantizationParameters(
-                                     overflow_fix=nncf_overflow_fix("auto"), disable_bias_correction=True))
+        samples = [np.ascontiguousarray(calibration[i : i + 1], np.float32) for i in range(len(calibration))]
+        ov_model = nncf.quantize(
+            ov_model,
+            nncf.Dataset(samples),
+            subset_size=len(samples),
+            preset=nncf.QuantizationPreset.PERFORMANCE,
+            advanced_parameters=AdvancedQuantizationParameters(
+                overflow_fix=nncf_overflow_fix("auto"), disable_bias_correction=True
+            ),
+        )
     return target._save(ov_model, {}, where, fp16=False)
 
 
@@ -136,16 +149,22 @@ def _onnx_qdq(model: Any, calibration: np.ndarray, where: Path) -> Path:
     return get_target("onnx").convert_qat(wrapped, spec, where)
 
 
-def time_round_robin(artifacts: list[Artifact], image: np.ndarray, rounds: int = 7, calls: int = 30,
-                     threads: int = 1, extra: dict[tuple[str, str, str], Callable[[Any], Any]] | None = None,
-                     ) -> dict[tuple[str, str, str], Timing]:
+def time_round_robin(
+    artifacts: list[Artifact],
+    image: np.ndarray,
+    rounds: int = 7,
+    calls: int = 30,
+    threads: int = 1,
+    extra: dict[tuple[str, str, str], Callable[[Any], Any]] | None = None,
+) -> dict[tuple[str, str, str], Timing]:
     """Per artifact, the median of ``calls`` timed calls in each of ``rounds`` turns. ``extra``: more
     callables timed in the same turns (a peer model such as MediaPipe's, taking ``image`` or not)."""
     from edgekp.export.base import get_target
 
     runners: dict[tuple[str, str, str], Callable[[Any], Any]] = {
         (a.variant, a.runtime, a.precision): get_target(a.runtime.split("_")[0]).load_runner(a.path, threads)
-        for a in artifacts}
+        for a in artifacts
+    }
     runners.update(extra or {})
     for run in runners.values():  # warm-up: first calls allocate and pick kernels
         for _ in range(5):

@@ -35,9 +35,15 @@ from edgekp.errors import EdgeKPError
 RUNTIME_MODULES = ("ai_edge_litert", "openvino", "onnxruntime", "torch")
 
 
-def time_per_runtime(artifacts: list[Artifact], image: np.ndarray, rounds: int = 7, calls: int = 30, threads: int = 1,
-                     peers: dict[str, dict[tuple[str, str, str], Path]] | None = None, processes: int = 1,
-                     ) -> tuple[dict[tuple[str, str, str], Timing], dict[str, list[str]]]:
+def time_per_runtime(
+    artifacts: list[Artifact],
+    image: np.ndarray,
+    rounds: int = 7,
+    calls: int = 30,
+    threads: int = 1,
+    peers: dict[str, dict[tuple[str, str, str], Path]] | None = None,
+    processes: int = 1,
+) -> tuple[dict[tuple[str, str, str], Timing], dict[str, list[str]]]:
     """Timings of every artifact (and peer), each runtime's group timed in ``processes`` fresh processes
     of its own, ``rounds`` rounds each (pooled).
 
@@ -56,15 +62,26 @@ def time_per_runtime(artifacts: list[Artifact], image: np.ndarray, rounds: int =
         turns = [group for _ in range(processes) for group in groups.items()]  # the runtimes take turns
         for runtime, arts in turns:
             spec = {
-                "image": str(Path(tmp) / "image.npy"), "rounds": rounds, "calls": calls, "threads": threads,
-                "artifacts": [{"variant": a.variant, "runtime": a.runtime, "precision": a.precision, "path": str(a.path)}
-                              for a in arts],
-                "peers": [{"key": list(key), "path": str(path)} for key, path in (peers or {}).get(runtime, {}).items()],
+                "image": str(Path(tmp) / "image.npy"),
+                "rounds": rounds,
+                "calls": calls,
+                "threads": threads,
+                "artifacts": [
+                    {"variant": a.variant, "runtime": a.runtime, "precision": a.precision, "path": str(a.path)}
+                    for a in arts
+                ],
+                "peers": [
+                    {"key": list(key), "path": str(path)} for key, path in (peers or {}).get(runtime, {}).items()
+                ],
             }
             spec_path = Path(tmp) / f"{runtime}.json"
             spec_path.write_text(json.dumps(spec))
-            done = subprocess.run([sys.executable, "-m", "edgekp.compress.isolated_timing", str(spec_path)],
-                                  capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "edgekp.compress.isolated_timing", str(spec_path)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             result_path = spec_path.with_suffix(".out.json")
             if done.returncode != 0 or not result_path.is_file():
                 raise EdgeKPError(f"timing {runtime} in its own process failed: {done.stderr.strip()[-500:]}")
@@ -90,8 +107,9 @@ def _child(spec_path: Path) -> None:
     spec = json.loads(spec_path.read_text())
     arts = [Artifact(a["variant"], a["runtime"], a["precision"], Path(a["path"]), 0.0) for a in spec["artifacts"]]
     extra = {tuple(p["key"]): peer_tflite_call(Path(p["path"]), spec["threads"]) for p in spec["peers"]}
-    timings = time_round_robin(arts, np.load(spec["image"]), rounds=spec["rounds"], calls=spec["calls"],
-                               threads=spec["threads"], extra=extra)  # type: ignore[arg-type]
+    timings = time_round_robin(
+        arts, np.load(spec["image"]), rounds=spec["rounds"], calls=spec["calls"], threads=spec["threads"], extra=extra
+    )  # type: ignore[arg-type]
     modules = sorted(m for m in RUNTIME_MODULES if m in sys.modules)
     rows = [{"key": list(key), "rounds": t.rounds} for key, t in timings.items()]
     spec_path.with_suffix(".out.json").write_text(json.dumps({"timings": rows, "modules": modules}))

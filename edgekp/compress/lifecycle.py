@@ -88,8 +88,12 @@ def finetune_recipe(parent_recipe: TrainRecipe, recipe: CompressRecipeBase) -> T
 
 
 def compress(
-    compressor: Compressor, recipe: CompressRecipeBase, parent_dir: str | Path, out: str | Path,
-    resume: bool = False, data: TrainingData | None = None,
+    compressor: Compressor,
+    recipe: CompressRecipeBase,
+    parent_dir: str | Path,
+    out: str | Path,
+    resume: bool = False,
+    data: TrainingData | None = None,
 ) -> dict[str, Any]:
     """Run one compression stage into ``out``; torch's thread count is put back afterwards."""
     parent = RunDir.open(parent_dir, expect_kinds=compressor.parent_kinds)
@@ -101,12 +105,20 @@ def compress(
 
 
 def _compress(
-    compressor: Compressor, recipe: CompressRecipeBase, parent: RunDir, train_recipe: TrainRecipe, out: Path,
-    resume: bool, data: TrainingData | None, threads: int,
+    compressor: Compressor,
+    recipe: CompressRecipeBase,
+    parent: RunDir,
+    train_recipe: TrainRecipe,
+    out: Path,
+    resume: bool,
+    data: TrainingData | None,
+    threads: int,
 ) -> dict[str, Any]:
     loaded = load_run_model(parent.path)
     if loaded.quantization is not None:
-        raise LineageError(f"{str(parent.path)!r} holds a quantized ({loaded.format}) model; {compressor.kind} starts from a train or prune run")
+        raise LineageError(
+            f"{str(parent.path)!r} holds a quantized ({loaded.format}) model; {compressor.kind} starts from a train or prune run"
+        )
     model, meta = loaded.model, loaded.meta
     device = pick_device(train_recipe.device)
     torch.manual_seed(recipe.seed)
@@ -117,7 +129,9 @@ def _compress(
             raise LineageError(f"cannot resume {str(out)!r}: its recipe differs from the one given; use a new --out")
     else:
         if (out / "last.pt").exists():
-            raise LineageError(f"{str(out)!r} already holds a {compressor.kind} run; pass --resume or choose another --out")
+            raise LineageError(
+                f"{str(out)!r} already holds a {compressor.kind} run; pass --resume or choose another --out"
+            )
         run = RunDir.create(out, compressor.kind, recipe=resolved, parent=parent, threads=threads)
     run.update(train_recipe=dump_recipe(parent_train_recipe(parent)), finetune_recipe=dump_recipe(train_recipe))
     try:
@@ -126,11 +140,20 @@ def _compress(
         run.update(compression=compressor.manifest_extra())
 
         def save_best(best: nn.Module, info: dict[str, Any]) -> None:
-            compressor.save_model(compressor.finalize(best), out / MODEL_FILE,
-                                  {**meta, "val_nme": info["val"]["nme"], "epoch": info["epoch"], "stage": compressor.kind})
+            compressor.save_model(
+                compressor.finalize(best),
+                out / MODEL_FILE,
+                {**meta, "val_nme": info["val"]["nme"], "epoch": info["epoch"], "stage": compressor.kind},
+            )
 
-        settings = FitSettings(train_recipe.loss, train_recipe.optim, train_recipe.augment,
-                               train_recipe.balance, train_recipe.seed, int(meta["input_size"]))
+        settings = FitSettings(
+            train_recipe.loss,
+            train_recipe.optim,
+            train_recipe.augment,
+            train_recipe.balance,
+            train_recipe.seed,
+            int(meta["input_size"]),
+        )
         trainer = Trainer(working, data, settings, out, save_best, device=device)
         before = trainer.validate()
         start = None
@@ -145,13 +168,28 @@ def _compress(
         run.finish(status="failed")
         raise
     summary = {
-        "run": str(out), "kind": compressor.kind, "val_nme_before_finetune": before["nme"],
-        "best_val_nme": result.best_nme, "best_epoch": result.best_epoch, "epochs": result.epochs_run,
-        "stop_reason": result.stop_reason, "parent_val_nme": meta.get("val_nme"), "normalization": trainer.val_norm,
+        "run": str(out),
+        "kind": compressor.kind,
+        "val_nme_before_finetune": before["nme"],
+        "best_val_nme": result.best_nme,
+        "best_epoch": result.best_epoch,
+        "epochs": result.epochs_run,
+        "stop_reason": result.stop_reason,
+        "parent_val_nme": meta.get("val_nme"),
+        "normalization": trainer.val_norm,
         # The epoch -1 candidate in history.csv's columns (per validation set and |yaw| bin): it has no history
         # row, and a run that keeps it (best_epoch -1) is summarized from these.
-        "before_finetune": {"epoch": -1, "val_nme": before["nme"], "val_norm": trainer.val_norm, **Trainer.set_columns(before)},
+        "before_finetune": {
+            "epoch": -1,
+            "val_nme": before["nme"],
+            "val_norm": trainer.val_norm,
+            **Trainer.set_columns(before),
+        },
     }
-    run.finish(status="ok", result=summary, compression=compressor.manifest_extra(),
-               artifacts={MODEL_FILE: sha256_file(out / MODEL_FILE)} if (out / MODEL_FILE).is_file() else {})
+    run.finish(
+        status="ok",
+        result=summary,
+        compression=compressor.manifest_extra(),
+        artifacts={MODEL_FILE: sha256_file(out / MODEL_FILE)} if (out / MODEL_FILE).is_file() else {},
+    )
     return summary

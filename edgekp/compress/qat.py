@@ -34,15 +34,23 @@ from edgekp.train.data import TrainingData
 log = get_logger(__name__)
 
 FORMAT = QAT_FORMAT
-_BACKENDS = {"nncf": "edgekp.compress.qat_nncf", "coreml": "edgekp.compress.qat_coreml", "pt2e": "edgekp.compress.qat_pt2e"}
+_BACKENDS = {
+    "nncf": "edgekp.compress.qat_nncf",
+    "coreml": "edgekp.compress.qat_coreml",
+    "pt2e": "edgekp.compress.qat_pt2e",
+}
 
 
 class QatBackend(Protocol):
     """What each quantizer module provides (module-level functions)."""
 
-    def prepare(self, model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module: ...
+    def prepare(
+        self, model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]
+    ) -> nn.Module: ...
     def quant_state(self, model: nn.Module) -> Any: ...
-    def restore(self, model: nn.Module, quant_state: Any, state_dict: dict[str, Any], ignored: list[str]) -> nn.Module: ...
+    def restore(
+        self, model: nn.Module, quant_state: Any, state_dict: dict[str, Any], ignored: list[str]
+    ) -> nn.Module: ...
     def quantizer_names(self, model: nn.Module) -> list[str]: ...
 
 
@@ -64,8 +72,10 @@ def resolve_ignored(model: nn.Module, patterns: list[str]) -> list[str]:
         hits = [n for n in names if rx.fullmatch(n)]
         if not hits:
             examples = ", ".join([n for n in names if n.count(".") <= 1][:12])
-            raise ConfigError(f"ignored_scopes: pattern '{pattern}' matches no module of the model (a pattern matches a "
-                              f"whole module name; names look like: {examples}, ...)")
+            raise ConfigError(
+                f"ignored_scopes: pattern '{pattern}' matches no module of the model (a pattern matches a "
+                f"whole module name; names look like: {examples}, ...)"
+            )
         matched.extend(h for h in hits if h not in matched)
     # A module inside an ignored one is already covered; keep the outermost names only.
     return [n for n in matched if not any(n.startswith(o + ".") for o in matched if o != n)]
@@ -102,8 +112,16 @@ def save_qat_model(path: Path, model: nn.Module, info: dict[str, Any], meta: dic
 
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     quant_state = backend(info["quantizer"]).quant_state(model)
-    save_checkpoint(path, {"format": FORMAT, **info, "quant_state": quant_state, "state_dict": state,
-                           "meta": json.loads(json.dumps(meta, default=str))})
+    save_checkpoint(
+        path,
+        {
+            "format": FORMAT,
+            **info,
+            "quant_state": quant_state,
+            "state_dict": state,
+            "meta": json.loads(json.dumps(meta, default=str)),
+        },
+    )
 
 
 def is_qat_checkpoint(path: Path) -> bool:
@@ -122,8 +140,12 @@ def restore_qat_model(path: Path, state: dict[str, Any]) -> LoadedModel:
     ignored = list(state.get("ignored_modules", []))
     model = backend(state["quantizer"]).restore(base.eval(), state["quant_state"], state["state_dict"], ignored)
     keep_identity(model, base)
-    quantization = Quantization(str(state["quantizer"]), str(state.get("target")), tuple(ignored),
-                                None if state.get("preset") is None else str(state["preset"]))
+    quantization = Quantization(
+        str(state["quantizer"]),
+        str(state.get("target")),
+        tuple(ignored),
+        None if state.get("preset") is None else str(state["preset"]),
+    )
     return LoadedModel(model.eval(), dict(state.get("meta") or {}), FORMAT, path, quantization)
 
 
@@ -134,7 +156,12 @@ def load_qat_model(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any], dict
     if loaded.quantization is None:
         raise LineageError(f"{str(path)!r} is not a QAT checkpoint (format {loaded.format!r}, expected {FORMAT!r})")
     q = loaded.quantization
-    info = {"quantizer": q.quantizer, "target": q.target, "ignored_modules": list(q.ignored_modules), "preset": q.preset}
+    info = {
+        "quantizer": q.quantizer,
+        "target": q.target,
+        "ignored_modules": list(q.ignored_modules),
+        "preset": q.preset,
+    }
     return loaded.model, loaded.meta, info
 
 
@@ -162,7 +189,8 @@ class QatCompressor(Compressor):
         """Every refusal that needs no data, before any data is read: lineage, scopes, calibration scheme."""
         if parent.kind == "qat":
             raise LineageError(
-                f"{str(parent.path)!r} is already quantized (a qat run); QAT starts from a train or prune run")
+                f"{str(parent.path)!r} is already quantized (a qat run); QAT starts from a train or prune run"
+            )
         loaded = load_run_model(parent.path)
         model, meta = loaded.model, loaded.meta
         resolve_ignored(model, self.recipe.ignored_scopes)
@@ -179,16 +207,27 @@ class QatCompressor(Compressor):
         self.base = model
         self.ignored = resolve_ignored(model, self.recipe.ignored_scopes)
         calib = calibration_images(self.recipe, data, int(model.config.input_size), self.data_root)
-        log.info("qat: %s for %s, %d calibration faces, float modules: %s", self.recipe.quantizer, self.recipe.target,
-                 len(calib), ", ".join(self.ignored) or "none")
+        log.info(
+            "qat: %s for %s, %d calibration faces, float modules: %s",
+            self.recipe.quantizer,
+            self.recipe.target,
+            len(calib),
+            ", ".join(self.ignored) or "none",
+        )
         from edgekp.compress.qat_nncf import int8_numerics
 
         wrapped = backend(self.recipe.quantizer).prepare(model, calib, self.recipe, self.ignored)
         keep_identity(wrapped, model)
         names = backend(self.recipe.quantizer).quantizer_names(wrapped)
-        self.summary = {"quantizer": self.recipe.quantizer, "target": self.recipe.target, "preset": self.recipe.preset,
-                        "ignored_modules": self.ignored, "calibration_faces": len(calib), "fake_quantizers": len(names),
-                        **int8_numerics(self.recipe)}  # host ISA + resolved overflow fix (tests/compress/test_qat.py)
+        self.summary = {
+            "quantizer": self.recipe.quantizer,
+            "target": self.recipe.target,
+            "preset": self.recipe.preset,
+            "ignored_modules": self.ignored,
+            "calibration_faces": len(calib),
+            "fake_quantizers": len(names),
+            **int8_numerics(self.recipe),
+        }  # host ISA + resolved overflow fix (tests/compress/test_qat.py)
         return wrapped
 
     def finalize(self, model: nn.Module) -> nn.Module:
@@ -200,17 +239,23 @@ class QatCompressor(Compressor):
 
         net = _unwrap(model) if hasattr(model, "module") else model
         keep_identity(net, self.base)  # type: ignore[arg-type]
-        info = {"quantizer": self.recipe.quantizer, "target": self.recipe.target, "preset": self.recipe.preset,
-                "name": str(getattr(net, "variant", "custom")), "config": net.config.to_dict(),  # type: ignore[union-attr]
-                "ignored_modules": self.ignored}
+        info = {
+            "quantizer": self.recipe.quantizer,
+            "target": self.recipe.target,
+            "preset": self.recipe.preset,
+            "name": str(getattr(net, "variant", "custom")),
+            "config": net.config.to_dict(),  # type: ignore[union-attr]
+            "ignored_modules": self.ignored,
+        }
         save_qat_model(path, net, info, meta)
 
     def manifest_extra(self) -> dict[str, Any]:
         return dict(self.summary)
 
 
-def qat(recipe: QatRecipe, parent_dir: str | Path, out: str | Path, resume: bool = False,
-        data: TrainingData | None = None) -> dict[str, Any]:
+def qat(
+    recipe: QatRecipe, parent_dir: str | Path, out: str | Path, resume: bool = False, data: TrainingData | None = None
+) -> dict[str, Any]:
     """Run the QAT stage: ``parent_dir`` (a train or prune run) -> ``out`` (a qat run directory), beside prune()."""
     from edgekp.compress.lifecycle import compress
 

@@ -25,14 +25,21 @@ from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
+
 def _config(ignored: list[str]) -> Any:
     import coremltools.optimize.torch.quantization as ctq
 
     # milestones=None: observers and fake quantization stay on from the first step (QAT from the start).
-    return ctq.LinearQuantizerConfig.from_dict({
-        "global_config": {"quantization_scheme": "symmetric", "weight_dtype": "qint8", "activation_dtype": "quint8"},
-        "module_name_configs": {name: None for name in ignored},
-    })
+    return ctq.LinearQuantizerConfig.from_dict(
+        {
+            "global_config": {
+                "quantization_scheme": "symmetric",
+                "weight_dtype": "qint8",
+                "activation_dtype": "quint8",
+            },
+            "module_name_configs": {name: None for name in ignored},
+        }
+    )
 
 
 def _clean_trace(gm: torch.fx.GraphModule, size: int) -> None:
@@ -97,7 +104,7 @@ def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignore
             m.eval()  # ...without moving the parent's BatchNorm statistics
     with torch.no_grad():
         for start in range(0, len(calibration), 16):
-            prepared(torch.from_numpy(calibration[start:start + 16]))
+            prepared(torch.from_numpy(calibration[start : start + 16]))
     return prepared.eval()
 
 

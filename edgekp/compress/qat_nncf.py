@@ -64,12 +64,16 @@ def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignore
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
     _ensure_extension()
-    samples = [torch.from_numpy(calibration[i:i + 1]) for i in range(len(calibration))]
+    samples = [torch.from_numpy(calibration[i : i + 1]) for i in range(len(calibration))]
     preset = nncf.QuantizationPreset.MIXED if recipe.preset == "mixed" else nncf.QuantizationPreset.PERFORMANCE
     scope = nncf.IgnoredScope(patterns=ignored_patterns(ignored), validate=False) if ignored else None
     model = model.eval()
     return nncf.quantize(
-        model, nncf.Dataset(samples), subset_size=len(samples), preset=preset, ignored_scope=scope,
+        model,
+        nncf.Dataset(samples),
+        subset_size=len(samples),
+        preset=preset,
+        ignored_scope=scope,
         model_type=nncf.ModelType.TRANSFORMER if recipe.model_type == "transformer" else None,
         advanced_parameters=AdvancedQuantizationParameters(overflow_fix=_overflow_fix(recipe.overflow_fix)),
     )

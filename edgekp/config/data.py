@@ -21,7 +21,9 @@ class DatasetSpec(StrictModel):
     format: DatasetFormat = "auto"
     weight: float = Field(1.0, gt=0, description="sampling weight relative to the other datasets")
     max_faces: int | None = Field(None, gt=0, description="use at most this many faces (first ones, sorted)")
-    n: int | None = Field(None, gt=0, description="format synthetic: how many faces to render into path (once; reused after)")
+    n: int | None = Field(
+        None, gt=0, description="format synthetic: how many faces to render into path (once; reused after)"
+    )
     seed: int = Field(0, description="format synthetic: generator seed")
     render_size: int = Field(160, ge=32, le=1024, description="format synthetic: rendered image size in pixels")
     name: str | None = Field(None, description="validation set: its name in logs, history and manifest (default: path)")
@@ -46,17 +48,26 @@ class ValSplit(StrictModel):
     datasets: list[str] = Field(default_factory=list, description="only split these dataset paths (empty: all)")
     name: str = Field("holdout", description="the held-out faces' name as a validation set")
     norm: NmeNorm = Field("inter_ocular", description="NME normalization of the held-out faces")
-    with_val: bool = Field(False, description="hold out this split even when data.val lists explicit validation sets "
-                           "(default: data.val replaces the split)")
+    with_val: bool = Field(
+        False,
+        description="hold out this split even when data.val lists explicit validation sets "
+        "(default: data.val replaces the split)",
+    )
 
 
 class CropSpec(StrictModel):
-    margin: float = Field(0.25, ge=0, le=1, description="extra border around the landmark box, per side, as a fraction of its size")
-    jitter: float = Field(0.05, ge=0, le=0.5, description="random shift/scale of the training box, as a fraction of its size")
+    margin: float = Field(
+        0.25, ge=0, le=1, description="extra border around the landmark box, per side, as a fraction of its size"
+    )
+    jitter: float = Field(
+        0.05, ge=0, le=0.5, description="random shift/scale of the training box, as a fraction of its size"
+    )
 
 
 class DataSpec(StrictModel):
-    root: str | None = Field(None, description="base folder for relative dataset paths (e.g. --set data.root=../shared/data)")
+    root: str | None = Field(
+        None, description="base folder for relative dataset paths (e.g. --set data.root=../shared/data)"
+    )
     scheme: str = Field("ibug68", description="landmark scheme key (see edgekp.data.schemes)")
     train: list[DatasetSpec] = Field(default_factory=list)
     val: list[DatasetSpec] = Field(default_factory=list, description="explicit validation sets; empty: use val_split")
@@ -64,10 +75,15 @@ class DataSpec(StrictModel):
     crop: CropSpec = Field(default_factory=CropSpec)
     skip_bad: bool = Field(False, description="log and skip unreadable faces instead of failing")
     min_labelled_points: int | None = Field(
-        None, ge=1, description="leave out (and report) faces with fewer labelled points (default: a third of the scheme's)")
+        None,
+        ge=1,
+        description="leave out (and report) faces with fewer labelled points (default: a third of the scheme's)",
+    )
     select: str | None = Field(
-        None, description="the validation set (by name) whose overall NME picks the best checkpoint, drives early stopping "
-        "and the plateau schedule; default: all validation faces pooled, which needs one normalization for all")
+        None,
+        description="the validation set (by name) whose overall NME picks the best checkpoint, drives early stopping "
+        "and the plateau schedule; default: all validation faces pooled, which needs one normalization for all",
+    )
 
     def val_sets(self) -> list[tuple[str, str]]:
         """(name, norm) of every validation set in order: the held-out split (when used), then data.val."""
@@ -84,10 +100,14 @@ class DataSpec(StrictModel):
         if len(set(names)) != len(names):
             raise ValueError(f"validation set names repeat ({', '.join(names)}); give each a distinct name")
         if self.select is not None and self.select not in names:
-            raise ValueError(f"data.select {self.select!r} names no validation set; they are: {', '.join(names) or 'none'}")
+            raise ValueError(
+                f"data.select {self.select!r} names no validation set; they are: {', '.join(names) or 'none'}"
+            )
         if self.select is None and len({n for _, n in sets}) > 1:
-            raise ValueError("validation sets use different normalizations, so their pooled NME means nothing; "
-                             f"set data.select to one of: {', '.join(names)}")
+            raise ValueError(
+                "validation sets use different normalizations, so their pooled NME means nothing; "
+                f"set data.select to one of: {', '.join(names)}"
+            )
         return self
 
     def resolve(self, path: str) -> Path:
@@ -105,11 +125,15 @@ class BalanceSpec(StrictModel):
     pitch_threshold: float | None = Field(None, gt=0, le=90)
     roll_threshold: float | None = Field(None, gt=0, le=180)
     strategy: Literal["oversample", "rotate", "undersample"] = "oversample"
-    delta: float = Field(0.05, ge=0, description="allowed |N_large - N_small|: a count if >= 1, else a fraction of the total")
+    delta: float = Field(
+        0.05, ge=0, description="allowed |N_large - N_small|: a count if >= 1, else a fraction of the total"
+    )
 
     @model_validator(mode="after")
     def _one_threshold(self) -> BalanceSpec:
-        if self.enabled and not any(t is not None for t in (self.yaw_threshold, self.pitch_threshold, self.roll_threshold)):
+        if self.enabled and not any(
+            t is not None for t in (self.yaw_threshold, self.pitch_threshold, self.roll_threshold)
+        ):
             raise ValueError("balance needs at least one of yaw_threshold, pitch_threshold, roll_threshold")
         return self
 

@@ -29,7 +29,9 @@ REFINE_BY_BOX_SOURCE: dict[str, int] = {"detector": 2, "previous_frame_landmarks
 # and normalization inside the graph (TFLite: NHWC, uint8 for int8 and float32 [0, 1] otherwise;
 # OpenVINO: NHWC uint8; CoreML: an RGB image); "tensor" is the old N x 3 x S x S float32 in [0, 1].
 InputForm = Literal["image", "tensor"]
-_INPUT_HELP = "image: what a camera frame gives (conversion and normalization inside the graph); tensor: NCHW float32 in [0, 1]"
+_INPUT_HELP = (
+    "image: what a camera frame gives (conversion and normalization inside the graph); tensor: NCHW float32 in [0, 1]"
+)
 
 
 class ExportItem(StrictModel):
@@ -46,7 +48,9 @@ class Tolerance(StrictModel):
     def _checks_something(self) -> Tolerance:
         # Both null would make parity pass with zero checks: an export that was never compared.
         if self.max_abs is None and self.nme_rel is None:
-            raise ConfigError("a parity tolerance needs max_abs or nme_rel (or both); with both null nothing would be checked")
+            raise ConfigError(
+                "a parity tolerance needs max_abs or nme_rel (or both); with both null nothing would be checked"
+            )
         return self
 
 
@@ -62,25 +66,30 @@ class OnnxOptions(StrictModel):
 
 
 class TFLiteOptions(StrictModel):
-    int8_mode: Literal["static", "dynamic"] = Field("static", description="static: calibrated activations; dynamic: int8 weights, runtime activation ranges")
+    int8_mode: Literal["static", "dynamic"] = Field(
+        "static", description="static: calibrated activations; dynamic: int8 weights, runtime activation ranges"
+    )
     # Kept in float by default (docs/toolchain-notes.md): the fully connected head (0.2 % of kp_hvit_s's
     # FLOPs; quantizing it cost +1 to +2 % NME) and the input normalization with the first convolution
     # (3 input channels: XNNPACK's int8 kernels there were slower than fp32 and made the whole int8
     # graph slower than fp32).
     float_modules: list[str] = Field(
         default_factory=lambda: ["normalize", "stem.0", "head"],
-        description="modules kept in float in int8 exports (litert route); [] quantizes all")
+        description="modules kept in float in int8 exports (litert route); [] quantizes all",
+    )
     # LiteRT's quantizer leaves matmuls between activations, residual adds, ReLU, GELU, means and
     # sigmoids in float; these make them int8 too (static mode). None helped kp_hvit_t_qf's latency
     # (docs/toolchain-notes.md), so the default is none.
     int8_ops: list[Literal["matmul", "add", "mul", "relu", "gelu", "mean", "sigmoid"]] = Field(
-        default_factory=list, description="extra op kinds quantized in static int8 exports (litert route)")
+        default_factory=list, description="extra op kinds quantized in static int8 exports (litert route)"
+    )
     input: InputForm = Field("image", description=_INPUT_HELP + " (litert route; the tf route is NHWC float32)")
 
 
 class CoreMLOptions(StrictModel):
     int8_mode: Literal["weights", "palettize", "weights_activations"] = Field(
-        "weights", description="int8 weights, k-means palettized weights, or int8 weights+activations (macOS only)")
+        "weights", description="int8 weights, k-means palettized weights, or int8 weights+activations (macOS only)"
+    )
     palettize_bits: int = Field(6, ge=1, le=8)
     minimum_deployment_target: Literal["iOS15", "iOS16", "iOS17", "iOS18"] = "iOS16"
     input: InputForm = Field("image", description=_INPUT_HELP + " (image: a ct.ImageType RGB input)")
@@ -91,20 +100,23 @@ OverflowFix = Literal["auto", "enable", "disable", "first_layer_only"]
 
 
 class OpenVINOOptions(StrictModel):
-    overflow_fix: OverflowFix = Field(
-        "auto", description="NNCF overflow fix; auto: enabled on x86 hosts without VNNI")
+    overflow_fix: OverflowFix = Field("auto", description="NNCF overflow fix; auto: enabled on x86 hosts without VNNI")
     # A dynamic batch makes the CPU plugin infer shapes and reallocate on every call: on kp_hvit_b_q
     # (1 thread) the dynamic IR took 1.4-1.6x the static one's time in fp32 and 1.6-1.7x in int8
     # (docs/toolchain-notes.md, benchmarks/openvino_batch.py).
     batch: int | None = Field(
-        1, ge=1, description="the IR's batch: a static N (default 1, one face per call, the fast form); "
-        "None: any batch (a dynamic dimension, slower per call)")
+        1,
+        ge=1,
+        description="the IR's batch: a static N (default 1, one face per call, the fast form); "
+        "None: any batch (a dynamic dimension, slower per call)",
+    )
     # The fully connected head stays float, as in TFLite: on MERL-RAV test (box) the int8 IR's cost against
     # fp32 fell from +1.1 % to +0.3 % (shipped model) and from +1.2 % to +0.3 % (kp_hvit_b_q), for about
     # 0.03 ms on b_q (docs/toolchain-notes.md).
     float_modules: list[str] = Field(
         default_factory=lambda: ["head"],
-        description="modules kept in float in int8 exports (NNCF ignored scope by module name); [] quantizes all")
+        description="modules kept in float in int8 exports (NNCF ignored scope by module name); [] quantizes all",
+    )
     input: InputForm = Field("image", description=_INPUT_HELP + " (image: u8 NHWC RGB via PrePostProcessor)")
 
 
@@ -115,7 +127,9 @@ class ExportRecipe(StrictModel):
         default_factory=lambda: [ExportItem(target="onnx")],
         description="what 'edgekp export' produces when --target is not given",
     )
-    calibration: str = Field("calibration/synthetic_64.yaml", description="calibration set definition (int8 calibration)")
+    calibration: str = Field(
+        "calibration/synthetic_64.yaml", description="calibration set definition (int8 calibration)"
+    )
     parity: str | None = Field(None, description="parity set definition; None: the calibration set")
     data_root: str | None = Field(None, description="data root for calibration sets that read real faces")
     parity_min_faces: int = Field(64, ge=1)

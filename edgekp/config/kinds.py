@@ -12,4 +12,10 @@ def recipe_kinds() -> dict[str, type[BaseModel]]:
     from edgekp.config.qat import QatRecipe
     from edgekp.config.train import TrainRecipe
 
-    return {"train": TrainRecipe, "prune": PruneRecipe, "export": ExportRecipe, "qat": QatRecipe, "pipeline": PipelineRecipe}
+    return {
+        "train": TrainRecipe,
+        "prune": PruneRecipe,
+        "export": ExportRecipe,
+        "qat": QatRecipe,
+        "pipeline": PipelineRecipe,
+    }

@@ -32,8 +32,10 @@ def resolve_recipe_path(path: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     looked = ", ".join(repr(str(c)) for c in dict.fromkeys(candidates))
-    raise ConfigError(f"recipe file not found: {str(path)!r} (looked at {looked}); give the path of a YAML recipe "
-                      "(examples in the repository's recipes/ folder)")
+    raise ConfigError(
+        f"recipe file not found: {str(path)!r} (looked at {looked}); give the path of a YAML recipe "
+        "(examples in the repository's recipes/ folder)"
+    )
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -47,7 +49,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line: the CLI prints it after "edgekp: error:"
+        problem = " ".join(
+            str(getattr(exc, "problem", None) or exc).split()
+        )  # one line: the CLI prints it after "edgekp: error:"
         raise ConfigError(f"recipe {str(path)!r} is not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"recipe {str(path)!r} must be a mapping with 'kind:' and 'version:' at the top")

@@ -22,7 +22,9 @@ class StageRef(StrictModel):
 
 
 class DataStage(StrictModel):
-    root: str | None = Field(None, description="data root handed to the train recipe (data.root) and to export calibration")
+    root: str | None = Field(
+        None, description="data root handed to the train recipe (data.root) and to export calibration"
+    )
 
 
 class CompressStage(StageRef):
@@ -32,13 +34,19 @@ class CompressStage(StageRef):
 
 class ExportStage(StageRef):
     recipe: str = "recipes/export/default.yaml"
-    train: list[ExportItem] | None = Field(None, description="exports of the trained model (None: the export recipe's list; []: none)")
-    prune: list[ExportItem] | None = Field(None, description="exports of the pruned model (None: the export recipe's list)")
+    train: list[ExportItem] | None = Field(
+        None, description="exports of the trained model (None: the export recipe's list; []: none)"
+    )
+    prune: list[ExportItem] | None = Field(
+        None, description="exports of the pruned model (None: the export recipe's list)"
+    )
     qat: list[ExportItem] | None = Field(None, description="exports of the QAT model (None: the export recipe's list)")
 
 
 class BenchStage(StrictModel):
-    data: str | None = Field(None, description="faces to score (relative to data.root); None: the training run's validation set")
+    data: str | None = Field(
+        None, description="faces to score (relative to data.root); None: the training run's validation set"
+    )
     format: str = "auto"
     max_faces: int | None = Field(None, ge=1)
     threads: list[int] = Field(default_factory=lambda: [1])

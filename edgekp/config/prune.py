@@ -28,20 +28,27 @@ class ScoringSpec(StrictModel):
     faces: int = Field(512, ge=1, description="training faces to score on (all of them if fewer)")
     batch_size: int = Field(32, ge=1)
     loss: Literal["coordinate", "two_part"] = Field(
-        "coordinate", description="taylor: the coordinate loss on originals, or the two-part loss with augmented copies")
+        "coordinate", description="taylor: the coordinate loss on originals, or the two-part loss with augmented copies"
+    )
     accumulate: Literal["signed", "absolute"] = Field(
-        "signed", description="taylor: |sum over batches of gate x dL/dgate| (signed, Michel et al. as the issue "
-                              "states it) or sum over batches of |gate x dL/dgate| (absolute)")
+        "signed",
+        description="taylor: |sum over batches of gate x dL/dgate| (signed, Michel et al. as the issue "
+        "states it) or sum over batches of |gate x dL/dgate| (absolute)",
+    )
 
 
 class TargetSpec(StrictModel):
     """Stop removing heads early, measured on validation faces after each step (ratio is the ceiling)."""
 
     latency_drop_pct: float | None = Field(
-        None, gt=0, lt=100, description="stop once 1-thread torch latency dropped by at least this % vs the parent")
+        None, gt=0, lt=100, description="stop once 1-thread torch latency dropped by at least this % vs the parent"
+    )
     nme_rise_pct: float | None = Field(
-        None, gt=0, description="stop before validation NME rises by more than this % (relative) vs the parent; "
-                                "the step that passed it is undone")
+        None,
+        gt=0,
+        description="stop before validation NME rises by more than this % (relative) vs the parent; "
+        "the step that passed it is undone",
+    )
     val_faces: int = Field(256, ge=1, description="validation faces used for the NME check")
     latency_repeats: int = Field(30, ge=5, description="timed forward passes per latency measurement (median)")
 
@@ -57,11 +64,14 @@ class StructureSpec(StrictModel):
     hidden channels. Heads are a small share of the CPU time; the MLPs and whole modules are not."""
 
     blocks: dict[str, int] = Field(
-        default_factory=dict, description="per stage (ref2, ref3, level2), how many of its last transformer modules go")
+        default_factory=dict, description="per stage (ref2, ref3, level2), how many of its last transformer modules go"
+    )
     mlp_ratio: float = Field(0.0, ge=0, lt=1, description="fraction of every MLP's hidden channels removed (magnitude)")
     fold_input_norm: bool = Field(
-        False, description="re-parametrize: fold the input normalization into the first convolution (no SUB/MUL "
-        "over the full image; the border then pads the raw image, which the fine-tune absorbs)")
+        False,
+        description="re-parametrize: fold the input normalization into the first convolution (no SUB/MUL "
+        "over the full image; the border then pads the raw image, which the fine-tune absorbs)",
+    )
 
     @property
     def any(self) -> bool:
@@ -70,17 +80,26 @@ class StructureSpec(StrictModel):
 
 class PruneRecipe(CompressRecipeBase):
     kind: Literal["prune"] = "prune"
-    importance: Importance = Field("taylor", description="head importance: taylor (Michel et al. 2019), magnitude, random")
+    importance: Importance = Field(
+        "taylor", description="head importance: taylor (Michel et al. 2019), magnitude, random"
+    )
     ratio: float = Field(0.5, ge=0, lt=1, description="fraction of attention heads to remove, in [0, 1)")
     scope: Literal["global", "per_block"] = Field(
-        "global", description="global: lowest scores anywhere (scores normalized per layer); per_block: ratio of each block")
+        "global",
+        description="global: lowest scores anywhere (scores normalized per layer); per_block: ratio of each block",
+    )
     schedule: Literal["one_shot", "iterative"] = Field(
-        "one_shot", description="one_shot: score once, remove all; iterative: remove a share, fine-tune briefly, rescore, repeat")
+        "one_shot",
+        description="one_shot: score once, remove all; iterative: remove a share, fine-tune briefly, rescore, repeat",
+    )
     steps: int = Field(3, ge=1, description="iterative rounds; with a target, the number of measured steps")
-    step_finetune: OptimSpec = Field(default_factory=_step_finetune_defaults,
-                                     description="iterative: the brief fine-tuning after each step but the last")
+    step_finetune: OptimSpec = Field(
+        default_factory=_step_finetune_defaults,
+        description="iterative: the brief fine-tuning after each step but the last",
+    )
     min_heads_per_block: int = Field(1, ge=1, description="heads every attention block keeps")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     target: TargetSpec | None = Field(None, description="optional early stop on latency drop or NME rise")
-    structures: StructureSpec = Field(default_factory=StructureSpec,
-                                      description="modules and MLP channels removed after the heads (none by default)")
+    structures: StructureSpec = Field(
+        default_factory=StructureSpec, description="modules and MLP channels removed after the heads (none by default)"
+    )

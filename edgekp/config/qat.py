@@ -28,7 +28,10 @@ QUANTIZER_TARGETS: dict[str, tuple[str, ...]] = {
 
 
 class CalibrationSpec(StrictModel):
-    source: str = Field("train", description="'train' (faces drawn from the fine-tuning training data) or a calibration set definition file")
+    source: str = Field(
+        "train",
+        description="'train' (faces drawn from the fine-tuning training data) or a calibration set definition file",
+    )
     faces: int = Field(128, ge=1, le=4096, description="how many faces initialise the quantization ranges")
 
 
@@ -37,17 +40,21 @@ class QatRecipe(CompressRecipeBase):
     quantizer: Quantizer = Field("nncf", description="nncf | coreml | pt2e (the TFLite route)")
     target: QatTarget = Field("openvino", description="the export target the int8 model is meant for")
     preset: Literal["performance", "mixed"] = Field(
-        "performance", description="performance: symmetric activations; mixed: asymmetric activations (nncf only)")
+        "performance", description="performance: symmetric activations; mixed: asymmetric activations (nncf only)"
+    )
     ignored_scopes: list[str] = Field(
         default_factory=list,
         description="Python regexes matched in full against module names (e.g. 'head', '.*\\.attn\\.normalizer'); "
-                    "a matching module and everything inside it stays float; every pattern must match a module")
+        "a matching module and everything inside it stays float; every pattern must match a module",
+    )
     overflow_fix: OverflowFix = Field(
-        "auto", description="nncf: 7-bit weights against int8 overflow; auto = enable on x86 without VNNI")
+        "auto", description="nncf: 7-bit weights against int8 overflow; auto = enable on x86 without VNNI"
+    )
     # Measured on MERL-RAV test (epoch-17 kp_hvit_s_merlrav, 300 faces, box NME, fp32 2.97 %): NNCF's default
     # scheme 4.40 % right after quantization, its transformer scheme 2.99 %; so transformer is the default.
     model_type: Literal["transformer", "default"] = Field(
-        "transformer", description="nncf: the quantization scheme (transformer keeps attention-side ops in float)")
+        "transformer", description="nncf: the quantization scheme (transformer keeps attention-side ops in float)"
+    )
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
 
     @model_validator(mode="after")

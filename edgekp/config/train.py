@@ -16,16 +16,21 @@ class ModelSpec(StrictModel):
     num_points: int = Field(68, ge=1)
     overrides: dict[str, Any] = Field(default_factory=dict, description="keyword overrides of the variant's config")
     init_from: str | None = Field(
-        None, description="warm start: a run directory or model file whose weights initialize the network "
-        "(same architecture); the optimizer, schedule and EMA start fresh")
+        None,
+        description="warm start: a run directory or model file whose weights initialize the network "
+        "(same architecture); the optimizer, schedule and EMA start fresh",
+    )
 
 
 class LossSpec(StrictModel):
     type: Literal["l1", "smooth_l1", "wing"] = "wing"
     second_weight: float = Field(1.0, ge=0, description="weight of the loss on the expanded (augmented) copies")
     occluded_weight: float = Field(
-        1.0, ge=0, description="weight of externally occluded points (visibility 1, location estimated by the annotators); "
-        "points without a location (visibility 0) never count")
+        1.0,
+        ge=0,
+        description="weight of externally occluded points (visibility 1, location estimated by the annotators); "
+        "points without a location (visibility 0) never count",
+    )
     wing_w: float = Field(10.0, gt=0, description="Wing loss width, in pixels of the model input")
     wing_epsilon: float = Field(2.0, gt=0, description="Wing loss curvature, in pixels of the model input")
 
@@ -40,7 +45,9 @@ class OptimSpec(StrictModel):
     patience: int = Field(8, ge=1, description="stop after this many epochs without a better validation NME")
     grad_clip: float | None = Field(5.0, gt=0)
     ema_decay: float | None = Field(None, gt=0, lt=1, description="keep an exponential moving average of weights")
-    time_budget_min: float | None = Field(None, gt=0, description="stop (keeping the best checkpoint) after this many minutes")
+    time_budget_min: float | None = Field(
+        None, gt=0, description="stop (keeping the best checkpoint) after this many minutes"
+    )
 
 
 class TrainRecipe(StrictModel):

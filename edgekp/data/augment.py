@@ -154,12 +154,18 @@ class BatchAugmenter:
         mask = (inside_y[:, :, None] & inside_x[:, None, :]).unsqueeze(1)
         # A random colour with coarse texture (8 x 8 noise, upsampled): a hand, a cup, a sticker.
         colour = torch.rand(n, 3, 1, 1, generator=gen)
-        blotch = F.interpolate(torch.randn(n, 3, 8, 8, generator=gen), size=(h, w), mode="bilinear", align_corners=False)
+        blotch = F.interpolate(
+            torch.randn(n, 3, 8, 8, generator=gen), size=(h, w), mode="bilinear", align_corners=False
+        )
         fill = (colour + 0.1 * blotch).clamp(0, 1)
         return torch.where(mask, fill, images)
 
     def __call__(
-        self, images: torch.Tensor, points: torch.Tensor, generator: torch.Generator, roll_deg: torch.Tensor | None = None,
+        self,
+        images: torch.Tensor,
+        points: torch.Tensor,
+        generator: torch.Generator,
+        roll_deg: torch.Tensor | None = None,
         visibility: torch.Tensor | None = None,
     ) -> AugmentedBatch:
         """``visibility`` (N x K) travels with the points: a flip swaps it with the pairs, the warps keep it."""

@@ -130,7 +130,11 @@ def plan_balance(
         minority, major_n = (large, n_s) if n_l < n_s else (small, n_l)
         if len(minority) == 0:
             kind = "large" if n_l < n_s else "small"
-            fix = "use strategy 'rotate' or lower the threshold" if kind == "large" else "raise the threshold or add frontal faces"
+            fix = (
+                "use strategy 'rotate' or lower the threshold"
+                if kind == "large"
+                else "raise the threshold or add frontal faces"
+            )
             raise DataError(f"no {kind}-pose faces under {where}: oversampling cannot balance; {fix}")
         extra = _repeat_to(minority, major_n - len(minority), rng)
         base = np.concatenate([base, extra])
@@ -140,19 +144,25 @@ def plan_balance(
         minority, majority = (large, small) if n_l < n_s else (small, large)
         if len(minority) == 0:
             kind = "large" if n_l < n_s else "small"
-            raise DataError(f"no {kind}-pose faces under {where}: undersampling would drop every face; "
-                            f"use strategy {'rotate' if kind == 'large' else 'oversample'} or change the threshold")
+            raise DataError(
+                f"no {kind}-pose faces under {where}: undersampling would drop every face; "
+                f"use strategy {'rotate' if kind == 'large' else 'oversample'} or change the threshold"
+            )
         keep = rng.choice(majority, size=len(minority), replace=False)
         base = np.sort(np.concatenate([minority, keep]))
         roll = np.zeros(len(base))
         augment = np.zeros(len(base), dtype=bool)
     else:  # rotate
         if spec.roll_threshold is None:
-            raise DataError(f"strategy 'rotate' makes large-roll faces but balance.roll_threshold is not set ({where}); "
-                            "set balance.roll_threshold (e.g. 30)")
+            raise DataError(
+                f"strategy 'rotate' makes large-roll faces but balance.roll_threshold is not set ({where}); "
+                "set balance.roll_threshold (e.g. 30)"
+            )
         if n_l > n_s:
-            raise DataError(f"more large-pose ({n_l}) than small-pose ({n_s}) faces under {where}: rotation only makes "
-                            "large-pose faces; use strategy 'undersample' or 'oversample'")
+            raise DataError(
+                f"more large-pose ({n_l}) than small-pose ({n_s}) faces under {where}: rotation only makes "
+                "large-pose faces; use strategy 'undersample' or 'oversample'"
+            )
         k, odd = divmod(n_s - n_l, 2)
         chosen = rng.choice(small, size=k + odd, replace=False)
         current = None if poses is None else np.asarray(poses, np.float64).reshape(-1, 3)[chosen, 2]
@@ -170,7 +180,17 @@ def plan_balance(
     after = _counts(int(large_after.sum()), int((~large_after).sum()))
     gap, allowed = abs(after["large"] - after["small"]), allowed_gap(spec, after["total"])
     if gap > allowed:  # the strategies above cannot end here; this guards the guarantee itself
-        raise DataError(f"pose balance failed: |{after['large']} - {after['small']}| = {gap} > delta {allowed} under {where}")
-    log.info("pose balance (%s, %s): before large=%d small=%d, after large=%d small=%d (delta %d)",
-             spec.strategy, where, before["large"], before["small"], after["large"], after["small"], allowed)
+        raise DataError(
+            f"pose balance failed: |{after['large']} - {after['small']}| = {gap} > delta {allowed} under {where}"
+        )
+    log.info(
+        "pose balance (%s, %s): before large=%d small=%d, after large=%d small=%d (delta %d)",
+        spec.strategy,
+        where,
+        before["large"],
+        before["small"],
+        after["large"],
+        after["small"],
+        allowed,
+    )
     return BalancePlan(indices.astype(np.int64), roll.astype(np.float32), augment, before, after)

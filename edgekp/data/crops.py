@@ -26,7 +26,9 @@ from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
-CACHE_VERSION = 2  # bump when the crop geometry changes, so old caches are not reused (2: labelled-point box, visibility)
+CACHE_VERSION = (
+    2  # bump when the crop geometry changes, so old caches are not reused (2: labelled-point box, visibility)
+)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,14 @@ def _box_matrix(box: tuple[float, float, float, float], size: int) -> np.ndarray
 
 
 def crop_face(
-    image: np.ndarray, points: np.ndarray, size: int, box: tuple[float, float, float, float] | None = None,
-    margin: float = 0.25, jitter: float = 0.0, rng: np.random.Generator | None = None, border: str = "constant",
+    image: np.ndarray,
+    points: np.ndarray,
+    size: int,
+    box: tuple[float, float, float, float] | None = None,
+    margin: float = 0.25,
+    jitter: float = 0.0,
+    rng: np.random.Generator | None = None,
+    border: str = "constant",
 ) -> Crop:
     """Crop ``image`` (RGB uint8) to a size x size square from ``box`` (else the landmark box + margin).
 
@@ -148,17 +156,34 @@ class CropSet:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, images=self.images, points=self.points, poses=self.poses, sources=np.array(self.sources),
-                 photos=np.array(self.photos), size=self.size, margin=self.margin,
-                 visibility=self.vis(), pose_labelled=self.labelled_angles())
+        np.savez(
+            tmp,
+            images=self.images,
+            points=self.points,
+            poses=self.poses,
+            sources=np.array(self.sources),
+            photos=np.array(self.photos),
+            size=self.size,
+            margin=self.margin,
+            visibility=self.vis(),
+            pose_labelled=self.labelled_angles(),
+        )
         tmp.replace(path)  # atomic: a killed run never leaves half a cache
 
     @classmethod
     def load(cls, path: Path) -> CropSet:
         with np.load(Path(path)) as z:
-            return cls(z["images"], z["points"], z["poses"], [str(s) for s in z["sources"]],
-                       [str(s) for s in z["photos"]], int(z["size"]), float(z["margin"]),
-                       z["visibility"] if "visibility" in z else None, z["pose_labelled"] if "pose_labelled" in z else None)
+            return cls(
+                z["images"],
+                z["points"],
+                z["poses"],
+                [str(s) for s in z["sources"]],
+                [str(s) for s in z["photos"]],
+                int(z["size"]),
+                float(z["margin"]),
+                z["visibility"] if "visibility" in z else None,
+                z["pose_labelled"] if "pose_labelled" in z else None,
+            )
 
     def vis(self) -> np.ndarray:
         """N x K uint8 visibility (every labelled point visible when the set carries none)."""
@@ -188,14 +213,21 @@ def _poses(records: Sequence[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
 
     poses, labelled = record_poses_with_source(records)
     if np.isnan(poses).any():
-        log.warning("%d faces have no pose label and %d points: pose unknown (NaN)",
-                    int(np.isnan(poses[:, 0]).sum()), records[0].points.shape[0])
+        log.warning(
+            "%d faces have no pose label and %d points: pose unknown (NaN)",
+            int(np.isnan(poses[:, 0]).sum()),
+            records[0].points.shape[0],
+        )
     return poses, labelled
 
 
 def preload_crops(
-    records: Sequence[FaceRecord], size: int, margin: float = 0.25,
-    load: Callable[[FaceRecord], np.ndarray] | None = None, workers: int = 2, cache_dir: Path | None = None,
+    records: Sequence[FaceRecord],
+    size: int,
+    margin: float = 0.25,
+    load: Callable[[FaceRecord], np.ndarray] | None = None,
+    workers: int = 2,
+    cache_dir: Path | None = None,
 ) -> CropSet:
     """Decode and crop every face once, the box from its labelled landmarks + margin (the training
     geometry everywhere; a record's own ``box``, a detector's or the dataset's, is not used here).
@@ -227,8 +259,17 @@ def preload_crops(
 
     poses, labelled = _poses(records)
     visibility = np.stack([visibility_of(r) for r in records]).astype(np.uint8)
-    crops = CropSet(images, points, poses, [r.source for r in records], [r.photo for r in records], size, margin,
-                    visibility, labelled)
+    crops = CropSet(
+        images,
+        points,
+        poses,
+        [r.source for r in records],
+        [r.photo for r in records],
+        size,
+        margin,
+        visibility,
+        labelled,
+    )
     if cache_file is not None:
         crops.save(cache_file)
         log.info("crops: cached %d faces at %s", len(records), cache_file)

@@ -68,8 +68,11 @@ def pose_stats(dataset: Dataset, yaw_threshold: float) -> dict[str, Any]:
         col = angles[ok, k].astype(np.float64)
         out[name] = {
             "source": pose_source(from_label[ok, k]),
-            "min": float(col.min()), "max": float(col.max()), "mean": float(col.mean()),
-            "abs_mean": float(np.abs(col).mean()), "histogram": _histogram(col, HIST_EDGES[name]),
+            "min": float(col.min()),
+            "max": float(col.max()),
+            "mean": float(col.mean()),
+            "abs_mean": float(np.abs(col).mean()),
+            "histogram": _histogram(col, HIST_EDGES[name]),
         }
     return out
 
@@ -82,8 +85,11 @@ def visibility_stats(dataset: Dataset) -> dict[str, Any]:
     labelled = (vis > UNLABELLED).sum(axis=1)
     return {
         "carried": any(r.visibility is not None for r in dataset.records),
-        "points": {"visible": int((vis == VISIBLE).sum()), "occluded": int((vis == OCCLUDED).sum()),
-                   "self_occluded": int((vis == UNLABELLED).sum())},
+        "points": {
+            "visible": int((vis == VISIBLE).sum()),
+            "occluded": int((vis == OCCLUDED).sum()),
+            "self_occluded": int((vis == UNLABELLED).sum()),
+        },
         "labelled_points": int((vis > UNLABELLED).sum()),
         "faces_with_self_occlusion": int((vis == UNLABELLED).any(axis=1).sum()),
         "faces_with_occlusion": int((vis == OCCLUDED).any(axis=1).sum()),
@@ -117,7 +123,11 @@ def image_stats(dataset: Dataset, decode: bool = True) -> tuple[dict[str, Any], 
 
 
 def inspect_dataset(
-    path: str | Path, *, format: str = "auto", scheme: str | None = None, decode: bool = True,
+    path: str | Path,
+    *,
+    format: str = "auto",
+    scheme: str | None = None,
+    decode: bool = True,
     yaw_threshold: float | None = None,
 ) -> dict[str, Any]:
     """Everything ``edgekp data inspect`` reports, as a JSON-ready dict."""
@@ -186,8 +196,10 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"  {pose['note']}")
         for name in ("yaw", "pitch", "roll"):
             s = pose[name]
-            lines.append(f"  {name} ({s['source']}): min {s['min']:+.1f}, max {s['max']:+.1f}, mean {s['mean']:+.1f}, "
-                         f"mean |.| {s['abs_mean']:.1f} deg")
+            lines.append(
+                f"  {name} ({s['source']}): min {s['min']:+.1f}, max {s['max']:+.1f}, mean {s['mean']:+.1f}, "
+                f"mean |.| {s['abs_mean']:.1f} deg"
+            )
             lines.extend(_bars(s["histogram"]))
     if report["problems"]:
         lines.append(f"problems: {report['problem_count']}")

@@ -79,9 +79,13 @@ def _nearest_rotation_rows(m: np.ndarray) -> np.ndarray:
 def _skew(w: np.ndarray) -> np.ndarray:
     zero = np.zeros_like(w[..., 0])
     return np.stack(
-        [np.stack([zero, -w[..., 2], w[..., 1]], -1),
-         np.stack([w[..., 2], zero, -w[..., 0]], -1),
-         np.stack([-w[..., 1], w[..., 0], zero], -1)], -2)
+        [
+            np.stack([zero, -w[..., 2], w[..., 1]], -1),
+            np.stack([w[..., 2], zero, -w[..., 0]], -1),
+            np.stack([-w[..., 1], w[..., 0], zero], -1),
+        ],
+        -2,
+    )
 
 
 # The jaw contour (iBUG 0-16) is where label conventions disagree: AFLW2000-3D's pt3d_68 follows the
@@ -153,7 +157,9 @@ def fit_rotation(
     for _ in range(iterations):
         # Gauss-Newton on a small rotation update v (R <- exp([v]) R) and the scale.
         proj = np.einsum("nij,nkj->nki", rot, mc)  # N x 68 x 3, rotated model
-        scale = np.einsum("nk,nki,nki->n", w, proj[..., :2], centred) / np.einsum("nk,nki,nki->n", w, proj[..., :2], proj[..., :2])
+        scale = np.einsum("nk,nki,nki->n", w, proj[..., :2], centred) / np.einsum(
+            "nk,nki,nki->n", w, proj[..., :2], proj[..., :2]
+        )
         resid = centred - scale[:, None, None] * proj[..., :2]  # N x 68 x 2
         # d(x,y)/dv for a rotated point p: [v]x p -> dx = v1 p2 - v2 p1, dy = v2 p0 - v0 p2.
         p0, p1, p2 = proj[..., 0], proj[..., 1], proj[..., 2]
@@ -169,7 +175,9 @@ def fit_rotation(
         u, _, vt = np.linalg.svd(upd @ rot)
         rot = u @ vt
     proj = np.einsum("nij,nkj->nki", rot, mc)
-    scale = np.einsum("nk,nki,nki->n", w, proj[..., :2], centred) / np.einsum("nk,nki,nki->n", w, proj[..., :2], proj[..., :2])
+    scale = np.einsum("nk,nki,nki->n", w, proj[..., :2], centred) / np.einsum(
+        "nk,nki,nki->n", w, proj[..., :2], proj[..., :2]
+    )
     return rot, scale
 
 

@@ -24,7 +24,9 @@ _ONE = 1 << _SHIFT
 JAW, BROW_R, BROW_L, NOSE_BRIDGE, NOSE_BASE = range(0, 17), range(17, 22), range(22, 27), range(27, 31), range(31, 36)
 EYE_R, EYE_L, LIPS_OUT, LIPS_IN = range(36, 42), range(42, 48), range(48, 60), range(60, 68)
 
-SKIN = np.array([[255, 224, 196], [241, 194, 155], [224, 172, 125], [198, 134, 96], [141, 85, 56], [92, 58, 38]], np.float32)
+SKIN = np.array(
+    [[255, 224, 196], [241, 194, 155], [224, 172, 125], [198, 134, 96], [141, 85, 56], [92, 58, 38]], np.float32
+)
 HAIR = np.array([[20, 15, 12], [60, 40, 25], [110, 75, 40], [190, 150, 90], [120, 120, 120], [35, 30, 30]], np.float32)
 
 
@@ -37,8 +39,9 @@ def _model() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # Forehead and scalp: brow line lifted and pushed back, so hair and the face outline have a top.
     brows = mean[17:27]
     forehead = brows + np.array([0.0, -0.45, 0.25])
-    scalp = np.concatenate([brows * np.array([1.25, 1.0, 1.0]) + np.array([0.0, -0.95, 0.55]),
-                            mean[[0, 16]] + np.array([0.0, -0.5, 0.25])])
+    scalp = np.concatenate(
+        [brows * np.array([1.25, 1.0, 1.0]) + np.array([0.0, -0.95, 0.55]), mean[[0, 16]] + np.array([0.0, -0.5, 0.25])]
+    )
     return mean, comps, np.concatenate([forehead, scalp])
 
 
@@ -137,7 +140,13 @@ def render_face(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
     neck = np.array([jaw_l, jaw_r, jaw_r + down, jaw_l + down]) * 0.75 + 0.25 * chin
     cv2.fillPoly(img, [_poly(neck)], tuple(float(c) for c in skin * 0.75), cv2.LINE_AA, _SHIFT)
     if rng.random() < 0.85:
-        cv2.fillConvexPoly(img, _hull(np.concatenate([proj[68:], pts[[0, 1, 15, 16]]])), tuple(float(c) for c in hair), cv2.LINE_AA, _SHIFT)
+        cv2.fillConvexPoly(
+            img,
+            _hull(np.concatenate([proj[68:], pts[[0, 1, 15, 16]]])),
+            tuple(float(c) for c in hair),
+            cv2.LINE_AA,
+            _SHIFT,
+        )
     face_outline = _hull(np.concatenate([pts[:17], proj[68:78], pts[27:36]]))
     # Shade only the face's bounding window (1 px of border for the anti-aliased edge).
     bx, by, bw, bh = cv2.boundingRect(face_outline >> _SHIFT)
@@ -158,10 +167,22 @@ def render_face(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
     _blend(img[y0:y1, x0:x1], mask, skin[None, None, :] * shade[..., None])
 
     # Features far-to-near; a feature facing away from the camera is hidden by the face.
-    normals = {"eye_r": (-0.45, 0.0, -1.0), "eye_l": (0.45, 0.0, -1.0), "nose": (0.0, 0.0, -1.0), "mouth": (0.0, 0.2, -1.0)}
-    groups = {"eye_r": [*EYE_R, *BROW_R], "eye_l": [*EYE_L, *BROW_L], "nose": [*NOSE_BRIDGE, *NOSE_BASE], "mouth": [*LIPS_OUT]}
+    normals = {
+        "eye_r": (-0.45, 0.0, -1.0),
+        "eye_l": (0.45, 0.0, -1.0),
+        "nose": (0.0, 0.0, -1.0),
+        "mouth": (0.0, 0.2, -1.0),
+    }
+    groups = {
+        "eye_r": [*EYE_R, *BROW_R],
+        "eye_l": [*EYE_L, *BROW_L],
+        "nose": [*NOSE_BRIDGE, *NOSE_BASE],
+        "mouth": [*LIPS_OUT],
+    }
     order = sorted(groups, key=lambda g: -depth[groups[g]].mean())
-    lip = np.array([rng.uniform(150, 210), rng.uniform(60, 110), rng.uniform(70, 110)], np.float32) * (0.6 + 0.4 * skin / 255)
+    lip = np.array([rng.uniform(150, 210), rng.uniform(60, 110), rng.uniform(70, 110)], np.float32) * (
+        0.6 + 0.4 * skin / 255
+    )
     brow_c = tuple(float(c) for c in np.minimum(hair, skin * 0.45))
     for g in order:
         n = rot @ np.array(normals[g])
@@ -170,7 +191,9 @@ def render_face(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
             continue
         if g.startswith("eye"):
             eye, brow = (EYE_R, BROW_R) if g == "eye_r" else (EYE_L, BROW_L)
-            cv2.polylines(img, [_poly(pts[list(brow)])], False, brow_c, max(1, int(round(2.2 * px))), cv2.LINE_AA, _SHIFT)
+            cv2.polylines(
+                img, [_poly(pts[list(brow)])], False, brow_c, max(1, int(round(2.2 * px))), cv2.LINE_AA, _SHIFT
+            )
             e = pts[list(eye)]
             cv2.fillPoly(img, [_poly(e)], (235.0, 232.0, 225.0), cv2.LINE_AA, _SHIFT)
             # The iris is a disc clipped to the eye opening: masks on a small window around the eye.
@@ -179,7 +202,9 @@ def render_face(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
             if x1 > x0 and y1 > y0:
                 off = np.array([x0, y0])
                 iris = np.zeros((y1 - y0, x1 - x0), np.uint8)
-                cv2.circle(iris, tuple(_poly(e.mean(0) - off)), max(int(0.11 * iod * _ONE), 4), 255, -1, cv2.LINE_AA, _SHIFT)
+                cv2.circle(
+                    iris, tuple(_poly(e.mean(0) - off)), max(int(0.11 * iod * _ONE), 4), 255, -1, cv2.LINE_AA, _SHIFT
+                )
                 emask = np.zeros_like(iris)
                 cv2.fillPoly(emask, [_poly(e - off)], 255, cv2.LINE_AA, _SHIFT)
                 iris_c = np.array([rng.uniform(30, 110), rng.uniform(20, 80), rng.uniform(10, 60)], np.float32)
@@ -189,15 +214,43 @@ def render_face(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
             dark = tuple(float(c) for c in skin * 0.55)
             side_c = tuple(float(c) for c in skin * 0.8)
             cv2.fillConvexPoly(img, _hull(pts[[27, 31, 33, 35]]), side_c, cv2.LINE_AA, _SHIFT)
-            cv2.polylines(img, [_poly(pts[list(NOSE_BRIDGE)])], False, tuple(float(c) for c in skin * 0.7), max(1, int(round(1.3 * px))), cv2.LINE_AA, _SHIFT)
-            cv2.polylines(img, [_poly(pts[[31, 32, 33, 34, 35]])], False, dark, max(1, int(round(1.6 * px))), cv2.LINE_AA, _SHIFT)
-            cv2.circle(img, tuple(_poly(pts[30])), max(int(0.05 * iod * _ONE), 3), tuple(float(c) for c in np.minimum(skin * 1.1, 255)), -1, cv2.LINE_AA, _SHIFT)
+            cv2.polylines(
+                img,
+                [_poly(pts[list(NOSE_BRIDGE)])],
+                False,
+                tuple(float(c) for c in skin * 0.7),
+                max(1, int(round(1.3 * px))),
+                cv2.LINE_AA,
+                _SHIFT,
+            )
+            cv2.polylines(
+                img, [_poly(pts[[31, 32, 33, 34, 35]])], False, dark, max(1, int(round(1.6 * px))), cv2.LINE_AA, _SHIFT
+            )
+            cv2.circle(
+                img,
+                tuple(_poly(pts[30])),
+                max(int(0.05 * iod * _ONE), 3),
+                tuple(float(c) for c in np.minimum(skin * 1.1, 255)),
+                -1,
+                cv2.LINE_AA,
+                _SHIFT,
+            )
         else:
             cv2.fillPoly(img, [_poly(pts[list(LIPS_OUT)])], tuple(float(c) for c in lip), cv2.LINE_AA, _SHIFT)
             cv2.fillPoly(img, [_poly(pts[list(LIPS_IN)])], tuple(float(c) for c in lip * 0.35), cv2.LINE_AA, _SHIFT)
-            cv2.polylines(img, [_poly(pts[list(LIPS_IN)])], True, tuple(float(c) for c in lip * 0.5), max(1, int(round(px))), cv2.LINE_AA, _SHIFT)
+            cv2.polylines(
+                img,
+                [_poly(pts[list(LIPS_IN)])],
+                True,
+                tuple(float(c) for c in lip * 0.5),
+                max(1, int(round(px))),
+                cv2.LINE_AA,
+                _SHIFT,
+            )
     # Jaw line shadow where the chin meets the neck, when the jaw faces the camera.
-    cv2.polylines(img, [_poly(pts[3:14])], False, tuple(float(c) for c in skin * 0.6), max(1, int(round(px))), cv2.LINE_AA, _SHIFT)
+    cv2.polylines(
+        img, [_poly(pts[3:14])], False, tuple(float(c) for c in skin * 0.6), max(1, int(round(px))), cv2.LINE_AA, _SHIFT
+    )
 
     # Occluders, lighting, blur and noise: the last of them never move a label.
     if rng.random() < 0.25:
@@ -205,7 +258,18 @@ def render_face(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
         r = rng.uniform(0.2, 0.5) * iod
         colour = tuple(float(c) for c in rng.uniform(0, 255, 3))
         if rng.random() < 0.5:
-            cv2.ellipse(img, tuple(_poly(p)), (int(r * _ONE), int(r * rng.uniform(0.5, 1.5) * _ONE)), rng.uniform(0, 180), 0, 360, colour, -1, cv2.LINE_AA, _SHIFT)
+            cv2.ellipse(
+                img,
+                tuple(_poly(p)),
+                (int(r * _ONE), int(r * rng.uniform(0.5, 1.5) * _ONE)),
+                rng.uniform(0, 180),
+                0,
+                360,
+                colour,
+                -1,
+                cv2.LINE_AA,
+                _SHIFT,
+            )
         else:
             q = p + rng.normal(0, 1, 2) * r
             cv2.rectangle(img, tuple(_poly(p - r)), tuple(_poly(q + r)), colour, -1, cv2.LINE_AA, _SHIFT)

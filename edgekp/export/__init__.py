@@ -1,16 +1,36 @@
 """Export: one Target per runtime behind one interface; parity, metadata and lineage done once.
 
-    from edgekp.export import get_target, list_targets, export_one, ExportRequest
+from edgekp.export import get_target, list_targets, export_one, ExportRequest
 """
 
 from edgekp.export.base import (
-    PRECISIONS, Capabilities, ExportSpec, Route, Runner, Target, TorchRunner, get_target, list_targets,
+    PRECISIONS,
+    Capabilities,
+    ExportSpec,
+    Route,
+    Runner,
+    Target,
+    TorchRunner,
+    get_target,
+    list_targets,
     register_target,
 )
 
 __all__ = [
-    "PRECISIONS", "Capabilities", "ExportRequest", "ExportSpec", "Route", "Runner", "Target", "TorchRunner",
-    "export_many", "export_one", "get_target", "list_targets", "load_calibration", "register_target",
+    "PRECISIONS",
+    "Capabilities",
+    "ExportRequest",
+    "ExportSpec",
+    "Route",
+    "Runner",
+    "Target",
+    "TorchRunner",
+    "export_many",
+    "export_one",
+    "get_target",
+    "list_targets",
+    "load_calibration",
+    "register_target",
 ]
 
 

@@ -53,7 +53,8 @@ def qat_routes_for(target: str) -> tuple[QatRoute, ...]:
     """The QAT routes of one target, from the quantizer/target table the QAT recipe is validated with."""
     return tuple(
         QatRoute(q, Route(f"qat-{q}", ("int8",), (), target, (), f"{q} QAT ranges -> {target} int8, no re-calibration"))
-        for q, targets in QUANTIZER_TARGETS.items() if target in targets
+        for q, targets in QUANTIZER_TARGETS.items()
+        if target in targets
     )
 
 
@@ -166,13 +167,19 @@ class Target(ABC):
             if q.quantizer == quantizer:
                 if precision not in q.route.precisions:
                     raise UnsupportedOptionError(
-                        f"{source} is a QAT run: it exports at --precision int8 only (got {precision!r}); export its parent for {precision}")
+                        f"{source} is a QAT run: it exports at --precision int8 only (got {precision!r}); export its parent for {precision}"
+                    )
                 return q.route
-        allowed = [name for name in list_targets() if any(q.quantizer == quantizer for q in get_target(name).capabilities.qat_routes)]
+        allowed = [
+            name
+            for name in list_targets()
+            if any(q.quantizer == quantizer for q in get_target(name).capabilities.qat_routes)
+        ]
         trained = f" (for {trained_for})" if trained_for else ""
         raise UnsupportedOptionError(
             f"{source} was quantization-aware trained with {quantizer!r}{trained}; it exports only to {', '.join(allowed) or 'nothing'}, "
-            f"not {self.name!r}; run 'edgekp qat' with a {self.name} recipe (recipes/qat/) instead")
+            f"not {self.name!r}; run 'edgekp qat' with a {self.name} recipe (recipes/qat/) instead"
+        )
 
     def layout(self, route: Route) -> Layout:
         return route.layout or self.capabilities.layout
@@ -245,10 +252,10 @@ def register_target(cls: type[Target]) -> type[Target]:
 
 def _load_builtin() -> None:
     # Importing the target modules is cheap: their backends are imported inside the methods.
-    import edgekp.export.onnx  # noqa: F401  (registration order = listing order)
+    import edgekp.export.coreml
+    import edgekp.export.onnx
+    import edgekp.export.openvino
     import edgekp.export.tflite  # noqa: F401
-    import edgekp.export.coreml  # noqa: F401
-    import edgekp.export.openvino  # noqa: F401
 
 
 def list_targets() -> list[str]:

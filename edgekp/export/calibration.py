@@ -81,8 +81,14 @@ class CalibrationSet:
         return np.ascontiguousarray(self.images.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "path": str(self.path), "faces": len(self), "source": self.definition.source,
-                "n_large_pose": int(self.large_pose.sum()), "balanced": self.definition.balanced}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "faces": len(self),
+            "source": self.definition.source,
+            "n_large_pose": int(self.large_pose.sum()),
+            "balanced": self.definition.balanced,
+        }
 
 
 def resolve_definition(path: str | Path) -> Path:
@@ -107,8 +113,10 @@ def synthetic_warning(path: str | Path) -> str | None:
         return None  # the export itself reports a missing or broken definition
     if definition.source != "synthetic":
         return None
-    return (f"int8 calibrated on synthetic faces ({definition.name}, needs no download); real faces calibrate better: "
-            "--calib calibration/merlrav_300w_train_256.yaml --data-root DIR")
+    return (
+        f"int8 calibrated on synthetic faces ({definition.name}, needs no download); real faces calibrate better: "
+        "--calib calibration/merlrav_300w_train_256.yaml --data-root DIR"
+    )
 
 
 def read_definition(path: str | Path) -> CalibrationDef:
@@ -140,8 +148,12 @@ def synthetic_records(n: int, size: int, seed: int) -> list[Any]:
     from edgekp.data.synthetic import render_synthetic
 
     images, points, poses = render_synthetic(n, size=size, seed=seed)
-    return [FaceRecord(source=f"synthetic-{seed}-{i:06d}", points=points[i], array=images[i], pose=Pose(*map(float, poses[i])))
-            for i in range(n)]
+    return [
+        FaceRecord(
+            source=f"synthetic-{seed}-{i:06d}", points=points[i], array=images[i], pose=Pose(*map(float, poses[i]))
+        )
+        for i in range(n)
+    ]
 
 
 def record_sha(record: Any) -> str:
@@ -165,7 +177,9 @@ def _large(poses: np.ndarray, yaw_threshold: float) -> np.ndarray:
     return is_large_pose(np.nan_to_num(poses), BalanceSpec(yaw_threshold=yaw_threshold))
 
 
-def select(records: list[Any], n: int, *, seed: int, balanced: bool, yaw_threshold: float) -> tuple[list[int], np.ndarray]:
+def select(
+    records: list[Any], n: int, *, seed: int, balanced: bool, yaw_threshold: float
+) -> tuple[list[int], np.ndarray]:
     """Indices of n faces (half large-pose, half small-pose when balanced and possible), sorted."""
     if n > len(records):
         raise DataError(f"asked for {n} calibration faces but the source holds only {len(records)}")
@@ -185,9 +199,17 @@ def select(records: list[Any], n: int, *, seed: int, balanced: bool, yaw_thresho
 
 
 def build_definition(
-    name: str, *, n: int, seed: int = 0, balanced: bool = True, yaw_threshold: float = 30.0,
-    datasets: list[str] | None = None, data_root: Path | None = None, synthetic: SyntheticSource | None = None,
-    margin: float = 0.25, exclude: dict[str, set[str]] | None = None,
+    name: str,
+    *,
+    n: int,
+    seed: int = 0,
+    balanced: bool = True,
+    yaw_threshold: float = 30.0,
+    datasets: list[str] | None = None,
+    data_root: Path | None = None,
+    synthetic: SyntheticSource | None = None,
+    margin: float = 0.25,
+    exclude: dict[str, set[str]] | None = None,
 ) -> CalibrationDef:
     """Choose the faces and hash them; dataset paths are stored relative to ``data_root``.
 
@@ -221,11 +243,21 @@ def build_definition(
                 records.append(r)
                 rel_images.append(Path(r.image).resolve().relative_to(root).as_posix() if r.image is not None else None)
     index, large = select(records, n, seed=seed, balanced=balanced, yaw_threshold=yaw_threshold)
-    faces = [CalibFace(source=records[i].source, image=rel_images[i], sha256=record_sha(records[i]), large_pose=bool(b))
-             for i, b in zip(index, large, strict=True)]
+    faces = [
+        CalibFace(source=records[i].source, image=rel_images[i], sha256=record_sha(records[i]), large_pose=bool(b))
+        for i, b in zip(index, large, strict=True)
+    ]
     return CalibrationDef(
-        name=name, source="synthetic" if synthetic is not None else "dataset", datasets=entries, synthetic=synthetic,
-        n=len(faces), balanced=balanced, yaw_threshold=yaw_threshold, seed=seed, margin=margin, faces=faces,
+        name=name,
+        source="synthetic" if synthetic is not None else "dataset",
+        datasets=entries,
+        synthetic=synthetic,
+        n=len(faces),
+        balanced=balanced,
+        yaw_threshold=yaw_threshold,
+        seed=seed,
+        margin=margin,
+        faces=faces,
         excluded=sum(len(v) for v in (exclude or {}).values()),
     )
 

@@ -71,8 +71,10 @@ class CropSpec(_Part):
     side_scale: float = Field(gt=0)
     refine: int = Field(ge=0)
     center: str = "the box centre"
-    sampling: str = ("bilinear (cv2.warpAffine INTER_LINEAR), black outside the image; when the crop shrinks the "
-                     "image below 0.5x, the image is first resized by f = min(1, 2 * size / side) with INTER_AREA")
+    sampling: str = (
+        "bilinear (cv2.warpAffine INTER_LINEAR), black outside the image; when the crop shrinks the "
+        "image below 0.5x, the image is first resized by f = min(1, 2 * size / side) with INTER_AREA"
+    )
     refine_box: str = "the predicted landmarks' min/max box (image pixels kept as float32 between passes)"
     # Measured best refine count per box source (benchmarks/refine_choice.py); ``refine`` is the default.
     refine_by_box_source: dict[str, int] = Field(default_factory=lambda: dict(REFINE_BY_BOX_SOURCE))
@@ -134,8 +136,19 @@ class Contract(_Part):
 
 
 def build_contract(
-    *, input_name: str, layout: str, size: int, dtype: str, crop_margin: float, refine: int, output_name: str,
-    num_points: int, scheme: Any, model_name: str, weights_sha256: str, presence: dict[str, Any] | None = None,
+    *,
+    input_name: str,
+    layout: str,
+    size: int,
+    dtype: str,
+    crop_margin: float,
+    refine: int,
+    output_name: str,
+    num_points: int,
+    scheme: Any,
+    model_name: str,
+    weights_sha256: str,
+    presence: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Contract:
     """The contract of one export; ``extra`` adds keys (target, precision, the flat edgekp-export/1 metadata)."""
@@ -143,16 +156,28 @@ def build_contract(
     output: dict[str, Any] = {"landmarks": {"name": output_name, "shape": [1, num_points, 2]}}
     if presence is not None:
         output["presence"] = presence
-    return Contract.model_validate({
-        "format": FORMAT,
-        "input": {"name": input_name, "layout": layout, "height": size, "width": size, "dtype": dtype, "range": rng},
-        "crop": {"side_scale": 1.0 + 2.0 * crop_margin, "refine": refine},
-        "output": output,
-        "scheme": {"name": getattr(scheme, "name", "unknown"), "num_points": num_points,
-                   "flip_pairs": [list(p) for p in getattr(scheme, "flip_pairs", ())]},
-        "model": {"name": model_name, "weights_sha256": weights_sha256, "edgekp_version": __version__},
-        **(extra or {}),
-    })
+    return Contract.model_validate(
+        {
+            "format": FORMAT,
+            "input": {
+                "name": input_name,
+                "layout": layout,
+                "height": size,
+                "width": size,
+                "dtype": dtype,
+                "range": rng,
+            },
+            "crop": {"side_scale": 1.0 + 2.0 * crop_margin, "refine": refine},
+            "output": output,
+            "scheme": {
+                "name": getattr(scheme, "name", "unknown"),
+                "num_points": num_points,
+                "flip_pairs": [list(p) for p in getattr(scheme, "flip_pairs", ())],
+            },
+            "model": {"name": model_name, "weights_sha256": weights_sha256, "edgekp_version": __version__},
+            **(extra or {}),
+        }
+    )
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -163,44 +188,66 @@ def parse_contract(text: str | bytes | None, source: str, export_hint: str) -> C
     """The contract read from a file; a one-line LineageError naming the missing or wrong field and
     the export command that writes a complete one."""
     if text is None:
-        raise LineageError(f"{source!r} holds no {KEY!r} contract ({FORMAT}): missing field {KEY!r}; "
-                           f"re-export it to embed one: {export_hint}")
+        raise LineageError(
+            f"{source!r} holds no {KEY!r} contract ({FORMAT}): missing field {KEY!r}; "
+            f"re-export it to embed one: {export_hint}"
+        )
     try:
         data = json.loads(text)
     except ValueError:
         raise LineageError(f"{source!r}: its {KEY!r} contract is not JSON; re-export it: {export_hint}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
-        raise LineageError(f"{source!r}: its {KEY!r} metadata is {found!r}, not the {FORMAT} contract "
-                           f"(missing field 'format'/'input'/'crop'); re-export it: {export_hint}")
+        raise LineageError(
+            f"{source!r}: its {KEY!r} metadata is {found!r}, not the {FORMAT} contract "
+            f"(missing field 'format'/'input'/'crop'); re-export it: {export_hint}"
+        )
     try:
         return Contract.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         what = "missing field" if err["type"] == "missing" else f"bad field ({err['msg']})"
-        raise LineageError(f"{source!r}: its {FORMAT} contract has a {what} {_field(err['loc'])!r}; "
-                           f"re-export it: {export_hint}") from None
+        raise LineageError(
+            f"{source!r}: its {FORMAT} contract has a {what} {_field(err['loc'])!r}; re-export it: {export_hint}"
+        ) from None
 
 
 def check_input_shape(contract: Contract, tensor_shape: list[int], source: str) -> None:
     """A contract whose input disagrees with the file's own input tensor is refused (one line)."""
     declared = contract.input.shape()
     if [int(v) for v in tensor_shape] != declared:
-        raise LineageError(f"{source!r}: its contract says the input is {declared} ({contract.input.layout} "
-                           f"{contract.input.dtype}) but the file's input tensor is {list(tensor_shape)}; the file was altered or mislabelled")
+        raise LineageError(
+            f"{source!r}: its contract says the input is {declared} ({contract.input.layout} "
+            f"{contract.input.dtype}) but the file's input tensor is {list(tensor_shape)}; the file was altered or mislabelled"
+        )
 
 
-def export_contract(model: Any, metadata: dict[str, str], scheme: Any, layout: str, dtype: str, margin: float,
-                    source_hash: str) -> dict[str, Any]:
+def export_contract(
+    model: Any, metadata: dict[str, str], scheme: Any, layout: str, dtype: str, margin: float, source_hash: str
+) -> dict[str, Any]:
     """The edgekp-model/2 contract of one export (the flat edgekp-export/1 metadata rides along as ``export``)."""
     presence = None
     if has_presence(model):
         presence = {"name": PRESENCE, "shape": [1, 1], "kind": "logit", "threshold": presence_threshold(model)}
     contract = build_contract(
-        input_name=INPUT_NAME, layout=layout, size=int(metadata["input_size"]), dtype=dtype, crop_margin=margin,
-        refine=DEFAULT_REFINE, output_name=LANDMARKS if presence else OUTPUT_NAME, num_points=int(metadata["num_points"]),
-        scheme=scheme, model_name=metadata["model"], weights_sha256=source_hash, presence=presence,
-        extra={"target": metadata["target"], "precision": metadata["precision"], "route": metadata["route"], "export": metadata},
+        input_name=INPUT_NAME,
+        layout=layout,
+        size=int(metadata["input_size"]),
+        dtype=dtype,
+        crop_margin=margin,
+        refine=DEFAULT_REFINE,
+        output_name=LANDMARKS if presence else OUTPUT_NAME,
+        num_points=int(metadata["num_points"]),
+        scheme=scheme,
+        model_name=metadata["model"],
+        weights_sha256=source_hash,
+        presence=presence,
+        extra={
+            "target": metadata["target"],
+            "precision": metadata["precision"],
+            "route": metadata["route"],
+            "export": metadata,
+        },
     )
     return contract.model_dump(mode="json", exclude_none=True)
 

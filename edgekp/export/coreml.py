@@ -18,7 +18,16 @@ from typing import Any
 import numpy as np
 
 from edgekp.errors import EdgeKPError, UnsupportedOptionError
-from edgekp.export.base import PRECISIONS, Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
+from edgekp.export.base import (
+    PRECISIONS,
+    Capabilities,
+    ExportSpec,
+    Route,
+    Runner,
+    Target,
+    qat_routes_for,
+    register_target,
+)
 from edgekp.export.metadata import prefixed, unprefixed
 from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, CoreMLRunner, TorchRunner
 from edgekp.logs import get_logger
@@ -26,13 +35,19 @@ from edgekp.logs import get_logger
 log = get_logger(__name__)
 
 MACOS_NOTE = "CoreML accuracy and latency need a macOS host: on this host the export was verified structurally and its numerics estimated with the torch model in fp16"
-MACOS_NOTE_FP32 = ("CoreML accuracy and latency need a macOS host: on this host the export was verified structurally; "
-                   "its numerics were not measured (the fp32 program computes as the torch model does)")
+MACOS_NOTE_FP32 = (
+    "CoreML accuracy and latency need a macOS host: on this host the export was verified structurally; "
+    "its numerics were not measured (the fp32 program computes as the torch model does)"
+)
 
 
 def macos_note(precision: str) -> str:
     return MACOS_NOTE_FP32 if precision == "fp32" else MACOS_NOTE
-QAT_MACOS_NOTE = "CoreML accuracy and latency need a macOS host; on Linux the int8 ML Program is checked structurally only"
+
+
+QAT_MACOS_NOTE = (
+    "CoreML accuracy and latency need a macOS host; on Linux the int8 ML Program is checked structurally only"
+)
 INT8_MODES = ("weights", "palettize", "weights_activations")
 TARGETS = ("iOS15", "iOS16", "iOS17", "iOS18")
 _CT = (("coremltools", "coremltools"),)
@@ -48,11 +63,16 @@ def _compress(ml: Any, mode: str, bits: int, calibration: np.ndarray | None) -> 
     if mode == "palettize":
         config = cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(mode="kmeans", nbits=bits))
         return cto.palettize_weights(ml, config)
-    weights = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(
-        mode="linear_symmetric", dtype="int8", granularity="per_channel"))
+    weights = cto.OptimizationConfig(
+        global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", granularity="per_channel")
+    )
     if mode == "weights_activations":  # refused off macOS by check_options: it calibrates through predict
-        samples = [{INPUT_NAME: calibration[i:i + 1]} for i in range(len(calibration if calibration is not None else []))]
-        act = cto.OptimizationConfig(global_config=cto.experimental.OpActivationLinearQuantizerConfig(mode="linear_symmetric"))
+        samples = [
+            {INPUT_NAME: calibration[i : i + 1]} for i in range(len(calibration if calibration is not None else []))
+        ]
+        act = cto.OptimizationConfig(
+            global_config=cto.experimental.OpActivationLinearQuantizerConfig(mode="linear_symmetric")
+        )
         ml = cto.experimental.linear_quantize_activations(ml, act, samples)
     return cto.linear_quantize_weights(ml, weights)
 
@@ -76,8 +96,16 @@ def fake_quant_int8_weights(model: Any) -> Any:
 class CoreMLTarget(Target):
     name = "coreml"
     capabilities = Capabilities(
-        routes=(Route("torch", ("fp32", "fp16", "int8"), (), "coreml", _CT,
-                      "coremltools from torch.export to an ML Program; int8 = int8 weights (or palettized)"),),
+        routes=(
+            Route(
+                "torch",
+                ("fp32", "fp16", "int8"),
+                (),
+                "coreml",
+                _CT,
+                "coremltools from torch.export to an ML Program; int8 = int8 weights (or palettized)",
+            ),
+        ),
         runtime="CoreML, macOS/iOS only (structural checks and fp16 estimates on other hosts)",
         runtime_platforms=("Darwin",),
         runtime_os="macOS",
@@ -96,9 +124,13 @@ class CoreMLTarget(Target):
         size = spec.input_size
         with torch.no_grad():
             traced = torch.jit.trace(_finalized(model), torch.rand(1, 3, size, size))
-        ml = ct.convert(traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
-                        outputs=[ct.TensorType(name=OUTPUT_NAME)], convert_to="mlprogram",
-                        minimum_deployment_target=ct.target.iOS17)  # int8 activation quantize ops need iOS17
+        ml = ct.convert(
+            traced,
+            inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
+            outputs=[ct.TensorType(name=OUTPUT_NAME)],
+            convert_to="mlprogram",
+            minimum_deployment_target=ct.target.iOS17,
+        )  # int8 activation quantize ops need iOS17
         _describe(ml, spec, [OUTPUT_NAME])
         ml.short_description = QAT_MACOS_NOTE
         path = out_dir / self.artifact_name("model")
@@ -117,7 +149,9 @@ class CoreMLTarget(Target):
             )
         target = options.get("minimum_deployment_target", "iOS16")
         if target not in TARGETS:
-            raise UnsupportedOptionError(f"coreml minimum_deployment_target {target!r} is not one of: {', '.join(TARGETS)}")
+            raise UnsupportedOptionError(
+                f"coreml minimum_deployment_target {target!r} is not one of: {', '.join(TARGETS)}"
+            )
 
     def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Any, str]:
         # An image input: the app passes a CVPixelBuffer or CGImage, CoreML scales it (1/255) itself.
@@ -142,14 +176,25 @@ class CoreMLTarget(Target):
         precision = ct.precision.FLOAT32 if spec.precision == "fp32" else ct.precision.FLOAT16
         target = getattr(ct.target, str(spec.options.get("minimum_deployment_target", "iOS16")))
         if spec.image_input:
-            inputs = [ct.ImageType(name=INPUT_NAME, shape=(1, 3, size, size), scale=1.0 / 255.0, bias=[0.0, 0.0, 0.0],
-                                   color_layout=ct.colorlayout.RGB)]
+            inputs = [
+                ct.ImageType(
+                    name=INPUT_NAME,
+                    shape=(1, 3, size, size),
+                    scale=1.0 / 255.0,
+                    bias=[0.0, 0.0, 0.0],
+                    color_layout=ct.colorlayout.RGB,
+                )
+            ]
         else:
             inputs = [ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))]
         names = [LANDMARKS, PRESENCE] if presence else [OUTPUT_NAME]
         ml = ct.convert(
-            traced, inputs=inputs, outputs=[ct.TensorType(name=n) for n in names], convert_to="mlprogram",
-            compute_precision=precision, minimum_deployment_target=target,
+            traced,
+            inputs=inputs,
+            outputs=[ct.TensorType(name=n) for n in names],
+            convert_to="mlprogram",
+            compute_precision=precision,
+            minimum_deployment_target=target,
         )
         if spec.precision == "int8":
             mode = str(spec.options.get("int8_mode", "weights"))
@@ -166,7 +211,7 @@ class CoreMLTarget(Target):
             raise UnsupportedOptionError(f"cannot run {str(artifact)!r} here: CoreML needs a macOS host")
         try:
             return CoreMLRunner(artifact, threads)
-        except Exception as exc:  # noqa: BLE001 - CoreML raises plain Exceptions
+        except Exception as exc:
             raise EdgeKPError(f"CoreML cannot load {str(artifact)!r}: {str(exc)[:200]}") from None
 
     def reference_runner(self, model: Any, spec: ExportSpec, artifact: Path) -> Runner | None:
@@ -221,11 +266,17 @@ class CoreMLTarget(Target):
             problems.append("fp32 weights left in an fp16 model")
         max_unique = max((int(w.unique_values) for w in weights.values()), default=0)
         return {
-            "inputs": inputs, "outputs": outputs, "op_types": ops, "compressed_ops": compressed,
+            "inputs": inputs,
+            "outputs": outputs,
+            "op_types": ops,
+            "compressed_ops": compressed,
             "weights": {"count": len(weights), "dtypes": dtypes, "max_unique_values": max_unique},
             "spec_version": ml.get_spec().specificationVersion,
-            "executed": on_macos(), "note": "" if on_macos() else macos_note(spec.precision), "problems": problems,
-            "mil_ops": mil_op_precisions(ml.get_spec()), "placement": "compute-unit placement (CPU/GPU/ANE) needs macOS",
+            "executed": on_macos(),
+            "note": "" if on_macos() else macos_note(spec.precision),
+            "problems": problems,
+            "mil_ops": mil_op_precisions(ml.get_spec()),
+            "placement": "compute-unit placement (CPU/GPU/ANE) needs macOS",
         }
 
     def embedded_metadata(self, artifact: Path) -> dict[str, str]:
@@ -239,7 +290,9 @@ class CoreMLTarget(Target):
 
         from edgekp.export.contract import KEY
 
-        return dict(ct.models.MLModel(str(artifact), skip_model_load=True).get_spec().description.metadata.userDefined).get(KEY)
+        return dict(
+            ct.models.MLModel(str(artifact), skip_model_load=True).get_spec().description.metadata.userDefined
+        ).get(KEY)
 
 
 def _input_shape(feature: Any) -> list[int]:
@@ -261,11 +314,18 @@ def _describe(ml: Any, spec: ExportSpec, outputs: list[str]) -> None:
     ml.user_defined_metadata.update(prefixed({**spec.metadata, "macos_note": macos_note(spec.precision)}))
     if spec.contract:
         ml.user_defined_metadata[KEY] = json.dumps(spec.contract, sort_keys=True)
-    what = f"RGB image {s}x{s}: the square face crop" if spec.image_input else f"1x3x{s}x{s} float32 RGB in [0, 1]: the face crop"
+    what = (
+        f"RGB image {s}x{s}: the square face crop"
+        if spec.image_input
+        else f"1x3x{s}x{s} float32 RGB in [0, 1]: the face crop"
+    )
     ml.input_description[INPUT_NAME] = f"{what} (how to cut it: user_defined_metadata['edgekp'], docs/deploy.md)"
     for name in outputs:
-        ml.output_description[name] = ("presence logit 1x1: a face is in the crop when > threshold" if name == PRESENCE else
-                                        f"1x{spec.num_points}x2 landmarks (x, y) in crop units: crop pixel = u * {s} - 0.5")
+        ml.output_description[name] = (
+            "presence logit 1x1: a face is in the crop when > threshold"
+            if name == PRESENCE
+            else f"1x{spec.num_points}x2 landmarks (x, y) in crop units: crop pixel = u * {s} - 0.5"
+        )
 
 
 def _finalized(model: Any) -> Any:

@@ -79,7 +79,7 @@ def prefixed(meta: dict[str, str]) -> dict[str, str]:
 
 
 def unprefixed(meta: dict[str, str]) -> dict[str, str]:
-    return {k[len(PREFIX):]: v for k, v in meta.items() if k.startswith(PREFIX)}
+    return {k[len(PREFIX) :]: v for k, v in meta.items() if k.startswith(PREFIX)}
 
 
 def write_sidecar(artifact: Path, meta: dict[str, str], extra: dict[str, Any]) -> Path:

@@ -26,7 +26,9 @@ _ONNX_PACKAGES = (("onnx", "onnx"), ("onnxscript", "onnxscript"), ("onnxsim", "o
 _ORT = (("onnxruntime", "onnxruntime"),)
 
 
-def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool = True, exporter: str = "dynamo") -> str:
+def export_onnx(
+    model: Any, input_size: int, path: Path, *, dynamic_batch: bool = True, exporter: str = "dynamo"
+) -> str:
     """Write ``model`` to ``path`` as one self-contained ONNX file; returns the exporter that worked.
 
     ``exporter``: "dynamo" (tried first, falls back to "legacy" on failure) or "legacy" only.
@@ -47,18 +49,32 @@ def export_onnx(model: Any, input_size: int, path: Path, *, dynamic_batch: bool 
         try:
             shapes = {"x": {0: torch.export.Dim("batch", min=1, max=1024)}} if dynamic_batch else None
             program = torch.onnx.export(
-                model, example, dynamo=True, opset_version=OPSET, external_data=False,
-                input_names=[INPUT_NAME], output_names=outputs, dynamic_shapes=shapes,
+                model,
+                example,
+                dynamo=True,
+                opset_version=OPSET,
+                external_data=False,
+                input_names=[INPUT_NAME],
+                output_names=outputs,
+                dynamic_shapes=shapes,
             )
             program.save(str(path), external_data=False)
             return "dynamo"
-        except Exception as exc:  # noqa: BLE001 - any tracing failure falls back to the legacy exporter
-            log.warning("dynamo ONNX exporter failed (%s); falling back to the legacy exporter",
-                        str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
+        except Exception as exc:
+            log.warning(
+                "dynamo ONNX exporter failed (%s); falling back to the legacy exporter",
+                str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__,
+            )
     axes = {name: {0: "batch"} for name in [INPUT_NAME, *outputs]} if dynamic_batch else None
     torch.onnx.export(
-        model, example, str(path), dynamo=False, opset_version=OPSET,
-        input_names=[INPUT_NAME], output_names=outputs, dynamic_axes=axes,
+        model,
+        example,
+        str(path),
+        dynamo=False,
+        opset_version=OPSET,
+        input_names=[INPUT_NAME],
+        output_names=outputs,
+        dynamic_axes=axes,
     )
     return "legacy"
 
@@ -71,7 +87,7 @@ def simplify_onnx(path: Path) -> bool:
     model = onnx.load(str(path))
     try:
         simplified, ok = simplify(model)
-    except Exception as exc:  # noqa: BLE001 - onnxsim raises bare RuntimeErrors from C++
+    except Exception as exc:
         log.warning("onnxsim failed (%s); keeping the unsimplified graph", exc)
         return False
     if ok:
@@ -120,8 +136,16 @@ def embed_onnx_metadata(path: Path, meta: dict[str, str], contract: dict[str, An
 class OnnxTarget(Target):
     name = "onnx"
     capabilities = Capabilities(
-        routes=(Route("torch", ("fp32",), (), "onnx", _ONNX_PACKAGES,
-                      "torch.onnx dynamo exporter (legacy as fallback), opset 20, onnxsim"),),
+        routes=(
+            Route(
+                "torch",
+                ("fp32",),
+                (),
+                "onnx",
+                _ONNX_PACKAGES,
+                "torch.onnx dynamo exporter (legacy as fallback), opset 20, onnxsim",
+            ),
+        ),
         runtime="onnxruntime, here (any OS)",
         runtime_platforms=None,
         suffix=".onnx",
@@ -150,13 +174,15 @@ class OnnxTarget(Target):
         used = export_onnx(model, spec.input_size, path, exporter=str(spec.options.get("exporter", "dynamo")))
         simplified = simplify_onnx(path) if spec.options.get("simplify", True) else False
         log.info("onnx: %s exporter, opset %d, simplified=%s", used, OPSET, simplified)
-        embed_onnx_metadata(path, {**spec.metadata, "onnx_exporter": used, "onnx_simplified": str(simplified)}, spec.contract)
+        embed_onnx_metadata(
+            path, {**spec.metadata, "onnx_exporter": used, "onnx_simplified": str(simplified)}, spec.contract
+        )
         return path
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
         try:
             return OrtRunner(artifact, threads)
-        except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail/InvalidGraph types
+        except Exception as exc:
             raise EdgeKPError(f"onnxruntime cannot load {str(artifact)!r}: {str(exc).splitlines()[0][:200]}") from None
 
     def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:

@@ -31,7 +31,7 @@ log = get_logger(__name__)
 _SATURATE = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255)}
 
 
-def _constants(graph) -> dict[str, np.ndarray]:  # noqa: ANN001 - onnx GraphProto
+def _constants(graph) -> dict[str, np.ndarray]:
     from onnx import numpy_helper
 
     values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
@@ -67,7 +67,7 @@ def nncf_weight_grid(model: Any, input_size: int) -> dict[str, np.ndarray]:
     handles = []
     for name, module in model.named_modules():
         if isinstance(module, BaseQuantizer):
-            key = next((name[len(p):] for p in _HOOK_PREFIXES if name.startswith(p)), name)
+            key = next((name[len(p) :] for p in _HOOK_PREFIXES if name.startswith(p)), name)
 
             def keep(_m: Any, args: tuple, out: Any, key: str = key) -> None:
                 if isinstance(args[0], torch.nn.Parameter):
@@ -120,8 +120,12 @@ def fold_weight_quantizers(path: Path, grid: dict[str, np.ndarray] | None = None
         value = constants[weight]
         on_grid = _grid_value(node.name, grid, value.shape) if grid else None
         from_grid += on_grid is not None
-        q = _quantize(value if on_grid is None else on_grid, scale, zero_point,
-                      axis if axis >= 0 else axis + len(initializers[weight].dims))
+        q = _quantize(
+            value if on_grid is None else on_grid,
+            scale,
+            zero_point,
+            axis if axis >= 0 else axis + len(initializers[weight].dims),
+        )
         graph.initializer.append(numpy_helper.from_array(q, node.output[0]))
         consumers[weight] -= 1
         if consumers[weight] == 0:
@@ -131,5 +135,7 @@ def fold_weight_quantizers(path: Path, grid: dict[str, np.ndarray] | None = None
     graph.node.extend(keep)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
-    log.info("onnx Q/DQ: %d weight quantizers folded to int8 (%d from NNCF's fake-quantized weights)", folded, from_grid)
+    log.info(
+        "onnx Q/DQ: %d weight quantizers folded to int8 (%d from NNCF's fake-quantized weights)", folded, from_grid
+    )
     return folded

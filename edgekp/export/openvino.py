@@ -56,7 +56,9 @@ def nncf_overflow_fix(setting: str) -> Any:
     from nncf.quantization.advanced_parameters import OverflowFix
 
     setting = overflow_fix_for_host() if setting == "auto" else setting
-    return {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer_only": OverflowFix.FIRST_LAYER}[setting]
+    return {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer_only": OverflowFix.FIRST_LAYER}[
+        setting
+    ]
 
 
 def float_scope(model: Any, float_modules: tuple[str, ...], prefix: str = "") -> Any:
@@ -65,7 +67,9 @@ def float_scope(model: Any, float_modules: tuple[str, ...], prefix: str = "") ->
     import nncf
 
     require_modules(model, float_modules, "openvino.float_modules")
-    return nncf.IgnoredScope(patterns=[rf"__module\.{re.escape(prefix + name)}([./].*)?" for name in float_modules], validate=False)
+    return nncf.IgnoredScope(
+        patterns=[rf"__module\.{re.escape(prefix + name)}([./].*)?" for name in float_modules], validate=False
+    )
 
 
 def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str, ignored: Any = None) -> Any:
@@ -73,9 +77,11 @@ def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str, ignored
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
     fix = nncf_overflow_fix(overflow_fix)
-    samples = [np.ascontiguousarray(calibration[i:i + 1], np.float32) for i in range(len(calibration))]
+    samples = [np.ascontiguousarray(calibration[i : i + 1], np.float32) for i in range(len(calibration))]
     return nncf.quantize(
-        ov_model, nncf.Dataset(samples), subset_size=len(samples),
+        ov_model,
+        nncf.Dataset(samples),
+        subset_size=len(samples),
         preset=nncf.QuantizationPreset.PERFORMANCE,
         # Transformer scheme: keeps the attention's activation-by-activation matmuls and the
         # normalizer out of int8; on the shipped model the NME cost fell from +10.4 % to +1.4 %.
@@ -105,8 +111,16 @@ def _batch(spec: ExportSpec) -> int | None:
 class OpenVINOTarget(Target):
     name = "openvino"
     capabilities = Capabilities(
-        routes=(Route("torch", ("fp32", "fp16", "int8"), ("int8",), "openvino", _OV + _NNCF,
-                      "ov.convert_model from the torch module; int8 by nncf.quantize (PTQ)"),),
+        routes=(
+            Route(
+                "torch",
+                ("fp32", "fp16", "int8"),
+                ("int8",),
+                "openvino",
+                _OV + _NNCF,
+                "ov.convert_model from the torch module; int8 by nncf.quantize (PTQ)",
+            ),
+        ),
         runtime="OpenVINO CPU plugin, here (x86/ARM CPUs, Intel GPUs/NPUs elsewhere)",
         runtime_platforms=None,
         suffix=".xml",
@@ -128,8 +142,11 @@ class OpenVINOTarget(Target):
 
         presence = has_presence(model)
         source = DeployModel(model.eval(), "NCHW", "float32").eval() if presence else model.eval()
-        ov_model = ov.convert_model(source, example_input=torch.rand(batch or 1, 3, size, size),
-                                    input=[ov.PartialShape([batch or -1, 3, size, size])])
+        ov_model = ov.convert_model(
+            source,
+            example_input=torch.rand(batch or 1, 3, size, size),
+            input=[ov.PartialShape([batch or -1, 3, size, size])],
+        )
         ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
         ov_model.outputs[0].get_tensor().set_names({LANDMARKS if presence else OUTPUT_NAME})
         if presence:
@@ -149,7 +166,9 @@ class OpenVINOTarget(Target):
         inp.preprocess().convert_element_type(ov.Type.f32).scale(255.0)
         return ppp.build()
 
-    def _save(self, ov_model: Any, spec: ExportSpec | None, out_dir: Path, fp16: bool, extra: dict[str, str] | None = None) -> Path:
+    def _save(
+        self, ov_model: Any, spec: ExportSpec | None, out_dir: Path, fp16: bool, extra: dict[str, str] | None = None
+    ) -> Path:
         """``spec`` None (or falsy): a bare IR for latency screens (edgekp.compress.int8_screen), no contract."""
         import json
 
@@ -182,7 +201,9 @@ class OpenVINOTarget(Target):
             log.info("openvino int8: nncf.quantize on %d faces, overflow_fix=%s", len(calibration), fix)
             # Specs built without options (not from a recipe) get the recipe's default, as for the batch.
             float_modules = tuple(spec.options.get("float_modules", OpenVINOOptions().float_modules))
-            ov_model = _quantize(ov_model, calibration, fix, float_scope(model, float_modules, _prefix(model)) if float_modules else None)
+            ov_model = _quantize(
+                ov_model, calibration, fix, float_scope(model, float_modules, _prefix(model)) if float_modules else None
+            )
             extra["nncf_overflow_fix"] = fix
         return self._save(ov_model, spec, out_dir, fp16=spec.precision == "fp16", extra=extra)
 
@@ -200,7 +221,9 @@ class OpenVINOTarget(Target):
         for op in model.get_ops():
             name = op.get_type_name()
             ops[name] = ops.get(name, 0) + 1
-        weight_types = sorted({str(op.get_output_element_type(0)) for op in model.get_ops() if op.get_type_name() == "Constant"})
+        weight_types = sorted(
+            {str(op.get_output_element_type(0)) for op in model.get_ops() if op.get_type_name() == "Constant"}
+        )
         problems = []
         if spec.precision == "int8" and not ops.get("FakeQuantize"):
             problems.append("no FakeQuantize ops: the model was not quantized")

@@ -77,7 +77,11 @@ def _nme(pred: np.ndarray, gt: np.ndarray, scheme: Any) -> float | None:
 
 
 def compare(
-    torch_pred: np.ndarray, artifact_pred: np.ndarray, gt: np.ndarray | None, scheme: Any, tolerance: Tolerance,
+    torch_pred: np.ndarray,
+    artifact_pred: np.ndarray,
+    gt: np.ndarray | None,
+    scheme: Any,
+    tolerance: Tolerance,
     report: ParityReport,
 ) -> ParityReport:
     """Fill ``report`` with the differences and one Check per configured limit."""
@@ -109,8 +113,9 @@ def compare(
 PRESENCE_AGREEMENT_MIN = 0.95
 
 
-def compare_presence(torch_logit: np.ndarray | None, artifact_logit: np.ndarray | None, tolerance: Tolerance,
-                     report: ParityReport) -> None:
+def compare_presence(
+    torch_logit: np.ndarray | None, artifact_logit: np.ndarray | None, tolerance: Tolerance, report: ParityReport
+) -> None:
     """The presence output of a model that has one: the same limits as the landmarks, in logits."""
     if torch_logit is None:
         return
@@ -121,17 +126,32 @@ def compare_presence(torch_logit: np.ndarray | None, artifact_logit: np.ndarray 
     report.presence_max_abs = float(diff.max())
     report.presence_agreement = float(np.mean((artifact_logit.reshape(-1) > 0) == (torch_logit.reshape(-1) > 0)))
     if tolerance.max_abs is not None:
-        report.checks.append(Check("presence_max_abs", report.presence_max_abs, tolerance.max_abs,
-                                   report.presence_max_abs <= tolerance.max_abs))
+        report.checks.append(
+            Check(
+                "presence_max_abs",
+                report.presence_max_abs,
+                tolerance.max_abs,
+                report.presence_max_abs <= tolerance.max_abs,
+            )
+        )
     else:
-        report.checks.append(Check("presence_agreement", report.presence_agreement, PRESENCE_AGREEMENT_MIN,
-                                   report.presence_agreement >= PRESENCE_AGREEMENT_MIN))
+        report.checks.append(
+            Check(
+                "presence_agreement",
+                report.presence_agreement,
+                PRESENCE_AGREEMENT_MIN,
+                report.presence_agreement >= PRESENCE_AGREEMENT_MIN,
+            )
+        )
 
 
 def summary(report: ParityReport) -> str:
     """One human line: what was compared and the numbers."""
-    parts = [f"{report.target} {report.precision} ({report.route})", f"{report.faces} faces",
-             f"{report.runtime} vs {report.reference}"]
+    parts = [
+        f"{report.target} {report.precision} ({report.route})",
+        f"{report.faces} faces",
+        f"{report.runtime} vs {report.reference}",
+    ]
     if report.max_abs is not None:
         parts.append(f"max abs {report.max_abs:.2e}")
     if report.nme_torch is not None and report.nme_artifact is not None:

@@ -161,12 +161,16 @@ def _check_calibration(calib: CalibrationSet, num_points: int, what: str) -> Non
         raise LineageError(f"{what} set {calib.name!r} has {k} points per face but the model predicts {num_points}")
 
 
-def select_route(request: ExportRequest, target: Target, parent_path: Path, loaded: LoadedModel, options: dict[str, Any]) -> Route:
+def select_route(
+    request: ExportRequest, target: Target, parent_path: Path, loaded: LoadedModel, options: dict[str, Any]
+) -> Route:
     """The route of a request: the QAT route of the model's quantizer, else the requested one; refusals here."""
     q = loaded.quantization
     if q is not None:
         if request.route is not None:
-            raise EdgeKPError(f"{str(parent_path)!r} is a QAT run: it converts with its quantizer's route, not --route {request.route}")
+            raise EdgeKPError(
+                f"{str(parent_path)!r} is a QAT run: it converts with its quantizer's route, not --route {request.route}"
+            )
         route = target.qat_route(q.quantizer, request.precision, source=repr(str(parent_path)), trained_for=q.target)
     else:
         route = target.check_supported(request.precision, request.route, options)
@@ -174,8 +178,15 @@ def select_route(request: ExportRequest, target: Target, parent_path: Path, load
     return route
 
 
-def plan_export(request: ExportRequest, *, parent: Parent, recipe: ExportRecipe, out: str | Path | None = None,
-                calib: str | None = None, data_root: str | None = None) -> ExportPlan:
+def plan_export(
+    request: ExportRequest,
+    *,
+    parent: Parent,
+    recipe: ExportRecipe,
+    out: str | Path | None = None,
+    calib: str | None = None,
+    data_root: str | None = None,
+) -> ExportPlan:
     """Every check that needs no conversion, then what the conversion needs."""
     target = get_target(request.target)
     options = target_options(recipe, target.name)
@@ -184,7 +195,9 @@ def plan_export(request: ExportRequest, *, parent: Parent, recipe: ExportRecipe,
     cfg = model.config
     size, k = int(cfg.input_size), int(cfg.num_points)
     if "crop_margin" not in meta:
-        raise LineageError(f"{str(parent.path)!r}: its model.pt records no crop_margin; the crops a phone app must cut are unknown")
+        raise LineageError(
+            f"{str(parent.path)!r}: its model.pt records no crop_margin; the crops a phone app must cut are unknown"
+        )
 
     root = data_root or recipe.data_root
     calib_def = calib or recipe.calibration
@@ -193,29 +206,71 @@ def plan_export(request: ExportRequest, *, parent: Parent, recipe: ExportRecipe,
     parity_set = calibration if recipe.parity in (None, calib_def) else load_calibration(recipe.parity, root, size)
     _check_calibration(parity_set, k, "parity")
     if len(parity_set) < recipe.parity_min_faces:
-        raise EdgeKPError(f"parity set {parity_set.name!r} has {len(parity_set)} faces; at least {recipe.parity_min_faces} are needed")
+        raise EdgeKPError(
+            f"parity set {parity_set.name!r} has {len(parity_set)} faces; at least {recipe.parity_min_faces} are needed"
+        )
     tol = getattr(recipe.tolerances, request.precision)
 
     out_dir = Path(out) if out is not None else default_out(parent.path, target, request.precision, route.name)
     scheme = _scheme(k, meta.get("scheme") if isinstance(meta.get("scheme"), str) else None)
     # QAT routes convert the fake-quantized graph as trained: NCHW float in.
-    layout, dtype = ("NCHW", "float32") if parent.loaded.quantization is not None else target.input_form(route, request.precision, options)
+    layout, dtype = (
+        ("NCHW", "float32")
+        if parent.loaded.quantization is not None
+        else target.input_form(route, request.precision, options)
+    )
     source_hash = sha256_file(parent.loaded.path)
     metadata = build_metadata(
-        target=target.name, precision=request.precision, route=route.name, input_size=size, num_points=k,
-        scheme=getattr(scheme, "name", None), layout=layout, crop_margin=float(meta["crop_margin"]),
-        source_run=str(parent.path.resolve()), source_hash=source_hash,
-        model_name=str(getattr(model, "variant", "custom")), mean=tuple(cfg.mean), std=tuple(cfg.std),
-        options=options if request.precision in target.capabilities.metadata_options else {}, input_dtype=dtype,
+        target=target.name,
+        precision=request.precision,
+        route=route.name,
+        input_size=size,
+        num_points=k,
+        scheme=getattr(scheme, "name", None),
+        layout=layout,
+        crop_margin=float(meta["crop_margin"]),
+        source_run=str(parent.path.resolve()),
+        source_hash=source_hash,
+        model_name=str(getattr(model, "variant", "custom")),
+        mean=tuple(cfg.mean),
+        std=tuple(cfg.std),
+        options=options if request.precision in target.capabilities.metadata_options else {},
+        input_dtype=dtype,
     )
     if parent.loaded.quantization is not None:
         metadata["qat_quantizer"] = parent.loaded.quantization.quantizer
     contract = export_contract(model, metadata, scheme, layout, dtype, float(meta["crop_margin"]), source_hash)
-    spec = ExportSpec(size, k, request.precision, route.name, getattr(scheme, "name", None), options, metadata, layout,  # type: ignore[arg-type]
-                      dtype, contract)
-    resolved = recipe.model_dump(mode="json") | {"exports": [request.__dict__], "calibration": calib_def, "data_root": root}
-    return ExportPlan(request, target, route, parent, spec, calibration, parity_set, Tolerance(tol.max_abs, tol.nme_rel),
-                      out_dir, resolved, scheme, recipe.threads)
+    spec = ExportSpec(
+        size,
+        k,
+        request.precision,
+        route.name,
+        getattr(scheme, "name", None),
+        options,
+        metadata,
+        layout,  # type: ignore[arg-type]
+        dtype,
+        contract,
+    )
+    resolved = recipe.model_dump(mode="json") | {
+        "exports": [request.__dict__],
+        "calibration": calib_def,
+        "data_root": root,
+    }
+    return ExportPlan(
+        request,
+        target,
+        route,
+        parent,
+        spec,
+        calibration,
+        parity_set,
+        Tolerance(tol.max_abs, tol.nme_rel),
+        out_dir,
+        resolved,
+        scheme,
+        recipe.threads,
+    )
 
 
 def convert(plan: ExportPlan) -> Converted:
@@ -233,7 +288,7 @@ def convert(plan: ExportPlan) -> Converted:
             artifact = plan.target.convert(model, plan.spec, calib, plan.out_dir)
     except EdgeKPError:
         raise
-    except Exception as exc:  # noqa: BLE001 - third-party converters raise anything; the chain keeps their traceback for -v
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0][:240] if str(exc).strip() else type(exc).__name__
         raise ExportValidationError(f"{plan.label} conversion failed: {type(exc).__name__}: {first}") from exc
     seconds = time.perf_counter() - t0
@@ -295,9 +350,15 @@ def record(plan: ExportPlan, run: RunDir, converted: Converted, checked: Validat
     """Sidecar and manifest; a failed parity check keeps the artifact in failed/ and raises one line."""
     report, artifact = checked.report, converted.artifact
     entry = {
-        "artifact": artifact.name, "size_bytes": converted.size_bytes, "convert_seconds": round(converted.seconds, 3),
-        "sha256": _hash(artifact), "calibration": plan.calibration.describe(), "parity_set": plan.parity_set.describe(),
-        "parity": report.to_dict(), "structure": checked.structure, "embedded_metadata": bool(checked.embedded),
+        "artifact": artifact.name,
+        "size_bytes": converted.size_bytes,
+        "convert_seconds": round(converted.seconds, 3),
+        "sha256": _hash(artifact),
+        "calibration": plan.calibration.describe(),
+        "parity_set": plan.parity_set.describe(),
+        "parity": report.to_dict(),
+        "structure": checked.structure,
+        "embedded_metadata": bool(checked.embedded),
         "contract": plan.spec.contract,
     }
     write_sidecar(artifact, plan.spec.metadata, entry)
@@ -310,13 +371,24 @@ def record(plan: ExportPlan, run: RunDir, converted: Converted, checked: Validat
             raise ExportValidationError(f"{exc} (artifact and report kept in {failed})") from None
     # Delegate readiness (TFLite) and MIL ops with precisions (CoreML) go into the manifest as well.
     readiness = {k: checked.structure[k] for k in ("delegates", "mil_ops", "placement") if k in checked.structure}
-    run.finish("ok", artifacts={artifact.name: entry["sha256"]}, parity=report.to_dict(),
-               size_bytes=converted.size_bytes, convert_seconds=entry["convert_seconds"], **readiness)
+    run.finish(
+        "ok",
+        artifacts={artifact.name: entry["sha256"]},
+        parity=report.to_dict(),
+        size_bytes=converted.size_bytes,
+        convert_seconds=entry["convert_seconds"],
+        **readiness,
+    )
     log.info("parity: %s", summary(report))
     if report.estimated:
         log.warning("%s", report.note or f"{plan.target.name}: numerics estimated, not measured on the target runtime")
-    return {**entry, "out": str(plan.out_dir), "artifact": str(artifact), "sidecar": str(sidecar_path(artifact)),
-            "summary": summary(report)}
+    return {
+        **entry,
+        "out": str(plan.out_dir),
+        "artifact": str(artifact),
+        "sidecar": str(sidecar_path(artifact)),
+        "summary": summary(report),
+    }
 
 
 def export_one(
@@ -338,13 +410,23 @@ def export_one(
     plan = plan_export(request, parent=parent, recipe=recipe, out=out, calib=calib, data_root=data_root)
     existing = plan.out_dir / plan.target.artifact_name("model")
     if existing.exists() and not force:
-        raise ConfigError(f"{str(plan.out_dir)!r} already holds an export ({existing.name}); give --force to replace it, "
-                          "or --out another folder")
+        raise ConfigError(
+            f"{str(plan.out_dir)!r} already holds an export ({existing.name}); give --force to replace it, "
+            "or --out another folder"
+        )
     run = RunDir.create(plan.out_dir, "export", recipe=plan.resolved, parent=parent.run, threads=recipe.threads)
     if (plan.out_dir / FAILED).exists():
         shutil.rmtree(plan.out_dir / FAILED)
-    report = ParityReport(plan.target.name, request.precision, plan.route.name, len(plan.parity_set), "torch", "", False,
-                          face_set=plan.parity_set.name)
+    report = ParityReport(
+        plan.target.name,
+        request.precision,
+        plan.route.name,
+        len(plan.parity_set),
+        "torch",
+        "",
+        False,
+        face_set=plan.parity_set.name,
+    )
     converted: Converted | None = None
     try:
         converted = convert(plan)
@@ -352,7 +434,11 @@ def export_one(
     except BaseException as exc:
         # Recorded either way (the manifest says failed, the artifact goes to failed/); a user error
         # propagates as the one line it is, anything else as the bug it is, traceback intact.
-        message = str(exc) if isinstance(exc, EdgeKPError) else f"{plan.label} checks crashed: {type(exc).__name__}: {str(exc)[:240]}"
+        message = (
+            str(exc)
+            if isinstance(exc, EdgeKPError)
+            else f"{plan.label} checks crashed: {type(exc).__name__}: {str(exc)[:240]}"
+        )
         if message not in report.problems:
             report.problems.append(message)
         _move_to_failed(plan.out_dir, converted.artifact if converted else None, report.to_dict())
@@ -367,7 +453,9 @@ def check_request(request: ExportRequest, from_run: str | Path, recipe: ExportRe
     target = get_target(request.target)
     if run.kind == "qat":
         r = run.manifest.get("recipe") or {}
-        target.qat_route(str(r.get("quantizer")), request.precision, source=repr(str(run.path)), trained_for=str(r.get("target")))
+        target.qat_route(
+            str(r.get("quantizer")), request.precision, source=repr(str(run.path)), trained_for=str(r.get("target"))
+        )
     else:
         target.check_supported(request.precision, request.route, target_options(recipe, target.name))
 

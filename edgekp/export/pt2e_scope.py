@@ -14,9 +14,15 @@ from typing import Any
 # by name -> their torch.ops.aten overloads. Measured on kp_hvit_t_qf (benchmarks/tflite_int8_scopes.py,
 # VNNI host): none of them makes the graph faster. int8 BATCH_MATMUL runs in TFLite's own kernel, not
 # XNNPACK (the model 2x slower). config/export.py's TFLiteOptions.int8_ops lists the same names.
-_ATEN_OVERLOADS = {"matmul": ("matmul.default", "bmm.default"), "add": ("add.Tensor",), "mul": ("mul.Tensor",),
-                   "relu": ("relu.default",), "gelu": ("gelu.default",), "mean": ("mean.dim",),
-                   "sigmoid": ("sigmoid.default",)}
+_ATEN_OVERLOADS = {
+    "matmul": ("matmul.default", "bmm.default"),
+    "add": ("add.Tensor",),
+    "mul": ("mul.Tensor",),
+    "relu": ("relu.default",),
+    "gelu": ("gelu.default",),
+    "mean": ("mean.dim",),
+    "sigmoid": ("sigmoid.default",),
+}
 EXTRA_INT8_OPS = tuple(_ATEN_OVERLOADS)
 # The linear-attention division stays float whatever is asked: an int8 denominator can round to
 # its zero point, and TFLite's int8 DIV then aborts the whole invoke.
@@ -46,12 +52,21 @@ def inside(node: Any, module_name: str) -> bool:
 
 
 def _in_never_int8(node: Any) -> bool:
-    return any(part in str(path).split(".") for path, _ in (node.meta.get("nn_module_stack") or {}).values()
-               for part in _NEVER_INT8)
+    return any(
+        part in str(path).split(".")
+        for path, _ in (node.meta.get("nn_module_stack") or {}).values()
+        for part in _NEVER_INT8
+    )
 
 
-def scoped_quantizer(float_modules: Sequence[str], *, is_qat: bool = False, is_dynamic: bool = False,
-                     qat_only_ops: list[str] | None = None, int8_ops: Sequence[str] = ()) -> Any:
+def scoped_quantizer(
+    float_modules: Sequence[str],
+    *,
+    is_qat: bool = False,
+    is_dynamic: bool = False,
+    qat_only_ops: list[str] | None = None,
+    int8_ops: Sequence[str] = (),
+) -> Any:
     """Symmetric per-channel int8 (LiteRT's scheme) on everything outside ``float_modules``.
 
     ``qat_only_ops`` replaces the quantizer's QAT-only annotators (None: litert-torch's);
@@ -81,14 +96,20 @@ def scoped_quantizer(float_modules: Sequence[str], *, is_qat: bool = False, is_d
 
             config = self.global_config
             for node in model.graph.nodes:
-                if node.op != "call_function" or node.target not in extra_targets or not self._keep(node) or _in_never_int8(node):
+                if (
+                    node.op != "call_function"
+                    or node.target not in extra_targets
+                    or not self._keep(node)
+                    or _in_never_int8(node)
+                ):
                     continue
                 done = node.meta.get("quantization_annotation")
                 if done is not None and done._annotated:  # a fused pattern of LiteRT's own got there first
                     continue
                 inputs = {arg: pqu.get_input_act_qspec(config) for arg in node.args if isinstance(arg, torch.fx.Node)}
                 node.meta["quantization_annotation"] = QuantizationAnnotation(
-                    input_qspec_map=inputs, output_qspec=pqu.get_output_act_qspec(config), _annotated=True)
+                    input_qspec_map=inputs, output_qspec=pqu.get_output_act_qspec(config), _annotated=True
+                )
             return model
 
         def _annotate_for_dynamic_quantization_config(self, model: Any) -> Any:

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.threads import torch_threads
-
 from edgekp.export.contract import INPUT_NAME, OUTPUT_NAME  # noqa: F401  (the tensor names, on every target)
+from edgekp.threads import torch_threads
 
 
 class Runner(ABC):
@@ -115,7 +114,7 @@ class OrtRunner(Runner):
         x = np.ascontiguousarray(images, dtype=np.float32)
         if not self.batch_fixed:
             return self.ort_session.run([name], {self.input: x})[0]
-        return np.concatenate([self.ort_session.run([name], {self.input: x[i:i + 1]})[0] for i in range(len(x))])
+        return np.concatenate([self.ort_session.run([name], {self.input: x[i : i + 1]})[0] for i in range(len(x))])
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return self._run(images, self.outputs[0])
@@ -172,6 +171,7 @@ class LiteRTRunner(Runner):
             self.interpreter.set_tensor(self.inp["index"], x)
             self.interpreter.invoke()
             return self.interpreter.get_tensor(self.out["index"])
+
         return call
 
     def _invoke(self, x: np.ndarray) -> None:
@@ -191,7 +191,7 @@ class LiteRTRunner(Runner):
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         x = np.asarray(images, dtype=np.float32)
-        return np.concatenate([self._one(x[i:i + 1]) for i in range(len(x))])
+        return np.concatenate([self._one(x[i : i + 1]) for i in range(len(x))])
 
     def presence(self, images: np.ndarray) -> np.ndarray | None:
         if self.presence_out is None:
@@ -199,7 +199,7 @@ class LiteRTRunner(Runner):
         x = np.asarray(images, dtype=np.float32)
         out = []
         for i in range(len(x)):
-            self._invoke(x[i:i + 1])
+            self._invoke(x[i : i + 1])
             out.append(self._get(self.presence_out).reshape(1, 1))
         return np.concatenate(out)
 
@@ -221,7 +221,9 @@ class OpenVINORunner(Runner):
         self.u8 = port.get_element_type() == ov.Type.u8
         self.nhwc = self.shape.rank.get_length() == 4 and self.shape[3].is_static and self.shape[3].get_length() == 3
         outs = self.compiled.outputs
-        self.out = next((o for o in outs if not (o.get_partial_shape().is_static and _is_presence(o.get_shape()))), outs[0])
+        self.out = next(
+            (o for o in outs if not (o.get_partial_shape().is_static and _is_presence(o.get_shape()))), outs[0]
+        )
         self.presence_out = next((o for o in outs if o is not self.out), None)
         self.name, self.threads, self.runtime_version = "openvino-cpu", threads, ov.__version__
 
@@ -240,7 +242,7 @@ class OpenVINORunner(Runner):
             return np.asarray(self.compiled(x)[out])
         n, b = len(x), self.batch
         padded = np.concatenate([x, np.zeros((-n % b, *x.shape[1:]), x.dtype)]) if n % b else x
-        return np.concatenate([np.asarray(self.compiled(padded[i:i + b])[out]) for i in range(0, len(padded), b)])[:n]
+        return np.concatenate([np.asarray(self.compiled(padded[i : i + b])[out]) for i in range(0, len(padded), b)])[:n]
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return self._run(images, self.out)
@@ -252,6 +254,7 @@ class OpenVINORunner(Runner):
 
         def call(_: Any = None) -> Any:
             return request.infer({0: x})
+
         return call
 
     def presence(self, images: np.ndarray) -> np.ndarray | None:
@@ -281,5 +284,9 @@ class CoreMLRunner(Runner):
     def __call__(self, images: np.ndarray) -> np.ndarray:
         x = np.asarray(images, dtype=np.float32)
         name = OUTPUT_NAME if OUTPUT_NAME in self.outputs else self.outputs[0]
-        return np.concatenate([np.asarray(self.model.predict({self.input: self._feed(x[i:i + 1])})[name]).reshape(1, -1, 2)
-                               for i in range(len(x))])
+        return np.concatenate(
+            [
+                np.asarray(self.model.predict({self.input: self._feed(x[i : i + 1])})[name]).reshape(1, -1, 2)
+                for i in range(len(x))
+            ]
+        )

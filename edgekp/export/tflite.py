@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 
 from edgekp.errors import EdgeKPError
-from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target, require_modules
+from edgekp.export.base import (
+    Capabilities,
+    ExportSpec,
+    Route,
+    Runner,
+    Target,
+    qat_routes_for,
+    register_target,
+    require_modules,
+)
 from edgekp.export.runners import LiteRTRunner
 from edgekp.logs import get_logger
 
@@ -25,8 +34,15 @@ log = get_logger(__name__)
 
 METADATA_NAME = "edgekp"  # name of the flatbuffer metadata entry holding our JSON
 _LITERT = (("litert_torch", "litert-torch"), ("ai_edge_quantizer", "ai-edge-quantizer"))
-_TF = (("onnx", "onnx"), ("onnxsim", "onnxsim"), ("tensorflow", "tensorflow"), ("tf_keras", "tf-keras"),
-       ("onnx_graphsurgeon", "onnx-graphsurgeon"), ("sng4onnx", "sng4onnx"), ("onnx2tf", "onnx2tf"))
+_TF = (
+    ("onnx", "onnx"),
+    ("onnxsim", "onnxsim"),
+    ("tensorflow", "tensorflow"),
+    ("tf_keras", "tf-keras"),
+    ("onnx_graphsurgeon", "onnx-graphsurgeon"),
+    ("sng4onnx", "sng4onnx"),
+    ("onnx2tf", "onnx2tf"),
+)
 INT8_MODES = ("static", "dynamic")
 PT2E_QAT_SCHEME = "pt2e/litert: weights int8 per-channel symmetric, activations int8 per-tensor asymmetric"
 
@@ -38,12 +54,20 @@ def quiet_litert() -> None:
     logging.getLogger("litert_torch").setLevel(logging.WARNING)
 
 
-def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibration: np.ndarray | None, path: Path,
-                   float_modules: tuple[str, ...] = (), int8_ops: tuple[str, ...] = (),
-                   layout: str = "NCHW", dtype: str = "float32") -> None:
-    import torch
-
+def convert_litert(
+    model: Any,
+    size: int,
+    precision: str,
+    int8_mode: str,
+    calibration: np.ndarray | None,
+    path: Path,
+    float_modules: tuple[str, ...] = (),
+    int8_ops: tuple[str, ...] = (),
+    layout: str = "NCHW",
+    dtype: str = "float32",
+) -> None:
     import litert_torch
+    import torch
 
     from edgekp.export.deploy import DeployModel, example_input, scoped, to_input
 
@@ -62,19 +86,25 @@ def convert_litert(model: Any, size: int, precision: str, int8_mode: str, calibr
         # Observers need at least one pass even for dynamic mode (per-channel weight scales);
         # static mode calibrates activation ranges on the whole set, one face at a time (batch 1 graph),
         # each face in the artifact's input form (uint8 NHWC pixels for an image input).
-        samples = calibration if calibration is not None else np.random.default_rng(0).random((1, 3, size, size), np.float32)
+        samples = (
+            calibration if calibration is not None else np.random.default_rng(0).random((1, 3, size, size), np.float32)
+        )
         with torch.no_grad():
             for i in range(len(samples)):
-                prepared(to_input(np.ascontiguousarray(samples[i:i + 1], dtype=np.float32), layout, dtype))
+                prepared(to_input(np.ascontiguousarray(samples[i : i + 1], dtype=np.float32), layout, dtype))
         quantized = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
         try:
-            edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer))
+            edge = litert_torch.convert(
+                quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer)
+            )
         except ValueError as exc:
             if not int8_ops:
                 raise
             # e.g. the two-matmul attention: a slice feeding an int8 matmul breaks a same-scale constraint.
-            raise EdgeKPError(f"litert-torch cannot convert this model with tflite.int8_ops={list(int8_ops)}: "
-                              f"{str(exc).splitlines()[0][:300]}") from None
+            raise EdgeKPError(
+                f"litert-torch cannot convert this model with tflite.int8_ops={list(int8_ops)}: "
+                f"{str(exc).splitlines()[0][:300]}"
+            ) from None
         edge.export(str(path))
         return
     litert_torch.convert(deploy, example).export(str(path))
@@ -109,7 +139,9 @@ def embed_tflite_metadata(path: Path, meta: dict[str, Any]) -> None:
     from ai_edge_litert.tools import flatbuffer_utils as fbu
 
     model = fbu.read_model(str(path))
-    model.metadata = [m for m in (model.metadata or []) if (m.name or b"") not in (METADATA_NAME, METADATA_NAME.encode())]
+    model.metadata = [
+        m for m in (model.metadata or []) if (m.name or b"") not in (METADATA_NAME, METADATA_NAME.encode())
+    ]
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     model.buffers.append(buffer)
@@ -141,7 +173,9 @@ def with_tensor_names(path: Path, contract: dict[str, Any]) -> dict[str, Any]:
     out_dtype = np.dtype(runner.out["dtype"]).name
     if out_dtype != "float32":
         scale, zero = runner.out["quantization"]
-        contract["output"]["landmarks"].update(dtype=out_dtype, quantization={"scale": float(scale), "zero_point": int(zero)})
+        contract["output"]["landmarks"].update(
+            dtype=out_dtype, quantization={"scale": float(scale), "zero_point": int(zero)}
+        )
     if runner.presence_out is not None and "presence" in contract["output"]:
         contract["output"]["presence"]["name"] = str(runner.presence_out["name"])
     return contract
@@ -152,10 +186,23 @@ class TFLiteTarget(Target):
     name = "tflite"
     capabilities = Capabilities(
         routes=(
-            Route("litert", ("fp32", "fp16", "int8"), ("int8",), "tflite", _LITERT,
-                  "litert-torch from the torch module; fp16 weights via ai-edge-quantizer; int8 via PT2E"),
-            Route("tf", ("fp32", "fp16", "int8"), ("int8",), "tflite-tf", _TF,
-                  "ONNX (opset 20) -> onnx2tf -> TensorFlow Lite converter; NHWC input", layout="NHWC"),
+            Route(
+                "litert",
+                ("fp32", "fp16", "int8"),
+                ("int8",),
+                "tflite",
+                _LITERT,
+                "litert-torch from the torch module; fp16 weights via ai-edge-quantizer; int8 via PT2E",
+            ),
+            Route(
+                "tf",
+                ("fp32", "fp16", "int8"),
+                ("int8",),
+                "tflite-tf",
+                _TF,
+                "ONNX (opset 20) -> onnx2tf -> TensorFlow Lite converter; NHWC input",
+                layout="NHWC",
+            ),
         ),
         runtime="ai-edge-litert interpreter, here (any OS; the same file runs on Android/iOS)",
         runtime_platforms=None,
@@ -179,7 +226,8 @@ class TFLiteTarget(Target):
         # litert-torch reads only the quantizer's mode (static, not dynamic) from this config; the scales
         # are the graph's own, learned in fine-tuning.
         scheme = pt2e_quantizer.PT2EQuantizer().set_global(
-            pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_qat=True))
+            pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_qat=True)
+        )
         example = (torch.rand(1, 3, spec.input_size, spec.input_size),)
         edge = litert_torch.convert(quantized, example, quant_config=quant_config.QuantConfig(pt2e_quantizer=scheme))
         path = out_dir / self.artifact_name("model")
@@ -222,12 +270,28 @@ class TFLiteTarget(Target):
         if spec.route == "tf":
             from edgekp.export.tflite_tf import convert_via_onnx2tf
 
-            convert_via_onnx2tf(model, spec.input_size, spec.precision, mode, calibration, path,
-                                exporter=str(spec.options.get("exporter", "dynamo")))
+            convert_via_onnx2tf(
+                model,
+                spec.input_size,
+                spec.precision,
+                mode,
+                calibration,
+                path,
+                exporter=str(spec.options.get("exporter", "dynamo")),
+            )
         else:
-            convert_litert(model, spec.input_size, spec.precision, mode, calibration, path,
-                           tuple(spec.options.get("float_modules", ())), tuple(spec.options.get("int8_ops", ())),
-                           spec.layout, spec.input_dtype)
+            convert_litert(
+                model,
+                spec.input_size,
+                spec.precision,
+                mode,
+                calibration,
+                path,
+                tuple(spec.options.get("float_modules", ())),
+                tuple(spec.options.get("int8_ops", ())),
+                spec.layout,
+                spec.input_dtype,
+            )
         self._embed(path, spec)
         return path
 
@@ -235,7 +299,9 @@ class TFLiteTarget(Target):
         try:
             return LiteRTRunner(artifact, threads)
         except (ValueError, RuntimeError) as exc:
-            raise EdgeKPError(f"ai-edge-litert cannot load {str(artifact)!r}: {str(exc).splitlines()[0][:200]}") from None
+            raise EdgeKPError(
+                f"ai-edge-litert cannot load {str(artifact)!r}: {str(exc).splitlines()[0][:200]}"
+            ) from None
 
     def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
         runner = LiteRTRunner(artifact, 1)
@@ -244,12 +310,21 @@ class TFLiteTarget(Target):
         problems = [f"input layout {runner.layout}, expected {expected}"] if runner.layout != expected else []
         if np.dtype(runner.inp["dtype"]).name != spec.input_dtype and spec.route != "tf":
             problems.append(f"input dtype {np.dtype(runner.inp['dtype']).name}, expected {spec.input_dtype}")
-        problems += [f"Flex/custom op {op} (the plain interpreter cannot run it)" for op in ops if op.startswith(("Flex", "CUSTOM"))]
+        problems += [
+            f"Flex/custom op {op} (the plain interpreter cannot run it)"
+            for op in ops
+            if op.startswith(("Flex", "CUSTOM"))
+        ]
         from edgekp.export.tflite_delegates import delegate_readiness
 
-        return {"input_layout": runner.layout, "input_dtype": np.dtype(runner.inp["dtype"]).name,
-                "output_dtype": np.dtype(runner.out["dtype"]).name, "op_types": ops, "problems": problems,
-                "delegates": delegate_readiness(artifact)}
+        return {
+            "input_layout": runner.layout,
+            "input_dtype": np.dtype(runner.inp["dtype"]).name,
+            "output_dtype": np.dtype(runner.out["dtype"]).name,
+            "op_types": ops,
+            "problems": problems,
+            "delegates": delegate_readiness(artifact),
+        }
 
     def contract_text(self, artifact: Path) -> str | None:
         return read_tflite_metadata_text(artifact)
@@ -291,8 +366,11 @@ def int8_op_counts(path: Path) -> dict[str, int]:
     What an ignored scope changes: a module kept in float keeps its op types but computes in float."""
     from ai_edge_litert import schema_py_generated as schema
 
-    return _count(name for name, out in _operators(path)
-                  if out == schema.TensorType.INT8 and name not in ("QUANTIZE", "DEQUANTIZE"))
+    return _count(
+        name
+        for name, out in _operators(path)
+        if out == schema.TensorType.INT8 and name not in ("QUANTIZE", "DEQUANTIZE")
+    )
 
 
 def _op_counts(path: Path) -> dict[str, int]:

@@ -21,7 +21,7 @@ def xnnpack_coverage(path: Path) -> dict[str, Any]:
 
     it = litert.Interpreter(model_path=str(path), num_threads=1)
     it.allocate_tensors()
-    raw = it._interpreter  # noqa: SLF001 - the node list (original nodes, then the DELEGATE nodes) is only here
+    raw = it._interpreter
     nodes = [(raw.NodeName(i), list(raw.NodeInputs(i)), list(raw.NodeOutputs(i))) for i in range(raw.NumNodes())]
     original = [n for n in nodes if n[0] != "DELEGATE"]
     producer = {t: i for i, (_, _, outs) in enumerate(original) for t in outs}
@@ -41,15 +41,22 @@ def xnnpack_coverage(path: Path) -> dict[str, Any]:
     for i, (name, _, _) in enumerate(original):
         if i not in taken:
             left[name] = left.get(name, 0) + 1
-    return {"delegated": len(taken), "total": len(original),
-            "partitions": sum(1 for n in nodes if n[0] == "DELEGATE"), "not_delegated": dict(sorted(left.items()))}
+    return {
+        "delegated": len(taken),
+        "total": len(original),
+        "partitions": sum(1 for n in nodes if n[0] == "DELEGATE"),
+        "not_delegated": dict(sorted(left.items())),
+    }
 
 
 def gpu_compatibility(path: Path) -> dict[str, Any]:
     try:
         import tensorflow as tf
     except ImportError:
-        return {"checked": False, "why": "TensorFlow is not installed (pip install tensorflow for the static GPU check)"}
+        return {
+            "checked": False,
+            "why": "TensorFlow is not installed (pip install tensorflow for the static GPU check)",
+        }
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         tf.lite.experimental.Analyzer.analyze(model_path=str(path), gpu_compatibility=True)
@@ -58,8 +65,13 @@ def gpu_compatibility(path: Path) -> dict[str, Any]:
     failing = sorted(set(re.findall(r"Op(?:eration)? ([A-Z_0-9]+)[^\n]*(?:not supported|unsupported)", text)))
     compatible = "Your model looks compatible with GPU delegate" in text
     warnings = [line.strip() for line in text.splitlines() if "GPU COMPATIBILITY WARNING" in line]
-    return {"checked": True, "compatible": compatible, "failing_ops": sorted(set(failing) | set(flagged)) if not compatible else [],
-            "warnings": warnings[:20], "n_warnings": len(warnings)}
+    return {
+        "checked": True,
+        "compatible": compatible,
+        "failing_ops": sorted(set(failing) | set(flagged)) if not compatible else [],
+        "warnings": warnings[:20],
+        "n_warnings": len(warnings),
+    }
 
 
 def delegate_readiness(path: Path) -> dict[str, Any]:

@@ -25,12 +25,23 @@ log = get_logger(__name__)
 _SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"
 # onnx2tf writes one file per variant; ours picks one: int8 static keeps float I/O (integer_quant)
 # so the app feeds the same [0, 1] floats as every other artifact.
-_VARIANT = {"fp32": "float32", "fp16": "float16", ("int8", "dynamic"): "dynamic_range_quant", ("int8", "static"): "integer_quant"}
+_VARIANT = {
+    "fp32": "float32",
+    "fp16": "float16",
+    ("int8", "dynamic"): "dynamic_range_quant",
+    ("int8", "static"): "integer_quant",
+}
 
 
 def convert_via_onnx2tf(
-    model: Any, size: int, precision: str, int8_mode: str, calibration: np.ndarray | None, path: Path,
-    *, exporter: str = "dynamo",
+    model: Any,
+    size: int,
+    precision: str,
+    int8_mode: str,
+    calibration: np.ndarray | None,
+    path: Path,
+    *,
+    exporter: str = "dynamo",
 ) -> None:
     import onnx2tf
 
@@ -62,11 +73,17 @@ def convert_via_onnx2tf(
         with contextlib.chdir(work):
             try:
                 onnx2tf.convert(
-                    input_onnx_file_path=str(onnx_path), output_folder_path=str(out), batch_size=1,
-                    copy_onnx_input_output_names_to_tflite=True, non_verbose=True, **kwargs,
+                    input_onnx_file_path=str(onnx_path),
+                    output_folder_path=str(out),
+                    batch_size=1,
+                    copy_onnx_input_output_names_to_tflite=True,
+                    non_verbose=True,
+                    **kwargs,
                 )
             except (SystemExit, Exception) as exc:  # onnx2tf calls sys.exit on some failures
-                raise EdgeKPError(f"onnx2tf failed to convert the model ({type(exc).__name__}: {str(exc)[:200]})") from None
+                raise EdgeKPError(
+                    f"onnx2tf failed to convert the model ({type(exc).__name__}: {str(exc)[:200]})"
+                ) from None
         produced = out / f"model_{variant}.tflite"
         if not produced.is_file():
             written = sorted(p.name for p in out.glob("*.tflite"))

@@ -34,10 +34,12 @@ class BlazeFaceSpec:
     score_threshold: float
 
 
-SHORT = BlazeFaceSpec("short", "mediapipe/modules/face_detection/face_detection_short_range.tflite", 128,
-                      (8, 16, 16, 16), 2, 0.5)
-FULL = BlazeFaceSpec("full", "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite", 192,
-                     (4,), 1, 0.5)
+SHORT = BlazeFaceSpec(
+    "short", "mediapipe/modules/face_detection/face_detection_short_range.tflite", 128, (8, 16, 16, 16), 2, 0.5
+)
+FULL = BlazeFaceSpec(
+    "full", "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite", 192, (4,), 1, 0.5
+)
 SPECS = {s.name: s for s in (SHORT, FULL)}
 
 
@@ -57,8 +59,9 @@ def anchor_centres(spec: BlazeFaceSpec) -> np.ndarray:
     return np.concatenate(centres).astype(np.float32)
 
 
-def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, size: int,
-           threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def decode(
+    regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, size: int, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(boxes M x 4 as normalized x0, y0, x1, y1; scores M) of the anchors scoring above ``threshold``."""
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits.reshape(-1).astype(np.float64), -100.0, 100.0)))
     keep = scores >= threshold
@@ -79,7 +82,7 @@ def letterbox(image: np.ndarray, size: int, pad_scale: float = 1.0) -> tuple[np.
     side = int(round(max(h, w) * pad_scale))
     x0, y0 = (side - w) // 2, (side - h) // 2
     canvas = np.zeros((side, side, 3), np.uint8)
-    canvas[y0:y0 + h, x0:x0 + w] = image
+    canvas[y0 : y0 + h, x0 : x0 + w] = image
     resized = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
     return resized.astype(np.float32) / 127.5 - 1.0, float(side), float(-x0), float(-y0)
 
@@ -87,8 +90,14 @@ def letterbox(image: np.ndarray, size: int, pad_scale: float = 1.0) -> tuple[np.
 class BlazeFaceDetector:
     """detect(image_rgb) -> face boxes in image pixels (BlazeFace's box: brows to chin, ear to ear)."""
 
-    def __init__(self, model_path: str | Path, spec: BlazeFaceSpec, threads: int = 1,
-                 pad_scales: tuple[float, ...] = (1.0, 2.0), score_threshold: float | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | Path,
+        spec: BlazeFaceSpec,
+        threads: int = 1,
+        pad_scales: tuple[float, ...] = (1.0, 2.0),
+        score_threshold: float | None = None,
+    ) -> None:
         from ai_edge_litert import interpreter as litert
 
         self.spec = spec
@@ -108,8 +117,13 @@ class BlazeFaceDetector:
         tensor, side, x0, y0 = letterbox(image, self.spec.input_size, pad_scale)
         self.interpreter.set_tensor(self._input, tensor[None])
         self.interpreter.invoke()
-        boxes, scores = decode(self.interpreter.get_tensor(self._reg)[0], self.interpreter.get_tensor(self._cls)[0],
-                               self.anchors, self.spec.input_size, self.threshold)
+        boxes, scores = decode(
+            self.interpreter.get_tensor(self._reg)[0],
+            self.interpreter.get_tensor(self._cls)[0],
+            self.anchors,
+            self.spec.input_size,
+            self.threshold,
+        )
         boxes = boxes * side + np.array([x0, y0, x0, y0], np.float32)
         return list(zip(boxes, scores.tolist(), strict=True))
 

@@ -63,7 +63,8 @@ def blazeface_model(spec_name: str, choice: DetectorChoice) -> Path:
         raise DetectorUnavailable(
             f"the BlazeFace face detector's model is not in {cache}; fetch it once with {OPT_IN} "
             f"(pip downloads the {MEDIAPIPE_SPEC} wheel, Apache-2.0, and keeps its detector files), "
-            "or use --detector haar (no download)")
+            "or use --detector haar (no download)"
+        )
     try:
         return obtain_mediapipe_file(cache, spec.member)
     except PeerUnavailable as exc:
@@ -84,8 +85,9 @@ def make_detector(choice: DetectorChoice) -> Any:
     except DetectorUnavailable as exc:
         if choice.name != "auto":
             raise
-        log.warning("face detector: OpenCV Haar (weaker); for BlazeFace run once with %s (%s)", OPT_IN,
-                    str(exc).split(";")[0])
+        log.warning(
+            "face detector: OpenCV Haar (weaker); for BlazeFace run once with %s (%s)", OPT_IN, str(exc).split(";")[0]
+        )
         return HaarFaceDetector()
     from edgekp.inference.blazeface import SPECS, BlazeFaceDetector
 
@@ -113,8 +115,10 @@ class ScaledDetector:
         if scale >= 1:
             return self.inner.detect(image_rgb)
         small = cv2.resize(image_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        return [dataclasses.replace(b, x=b.x / scale, y=b.y / scale, w=b.w / scale, h=b.h / scale)
-                for b in self.inner.detect(small)]
+        return [
+            dataclasses.replace(b, x=b.x / scale, y=b.y / scale, w=b.w / scale, h=b.h / scale)
+            for b in self.inner.detect(small)
+        ]
 
 
 def video_detector(choice: DetectorChoice, haar_side: int = 192) -> Any:

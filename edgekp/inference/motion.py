@@ -24,12 +24,14 @@ def _patch(gray: np.ndarray, square: tuple[float, float, float, float]) -> np.nd
     x, y, side, _ = square
     s = PATCH / side
     matrix = np.array([[s, 0.0, -x * s], [0.0, s, -y * s]])
-    return cv2.warpAffine(gray, matrix, (PATCH, PATCH), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
-                          ).astype(np.float32)
+    return cv2.warpAffine(gray, matrix, (PATCH, PATCH), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE).astype(
+        np.float32
+    )
 
 
-def region_shift(previous: np.ndarray, current: np.ndarray, square: tuple[float, float, float, float],
-                 deadzone: float = 0.0) -> np.ndarray:
+def region_shift(
+    previous: np.ndarray, current: np.ndarray, square: tuple[float, float, float, float], deadzone: float = 0.0
+) -> np.ndarray:
     """(dx, dy) image pixels the content of ``square`` moved from ``previous`` to ``current`` (grey frames).
 
     A shift under ``deadzone`` crop sides is taken as none, and larger ones shrink by it: on a still
@@ -61,7 +63,7 @@ def points_motion(previous: np.ndarray, current: np.ndarray, points: np.ndarray)
     side = float((inner.max(0) - inner.min(0)).max())
     levels = max(1, int(np.ceil(np.log2(max(side, 1.0) / 60.0))))  # pyramid depth grows with the face's size
     # Only the face's region is searched: the pyramids of a whole frame cost more than the flow itself.
-    reach = LK_WINDOW * 2 ** levels + 8
+    reach = LK_WINDOW * 2**levels + 8
     h, w = current.shape[:2]
     x0, y0 = (int(max(0, v)) for v in np.floor(inner.min(0) - reach))
     x1, y1 = int(min(w, np.ceil(inner.max(0)[0] + reach))), int(min(h, np.ceil(inner.max(0)[1] + reach)))
@@ -70,8 +72,14 @@ def points_motion(previous: np.ndarray, current: np.ndarray, points: np.ndarray)
     offset = np.array([x0, y0], np.float32)
     start = (inner - offset).reshape(-1, 1, 2)
     moved, status, _ = cv2.calcOpticalFlowPyrLK(
-        previous[y0:y1, x0:x1], current[y0:y1, x0:x1], start, None, winSize=(LK_WINDOW, LK_WINDOW), maxLevel=levels,
-        criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+        previous[y0:y1, x0:x1],
+        current[y0:y1, x0:x1],
+        start,
+        None,
+        winSize=(LK_WINDOW, LK_WINDOW),
+        maxLevel=levels,
+        criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+    )
     ok = status.reshape(-1).astype(bool)
     if ok.sum() < 4:
         return None

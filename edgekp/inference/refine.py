@@ -36,8 +36,9 @@ def landmark_box(points: np.ndarray, detector: str = "landmarks") -> FaceBox:
     return FaceBox(float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]), detector)
 
 
-def previous_frame_box(points: np.ndarray, rng: np.random.Generator, shift: float = 0.05, scale: float = 0.05,
-                       noise: float = 0.01) -> FaceBox:
+def previous_frame_box(
+    points: np.ndarray, rng: np.random.Generator, shift: float = 0.05, scale: float = 0.05, noise: float = 0.01
+) -> FaceBox:
     """The box a tracker gets from the previous frame's landmarks: the true points moved as a face moves
     between frames (a shift and a scale change up to ``shift``/``scale`` of the box size, uniform) plus
     per-point noise (``noise`` of the box size, Gaussian), then their min/max box."""

@@ -97,5 +97,6 @@ def load_runtime(source: str | Path | None, threads: int = 1) -> LandmarkRuntime
         return LandmarkRuntime(predictor.runner, predictor.input_size, predictor.margin, None, predictor.source)
     session = _session(path, threads)
     names = [o.name for o in session.get_outputs()]
-    return LandmarkRuntime(session, predictor.input_size, predictor.margin, threshold, predictor.source,
-                           has_presence="presence" in names)
+    return LandmarkRuntime(
+        session, predictor.input_size, predictor.margin, threshold, predictor.source, has_presence="presence" in names
+    )

@@ -72,8 +72,12 @@ class FaceTracker:
         self._previous: np.ndarray | None = None  # last frame, grey (motion estimates)
 
     # -- one landmark pass on many crops ------------------------------------------------------------
-    def _passes(self, image: np.ndarray, squares: list[tuple[float, float, float, float]], extra: int,
-                ) -> tuple[list[np.ndarray], list[float | None]]:
+    def _passes(
+        self,
+        image: np.ndarray,
+        squares: list[tuple[float, float, float, float]],
+        extra: int,
+    ) -> tuple[list[np.ndarray], list[float | None]]:
         from edgekp.data.crops import crop_box_from_points, crop_face, to_pixels
 
         size, margin = self.runtime.input_size, self.runtime.margin
@@ -136,8 +140,13 @@ class FaceTracker:
         self._previous = grey
         return results
 
-    def _follow(self, previous: np.ndarray, grey: np.ndarray, around: np.ndarray, track: _Track,
-                ) -> tuple[float, float, float, float]:
+    def _follow(
+        self,
+        previous: np.ndarray,
+        grey: np.ndarray,
+        around: np.ndarray,
+        track: _Track,
+    ) -> tuple[float, float, float, float]:
         """This frame's crop for a followed face: the last crop carried by the face's image motion,
         pulled by ``crop_gain`` towards the box around the moved landmarks ``around``. A crop re-cut
         around the model's own landmarks every frame feeds the model's error into the next crop and
@@ -194,7 +203,9 @@ class FaceTracker:
             track = _Track(pts, LandmarkFilter(self.config.smoothing))  # a new face: the filter starts fresh
             track.crop = _square_state(crop_box_from_points(pts, margin))
             self.tracks.append(track)
-            out.append(FaceResult(pts if not self.config.tracking.enabled else track.smoother(pts, t), pts, score, False))
+            out.append(
+                FaceResult(pts if not self.config.tracking.enabled else track.smoother(pts, t), pts, score, False)
+            )
         return out
 
 

@@ -39,21 +39,31 @@ class VideoSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "frames": self.frames, "frames_with_face": self.with_face,
-                "bad_frames_skipped": len(self.bad_frames), "detector_runs": self.detector_runs,
-                "landmark_passes": self.landmark_passes, "frames_per_second": round(self.fps, 1),
-                "outputs": self.outputs}
+        return {
+            "source": self.source,
+            "frames": self.frames,
+            "frames_with_face": self.with_face,
+            "bad_frames_skipped": len(self.bad_frames),
+            "detector_runs": self.detector_runs,
+            "landmark_passes": self.landmark_passes,
+            "frames_per_second": round(self.fps, 1),
+            "outputs": self.outputs,
+        }
 
 
 def frame_record(source: str, frame: Frame, faces: list[FaceResult]) -> dict[str, Any]:
     """One line of the JSON Lines output (the schema docs/video.md documents)."""
     return {
-        "source": source, "frame": frame.index, "t": round(frame.t, 4),
+        "source": source,
+        "frame": frame.index,
+        "t": round(frame.t, 4),
         "faces": [
-            {"box": [round(v, 2) for v in f.box],
-             "landmarks": np.round(f.points, 2).tolist(),
-             "score": None if f.score is None else round(f.score, 4),
-             "tracked": f.tracked}
+            {
+                "box": [round(v, 2) for v in f.box],
+                "landmarks": np.round(f.points, 2).tolist(),
+                "score": None if f.score is None else round(f.score, 4),
+                "tracked": f.tracked,
+            }
             for f in faces
         ],
     }
@@ -110,9 +120,14 @@ class _Outputs:
         return [str(p) for p in self.final] if keep else []
 
 
-def run_source(source: Source, tracker: FaceTracker, emit: Callable[[str], None] | None = None,
-               out_dir: Path | None = None, progress: Callable[[Iterator[Frame], int], Iterator[Frame]] | None = None,
-               on_frame: Callable[[Frame, list[FaceResult]], None] | None = None) -> VideoSummary:
+def run_source(
+    source: Source,
+    tracker: FaceTracker,
+    emit: Callable[[str], None] | None = None,
+    out_dir: Path | None = None,
+    progress: Callable[[Iterator[Frame], int], Iterator[Frame]] | None = None,
+    on_frame: Callable[[Frame, list[FaceResult]], None] | None = None,
+) -> VideoSummary:
     """Track every frame of ``source``; ``emit`` gets each JSON line (e.g. stdout), ``on_frame`` each
     decoded frame's faces (a benchmark's scorer)."""
     summary = VideoSummary(str(source.path))
@@ -127,8 +142,12 @@ def run_source(source: Source, tracker: FaceTracker, emit: Callable[[str], None]
             summary.frames += 1
             if frame.image is None:
                 summary.bad_frames.append(frame.index)
-                log.warning("%s: frame %d%s does not decode; skipped", source.path, frame.index,
-                            f" ({frame.name})" if frame.name else "")
+                log.warning(
+                    "%s: frame %d%s does not decode; skipped",
+                    source.path,
+                    frame.index,
+                    f" ({frame.name})" if frame.name else "",
+                )
                 continue
             faces = tracker.step(frame.image, frame.t)
             summary.with_face += bool(faces)

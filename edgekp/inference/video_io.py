@@ -39,7 +39,7 @@ class Source:
     threads: int = 1  # decoder threads
 
 
-def _open_video(path: Path, threads: int = 1):  # noqa: ANN202 - cv2.VideoCapture
+def _open_video(path: Path, threads: int = 1):
     import cv2
 
     # The decoder's thread count is fixed like the model's: FFmpeg's default pool hands every frame

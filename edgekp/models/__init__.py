@@ -14,7 +14,17 @@ from edgekp.models.registry import (
 )
 
 __all__ = [
-    "DEFAULT_MODEL", "HvitConfig", "KeypointHVit", "LinearAttention", "StageConfig", "count_flops",
-    "count_parameters", "create_model", "gate_gradients", "list_models", "model_config", "model_from_config",
+    "DEFAULT_MODEL",
+    "HvitConfig",
+    "KeypointHVit",
+    "LinearAttention",
+    "StageConfig",
+    "count_flops",
+    "count_parameters",
+    "create_model",
+    "gate_gradients",
+    "list_models",
+    "model_config",
+    "model_from_config",
     "register_model",
 ]

@@ -88,8 +88,17 @@ class FusedAttentionNormalizer(nn.Module):
 class LinearAttention(nn.Module):
     """Multi-head linear attention over tokens N x L x dim, with ``num_heads`` heads of ``head_dim``."""
 
-    def __init__(self, dim: int, num_heads: int, head_dim: int, *, kernel: str = "elu",
-                 eps: float = 1e-6, qkv_bias: bool = True, fused_denominator: bool = False) -> None:
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        head_dim: int,
+        *,
+        kernel: str = "elu",
+        eps: float = 1e-6,
+        qkv_bias: bool = True,
+        fused_denominator: bool = False,
+    ) -> None:
         super().__init__()
         if num_heads < 1 or head_dim < 1:
             raise ConfigError(f"attention needs num_heads >= 1 and head_dim >= 1 (got {num_heads}, {head_dim})")

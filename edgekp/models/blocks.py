@@ -71,11 +71,20 @@ class Mlp(nn.Module):
 class TransformerModule(nn.Module):
     """Pre-norm transformer block with multi-head linear attention, on an N x C x H x W map."""
 
-    def __init__(self, dim: int, num_heads: int, stage: StageConfig, cfg: HvitConfig, hidden: int | None = None) -> None:
+    def __init__(
+        self, dim: int, num_heads: int, stage: StageConfig, cfg: HvitConfig, hidden: int | None = None
+    ) -> None:
         super().__init__()
         self.norm1 = make_token_norm(cfg.token_norm, dim)
-        self.attn = LinearAttention(dim, num_heads, stage.head_dim, kernel=cfg.attn_kernel,
-                                    eps=cfg.attn_eps, qkv_bias=cfg.qkv_bias, fused_denominator=cfg.attn_fused_denominator)
+        self.attn = LinearAttention(
+            dim,
+            num_heads,
+            stage.head_dim,
+            kernel=cfg.attn_kernel,
+            eps=cfg.attn_eps,
+            qkv_bias=cfg.qkv_bias,
+            fused_denominator=cfg.attn_fused_denominator,
+        )
         self.norm2 = make_token_norm(cfg.token_norm, dim)
         self.mlp = Mlp(dim, hidden if hidden is not None else max(1, round(dim * stage.mlp_ratio)), cfg.act)
 
@@ -105,7 +114,9 @@ class LocalPositionEmbedding(nn.Module):
 class EmbeddingTransformModule(nn.Module):
     """Local position embedding followed by a transformer module (reference network 1 has two)."""
 
-    def __init__(self, dim: int, num_heads: int, stage: StageConfig, cfg: HvitConfig, hidden: int | None = None) -> None:
+    def __init__(
+        self, dim: int, num_heads: int, stage: StageConfig, cfg: HvitConfig, hidden: int | None = None
+    ) -> None:
         super().__init__()
         self.pos = LocalPositionEmbedding(dim, cfg.pos_kernel)
         self.transformer = TransformerModule(dim, num_heads, stage, cfg, hidden)
@@ -137,8 +148,9 @@ class LocalMerge(nn.Module):
 class LocalMergeTransformModule(nn.Module):
     """A local merge module followed by a transformer module with multi-head linear attention."""
 
-    def __init__(self, cin: int, num_heads: int, stride: int, stage: StageConfig, cfg: HvitConfig,
-                 hidden: int | None = None) -> None:
+    def __init__(
+        self, cin: int, num_heads: int, stride: int, stage: StageConfig, cfg: HvitConfig, hidden: int | None = None
+    ) -> None:
         super().__init__()
         self.merge = LocalMerge(cin, stage.dim, stride)
         self.transformer = TransformerModule(stage.dim, num_heads, stage, cfg, hidden)
@@ -151,8 +163,12 @@ class ReferenceNetwork1(nn.Sequential):
     """First-level reference network 1: two embedding-transform modules of identical structure."""
 
     def __init__(self, stage: StageConfig, cfg: HvitConfig) -> None:
-        super().__init__(*(EmbeddingTransformModule(stage.dim, heads, stage, cfg, stage.hidden(i))
-                           for i, heads in enumerate(stage.heads)))
+        super().__init__(
+            *(
+                EmbeddingTransformModule(stage.dim, heads, stage, cfg, stage.hidden(i))
+                for i, heads in enumerate(stage.heads)
+            )
+        )
 
 
 class MergeStage(nn.Sequential):
@@ -164,8 +180,11 @@ class MergeStage(nn.Sequential):
     def __init__(self, cin: int, stage: StageConfig, cfg: HvitConfig) -> None:
         modules = []
         for i, heads in enumerate(stage.heads):
-            modules.append(LocalMergeTransformModule(cin if i == 0 else stage.dim, heads, 2 if i == 0 else 1, stage, cfg,
-                                                     stage.hidden(i)))
+            modules.append(
+                LocalMergeTransformModule(
+                    cin if i == 0 else stage.dim, heads, 2 if i == 0 else 1, stage, cfg, stage.hidden(i)
+                )
+            )
         super().__init__(*modules)
 
 

@@ -54,7 +54,9 @@ class StageConfig:
         if not self.heads or any(h < 1 for h in self.heads):
             raise ConfigError(f"stage heads must be a non-empty list of counts >= 1 (got {list(self.heads)})")
         if self.mlp_hidden is not None and (len(self.mlp_hidden) != len(self.heads) or min(self.mlp_hidden) < 1):
-            raise ConfigError(f"stage mlp_hidden needs one width >= 1 per module ({len(self.heads)}), got {list(self.mlp_hidden)}")
+            raise ConfigError(
+                f"stage mlp_hidden needs one width >= 1 per module ({len(self.heads)}), got {list(self.mlp_hidden)}"
+            )
 
     @property
     def depth(self) -> int:
@@ -65,7 +67,12 @@ class StageConfig:
         return self.mlp_hidden[index] if self.mlp_hidden is not None else max(1, round(self.dim * self.mlp_ratio))
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"dim": self.dim, "heads": list(self.heads), "head_dim": self.head_dim, "mlp_ratio": self.mlp_ratio}
+        out: dict[str, Any] = {
+            "dim": self.dim,
+            "heads": list(self.heads),
+            "head_dim": self.head_dim,
+            "mlp_ratio": self.mlp_ratio,
+        }
         if self.mlp_hidden is not None:  # only when set: unpruned configs stay what they were
             out["mlp_hidden"] = list(self.mlp_hidden)
         return out
@@ -178,14 +185,20 @@ class HvitConfig:
                 f"(e.g. {unit * max(1, round(self.input_size / unit))})"
             )
         if len(self.ref1.heads) != 2:
-            raise ConfigError(f"ref1 is two embedding-transform modules: heads needs 2 entries (got {list(self.ref1.heads)})")
+            raise ConfigError(
+                f"ref1 is two embedding-transform modules: heads needs 2 entries (got {list(self.ref1.heads)})"
+            )
         if self.pool_size < 1 or self.fusion_grid % self.pool_size:
             raise ConfigError(f"pool_size {self.pool_size} must divide the fusion grid {self.fusion_grid}")
         if self.pos_kernel < 1 or self.pos_kernel % 2 == 0:
             raise ConfigError(f"pos_kernel must be odd (got {self.pos_kernel})")
-        for name, value, choices in (("act", self.act, _ACTIVATIONS), ("attn_kernel", self.attn_kernel, _KERNELS),
-                                     ("decode", self.decode, _DECODES), ("token_norm", self.token_norm, _TOKEN_NORMS),
-                                     ("input_norm", self.input_norm, _INPUT_NORMS)):
+        for name, value, choices in (
+            ("act", self.act, _ACTIVATIONS),
+            ("attn_kernel", self.attn_kernel, _KERNELS),
+            ("decode", self.decode, _DECODES),
+            ("token_norm", self.token_norm, _TOKEN_NORMS),
+            ("input_norm", self.input_norm, _INPUT_NORMS),
+        ):
             if value not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
         if min(self.fusion_dim, self.head_channels, self.head_hidden) < 1 or not 0 < self.se_ratio <= 1:

@@ -19,7 +19,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 def count_flops(model: nn.Module, input_size: int | None = None, batch: int = 1, in_chans: int = 3) -> int:
     """FLOPs of one forward pass at ``input_size`` (default: the model's own), 2 FLOPs per multiply-add."""
-    size = input_size if input_size is not None else int(getattr(model, "input_size"))
+    size = input_size if input_size is not None else int(model.input_size)
     was_training = model.training
     model.eval()
     try:

@@ -56,8 +56,9 @@ class FeatureSemanticEnhancement(nn.Module):
     conv smooths the sum, and channel attention re-weights it.
     """
 
-    def __init__(self, in_channels: list[int], grids: list[int], target: int, dim: int, act: str,
-                 se_ratio: float) -> None:
+    def __init__(
+        self, in_channels: list[int], grids: list[int], target: int, dim: int, act: str, se_ratio: float
+    ) -> None:
         super().__init__()
         self.project = nn.ModuleList(ConvNormAct(c, dim, 1, 1, act) for c in in_channels)
         self.resample = nn.ModuleList(Resample(g, target) for g in grids)
@@ -83,8 +84,9 @@ class ConnectionModule(nn.Module):
 
 
 class FeatureFusion(nn.Module):
-    def __init__(self, in_channels: list[int], grids: list[int], target: int, dim: int, act: str,
-                 se_ratio: float) -> None:
+    def __init__(
+        self, in_channels: list[int], grids: list[int], target: int, dim: int, act: str, se_ratio: float
+    ) -> None:
         super().__init__()
         self.enhance = FeatureSemanticEnhancement(in_channels, grids, target, dim, act, se_ratio)
         self.connect = ConnectionModule()
@@ -102,8 +104,9 @@ class FullyConnectedHead(nn.Module):
     saturate; ``'sigmoid'`` bounds the output to [0, 1].
     """
 
-    def __init__(self, cin: int, grid: int, channels: int, pool: int, hidden: int, num_points: int,
-                 act: str, decode: str) -> None:
+    def __init__(
+        self, cin: int, grid: int, channels: int, pool: int, hidden: int, num_points: int, act: str, decode: str
+    ) -> None:
         super().__init__()
         self.num_points = num_points
         self.decode = decode

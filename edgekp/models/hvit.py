@@ -33,13 +33,27 @@ class KeypointHVit(nn.Module):
         self.hierarchy = HierarchicalFeatureExtraction(c)
         grids = c.grids
         self.fusion = FeatureFusion(
-            [getattr(c, name).dim for name in STAGE_FIELDS], [grids[name] for name in STAGE_FIELDS],
-            c.fusion_grid, c.fusion_dim, c.act, c.se_ratio,
+            [getattr(c, name).dim for name in STAGE_FIELDS],
+            [grids[name] for name in STAGE_FIELDS],
+            c.fusion_grid,
+            c.fusion_dim,
+            c.act,
+            c.se_ratio,
         )
-        self.head = FullyConnectedHead(self.fusion.out_channels, c.fusion_grid, c.head_channels, c.pool_size,
-                                       c.head_hidden, c.num_points, c.act, c.decode)
+        self.head = FullyConnectedHead(
+            self.fusion.out_channels,
+            c.fusion_grid,
+            c.head_channels,
+            c.pool_size,
+            c.head_hidden,
+            c.num_points,
+            c.act,
+            c.decode,
+        )
         # Optional (config.presence_hidden > 0): models without it keep exactly their state dict.
-        self.presence = PresenceHead(self.fusion.out_channels, c.fusion_grid, c.presence_hidden) if c.presence_hidden else None
+        self.presence = (
+            PresenceHead(self.fusion.out_channels, c.fusion_grid, c.presence_hidden) if c.presence_hidden else None
+        )
         self._init_weights()
 
     def _init_weights(self) -> None:

@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from edgekp.artifacts import MODEL_FILE, load_checkpoint, save_checkpoint
@@ -44,13 +43,16 @@ def save_model(path: str | Path, model: nn.Module, meta: dict[str, Any] | None =
         raise TypeError(f"save_model needs an edgekp model with an HvitConfig (got {type(net).__name__})")
     plain_meta = json.loads(json.dumps(meta or {}, default=str))
     state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-    save_checkpoint(path, {
-        "format": FORMAT,
-        "name": str(getattr(net, "variant", "custom")),
-        "config": config.to_dict(),
-        "state_dict": state,
-        "meta": plain_meta,
-    })
+    save_checkpoint(
+        path,
+        {
+            "format": FORMAT,
+            "name": str(getattr(net, "variant", "custom")),
+            "config": config.to_dict(),
+            "state_dict": state,
+            "meta": plain_meta,
+        },
+    )
 
 
 def load_model(path: str | Path) -> tuple[KeypointHVit, dict[str, Any]]:
@@ -88,5 +90,7 @@ def load_model_from_run(run_dir: str | Path) -> tuple[KeypointHVit, dict[str, An
         raise LineageError(f"run directory not found: {str(run_dir)!r}")
     path = run_dir / MODEL_FILE
     if not path.is_file():
-        raise LineageError(f"{str(run_dir)!r} holds no {MODEL_FILE} (train, prune and qat runs write their best model there)")
+        raise LineageError(
+            f"{str(run_dir)!r} holds no {MODEL_FILE} (train, prune and qat runs write their best model there)"
+        )
     return load_model(path)

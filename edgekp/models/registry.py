@@ -37,7 +37,9 @@ def kp_hvit_test() -> HvitConfig:
         ref2=StageConfig(24, (2, 2), head_dim=8),
         ref3=StageConfig(32, (2,), head_dim=8),
         level2=StageConfig(48, (2,), head_dim=8),
-        fusion_dim=16, head_channels=8, head_hidden=32,
+        fusion_dim=16,
+        head_channels=8,
+        head_hidden=32,
     )
 
 
@@ -50,7 +52,9 @@ def kp_hvit_t() -> HvitConfig:
         ref2=StageConfig(64, (2, 2), head_dim=16),
         ref3=StageConfig(96, (3, 3), head_dim=16),
         level2=StageConfig(128, (4,), head_dim=16),
-        fusion_dim=32, head_channels=24, head_hidden=192,
+        fusion_dim=32,
+        head_channels=24,
+        head_hidden=192,
     )
 
 
@@ -69,7 +73,9 @@ def kp_hvit_b() -> HvitConfig:
         ref2=StageConfig(128, (4, 4), head_dim=32),
         ref3=StageConfig(192, (6, 6, 6), head_dim=32),
         level2=StageConfig(256, (8, 8), head_dim=32),
-        fusion_dim=64, head_channels=48, head_hidden=384,
+        fusion_dim=64,
+        head_channels=48,
+        head_hidden=384,
     )
 
 
@@ -104,8 +110,9 @@ def kp_hvit_t_ql() -> HvitConfig:
     """kp_hvit_t_q as recipes/prune/t_q_blocks2_heads50.yaml leaves it: half the heads (the ones Taylor
     importance kept), one transformer module fewer in ref2 and ref3, the input normalization folded
     into the first convolution. Aimed at <= 0.5x MediaPipe face_landmark.tflite latency (issue 14)."""
-    return kp_hvit_t_q().replace(ref1={"heads": [1, 1]}, ref2={"heads": [2]}, ref3={"heads": [2]},
-                                 level2={"heads": [1]}, input_norm="folded")
+    return kp_hvit_t_q().replace(
+        ref1={"heads": [1, 1]}, ref2={"heads": [2]}, ref3={"heads": [2]}, level2={"heads": [1]}, input_norm="folded"
+    )
 
 
 @register_model

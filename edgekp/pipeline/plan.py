@@ -73,10 +73,16 @@ def plan_pipeline(recipe: PipelineRecipe, out: Path) -> PipelinePlan:
         train = load_recipe(recipe.train.recipe, train_overrides, expect=TrainRecipe)
     except EdgeKPError as exc:
         raise ConfigError(f"pipeline stage 'train': {exc}") from exc
-    compress = tuple(CompressPlan(name, spec, _stage_recipe(name, spec))
-                     for name in ("prune", "qat") if (spec := getattr(recipe, name)) is not None and spec.enabled)
+    compress = tuple(
+        CompressPlan(name, spec, _stage_recipe(name, spec))
+        for name in ("prune", "qat")
+        if (spec := getattr(recipe, name)) is not None and spec.enabled
+    )
     spec = recipe.export
-    overrides = [*spec.set, *([f"data_root={root}"] if root and not any(s.startswith("data_root=") for s in spec.set) else [])]
+    overrides = [
+        *spec.set,
+        *([f"data_root={root}"] if root and not any(s.startswith("data_root=") for s in spec.set) else []),
+    ]
     try:
         export = load_recipe(spec.recipe, overrides, expect=ExportRecipe)
     except EdgeKPError as exc:

@@ -64,14 +64,18 @@ def stage_data(st: PipelineState, train_recipe: Any) -> str:
     if stages.state(folder, digest) == "reuse":
         return stages.content_hash(folder) or digest
     stages.begin(folder, digest)
-    run = RunDir.create(folder, "data", recipe={"root": st.root, "datasets": [s.model_dump(mode="json") for s in specs]})
+    run = RunDir.create(
+        folder, "data", recipe={"root": st.root, "datasets": [s.model_dump(mode="json") for s in specs]}
+    )
     hashes = {}
     for spec in specs:
         path = train_recipe.data.resolve(spec.path)
         if spec.format == "synthetic":
             ensure_synthetic_dataset(path, n=spec.n or 0, size=spec.render_size, seed=spec.seed)
         elif not path.exists():
-            raise DataError(f"dataset {spec.path!r} not found at {str(path)!r}; give the data root with --set data.root=PATH")
+            raise DataError(
+                f"dataset {spec.path!r} not found at {str(path)!r}; give the data root with --set data.root=PATH"
+            )
         hashes[spec.path] = data_hash(path)
     run.finish("ok", artifacts=hashes)
     stages.finish(folder, digest)
@@ -155,9 +159,14 @@ def stage_bench(st: PipelineState, name: str, folder: Path) -> None:
     if b.data is not None:
         data = str(Path(st.root) / b.data) if st.root and not Path(b.data).is_absolute() else b.data
     opts = BenchOptions(
-        data=data, data_format=b.format, threads=tuple(b.threads), max_faces=b.max_faces,
+        data=data,
+        data_format=b.format,
+        threads=tuple(b.threads),
+        max_faces=b.max_faces,
         latency=LatencySettings(warmup=b.warmup, min_runs=b.min_runs, min_seconds=b.min_seconds),
-        peers=b.peers and name == "train", peers_cache=b.peers_cache, command=st.command,
+        peers=b.peers and name == "train",
+        peers_cache=b.peers_cache,
+        command=st.command,
     )
     bench_run(folder, opts)
 
@@ -188,11 +197,26 @@ def run_pipeline(recipe_path: str, overrides: list[str], out: str | None, comman
         _timed(st, "export", stage_export, st, name, folder)
     for name, folder in st.models.items():
         _timed(st, "bench", stage_bench, st, name, folder)
-    outcome = _timed(st, "report", lambda: build_report(
-        list(st.models.values()), out_dir / "report", command=command, title=recipe.report.title,
-        floors=recipe.report.floors, notes=st.notes))
-    summary = {"out": str(out_dir), "report": str(outcome.out / "report.md"), "stages": st.timings,
-               "total_seconds": round(time.perf_counter() - t_start, 1), "notes": st.notes,
-               "failed_rows": outcome.failed, **outcome.doc.summary}
+    outcome = _timed(
+        st,
+        "report",
+        lambda: build_report(
+            list(st.models.values()),
+            out_dir / "report",
+            command=command,
+            title=recipe.report.title,
+            floors=recipe.report.floors,
+            notes=st.notes,
+        ),
+    )
+    summary = {
+        "out": str(out_dir),
+        "report": str(outcome.out / "report.md"),
+        "stages": st.timings,
+        "total_seconds": round(time.perf_counter() - t_start, 1),
+        "notes": st.notes,
+        "failed_rows": outcome.failed,
+        **outcome.doc.summary,
+    }
     atomic_write_json(out_dir / "pipeline.json", {"recipe": dump_recipe(recipe), "command": command, **summary})
     return summary

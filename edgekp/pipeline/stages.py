@@ -58,4 +58,6 @@ def finish(folder: Path, digest: str, **extra: Any) -> None:
 def content_hash(folder: Path) -> str | None:
     """A finished stage's identity for its children: its inputs hash and its manifest's artifacts."""
     stamp, manifest = _read(folder / STAMP), _read(folder / MANIFEST)
-    return sha256_json({"inputs": stamp.get("inputs"), "artifacts": manifest.get("artifacts"), "recipe": manifest.get("recipe")})
+    return sha256_json(
+        {"inputs": stamp.get("inputs"), "artifacts": manifest.get("artifacts"), "recipe": manifest.get("recipe")}
+    )

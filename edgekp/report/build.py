@@ -1,6 +1,6 @@
 """``edgekp report``: read the runs' bench results, build rows and plots, write every form.
 
-    <out>/report.md, report.html (self-contained), report.json, report.csv, plots/*.png, manifest.json
+<out>/report.md, report.html (self-contained), report.json, report.csv, plots/*.png, manifest.json
 """
 
 from __future__ import annotations
@@ -28,9 +28,18 @@ class ReportOutcome:
         return not self.failed
 
 
-def build_report(runs: list[str | Path], out: str | Path, *, command: str, title: str | None = None,
-                 floors: Floors | None = None, generated: str | None = None, plots: bool = True,
-                 notes: list[str] | None = None, samples: bool = True) -> ReportOutcome:
+def build_report(
+    runs: list[str | Path],
+    out: str | Path,
+    *,
+    command: str,
+    title: str | None = None,
+    floors: Floors | None = None,
+    generated: str | None = None,
+    plots: bool = True,
+    notes: list[str] | None = None,
+    samples: bool = True,
+) -> ReportOutcome:
     from edgekp.report.html import render_html
     from edgekp.report.plots import make_plots
     from edgekp.report.writers import to_csv, to_json
@@ -47,18 +56,27 @@ def build_report(runs: list[str | Path], out: str | Path, *, command: str, title
     link_parents(reports)
     profiles = collect_profiles(reports)  # read before anything is written: a corrupt profile.json fails cleanly
     out = Path(out)
-    manifest = RunDir.create(out, "report", recipe={"runs": [str(Path(r).resolve()) for r in runs],
-                                                     "floors": floors.model_dump() if floors else None})
+    manifest = RunDir.create(
+        out,
+        "report",
+        recipe={"runs": [str(Path(r).resolve()) for r in runs], "floors": floors.model_dump() if floors else None},
+    )
     rows = [rr for rep in reports for rr in rep.rows]
     summary = {
-        "rows": len(rows), "ok": sum(rr.row.status == "ok" for rr in rows), "failed": sum(rr.failed for rr in rows),
-        "skipped": sum(rr.row.status == "skipped" for rr in rows), "breached": sum(bool(rr.breaches) for rr in rows),
+        "rows": len(rows),
+        "ok": sum(rr.row.status == "ok" for rr in rows),
+        "failed": sum(rr.failed for rr in rows),
+        "skipped": sum(rr.row.status == "skipped" for rr in rows),
+        "breached": sum(bool(rr.breaches) for rr in rows),
     }
     doc = ReportDoc(
         title=title or "edgekp report: " + ", ".join(p.name for p, _ in results),
         command=command,
-        generated=generated or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        runs=reports, summary=summary, extra_notes=list(notes or []), profiles=profiles,
+        generated=generated or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        runs=reports,
+        summary=summary,
+        extra_notes=list(notes or []),
+        profiles=profiles,
     )
     doc.plots = make_plots(reports, out / "plots", samples=samples) if plots else {}
     atomic_write_bytes(out / "report.md", render_markdown(doc).encode())
@@ -66,5 +84,7 @@ def build_report(runs: list[str | Path], out: str | Path, *, command: str, title
     atomic_write_json(out / "report.json", to_json(doc))
     atomic_write_bytes(out / "report.csv", to_csv(doc).encode())
     failed = [rr.label for rr in rows if rr.failed or rr.breaches]
-    manifest.finish("ok", artifacts={n: None for n in ("report.md", "report.html", "report.json", "report.csv")}, summary=summary)
+    manifest.finish(
+        "ok", artifacts={n: None for n in ("report.md", "report.html", "report.json", "report.csv")}, summary=summary
+    )
     return ReportOutcome(out, doc, failed)

@@ -39,14 +39,27 @@ def peer_latency_ratios(runs: list[RunReport]) -> list[dict[str, object]]:
 
     The ratio is what "as fast as MediaPipe" claims rest on: the same host, thread count and crops."""
     peers = [rr for rep in runs for rr in rep.rows if rr.row.variant == "peer" and rr.row.status == "ok" and rr.latency]
-    ours = [rr for rep in runs for rr in rep.rows
-            if (rr.row.target, rr.row.precision, rr.row.route) == ("tflite", "fp32", "litert") and rr.row.status == "ok" and rr.latency]
+    ours = [
+        rr
+        for rep in runs
+        for rr in rep.rows
+        if (rr.row.target, rr.row.precision, rr.row.route) == ("tflite", "fp32", "litert")
+        and rr.row.status == "ok"
+        and rr.latency
+    ]
     out = []
     for mine in ours:
         for peer in peers:
             if peer.latency.threads != mine.latency.threads:
                 continue
-            out.append({"run": mine.run_label, "peer": f"{peer.row.target} {peer.row.route}", "threads": mine.latency.threads,
-                        "edgekp_p50_ms": mine.latency.p50_ms, "peer_p50_ms": peer.latency.p50_ms,
-                        "ratio": mine.latency.p50_ms / peer.latency.p50_ms})
+            out.append(
+                {
+                    "run": mine.run_label,
+                    "peer": f"{peer.row.target} {peer.row.route}",
+                    "threads": mine.latency.threads,
+                    "edgekp_p50_ms": mine.latency.p50_ms,
+                    "peer_p50_ms": peer.latency.p50_ms,
+                    "ratio": mine.latency.p50_ms / peer.latency.p50_ms,
+                }
+            )
     return out

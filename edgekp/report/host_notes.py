@@ -43,11 +43,17 @@ def int8_expectation(hosts: list[dict[str, Any]]) -> str:
         return "The recorded host does not say whether its CPU has int8 dot-product instructions (VNNI)."
     if all(known.values()):
         names = "; ".join(f"{_name(unique[k])} ({_dot_name(unique[k])})" for k in known)
-        return (f"The host has int8 dot-product instructions ({names}): int8 kernels can be faster than fp32 here; "
-                "where an int8 row is not, the cost is elsewhere (quantize/dequantize steps, ops left in float).")
+        return (
+            f"The host has int8 dot-product instructions ({names}): int8 kernels can be faster than fp32 here; "
+            "where an int8 row is not, the cost is elsewhere (quantize/dequantize steps, ops left in float)."
+        )
     if not any(known.values()):
-        return "The host has no VNNI (no int8 dot-product instructions): int8 is not expected to be faster than fp32 here."
+        return (
+            "The host has no VNNI (no int8 dot-product instructions): int8 is not expected to be faster than fp32 here."
+        )
     with_dot = ", ".join(_name(unique[k]) for k, v in known.items() if v)
     without = ", ".join(_name(unique[k]) for k, v in known.items() if not v)
-    return (f"Hosts differ: {with_dot} has int8 dot-product instructions (VNNI), {without} has none; "
-            "compare int8 with fp32 within one host only.")
+    return (
+        f"Hosts differ: {with_dot} has int8 dot-product instructions (VNNI), {without} has none; "
+        "compare int8 with fp32 within one host only."
+    )

@@ -7,11 +7,28 @@ import html
 
 from edgekp.report.compare import comparison
 from edgekp.report.host_notes import int8_expectation
-from edgekp.report.markdown import PEER_RATIO_COLUMNS, PEER_RATIO_TEXT, PLOT_TITLES, YAW_TEXT, ReportDoc, host_lines, notes, peer_ratio_rows
+from edgekp.report.markdown import (
+    PEER_RATIO_COLUMNS,
+    PEER_RATIO_TEXT,
+    PLOT_TITLES,
+    YAW_TEXT,
+    ReportDoc,
+    host_lines,
+    notes,
+    peer_ratio_rows,
+)
 from edgekp.report.profile_tables import PROFILE_TEXT, runtime_tables, section_title
 from edgekp.report.profile_tables import host_lines as profile_host_lines
+from edgekp.report.tables import (
+    LATENCY_COLUMNS,
+    MAIN_COLUMNS,
+    YAW_COLUMNS,
+    has_large_poses,
+    latency_cells,
+    main_cells,
+    yaw_cells,
+)
 from edgekp.report.verdict import BEST_COLUMNS, FRONT_COLUMNS, SYNTHETIC_TEXT, build_verdict
-from edgekp.report.tables import LATENCY_COLUMNS, MAIN_COLUMNS, YAW_COLUMNS, has_large_poses, latency_cells, main_cells, yaw_cells
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1500px;color:#222}
@@ -24,7 +41,7 @@ p.note{background:#fff8e1;border-left:4px solid #f0c36d;padding:.5em 1em}
 """
 
 
-def _table(header, rows, classes=None) -> str:  # noqa: ANN001 - lists of str
+def _table(header, rows, classes=None) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
@@ -55,34 +72,62 @@ def _verdict_html(doc: ReportDoc) -> list[str]:
 def render_html(doc: ReportDoc) -> str:
     e = html.escape
     rows = [rr for run in doc.runs for rr in run.rows]
-    classes = ["failed" if rr.failed else "skipped" if rr.row.status == "skipped" else "peer" if rr.row.variant == "peer" else ""
-               for rr in rows]
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(doc.title)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{e(doc.title)}</h1>", *_verdict_html(doc), "<h2>How this was measured</h2>", f"<p>Made by: <code>{e(doc.command)}</code></p>", f"<p>Generated {e(doc.generated)}.</p>",
-             "<ul>" + "".join(f"<li>{e(line[2:])}</li>" for line in host_lines(doc)) + "</ul>",
-             "<p>NME, FR@0.10 and AUC@0.10 are fractions of the inter-ocular distance, in %; dNME is against the same run's "
-             "PyTorch fp32 model. Latency: one face, perf_counter after a warm-up, median and p90. "
-             f"{e(int8_expectation([run.result.host for run in doc.runs]))}</p>",
-             "<h2>Results</h2>", "<p>Every row: its run, the run it was made from (parent) and the change against the "
-             "parent's row of the same target, precision and route (NME in points of %, p50 latency as a ratio).</p>",
-             _table(MAIN_COLUMNS, [main_cells(rr) for rr in rows], classes)]
+    classes = [
+        "failed"
+        if rr.failed
+        else "skipped"
+        if rr.row.status == "skipped"
+        else "peer"
+        if rr.row.variant == "peer"
+        else ""
+        for rr in rows
+    ]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(doc.title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{e(doc.title)}</h1>",
+        *_verdict_html(doc),
+        "<h2>How this was measured</h2>",
+        f"<p>Made by: <code>{e(doc.command)}</code></p>",
+        f"<p>Generated {e(doc.generated)}.</p>",
+        "<ul>" + "".join(f"<li>{e(line[2:])}</li>" for line in host_lines(doc)) + "</ul>",
+        "<p>NME, FR@0.10 and AUC@0.10 are fractions of the inter-ocular distance, in %; dNME is against the same run's "
+        "PyTorch fp32 model. Latency: one face, perf_counter after a warm-up, median and p90. "
+        f"{e(int8_expectation([run.result.host for run in doc.runs]))}</p>",
+        "<h2>Results</h2>",
+        "<p>Every row: its run, the run it was made from (parent) and the change against the "
+        "parent's row of the same target, precision and route (NME in points of %, p50 latency as a ratio).</p>",
+        _table(MAIN_COLUMNS, [main_cells(rr) for rr in rows], classes),
+    ]
     if has_large_poses(rows):
-        parts += ["<h2>Accuracy by |yaw| bin</h2>", f"<p>{e(YAW_TEXT)}</p>", _table(YAW_COLUMNS, [yaw_cells(rr) for rr in rows], classes)]
+        parts += [
+            "<h2>Accuracy by |yaw| bin</h2>",
+            f"<p>{e(YAW_TEXT)}</p>",
+            _table(YAW_COLUMNS, [yaw_cells(rr) for rr in rows], classes),
+        ]
     header, cmp_rows = comparison(doc.runs)
     if cmp_rows:
         parts += ["<h2>Runs side by side</h2>", _table(header, cmp_rows)]
     ratio_rows = peer_ratio_rows(doc)
     if ratio_rows:
-        parts += ["<h2>Latency against the peers</h2>", f"<p>{e(PEER_RATIO_TEXT)}</p>", _table(PEER_RATIO_COLUMNS, ratio_rows)]
+        parts += [
+            "<h2>Latency against the peers</h2>",
+            f"<p>{e(PEER_RATIO_TEXT)}</p>",
+            _table(PEER_RATIO_COLUMNS, ratio_rows),
+        ]
     lat = [cells for rr in rows for cells in latency_cells(rr)]
     if lat:
         parts += ["<h2>Latency by device and thread count</h2>", _table(LATENCY_COLUMNS, lat)]
     if doc.profiles:
-        parts += [f"<h2>{e(section_title(doc.profiles))}</h2>", f"<p>{e(PROFILE_TEXT.replace('`', ''))}</p>",
-                  *(f"<p>{e(line)}</p>" for line in profile_host_lines(doc.profiles))]
+        parts += [
+            f"<h2>{e(section_title(doc.profiles))}</h2>",
+            f"<p>{e(PROFILE_TEXT.replace('`', ''))}</p>",
+            *(f"<p>{e(line)}</p>" for line in profile_host_lines(doc.profiles)),
+        ]
         for rp in doc.profiles:
             for heading, header, prof_rows, method in runtime_tables(rp):
-                parts += [f"<h3>{e(heading)}</h3>", _table(header, prof_rows)] + ([f"<p>Measured by: {e(method)}.</p>"] if method else [])
+                parts += [f"<h3>{e(heading)}</h3>", _table(header, prof_rows)] + (
+                    [f"<p>Measured by: {e(method)}.</p>"] if method else []
+                )
     for name, path in doc.plots.items():
         kind, _, which = name.partition(":")
         title = PLOT_TITLES.get(kind, kind) + (f": {which}" if which else "")

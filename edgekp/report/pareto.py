@@ -14,10 +14,7 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     """
     front = []
     for i, (xi, yi) in enumerate(points):
-        dominated = any(
-            (xj <= xi and yj <= yi) and (xj < xi or yj < yi)
-            for j, (xj, yj) in enumerate(points) if j != i
-        )
+        dominated = any((xj <= xi and yj <= yi) and (xj < xi or yj < yi) for j, (xj, yj) in enumerate(points) if j != i)
         if not dominated:
             front.append(i)
     return sorted(front, key=lambda i: (points[i][0], points[i][1]))

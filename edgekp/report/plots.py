@@ -16,7 +16,7 @@ from edgekp.report.tables import ReportRow, RunReport
 DPI = 110
 
 
-def _plt():  # noqa: ANN202 - matplotlib.pyplot module
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")  # headless: reports are written on servers
@@ -31,14 +31,14 @@ def _measured(rows: list[ReportRow]) -> list[ReportRow]:
     return [rr for rr in rows if rr.row.accuracy is not None and rr.latency is not None and not rr.fake_quant]
 
 
-def _overlaps(box, others) -> bool:  # noqa: ANN001 - matplotlib Bbox
+def _overlaps(box, others) -> bool:
     return any(box.overlaps(o) for o in others)
 
 
 def use_log_x(latencies: list[float], decades: float = 1.0) -> bool:
     """Log scale when the latencies span at least ``decades`` decades (10x); a linear axis reads better below."""
     positive = [v for v in latencies if v > 0]
-    return bool(positive) and max(positive) / min(positive) >= 10 ** decades
+    return bool(positive) and max(positive) / min(positive) >= 10**decades
 
 
 def spread_labels(ys: list[float], min_gap: float) -> list[float]:
@@ -66,7 +66,7 @@ def accuracy_vs_latency(rows: list[ReportRow], path: Path) -> Path | None:
     return path
 
 
-def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, Axes) | None
+def accuracy_latency_figure(rows: list[ReportRow]):
     """NME against latency. Pareto points and peers carry labels (spread so they do not overlap); the
     other rows are grouped by target (colour) and precision (marker) in the legend, unlabelled."""
     data = _measured(rows)
@@ -84,10 +84,16 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
     fig, ax = plt.subplots(figsize=(9.5, 5.5))
     for i, (rr, (x, y)) in enumerate(zip(data, pts, strict=True)):
         peer = rr.row.variant == "peer"
-        ax.scatter([x], [y], s=110 if peer else 70 if i in front else 36, zorder=3,
-                   marker="*" if peer else markers.get(rr.row.precision, "^"),
-                   color="black" if peer else colours[rr.row.target],
-                   edgecolors="black" if i in front else "none", linewidths=1.0)
+        ax.scatter(
+            [x],
+            [y],
+            s=110 if peer else 70 if i in front else 36,
+            zorder=3,
+            marker="*" if peer else markers.get(rr.row.precision, "^"),
+            color="black" if peer else colours[rr.row.target],
+            edgecolors="black" if i in front else "none",
+            linewidths=1.0,
+        )
     ordered = sorted(front, key=lambda i: pts[i][0])
     ax.step([pts[i][0] for i in ordered], [pts[i][1] for i in ordered], where="post", color="tab:red", lw=1.2)
     # The legend groups rows: colour = target, marker = precision; it sits outside the axes, hiding no point.
@@ -109,8 +115,10 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 2, 5, 10 ms rather than 2x10^0
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"median latency per face, ms ({data[0].latency.threads} thread(s), host)"  # type: ignore[union-attr]
-                  + (", log scale" if use_log_x(xs) else ""))
+    ax.set_xlabel(
+        f"median latency per face, ms ({data[0].latency.threads} thread(s), host)"  # type: ignore[union-attr]
+        + (", log scale" if use_log_x(xs) else "")
+    )
     ax.set_ylabel("NME, % of inter-ocular distance")
     ax.grid(alpha=0.3)
     ax.margins(y=0.1)  # room for the labels of the lowest and highest points
@@ -129,8 +137,16 @@ def accuracy_latency_figure(rows: list[ReportRow]):  # noqa: ANN201 - (Figure, A
     for i, (ax_px, _), ly in zip(labelled, anchors, heights, strict=True):
         right = ax_px < middle  # labels point inwards, so none leaves the axes
         text_xy = ax.transData.inverted().transform((ax_px + (10 if right else -10) * fig.dpi / 72, ly))
-        note = ax.annotate(data[i].label, pts[i], xytext=text_xy, textcoords="data", fontsize=7, va="center",
-                           ha="left" if right else "right", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})
+        note = ax.annotate(
+            data[i].label,
+            pts[i],
+            xytext=text_xy,
+            textcoords="data",
+            fontsize=7,
+            va="center",
+            ha="left" if right else "right",
+            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"},
+        )
         box = note.get_window_extent(renderer)
         # A label only where it fits: inside the figure and clear of the labels already drawn.
         if _overlaps(box, placed) or box.x0 < frame.x0 or box.x1 > frame.x1 or box.y0 < frame.y0 or box.y1 > frame.y1:
@@ -167,8 +183,13 @@ def ced_curves(rows: list[ReportRow], path: Path, threshold: float = 0.10) -> Pa
     for rr in data:
         errors = np.sort(np.asarray(rr.row.accuracy.errors))  # type: ignore[union-attr]
         y = np.searchsorted(errors, x, side="right") / len(errors)
-        ax.plot(100 * x, y, lw=1.2, ls="--" if rr.row.variant == "peer" else "-",
-                label=f"{rr.label} (AUC {rr.row.accuracy.auc:.3f})")  # type: ignore[union-attr]
+        ax.plot(
+            100 * x,
+            y,
+            lw=1.2,
+            ls="--" if rr.row.variant == "peer" else "-",
+            label=f"{rr.label} (AUC {rr.row.accuracy.auc:.3f})",
+        )  # type: ignore[union-attr]
     ax.set_xlabel("NME, % of inter-ocular distance")
     ax.set_ylabel("fraction of faces")
     ax.set_ylim(0, 1)
@@ -184,20 +205,29 @@ def ced_curves(rows: list[ReportRow], path: Path, threshold: float = 0.10) -> Pa
 def pose_bars(rows: list[ReportRow], path: Path) -> Path | None:
     # One group per run (its most accurate export) and per peer, as the CED: every export of a run shares
     # its model, and 36 groups of bars made the labels unreadable.
-    data = [rr for rr in ced_rows(rows, need_errors=False) if rr.row.accuracy.nme_large is not None or rr.row.accuracy.nme_small is not None]  # type: ignore[union-attr]
+    data = [
+        rr
+        for rr in ced_rows(rows, need_errors=False)
+        if rr.row.accuracy.nme_large is not None or rr.row.accuracy.nme_small is not None
+    ]  # type: ignore[union-attr]
     if not data:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(7.0, 0.8 * len(data) + 3), 5.5))
     idx = np.arange(len(data))
-    for offset, (name, attr) in zip((-0.2, 0.2), (("large pose", "nme_large"), ("small pose", "nme_small")), strict=True):
+    for offset, (name, attr) in zip(
+        (-0.2, 0.2), (("large pose", "nme_large"), ("small pose", "nme_small")), strict=True
+    ):
         vals = [100 * (getattr(rr.row.accuracy, attr) or np.nan) for rr in data]
         ax.bar(idx + offset, vals, width=0.4, label=name)
     ax.set_xticks(idx, [rr.label for rr in data], rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("NME, %")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside the bars
-    ax.set_title(f"NME by pose, large = {data[0].row.accuracy.large_pose_rule or 'large pose'} "  # type: ignore[union-attr]
-                 "(each run's most accurate export)", fontsize=10)
+    ax.set_title(
+        f"NME by pose, large = {data[0].row.accuracy.large_pose_rule or 'large pose'} "  # type: ignore[union-attr]
+        "(each run's most accurate export)",
+        fontsize=10,
+    )
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)

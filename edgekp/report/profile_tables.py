@@ -24,11 +24,13 @@ _PRECISION_ORDER = {"fp32": 0, "fp16": 1, "int8": 2}
 # Profiles written before the export fields existed name it only in text: "target precision (route): path".
 _ARTIFACT_TEXT = re.compile(r"^(\S+) (\S+) \(([^)]*)\): ")
 
-PROFILE_TEXT = ("`edgekp bench --profile` on each TFLite, OpenVINO and ONNX export (one face of random pixels, the run's "
-                "input size). Total: the whole model's median call. Op kinds: share of the summed per-op time (count of ops "
-                "in brackets); in an int8 graph, quantize/dequantize ops are kinds of their own. Ops: compute ops that run "
-                "int8 / stay float, and quantize/dequantize ops. The TFLite figures time each op alone (XNNPACK fuses across "
-                "ops in the full model), so read their shares, not their sum.")
+PROFILE_TEXT = (
+    "`edgekp bench --profile` on each TFLite, OpenVINO and ONNX export (one face of random pixels, the run's "
+    "input size). Total: the whole model's median call. Op kinds: share of the summed per-op time (count of ops "
+    "in brackets); in an int8 graph, quantize/dequantize ops are kinds of their own. Ops: compute ops that run "
+    "int8 / stay float, and quantize/dequantize ops. The TFLite figures time each op alone (XNNPACK fuses across "
+    "ops in the full model), so read their shares, not their sum."
+)
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,19 @@ def _entry(data: dict[str, Any]) -> ArtifactProfile:
         if not row["int8"] and data["int8_ops"] and row["kind"] not in QDQ_KINDS:
             float_kinds[str(row["kind"])] = float_kinds.get(str(row["kind"]), 0) + int(row["count"])
     return ArtifactProfile(
-        runtime=str(data["runtime"]), target=target or str(data["runtime"]), precision=precision or "?", route=route,
-        total_ms=float(data["total_ms"]), int8_ops=int(data["int8_ops"]), float_ops=int(data["float_ops"]),
-        qdq_ops=int(data["qdq_ops"]), shares={k: (v[0], int(v[1])) for k, v in shares.items()},
-        float_kinds=dict(sorted(float_kinds.items(), key=lambda kv: -kv[1])), method=str(data.get("method", "")),
-        threads=data.get("threads"), host=dict(data.get("host") or {}),
+        runtime=str(data["runtime"]),
+        target=target or str(data["runtime"]),
+        precision=precision or "?",
+        route=route,
+        total_ms=float(data["total_ms"]),
+        int8_ops=int(data["int8_ops"]),
+        float_ops=int(data["float_ops"]),
+        qdq_ops=int(data["qdq_ops"]),
+        shares={k: (v[0], int(v[1])) for k, v in shares.items()},
+        float_kinds=dict(sorted(float_kinds.items(), key=lambda kv: -kv[1])),
+        method=str(data.get("method", "")),
+        threads=data.get("threads"),
+        host=dict(data.get("host") or {}),
     )
 
 
@@ -96,10 +106,14 @@ def load_run_profiles(path: Path, label: str) -> RunProfiles | None:
             raise TypeError("expected a list of per-artifact profiles")
         artifacts = tuple(_entry(d) for d in raw)
     except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{str(file)!r} is not an edgekp profile ({type(exc).__name__}: {str(exc)[:120]}); "
-                          f"re-run 'edgekp bench --profile --from {path}'") from None
+        raise ConfigError(
+            f"{str(file)!r} is not an edgekp profile ({type(exc).__name__}: {str(exc)[:120]}); "
+            f"re-run 'edgekp bench --profile --from {path}'"
+        ) from None
     # Grouped by runtime, fp32 first (the baseline the others are read against), else as profiled.
-    ranked = sorted(enumerate(artifacts), key=lambda ia: (ia[1].runtime, _PRECISION_ORDER.get(ia[1].precision, 9), ia[0]))
+    ranked = sorted(
+        enumerate(artifacts), key=lambda ia: (ia[1].runtime, _PRECISION_ORDER.get(ia[1].precision, 9), ia[0])
+    )
     artifacts = tuple(a for _, a in ranked)
     return RunProfiles(label, path, artifacts, tuple(raw))
 
@@ -141,7 +155,9 @@ def host_lines(profiles: list[RunProfiles]) -> list[str]:
                 continue
             seen.add(key)
             vnni = "with VNNI" if a.host.get("has_vnni") else "no VNNI"
-            lines.append(f"Profiled on {a.host.get('cpu') or 'an unrecorded CPU'}: ISA {', '.join(isa) or '?'} ({vnni}).")
+            lines.append(
+                f"Profiled on {a.host.get('cpu') or 'an unrecorded CPU'}: ISA {', '.join(isa) or '?'} ({vnni})."
+            )
     return lines
 
 
@@ -177,13 +193,17 @@ def runtime_tables(rp: RunProfiles, top: int = TOP_KINDS) -> list[tuple[str, lis
         cols = [a for a in rp.artifacts if a.runtime == runtime]
         fp32s = [a for a in cols if a.precision == "fp32"]
         header = ["", *(a.column for a in cols)]
-        rows = [["total ms", *(_total(a, fp32s) for a in cols)],
-                ["ops computing in int8", *(str(a.int8_ops) for a in cols)],
-                ["ops left in float (int8 graph)", *(_float_cell(a) for a in cols)],
-                ["quantize/dequantize ops", *(str(a.qdq_ops) for a in cols)]]
+        rows = [
+            ["total ms", *(_total(a, fp32s) for a in cols)],
+            ["ops computing in int8", *(str(a.int8_ops) for a in cols)],
+            ["ops left in float (int8 graph)", *(_float_cell(a) for a in cols)],
+            ["quantize/dequantize ops", *(str(a.qdq_ops) for a in cols)],
+        ]
         kinds = _top_kinds(cols, top)
         for kind in kinds:
-            rows.append([kind, *(f"{a.shares[kind][0]:.1%} ({a.shares[kind][1]})" if kind in a.shares else "-" for a in cols)])
+            rows.append(
+                [kind, *(f"{a.shares[kind][0]:.1%} ({a.shares[kind][1]})" if kind in a.shares else "-" for a in cols)]
+            )
         rest = []
         for a in cols:
             share = sum(s for k, (s, _) in a.shares.items() if k not in kinds)

@@ -65,7 +65,9 @@ class ReportRow:
     @property
     def label(self) -> str:
         r = self.row
-        return f"{self.run_label} {r.target} {self.precision_text}" + (f" ({r.route})" if r.route and r.target != "pytorch" else "")
+        return f"{self.run_label} {r.target} {self.precision_text}" + (
+            f" ({r.route})" if r.route and r.target != "pytorch" else ""
+        )
 
     @property
     def fps(self) -> float | None:
@@ -95,7 +97,9 @@ def load_bench(run_dir: str | Path) -> BenchResult:
         return BenchResult.model_validate(json.loads(bench.read_text(encoding="utf-8")))
     except (ValueError, ValidationError) as exc:
         first = str(exc).strip().splitlines()[0][:160]
-        raise LineageError(f"{str(bench)!r} is corrupt or not an edgekp bench result ({first}); re-run 'edgekp bench --from {path}'") from None
+        raise LineageError(
+            f"{str(bench)!r} is corrupt or not an edgekp bench result ({first}); re-run 'edgekp bench --from {path}'"
+        ) from None
 
 
 def merge_manual(result: BenchResult, run_dir: Path) -> None:
@@ -106,13 +110,29 @@ def merge_manual(result: BenchResult, run_dir: Path) -> None:
     try:
         manual = ManualLatencies.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, ValidationError) as exc:
-        raise ConfigError(f"{str(path)!r} does not follow the manual latency schema: {str(exc).splitlines()[0][:200]}") from None
+        raise ConfigError(
+            f"{str(path)!r} does not follow the manual latency schema: {str(exc).splitlines()[0][:200]}"
+        ) from None
     for entry in manual.entries:
-        match = next((r for r in result.rows if (r.target, r.precision) == (entry.target, entry.precision)
-                      and (not entry.route or r.route == entry.route)), None)
+        match = next(
+            (
+                r
+                for r in result.rows
+                if (r.target, r.precision) == (entry.target, entry.precision)
+                and (not entry.route or r.route == entry.route)
+            ),
+            None,
+        )
         if match is None:
-            match = BenchRow(run=result.run_name, variant=result.kind, target=entry.target, precision=entry.precision,
-                             route=entry.route, status="ok", notes=["added by hand (bench/manual.json)"])
+            match = BenchRow(
+                run=result.run_name,
+                variant=result.kind,
+                target=entry.target,
+                precision=entry.precision,
+                route=entry.route,
+                status="ok",
+                notes=["added by hand (bench/manual.json)"],
+            )
             result.rows.append(match)
         match.latency.extend(entry.latency)
         match.notes.extend(entry.notes)
@@ -132,7 +152,12 @@ def check_floors(rr: ReportRow, floors: Floors | None) -> None:
         (floors.fr_max, a.fr if a else None, lambda v, f: v <= f, "FR {v:.4f} > {f:g}"),
         (floors.auc_min, a.auc if a else None, lambda v, f: v >= f, "AUC {v:.4f} < {f:g}"),
         (floors.delta_nme_max, rr.delta_nme, lambda v, f: v <= f, "delta NME {v:+.4f} > {f:g}"),
-        (floors.p50_ms_max, rr.latency.p50_ms if rr.latency else None, lambda v, f: v <= f, "p50 {v:.2f} ms > {f:g} ms"),
+        (
+            floors.p50_ms_max,
+            rr.latency.p50_ms if rr.latency else None,
+            lambda v, f: v <= f,
+            "p50 {v:.2f} ms > {f:g} ms",
+        ),
     ]
     for limit, value, ok, text in checks:
         if limit is not None and value is not None and not ok(value, limit):
@@ -194,24 +219,68 @@ def fmt(value: Any, kind: str) -> str:
     return str(value)
 
 
-MAIN_COLUMNS = ("run", "parent", "vs parent", "target", "precision", "route", "status", "size KB", "params M", "MFLOPs", "NME %",
-                "dNME %", "FR %", "AUC", "large NME %", "small NME %", "threads", "p50 ms", "p90 ms", "FPS")
+MAIN_COLUMNS = (
+    "run",
+    "parent",
+    "vs parent",
+    "target",
+    "precision",
+    "route",
+    "status",
+    "size KB",
+    "params M",
+    "MFLOPs",
+    "NME %",
+    "dNME %",
+    "FR %",
+    "AUC",
+    "large NME %",
+    "small NME %",
+    "threads",
+    "p50 ms",
+    "p90 ms",
+    "FPS",
+)
 
 
 def main_cells(rr: ReportRow) -> list[str]:
     r, a, lat = rr.row, rr.row.accuracy, rr.latency
     return [
-        rr.run_label, rr.parent, rr.vs_parent, r.target, rr.precision_text, r.route, rr.status_text, fmt(r.size_bytes, "kb"),
-        fmt(r.params, "m"), fmt(r.flops / 1e6 if r.flops else None, "ms") if r.flops else "-",
-        fmt(a.nme if a else None, "pct"), fmt(rr.delta_nme, "dpct"), fmt(a.fr if a else None, "pct"),
-        fmt(a.auc if a else None, "auc"), fmt(a.nme_large if a else None, "pct"), fmt(a.nme_small if a else None, "pct"),
-        fmt(lat.threads if lat else None, ""), fmt(lat.p50_ms if lat else None, "ms"),
-        fmt(lat.p90_ms if lat else None, "ms"), fmt(rr.fps, "fps"),
+        rr.run_label,
+        rr.parent,
+        rr.vs_parent,
+        r.target,
+        rr.precision_text,
+        r.route,
+        rr.status_text,
+        fmt(r.size_bytes, "kb"),
+        fmt(r.params, "m"),
+        fmt(r.flops / 1e6 if r.flops else None, "ms") if r.flops else "-",
+        fmt(a.nme if a else None, "pct"),
+        fmt(rr.delta_nme, "dpct"),
+        fmt(a.fr if a else None, "pct"),
+        fmt(a.auc if a else None, "auc"),
+        fmt(a.nme_large if a else None, "pct"),
+        fmt(a.nme_small if a else None, "pct"),
+        fmt(lat.threads if lat else None, ""),
+        fmt(lat.p50_ms if lat else None, "ms"),
+        fmt(lat.p90_ms if lat else None, "ms"),
+        fmt(rr.fps, "fps"),
     ]
 
 
-YAW_COLUMNS = ("run", "target", "precision", "route", "faces", "box NME %", *(f"box {b} %" for b in YAW_BIN_NAMES),
-               "inter-ocular scored", *(f"inter-ocular {b} %" for b in YAW_BIN_NAMES), "yaw from")
+YAW_COLUMNS = (
+    "run",
+    "target",
+    "precision",
+    "route",
+    "faces",
+    "box NME %",
+    *(f"box {b} %" for b in YAW_BIN_NAMES),
+    "inter-ocular scored",
+    *(f"inter-ocular {b} %" for b in YAW_BIN_NAMES),
+    "yaw from",
+)
 
 
 def has_large_poses(rows: list[ReportRow]) -> bool:
@@ -235,16 +304,50 @@ def yaw_cells(rr: ReportRow) -> list[str]:
     io = a.by_yaw.get("inter_ocular", {}) if a else {}
     faces = f"{a.n + a.n_unscored}" if a else "-"
     scored = f"{a.n}" if a else "-"
-    return [rr.run_label, r.target, rr.precision_text, r.route, faces, fmt(a.nme_box if a else None, "pct"),
-            *(_bin_cell(box, b) for b in YAW_BIN_NAMES), scored, *(_bin_cell(io, b) for b in YAW_BIN_NAMES),
-            (a.pose_source or "-") if a else "-"]
+    return [
+        rr.run_label,
+        r.target,
+        rr.precision_text,
+        r.route,
+        faces,
+        fmt(a.nme_box if a else None, "pct"),
+        *(_bin_cell(box, b) for b in YAW_BIN_NAMES),
+        scored,
+        *(_bin_cell(io, b) for b in YAW_BIN_NAMES),
+        (a.pose_source or "-") if a else "-",
+    ]
 
 
-LATENCY_COLUMNS = ("run", "target", "precision", "route", "device", "threads", "runtime", "p50 ms", "p90 ms", "runs", "source")
+LATENCY_COLUMNS = (
+    "run",
+    "target",
+    "precision",
+    "route",
+    "device",
+    "threads",
+    "runtime",
+    "p50 ms",
+    "p90 ms",
+    "runs",
+    "source",
+)
 
 
 def latency_cells(rr: ReportRow) -> list[list[str]]:
     r = rr.row
-    return [[rr.run_label, r.target, r.precision, r.route, lat.device, str(lat.threads),
-             f"{lat.runtime} {lat.runtime_version}".strip(), fmt(lat.p50_ms, "ms"), fmt(lat.p90_ms, "ms"),
-             str(lat.runs), lat.source] for lat in r.latency]
+    return [
+        [
+            rr.run_label,
+            r.target,
+            r.precision,
+            r.route,
+            lat.device,
+            str(lat.threads),
+            f"{lat.runtime} {lat.runtime_version}".strip(),
+            fmt(lat.p50_ms, "ms"),
+            fmt(lat.p90_ms, "ms"),
+            str(lat.runs),
+            lat.source,
+        ]
+        for lat in r.latency
+    ]

@@ -13,10 +13,12 @@ from edgekp.report.tables import ReportRow, RunReport, fmt
 BEST_COLUMNS = ("target", "precision", "use", "NME %", "p50 ms", "size KB", "parent", "vs parent")
 FRONT_COLUMNS = ("model", "NME %", "p50 ms", "size KB")
 
-SYNTHETIC_TEXT = ("These faces are edgekp's synthetic set. A model trained for minutes on them (the quickstart: at most 10 "
-                  "epochs in a 3-minute budget) scores around 14 % NME on a quiet 2-core host, more when fewer epochs "
-                  "fit: that is expected, and shows the pipeline works, not how accurate a trained model is. The shipped "
-                  "model scores 4.28 % on real held-out 300W photos.")
+SYNTHETIC_TEXT = (
+    "These faces are edgekp's synthetic set. A model trained for minutes on them (the quickstart: at most 10 "
+    "epochs in a 3-minute budget) scores around 14 % NME on a quiet 2-core host, more when fewer epochs "
+    "fit: that is expected, and shows the pipeline works, not how accurate a trained model is. The shipped "
+    "model scores 4.28 % on real held-out 300W photos."
+)
 
 
 @dataclass
@@ -28,13 +30,21 @@ class Verdict:
 
 
 def deployable(rr: ReportRow) -> bool:
-    return (rr.row.status == "ok" and rr.row.variant != "peer" and not rr.fake_quant
-            and rr.row.accuracy is not None and rr.row.target != "pytorch")
+    return (
+        rr.row.status == "ok"
+        and rr.row.variant != "peer"
+        and not rr.fake_quant
+        and rr.row.accuracy is not None
+        and rr.row.target != "pytorch"
+    )
 
 
 def _cells(rr: ReportRow) -> tuple[str, str, str]:
-    return (fmt(rr.row.accuracy.nme if rr.row.accuracy else None, "pct"), fmt(rr.latency.p50_ms if rr.latency else None, "ms"),
-            fmt(rr.row.size_bytes, "kb"))
+    return (
+        fmt(rr.row.accuracy.nme if rr.row.accuracy else None, "pct"),
+        fmt(rr.latency.p50_ms if rr.latency else None, "ms"),
+        fmt(rr.row.size_bytes, "kb"),
+    )
 
 
 def _name(rr: ReportRow) -> str:
@@ -67,17 +77,25 @@ def build_verdict(runs: list[RunReport], title: str = "") -> Verdict:
     headline = []
     if front:
         accurate, fastest = min(front, key=_rank), front[0]
-        headline.append(f"Most accurate deployable model: **{_name(accurate)}**, NME {_cells(accurate)[0]} % at "
-                        f"{_cells(accurate)[1]} ms per face.")
+        headline.append(
+            f"Most accurate deployable model: **{_name(accurate)}**, NME {_cells(accurate)[0]} % at "
+            f"{_cells(accurate)[1]} ms per face."
+        )
         if fastest is not accurate:
-            headline.append(f"Fastest on the Pareto front: **{_name(fastest)}**, NME {_cells(fastest)[0]} % at "
-                            f"{_cells(fastest)[1]} ms.")
-        headline.append(f"{len(front)} of {len(timed)} timed exports are on the Pareto front (no other export is both "
-                        "more accurate and faster).")
+            headline.append(
+                f"Fastest on the Pareto front: **{_name(fastest)}**, NME {_cells(fastest)[0]} % at "
+                f"{_cells(fastest)[1]} ms."
+            )
+        headline.append(
+            f"{len(front)} of {len(timed)} timed exports are on the Pareto front (no other export is both "
+            "more accurate and faster)."
+        )
     elif not rows:
         headline.append("No export was measured: nothing to recommend (see the status column below).")
     fake = [rr for run in runs for rr in run.rows if rr.fake_quant]
     if fake:
-        headline.append("Rows marked \"fake-quant\" are QAT runs' PyTorch models with fake-quantizers: no target runs "
-                        "them; they are kept off the verdict and the Pareto plot.")
+        headline.append(
+            'Rows marked "fake-quant" are QAT runs\' PyTorch models with fake-quantizers: no target runs '
+            "them; they are kept off the verdict and the Pareto plot."
+        )
     return Verdict(headline, best_rows, [[_name(rr), *_cells(rr)] for rr in front], is_synthetic(runs, title))

@@ -23,7 +23,11 @@ from typing import Any
 from edgekp.errors import ConfigError, LineageError
 
 SHIPPED = "shipped"  # the --from / --model value that names a shipped model
-SHIPPED_SIZES: dict[str, str] = {"t": "kp_hvit_t_q_merlrav", "s": "kp_hvit_s_merlrav", "b": "kp_hvit_b_q_merlrav_anneal"}
+SHIPPED_SIZES: dict[str, str] = {
+    "t": "kp_hvit_t_q_merlrav",
+    "s": "kp_hvit_s_merlrav",
+    "b": "kp_hvit_b_q_merlrav_anneal",
+}
 DEFAULT_SIZE = "s"
 SHIPPED_NAME = SHIPPED_SIZES[DEFAULT_SIZE]
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -42,7 +46,9 @@ def shipped_size(value: str | Path | None) -> str | None:
         return None
     size = text.split(":", 1)[1]
     if size not in SHIPPED_SIZES:
-        raise ConfigError(f"no shipped model {text!r}; the sizes are {', '.join(SHIPPED + ':' + s for s in SHIPPED_SIZES)}")
+        raise ConfigError(
+            f"no shipped model {text!r}; the sizes are {', '.join(SHIPPED + ':' + s for s in SHIPPED_SIZES)}"
+        )
     return size
 
 
@@ -56,7 +62,9 @@ def shipped_model_path(size: str = DEFAULT_SIZE) -> Path:
     name = shipped_name(size)
     path = PACKAGE_DIR / f"{name}.pt"
     if not path.is_file():
-        raise LineageError(f"the shipped model {name!r} is missing from this installation ({path}); pass --model RUN_DIR")
+        raise LineageError(
+            f"the shipped model {name!r} is missing from this installation ({path}); pass --model RUN_DIR"
+        )
     return path
 
 

@@ -45,8 +45,12 @@ class FaceArrays:
 
     def subset(self, index: np.ndarray) -> FaceArrays:
         return FaceArrays(
-            self.images[index], self.points[index], self.poses[index],
-            [self.sources[i] for i in index], self.dataset[index], self.visibility[index],  # type: ignore[index]
+            self.images[index],
+            self.points[index],
+            self.poses[index],
+            [self.sources[i] for i in index],
+            self.dataset[index],
+            self.visibility[index],  # type: ignore[index]
         )
 
 
@@ -77,8 +81,13 @@ def _in_val(photo: str, fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
-def _read(spec: DatasetSpec, data: DataSpec, scheme: Scheme, skipped: list[dict[str, str]],
-          notices: list[dict[str, str]] | None = None) -> list[FaceRecord]:
+def _read(
+    spec: DatasetSpec,
+    data: DataSpec,
+    scheme: Scheme,
+    skipped: list[dict[str, str]],
+    notices: list[dict[str, str]] | None = None,
+) -> list[FaceRecord]:
     from edgekp.data.readers import read_dataset
 
     path = data.resolve(spec.path)
@@ -91,7 +100,9 @@ def _read(spec: DatasetSpec, data: DataSpec, scheme: Scheme, skipped: list[dict[
     if not path.exists():
         hint = "" if data.root else " (relative paths resolve against data.root: --set data.root=DIR)"
         raise DataError(f"dataset not found: {str(path)!r}{hint}")
-    dataset = read_dataset(path, format=fmt, scheme=scheme, skip_bad=data.skip_bad, min_labelled=data.min_labelled_points)
+    dataset = read_dataset(
+        path, format=fmt, scheme=scheme, skip_bad=data.skip_bad, min_labelled=data.min_labelled_points
+    )
     skipped.extend({"file": str(f), "reason": r} for f, r in dataset.skipped)
     if notices is not None:
         notices.extend({"file": str(f), "reason": r} for f, r in dataset.notices)
@@ -108,16 +119,24 @@ def _to_arrays(records: list[FaceRecord], dataset_ids: list[int], size: int, dat
 
     crops = preload_crops(records, size=size, margin=data.crop.margin)
     return FaceArrays(
-        images=crops.images, points=crops.points.astype(np.float32), poses=crops.poses.astype(np.float32),
-        sources=list(crops.sources), dataset=np.asarray(dataset_ids, dtype=np.int64), visibility=crops.vis(),
+        images=crops.images,
+        points=crops.points.astype(np.float32),
+        poses=crops.poses.astype(np.float32),
+        sources=list(crops.sources),
+        dataset=np.asarray(dataset_ids, dtype=np.int64),
+        visibility=crops.vis(),
     )
 
 
 def _visibility_counts(arrays: FaceArrays) -> dict[str, int]:
     vis = arrays.visibility
     assert vis is not None
-    return {"visible": int((vis == 2).sum()), "occluded": int((vis == 1).sum()), "unlabelled": int((vis == 0).sum()),
-            "faces_with_unlabelled": int((vis == 0).any(axis=1).sum())}
+    return {
+        "visible": int((vis == 2).sum()),
+        "occluded": int((vis == 1).sum()),
+        "unlabelled": int((vis == 0).sum()),
+        "faces_with_unlabelled": int((vis == 0).any(axis=1).sum()),
+    }
 
 
 def build_training_data(recipe: TrainRecipe) -> TrainingData:
@@ -160,8 +179,10 @@ def build_training_data(recipe: TrainRecipe) -> TrainingData:
     if not val_recs:
         raise DataError("no validation faces: give data.val or a data.val_split that covers some dataset")
     if split is not None and 0 not in val_group:
-        raise DataError(f"the val_split {split.name!r} holds out no face (fraction {split.fraction}, datasets "
-                        f"{split.datasets or 'all'}); raise the fraction or list the datasets it should split")
+        raise DataError(
+            f"the val_split {split.name!r} holds out no face (fraction {split.fraction}, datasets "
+            f"{split.datasets or 'all'}); raise the fraction or list the datasets it should split"
+        )
     log.info("reading crops: %d train faces, %d validation faces at %d px", len(train_recs), len(val_recs), size)
     train = _to_arrays(train_recs, train_ids, size, data)
     val = _to_arrays(val_recs, val_ids, size, data)
@@ -170,20 +191,23 @@ def build_training_data(recipe: TrainRecipe) -> TrainingData:
     weights = np.array([s.weight for s in data.train] + [1.0] * len(data.val), dtype=np.float64)
     names = [s.path for s in data.train] + [s.label for s in data.val]
     summary = {
-        "train_faces": len(train), "val_faces": len(val),
+        "train_faces": len(train),
+        "val_faces": len(val),
         "per_dataset": {
             s.path: {"train": int((train.dataset == i).sum()), "val": int((val.dataset == i).sum())}
             for i, s in enumerate(list(data.train) + list(data.val))
         },
         # Faces per |yaw| bin before balancing (pose: labels where the dataset has them, else estimated).
-        "yaw_bins": {"train": counts_by_dataset(train.poses, train.dataset, names),
-                     "val": {v.name: yaw_bin_counts(val.poses[v.index]) for v in val_sets}},
+        "yaw_bins": {
+            "train": counts_by_dataset(train.poses, train.dataset, names),
+            "val": {v.name: yaw_bin_counts(val.poses[v.index]) for v in val_sets},
+        },
         "visibility": {"train": _visibility_counts(train), "val": _visibility_counts(val)},
         "val_sets": [{"name": v.name, "norm": v.norm, "faces": len(v.index)} for v in val_sets],
         "select": data.select or "all validation faces",
-        "val_photos_overlap_train": sorted(
-            {r.photo for r in val_recs} & {r.photo for r in train_recs}
-        )[:10] if split is not None and split.group_by == "photo" else [],
+        "val_photos_overlap_train": sorted({r.photo for r in val_recs} & {r.photo for r in train_recs})[:10]
+        if split is not None and split.group_by == "photo"
+        else [],
         "skipped": skipped,
         "notices": notices[:200],
         "notice_count": len(notices),

@@ -17,7 +17,9 @@ def to_tensor_images(images: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_arrays(model: nn.Module, images: np.ndarray, batch_size: int = 128, device: torch.device | None = None) -> np.ndarray:
+def predict_arrays(
+    model: nn.Module, images: np.ndarray, batch_size: int = 128, device: torch.device | None = None
+) -> np.ndarray:
     device = device or torch.device("cpu")
     was_training = model.training
     model.eval()
@@ -30,8 +32,14 @@ def predict_arrays(model: nn.Module, images: np.ndarray, batch_size: int = 128, 
 
 
 def score(
-    pred: np.ndarray, gt: np.ndarray, scheme: Scheme, is_large: np.ndarray | None = None, *, norm: str = "inter_ocular",
-    yaw: np.ndarray | None = None, visibility: np.ndarray | None = None,
+    pred: np.ndarray,
+    gt: np.ndarray,
+    scheme: Scheme,
+    is_large: np.ndarray | None = None,
+    *,
+    norm: str = "inter_ocular",
+    yaw: np.ndarray | None = None,
+    visibility: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """NME over labelled points (normalization ``norm``), FR@0.10, AUC@0.10, split by pose when
     ``is_large`` is given and by |yaw| bin when ``yaw`` is."""

@@ -9,7 +9,18 @@ from typing import Any
 
 from edgekp.artifacts import atomic_write_bytes
 
-COLUMNS = ("epoch", "lr", "loss", "loss_first", "loss_second", "val_nme", "val_nme_large", "val_nme_small", "samples_per_s", "seconds")
+COLUMNS = (
+    "epoch",
+    "lr",
+    "loss",
+    "loss_first",
+    "loss_second",
+    "val_nme",
+    "val_nme_large",
+    "val_nme_small",
+    "samples_per_s",
+    "seconds",
+)
 
 
 def write_history(rows: list[dict[str, Any]], out_dir: Path) -> None:

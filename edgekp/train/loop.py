@@ -77,8 +77,13 @@ class Trainer:
     """
 
     def __init__(
-        self, model: nn.Module, data: TrainingData, settings: FitSettings, out_dir: Path,
-        save_best: Callable[[nn.Module, dict[str, Any]], None], device: torch.device | None = None,
+        self,
+        model: nn.Module,
+        data: TrainingData,
+        settings: FitSettings,
+        out_dir: Path,
+        save_best: Callable[[nn.Module, dict[str, Any]], None],
+        device: torch.device | None = None,
         dist: DistContext | None = None,
     ) -> None:
         from edgekp.data.augment import BatchAugmenter
@@ -139,25 +144,43 @@ class Trainer:
             zeros = np.zeros(len(order))
             return order, zeros, zeros.astype(bool), {"balance": "disabled", "total": len(order)}
         plan = plan_balance(self.is_large[pool], self.s.balance, rng, poses=self.data.train.poses[pool])
-        counts = {"before": plan.counts_before, "after": plan.counts_after, **self._bin_counts(pool, pool[plan.indices])}
-        return pool[plan.indices], np.asarray(plan.roll_deg, dtype=np.float32), np.asarray(plan.augment, dtype=bool), counts
+        counts = {
+            "before": plan.counts_before,
+            "after": plan.counts_after,
+            **self._bin_counts(pool, pool[plan.indices]),
+        }
+        return (
+            pool[plan.indices],
+            np.asarray(plan.roll_deg, dtype=np.float32),
+            np.asarray(plan.augment, dtype=bool),
+            counts,
+        )
 
     def _bin_counts(self, before: np.ndarray, after: np.ndarray) -> dict[str, Any]:
         """Samples per dataset and |yaw| bin, before (the weighted pool) and after balancing."""
         from edgekp.data.balance import counts_by_dataset
 
-        t, names = self.data.train, self.data.dataset_names or [str(i) for i in range(int(self.data.train.dataset.max()) + 1)]
-        return {"yaw_bins_before": counts_by_dataset(t.poses[before], t.dataset[before], names),
-                "yaw_bins_after": counts_by_dataset(t.poses[after], t.dataset[after], names)}
+        t, names = (
+            self.data.train,
+            self.data.dataset_names or [str(i) for i in range(int(self.data.train.dataset.max()) + 1)],
+        )
+        return {
+            "yaw_bins_before": counts_by_dataset(t.poses[before], t.dataset[before], names),
+            "yaw_bins_after": counts_by_dataset(t.poses[after], t.dataset[after], names),
+        }
 
-    def _batch(self, index: np.ndarray, roll: np.ndarray, synth: np.ndarray, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+    def _batch(
+        self, index: np.ndarray, roll: np.ndarray, synth: np.ndarray, gen: torch.Generator
+    ) -> tuple[torch.Tensor, ...]:
         images = to_tensor_images(self.data.train.images[index])
         points = torch.from_numpy(self.data.train.points[index])
         vis = torch.from_numpy(self.data.train.visibility[index])  # type: ignore[index]
         if synth.any():
             # Oversampled or rotated copies get their own augmentation so they are not duplicates.
             sel = torch.from_numpy(np.flatnonzero(synth))
-            extra = self.augmenter(images[sel], points[sel], gen, roll_deg=torch.from_numpy(roll[synth]), visibility=vis[sel])
+            extra = self.augmenter(
+                images[sel], points[sel], gen, roll_deg=torch.from_numpy(roll[synth]), visibility=vis[sel]
+            )
             images[sel], points[sel], vis[sel] = extra.images, extra.points, extra.visibility
         expanded = self.augmenter(images, points, gen, visibility=vis)
         return images, points, vis, expanded.images, expanded.points, expanded.visibility
@@ -175,13 +198,21 @@ class Trainer:
             sl = slice(b * bs, min((b + 1) * bs, len(index)))
             shard = np.arange(sl.start, sl.stop)[self.dist.rank :: self.dist.world_size]
             gen = torch.Generator().manual_seed(_seed_for(self.s.seed, epoch, 3, b, self.dist.rank))
-            images, points, vis, exp_images, exp_points, exp_vis = self._batch(index[shard], roll[shard], synth[shard], gen)
+            images, points, vis, exp_images, exp_points, exp_vis = self._batch(
+                index[shard], roll[shard], synth[shard], gen
+            )
             n = len(images)
             inputs = torch.cat([images, exp_images]).to(self.device)
             pred = self.model(inputs)
             parts = two_part_loss(
-                pred[:n], points.to(self.device), pred[n:], exp_points.to(self.device), self.s.loss, self.s.input_size,
-                visibility_original=vis.to(self.device), visibility_expanded=exp_vis.to(self.device),
+                pred[:n],
+                points.to(self.device),
+                pred[n:],
+                exp_points.to(self.device),
+                self.s.loss,
+                self.s.input_size,
+                visibility_original=vis.to(self.device),
+                visibility_expanded=exp_vis.to(self.device),
             )
             if not torch.isfinite(parts.total):
                 raise TrainingError(
@@ -202,8 +233,13 @@ class Trainer:
         seconds = time.perf_counter() - start
         loss, first, second = (totals / max(seen, 1)).tolist()
         return {
-            "lr": lr, "loss": loss, "loss_first": first, "loss_second": second,
-            "samples_per_s": seen * self.dist.world_size / max(seconds, 1e-9), "seconds": seconds, "counts": counts,
+            "lr": lr,
+            "loss": loss,
+            "loss_first": first,
+            "loss_second": second,
+            "samples_per_s": seen * self.dist.world_size / max(seconds, 1e-9),
+            "seconds": seconds,
+            "counts": counts,
         }
 
     def eval_model(self) -> nn.Module:
@@ -215,16 +251,30 @@ class Trainer:
         val = self.data.val
         pred = predict_arrays(self.eval_model(), val.images, device=self.device)
         sets = {
-            v.name: score(pred[v.index], val.points[v.index], self.data.scheme, is_large=self.val_large[v.index],
-                          norm=v.norm, yaw=val.poses[v.index, 0], visibility=val.visibility[v.index])  # type: ignore[index]
+            v.name: score(
+                pred[v.index],
+                val.points[v.index],
+                self.data.scheme,
+                is_large=self.val_large[v.index],
+                norm=v.norm,
+                yaw=val.poses[v.index, 0],
+                visibility=val.visibility[v.index],
+            )  # type: ignore[index]
             for v in self.data.val_sets
         }
         if self.data.select is not None:
             chosen = dict(sets[self.data.select])
         else:
             norm = self.data.val_sets[0].norm if self.data.val_sets else "inter_ocular"
-            chosen = score(pred, val.points, self.data.scheme, is_large=self.val_large, norm=norm,
-                           yaw=val.poses[:, 0], visibility=val.visibility)
+            chosen = score(
+                pred,
+                val.points,
+                self.data.scheme,
+                is_large=self.val_large,
+                norm=norm,
+                yaw=val.poses[:, 0],
+                visibility=val.visibility,
+            )
         chosen["select"] = self.data.select or "all"
         if len(sets) > 1 or self.data.select is not None:
             chosen["sets"] = sets
@@ -239,14 +289,24 @@ class Trainer:
             cols.update({f"val_nme[{name}][{b}]": row["nme"] for b, row in v.get("by_yaw", {}).items()})
         return cols
 
-    def _state(self, epoch: int, history: list[dict[str, Any]], best: dict[str, Any], bad: int, elapsed: float) -> dict[str, Any]:
+    def _state(
+        self, epoch: int, history: list[dict[str, Any]], best: dict[str, Any], bad: int, elapsed: float
+    ) -> dict[str, Any]:
         return {
-            "epoch": epoch, "model": self.raw_model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(), "ema": None if self.ema is None else self.ema.state_dict(),
-            "history": history, "best": best, "bad_epochs": bad, "elapsed_s": elapsed,
+            "epoch": epoch,
+            "model": self.raw_model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "ema": None if self.ema is None else self.ema.state_dict(),
+            "history": history,
+            "best": best,
+            "bad_epochs": bad,
+            "elapsed_s": elapsed,
         }
 
-    def fit(self, resume: bool = False, budget_min: float | None = None, start_best: dict[str, Any] | None = None) -> FitResult:
+    def fit(
+        self, resume: bool = False, budget_min: float | None = None, start_best: dict[str, Any] | None = None
+    ) -> FitResult:
         """``start_best``: a validated starting point already saved by the caller (epoch -1: a compressed
         model before fine-tuning), which an epoch must beat to replace it."""
         history: list[dict[str, Any]] = []
@@ -262,7 +322,13 @@ class Trainer:
                 self.ema.load_state_dict(state["ema"])
             history, best, bad = list(state["history"]), dict(state["best"]), int(state["bad_epochs"])
             first_epoch, elapsed = int(state["epoch"]) + 1, float(state.get("elapsed_s", 0.0))
-            log.info("resuming from %s at epoch %d (best NME %.4f at epoch %d)", last, first_epoch, best["nme"], best["epoch"])
+            log.info(
+                "resuming from %s at epoch %d (best NME %.4f at epoch %d)",
+                last,
+                first_epoch,
+                best["nme"],
+                best["epoch"],
+            )
         stop_reason, balance_counts = "max_epochs", {}
         budget_s = None if budget_min is None else budget_min * 60
         for epoch in range(first_epoch, self.s.optim.max_epochs):
@@ -276,8 +342,15 @@ class Trainer:
             balance_counts = stats.pop("counts")
             val = self.validate()
             self.schedule.step_epoch(val["nme"])
-            row = {"epoch": epoch, **stats, "val_nme": val["nme"], "val_nme_large": val.get("nme_large"), "val_nme_small": val.get("nme_small"),
-                   "val_norm": val.get("norm"), **self.set_columns(val)}
+            row = {
+                "epoch": epoch,
+                **stats,
+                "val_nme": val["nme"],
+                "val_nme_large": val.get("nme_large"),
+                "val_nme_small": val.get("nme_small"),
+                "val_norm": val.get("norm"),
+                **self.set_columns(val),
+            }
             history.append(row)
             improved = val["nme"] < best["nme"] - 1e-7
             if improved:
@@ -288,8 +361,16 @@ class Trainer:
             others = "".join(f", {name} {100 * v['nme']:.2f}% ({v['norm']})" for name, v in val.get("sets", {}).items())
             log.info(
                 "epoch %d: loss %.4f (first %.4f, second %.4f), val NME %.2f%% (%s, %s)%s%s, %.0f samples/s",
-                epoch, stats["loss"], stats["loss_first"], stats["loss_second"], 100 * val["nme"], val.get("select", "all"),
-                val.get("norm", "inter_ocular"), " (best)" if improved else "", others, stats["samples_per_s"],
+                epoch,
+                stats["loss"],
+                stats["loss_first"],
+                stats["loss_second"],
+                100 * val["nme"],
+                val.get("select", "all"),
+                val.get("norm", "inter_ocular"),
+                " (best)" if improved else "",
+                others,
+                stats["samples_per_s"],
             )
             if self.dist.is_main:
                 if improved:

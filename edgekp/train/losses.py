@@ -71,8 +71,13 @@ class LossParts:
 
 
 def two_part_loss(
-    pred_original: Tensor, target_original: Tensor, pred_expanded: Tensor, target_expanded: Tensor,
-    spec: LossSpec, input_size: int, visibility_original: Tensor | None = None,
+    pred_original: Tensor,
+    target_original: Tensor,
+    pred_expanded: Tensor,
+    target_expanded: Tensor,
+    spec: LossSpec,
+    input_size: int,
+    visibility_original: Tensor | None = None,
     visibility_expanded: Tensor | None = None,
 ) -> LossParts:
     """First loss on the originals + ``second_weight`` x second loss on the expanded copies

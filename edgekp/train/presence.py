@@ -47,7 +47,7 @@ def with_presence_head(base: KeypointHVit, hidden: int, seed: int) -> KeypointHV
 def pooled_features(model: KeypointHVit, images: np.ndarray, batch: int = 128) -> torch.Tensor:
     out = []
     for start in range(0, len(images), batch):
-        x = torch.from_numpy(images[start:start + batch]).permute(0, 3, 1, 2).float() / 255.0
+        x = torch.from_numpy(images[start : start + batch]).permute(0, 3, 1, 2).float() / 255.0
         out.append(model.presence.pool(model.forward_features(x)))  # type: ignore[union-attr]
     return torch.cat(out)
 
@@ -68,7 +68,7 @@ def fit_head(model: KeypointHVit, features: torch.Tensor, labels: np.ndarray, ep
         order = torch.randperm(len(y), generator=gen)
         total = 0.0
         for start in range(0, len(y), 256):
-            idx = order[start:start + 256]
+            idx = order[start : start + 256]
             loss = loss_fn(head.classify(features[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
@@ -116,8 +116,9 @@ def landmark_change(base: KeypointHVit, model: KeypointHVit, images: np.ndarray)
     return float((lm - base(x)).abs().max())
 
 
-def train_presence(base: KeypointHVit, train: PresenceCrops, val: PresenceCrops, hidden: int = 32,
-                   epochs: int = 60, seed: int = 0) -> PresenceResult:
+def train_presence(
+    base: KeypointHVit, train: PresenceCrops, val: PresenceCrops, hidden: int = 32, epochs: int = 60, seed: int = 0
+) -> PresenceResult:
     model = with_presence_head(base, hidden, seed)
     log.info("presence: encoding %d train and %d validation crops", len(train.labels), len(val.labels))
     f_train, f_val = pooled_features(model, train.images), pooled_features(model, val.images)
@@ -127,9 +128,14 @@ def train_presence(base: KeypointHVit, train: PresenceCrops, val: PresenceCrops,
     model.config = model.config.replace(presence_threshold=round(threshold, 4))
     p_train = probabilities(model, f_train)
     report = {
-        "hidden": hidden, "epochs": epochs, "seed": seed, "final_loss": losses[-1],
-        "threshold": round(threshold, 4), "threshold_rule": "Youden's J (TPR - FPR) on the validation crops",
-        "validation": rates(p_val, val, threshold), "train": rates(p_train, train, threshold),
+        "hidden": hidden,
+        "epochs": epochs,
+        "seed": seed,
+        "final_loss": losses[-1],
+        "threshold": round(threshold, 4),
+        "threshold_rule": "Youden's J (TPR - FPR) on the validation crops",
+        "validation": rates(p_val, val, threshold),
+        "train": rates(p_train, train, threshold),
         "landmark_max_abs_change": landmark_change(base, model, val.images[val.labels > 0.5]),
     }
     return PresenceResult(model, threshold, report)

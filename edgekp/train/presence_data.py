@@ -41,14 +41,17 @@ def _rolled(image: np.ndarray, points: np.ndarray, degrees: float) -> tuple[np.n
     return out, points @ matrix[:, :2].T + matrix[:, 2]
 
 
-def _scaled_box(box: tuple[float, float, float, float], scale: float, dx: float, dy: float) -> tuple[float, float, float, float]:
+def _scaled_box(
+    box: tuple[float, float, float, float], scale: float, dx: float, dy: float
+) -> tuple[float, float, float, float]:
     x, y, w, h = box
     side = w * scale
     return (x + w / 2 + dx * w - side / 2, y + h / 2 + dy * h - side / 2, side, side)
 
 
-def positive(image: np.ndarray, points: np.ndarray, size: int, margin: float, rng: np.random.Generator,
-             border: str) -> np.ndarray:
+def positive(
+    image: np.ndarray, points: np.ndarray, size: int, margin: float, rng: np.random.Generator, border: str
+) -> np.ndarray:
     image, points = _rolled(image, points, float(rng.uniform(-20, 20)))
     box = crop_box_from_points(points, margin)
     dx, dy = rng.uniform(-0.12, 0.12, 2)
@@ -56,8 +59,9 @@ def positive(image: np.ndarray, points: np.ndarray, size: int, margin: float, rn
     return crop_face(image, points, size, box=box, border=border).image
 
 
-def negative(kind: str, image: np.ndarray, points: np.ndarray, size: int, margin: float, rng: np.random.Generator,
-             border: str) -> np.ndarray:
+def negative(
+    kind: str, image: np.ndarray, points: np.ndarray, size: int, margin: float, rng: np.random.Generator, border: str
+) -> np.ndarray:
     box = crop_box_from_points(points, margin)
     if kind == "off":
         angle, shift = rng.uniform(0, 2 * np.pi), rng.uniform(0.6, 1.1)
@@ -86,8 +90,15 @@ def camera(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def presence_crops(records: Sequence[FaceRecord], load: object, size: int, margin: float, seed: int,
-                   positives_per_face: int = 2, negatives_per_face: int = 3) -> PresenceCrops:
+def presence_crops(
+    records: Sequence[FaceRecord],
+    load: object,
+    size: int,
+    margin: float,
+    seed: int,
+    positives_per_face: int = 2,
+    negatives_per_face: int = 3,
+) -> PresenceCrops:
     """``positives_per_face`` positives and ``negatives_per_face`` negatives (kinds in turn) per face."""
     rng = np.random.default_rng(seed)
     images: list[np.ndarray] = []

@@ -70,7 +70,9 @@ def _as_current_schema(recipe: TrainRecipe, before: dict[str, Any], out: Path) -
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise LineageError(f"cannot resume {str(out)!r}: its recorded recipe no longer validates ({where}: {first['msg']})") from None
+        raise LineageError(
+            f"cannot resume {str(out)!r}: its recorded recipe no longer validates ({where}: {first['msg']})"
+        ) from None
 
 
 def same_learning(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -98,7 +100,9 @@ def _open_run(out: Path, recipe: TrainRecipe, resume: bool, threads: int) -> Run
         run.update(status="running", resumed=True, recipe=resolved, resumes=resumes)
         return run
     if not resume and (out / "last.pt").exists():
-        raise LineageError(f"{str(out)!r} already holds a training run; pass --resume to continue it or choose another --out")
+        raise LineageError(
+            f"{str(out)!r} already holds a training run; pass --resume to continue it or choose another --out"
+        )
     return RunDir.create(out, "train", recipe=resolved, threads=threads)
 
 
@@ -131,11 +135,17 @@ def warm_start(model: torch.nn.Module, source: str) -> dict[str, Any]:
     ours = {k: v for k, v in model.config.to_dict().items() if k not in PRESENCE_FIELDS}  # type: ignore[operator]
     if theirs != ours:
         diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
-        raise ConfigError(f"model.init_from {source!r} is another architecture than the recipe's model (differs in {', '.join(diff)})")
+        raise ConfigError(
+            f"model.init_from {source!r} is another architecture than the recipe's model (differs in {', '.join(diff)})"
+        )
     weights = {k: v for k, v in loaded.model.state_dict().items() if not k.startswith("presence.")}
     model.load_state_dict(weights, strict=not getattr(model, "has_presence", False))
-    return {"source": source, "sha256": sha256_file(loaded.path), "epoch": loaded.meta.get("epoch"),
-            "val_nme": loaded.meta.get("val_nme")}
+    return {
+        "source": source,
+        "sha256": sha256_file(loaded.path),
+        "epoch": loaded.meta.get("epoch"),
+        "val_nme": loaded.meta.get("val_nme"),
+    }
 
 
 def train(recipe: TrainRecipe, out: str | Path, resume: bool = False) -> dict[str, Any]:
@@ -155,8 +165,12 @@ def _train(recipe: TrainRecipe, out: Path, resume: bool, threads: int) -> dict[s
     run = _open_run(out, recipe, resume, threads) if dist.is_main else RunDir(out, "train")
     try:
         data = build_training_data(recipe)
-        model = create_model(recipe.model.name, num_points=recipe.model.num_points,
-                             input_size=recipe.model.input_size, **recipe.model.overrides).to(device)
+        model = create_model(
+            recipe.model.name,
+            num_points=recipe.model.num_points,
+            input_size=recipe.model.input_size,
+            **recipe.model.overrides,
+        ).to(device)
         if recipe.model.init_from and not resume:  # a resumed run's checkpoint holds the weights
             warm = warm_start(model, recipe.model.init_from)
             if dist.is_main:
@@ -166,7 +180,9 @@ def _train(recipe: TrainRecipe, out: Path, resume: bool, threads: int) -> dict[s
         def save_best(best_model: torch.nn.Module, info: dict[str, Any]) -> None:
             save_model(out / MODEL_FILE, best_model, {**meta, "val_nme": info["val"]["nme"], "epoch": info["epoch"]})
 
-        settings = FitSettings(recipe.loss, recipe.optim, recipe.augment, recipe.balance, recipe.seed, recipe.model.input_size)
+        settings = FitSettings(
+            recipe.loss, recipe.optim, recipe.augment, recipe.balance, recipe.seed, recipe.model.input_size
+        )
         trainer = Trainer(model, data, settings, out, save_best, device=device, dist=dist)
         if dist.is_main:
             # The first epoch's balance (per dataset and |yaw| bin, before/after) is known before training starts.
@@ -180,14 +196,20 @@ def _train(recipe: TrainRecipe, out: Path, resume: bool, threads: int) -> dict[s
         raise
     shutdown(dist)
     summary = {
-        "run": str(out), "best_val_nme": result.best_nme, "best_epoch": result.best_epoch,
-        "epochs": result.epochs_run, "stop_reason": result.stop_reason, "normalization": trainer.val_norm,
+        "run": str(out),
+        "best_val_nme": result.best_nme,
+        "best_epoch": result.best_epoch,
+        "epochs": result.epochs_run,
+        "stop_reason": result.stop_reason,
+        "normalization": trainer.val_norm,
         "selected_by": data.select or "all validation faces",
     }
     if dist.is_main:
         best_val = next((r for r in result.history if r["epoch"] == result.best_epoch), {})
         run.finish(
-            status="ok", result=summary, balance=result.balance,
+            status="ok",
+            result=summary,
+            balance=result.balance,
             best_val={k: best_val.get(k) for k in ("val_nme", "val_nme_large", "val_nme_small")},
             artifacts={MODEL_FILE: sha256_file(out / MODEL_FILE)} if (out / MODEL_FILE).is_file() else {},
         )

@@ -144,16 +144,34 @@ def read_snapshot(folder: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def write_snapshot_record(folder: Path, *, source: str, status: Any, epoch: int, best_epoch: int,
-                          best_nme: float | None, weights_dtype: str, taken: str | None = None) -> dict[str, str]:
+def write_snapshot_record(
+    folder: Path,
+    *,
+    source: str,
+    status: Any,
+    epoch: int,
+    best_epoch: int,
+    best_nme: float | None,
+    weights_dtype: str,
+    taken: str | None = None,
+) -> dict[str, str]:
     """(Re)write ``snapshot.json`` from the files the folder holds; returns name -> sha256."""
     files = {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.name in (*KEPT, RECIPE)}
-    atomic_write_json(folder / SNAPSHOT, {
-        "kind": "training-snapshot", "source": source, "status": status, "epoch": epoch,
-        "best_epoch": best_epoch, "best_val_nme": best_nme, "weights_dtype": weights_dtype,
-        "taken": taken or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "files": files, "continue": continue_command(folder, f"runs/{folder.name}"),
-    })
+    atomic_write_json(
+        folder / SNAPSHOT,
+        {
+            "kind": "training-snapshot",
+            "source": source,
+            "status": status,
+            "epoch": epoch,
+            "best_epoch": best_epoch,
+            "best_val_nme": best_nme,
+            "weights_dtype": weights_dtype,
+            "taken": taken or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "files": files,
+            "continue": continue_command(folder, f"runs/{folder.name}"),
+        },
+    )
     return files
 
 
@@ -171,14 +189,28 @@ def snapshot_run(run: str | Path, to: str | Path, attempts: int = 5, wait_s: flo
         epoch, best_epoch, best_nme = _copy_consistent(run, staging, attempts, wait_s)
         if (to / SNAPSHOT).is_file() and read_snapshot(to).get("epoch") == epoch:
             old = read_snapshot(to)
-            return Snapshot(to, epoch, best_epoch, best_nme, dict(old.get("files") or {}),
-                            str(old.get("weights_dtype", "float32")), unchanged=True)
+            return Snapshot(
+                to,
+                epoch,
+                best_epoch,
+                best_nme,
+                dict(old.get("files") or {}),
+                str(old.get("weights_dtype", "float32")),
+                unchanged=True,
+            )
         (staging / LAST).unlink()  # checked above, never committed: optimizer state stays with the run
         dtype = halve_weights(staging / MODEL_FILE)
         manifest = json.loads((staging / MANIFEST).read_text())
         atomic_write_bytes(staging / RECIPE, _recipe_yaml(manifest))
-        files = write_snapshot_record(staging, source=str(run), status=manifest.get("status"), epoch=epoch,
-                                      best_epoch=best_epoch, best_nme=best_nme, weights_dtype=dtype)
+        files = write_snapshot_record(
+            staging,
+            source=str(run),
+            status=manifest.get("status"),
+            epoch=epoch,
+            best_epoch=best_epoch,
+            best_nme=best_nme,
+            weights_dtype=dtype,
+        )
         # The record names the final folder, not the staging one.
         record = read_snapshot(staging)
         record["continue"] = continue_command(to, f"runs/{to.name}")
@@ -201,5 +233,11 @@ def verify_snapshot(snapshot: str | Path) -> Snapshot:
             raise LineageError(f"snapshot {str(snapshot)!r}: {name} is missing or differs from its recorded sha256")
     if MODEL_FILE not in files:
         raise LineageError(f"snapshot {str(snapshot)!r} holds no {MODEL_FILE}")
-    return Snapshot(snapshot, int(info["epoch"]), int(info["best_epoch"]), info.get("best_val_nme"), files,
-                    str(info.get("weights_dtype", "float32")))
+    return Snapshot(
+        snapshot,
+        int(info["epoch"]),
+        int(info["best_epoch"]),
+        info.get("best_val_nme"),
+        files,
+        str(info.get("weights_dtype", "float32")),
+    )

@@ -102,7 +102,9 @@ def _scores(row: dict[str, Any] | None, norms: dict[str, str], fallback_norm: st
     out = {}
     for name, norm in norms.items():
         if f"val_nme[{name}]" in row:
-            out[name] = SetScore(norm, row[f"val_nme[{name}]"], {b: row.get(f"val_nme[{name}][{b}]") for b in BIN_NAMES})
+            out[name] = SetScore(
+                norm, row[f"val_nme[{name}]"], {b: row.get(f"val_nme[{name}][{b}]") for b in BIN_NAMES}
+            )
     if not out:  # a run with one unnamed validation set: its pooled NME
         out["val"] = SetScore(str(row.get("val_norm") or fallback_norm), row.get("val_nme"), {})
     return out
@@ -114,9 +116,13 @@ def model_cost(recipe: dict[str, Any]) -> tuple[int | None, int | None]:
 
     model_spec = recipe.get("model") or {}
     try:
-        model = create_model(str(model_spec.get("name", "kp_hvit_s")), num_points=int(model_spec.get("num_points", 68)),
-                             input_size=int(model_spec.get("input_size", 128)), **dict(model_spec.get("overrides") or {}))
-    except Exception:  # noqa: BLE001 - an architecture today's code no longer builds still has a table row
+        model = create_model(
+            str(model_spec.get("name", "kp_hvit_s")),
+            num_points=int(model_spec.get("num_points", 68)),
+            input_size=int(model_spec.get("input_size", 128)),
+            **dict(model_spec.get("overrides") or {}),
+        )
+    except Exception:
         return None, None
     return count_parameters(model), count_flops(model)
 
@@ -140,9 +146,15 @@ def summarize_run(run_dir: str | Path, with_cost: bool = True) -> RunSummary:
     select = (manifest.get("data") or {}).get("select", (recipe.get("data") or {}).get("select"))
     params, flops = model_cost(recipe) if with_cost else (None, None)
     return RunSummary(
-        path=str(run_dir), status=status, epochs=len(history),
+        path=str(run_dir),
+        status=status,
+        epochs=len(history),
         best_epoch=None if best is None or best.get("epoch") is None else int(best["epoch"]),
-        stop_reason=stop, select=select, sets=_scores(best, norms, "inter_ocular"), params=params, flops=flops,
+        stop_reason=stop,
+        select=select,
+        sets=_scores(best, norms, "inter_ocular"),
+        params=params,
+        flops=flops,
         time_budget_min=(recipe.get("optim") or {}).get("time_budget_min"),
         train_seconds=float(sum(r.get("seconds") or 0.0 for r in history)),
     )

@@ -58,8 +58,12 @@ class RunControl:
     time_budget_min: float | None = None
 
     def overrides(self) -> list[str]:
-        pairs = (("device", self.device), ("threads", self.threads), ("workers", self.workers),
-                 ("optim.time_budget_min", self.time_budget_min))
+        pairs = (
+            ("device", self.device),
+            ("threads", self.threads),
+            ("workers", self.workers),
+            ("optim.time_budget_min", self.time_budget_min),
+        )
         return [f"{key}={json.dumps(value)}" for key, value in pairs if value is not None]
 
 
@@ -88,7 +92,9 @@ def load_lever_file(path: str | Path) -> LeverFile:
     path = Path(path)
     data = read_yaml(path) if path.suffix in (".yaml", ".yml") else None
     if not isinstance(data, dict) or not isinstance(data.get("levers"), list) or "base" not in data:
-        raise ConfigError(f"lever file {str(path)!r} must be a mapping with 'base:' (a train recipe) and 'levers:' (a list)")
+        raise ConfigError(
+            f"lever file {str(path)!r} must be a mapping with 'base:' (a train recipe) and 'levers:' (a list)"
+        )
     levers, seen = [], set()
     for i, item in enumerate(data["levers"]):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
@@ -103,7 +109,14 @@ def load_lever_file(path: str | Path) -> LeverFile:
         sets = item.get("set") or {}
         if not isinstance(sets, dict):
             raise ConfigError(f"{path}: lever {name!r}: 'set:' must map recipe keys to values")
-        levers.append(Lever(name, tuple(_override(k, v) for k, v in sets.items()), str(item.get("what", "")), bool(item.get("optional"))))
+        levers.append(
+            Lever(
+                name,
+                tuple(_override(k, v) for k, v in sets.items()),
+                str(item.get("what", "")),
+                bool(item.get("optional")),
+            )
+        )
     base = Path(str(data["base"])).expanduser()
     return LeverFile(base if base.is_absolute() else (path.parent / base).resolve(), tuple(levers))
 
@@ -143,7 +156,10 @@ def _finished_action(out: Path, recipe: TrainRecipe) -> tuple[str, str]:
         before = (manifest.get("recipe") or {}).get("optim", {}).get("time_budget_min")
         now = recipe.optim.time_budget_min
         if before is not None and (now is None or now > before):
-            return "resume", f"stopped by its {before:g} min budget; continuing under {'no budget' if now is None else f'{now:g} min'}"
+            return (
+                "resume",
+                f"stopped by its {before:g} min budget; continuing under {'no budget' if now is None else f'{now:g} min'}",
+            )
     return "done", f"finished ({result.get('stop_reason')})"
 
 
@@ -165,7 +181,9 @@ def plan_sweep(lever_file: LeverFile, levers: Sequence[Lever], settings: SweepSe
             plan.append(PlannedRun(lever, out, "train", recipe))
             continue
         if not settings.reuse:
-            raise LineageError(f"{str(out)!r} already holds lever {lever.name!r}; pass --reuse to keep or resume it, or another --out")
+            raise LineageError(
+                f"{str(out)!r} already holds lever {lever.name!r}; pass --reuse to keep or resume it, or another --out"
+            )
         check_resumable(out, recipe)  # a lever redefined since its run: refuse, do not mix recipes
         action, note = _finished_action(out, recipe)
         plan.append(PlannedRun(lever, out, action, recipe, note))
@@ -190,7 +208,9 @@ def _subprocess_sweep(todo: Sequence[PlannedRun], jobs: int) -> dict[str, str]:
         while waiting and len(running) < jobs:
             item = waiting.pop(0)
             assert item.recipe is not None
-            recipe = item.recipe if item.recipe.threads is not None else item.recipe.model_copy(update={"threads": share})
+            recipe = (
+                item.recipe if item.recipe.threads is not None else item.recipe.model_copy(update={"threads": share})
+            )
             path = item.out.parent / "_recipes" / f"{item.lever.name}.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(yaml.safe_dump(dump_recipe(recipe), sort_keys=False))
@@ -225,7 +245,9 @@ def run_sweep(plan: Sequence[PlannedRun], jobs: int = 1) -> dict[str, str]:
     failures: dict[str, str] = {}
     for item in plan:
         if item.action in ("train", "resume") and item.recipe is not None:
-            log.info("lever %s: %s into %s%s", item.lever.name, item.action, item.out, f" ({item.note})" if item.note else "")
+            log.info(
+                "lever %s: %s into %s%s", item.lever.name, item.action, item.out, f" ({item.note})" if item.note else ""
+            )
             try:
                 train(item.recipe, item.out, resume=item.action == "resume")
             except EdgeKPError as exc:  # one lever's data or numerics problem must not cost the others their run

@@ -17,12 +17,12 @@ from edgekp.cli import main
 from edgekp.errors import LineageError
 
 
-
 def make_run(path: Path) -> Path:
     """A train run holding a trained-looking kp_hvit_test at 64 px: weights at a trained model's scale,
     so its predictions depend on the face (an untrained one predicts nearly the same points for all)."""
-    from edgekp.models.io import save_model
     from face_fixtures import scaled_tiny_model
+
+    from edgekp.models.io import save_model
 
     run = RunDir.create(path, "train", recipe={"model": {"name": "kp_hvit_test", "input_size": 64, "num_points": 68}})
     save_model(path / "model.pt", scaled_tiny_model(64, 0), {"scheme": "ibug68", "crop_margin": 0.25})
@@ -35,8 +35,11 @@ def test_cache_is_keyed_by_artifact_data_and_threads(tmp_path: Path) -> None:
     k1 = cache_key("a" * 64, "d1", 1, "latency")
     cache.put(k1, {"p50_ms": 1.0})
     assert BenchCache(tmp_path).get(k1) == {"p50_ms": 1.0}  # persisted
-    for other in (cache_key("b" * 64, "d1", 1, "latency"), cache_key("a" * 64, "d2", 1, "latency"),
-                  cache_key("a" * 64, "d1", 2, "latency")):
+    for other in (
+        cache_key("b" * 64, "d1", 1, "latency"),
+        cache_key("a" * 64, "d2", 1, "latency"),
+        cache_key("a" * 64, "d1", 2, "latency"),
+    ):
         assert BenchCache(tmp_path).get(other) is None
 
 
@@ -72,9 +75,17 @@ def _export_run(path: Path, target: str, precision: str, status: str, **fields: 
 def test_find_artifacts_lists_failed_and_skipped_exports(tmp_path: Path) -> None:
     run = make_run(tmp_path / "train")
     _export_run(run / "exports" / "openvino-int8", "openvino", "int8", "failed", error="conversion failed: boom")
-    _export_run(run / "exports" / "tflite-fp16", "tflite", "fp16", "failed", parity={"problems": ["max abs 3e-3 > 1e-3"]},
-                failed_dir="x")
-    (run / "exports" / "skipped.json").write_text(json.dumps([{"target": "coreml", "precision": "int8", "reason": "no coremltools"}]))
+    _export_run(
+        run / "exports" / "tflite-fp16",
+        "tflite",
+        "fp16",
+        "failed",
+        parity={"problems": ["max abs 3e-3 > 1e-3"]},
+        failed_dir="x",
+    )
+    (run / "exports" / "skipped.json").write_text(
+        json.dumps([{"target": "coreml", "precision": "int8", "reason": "no coremltools"}])
+    )
     _, refs = find_artifacts(run)
     got = {(r.target, r.precision): (r.status, r.reason) for r in refs}
     assert got[("pytorch", "fp32")] == ("ok", "")
@@ -108,7 +119,20 @@ def test_bench_cli_on_a_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     run = make_run(tmp_path / "train")
     data = ensure_synthetic_dataset(tmp_path / "faces", 12, 96, 5)
-    argv = ["bench", "--from", str(run), "--data", str(data), "--min-runs", "5", "--min-seconds", "0.01", "--warmup", "1", "--json"]
+    argv = [
+        "bench",
+        "--from",
+        str(run),
+        "--data",
+        str(data),
+        "--min-runs",
+        "5",
+        "--min-seconds",
+        "0.01",
+        "--warmup",
+        "1",
+        "--json",
+    ]
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     row = result["rows"][0]
@@ -125,13 +149,18 @@ def test_bench_cli_on_a_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[s
     cache_file.write_text(json.dumps(doc))
     assert main(argv) == 0
     hit = json.loads(capsys.readouterr().out)["rows"][0]
-    assert hit["accuracy"]["nme"] == 0.123456 and hit["latency"] == row["latency"]  # both read back, nothing re-measured
+    assert (
+        hit["accuracy"]["nme"] == 0.123456 and hit["latency"] == row["latency"]
+    )  # both read back, nothing re-measured
     # A corrupt cache is rebuilt, not crashed on: the recompute gives the first run's figure again.
     cache_file.write_text("{corrupt")
     assert main(argv) == 0
     again = json.loads(capsys.readouterr().out)["rows"][0]
     assert np.isclose(again["accuracy"]["nme"], row["accuracy"]["nme"]) and again["accuracy"]["nme"] != 0.123456
-    assert again["latency"][0]["p50_ms"] != row["latency"][0]["p50_ms"] or again["latency"][0]["seconds"] != row["latency"][0]["seconds"]
+    assert (
+        again["latency"][0]["p50_ms"] != row["latency"][0]["p50_ms"]
+        or again["latency"][0]["seconds"] != row["latency"][0]["seconds"]
+    )
     assert json.loads(cache_file.read_text())["version"] == 1
     # The report shows a grid of sample crops, unless told not to (reports of licensed faces you commit).
     assert main(["report", str(run), "--out", str(tmp_path / "rep")]) == 0
@@ -147,19 +176,38 @@ def test_bench_bad_threads_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_bench_scores_several_datasets_and_only_held_out_faces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_scores_several_datasets_and_only_held_out_faces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from edgekp.data.readers import read_dataset
     from edgekp.data.synthetic_store import ensure_synthetic_dataset
 
     run = make_run(tmp_path / "train")
     first = ensure_synthetic_dataset(tmp_path / "data" / "a", 6, 96, 5)
     second = ensure_synthetic_dataset(tmp_path / "data" / "b", 4, 96, 6)
-    held = {"a": [r.source for r in read_dataset(first).records][:2], "b": [r.source for r in read_dataset(second).records][-1:]}
+    held = {
+        "a": [r.source for r in read_dataset(first).records][:2],
+        "b": [r.source for r in read_dataset(second).records][-1:],
+    }
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["data"] = {"holdout": held}
     (run / "manifest.json").write_text(json.dumps(manifest))
-    base = ["bench", "--from", str(run), "--data", str(first), "--data", str(second), "--min-runs", "2",
-            "--min-seconds", "0.01", "--warmup", "1", "--json"]
+    base = [
+        "bench",
+        "--from",
+        str(run),
+        "--data",
+        str(first),
+        "--data",
+        str(second),
+        "--min-runs",
+        "2",
+        "--min-seconds",
+        "0.01",
+        "--warmup",
+        "1",
+        "--json",
+    ]
     assert main(base) == 0
     assert json.loads(capsys.readouterr().out)["rows"][0]["accuracy"]["n"] == 10  # both sets, every face
     assert main([*base, "--holdout"]) == 0
@@ -169,9 +217,10 @@ def test_bench_scores_several_datasets_and_only_held_out_faces(tmp_path: Path, c
 
 def test_bench_refuses_a_model_without_its_crop_margin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """No silent 0.25: a model that does not say how it was cropped cannot be scored on the right crops."""
+    from face_fixtures import scaled_tiny_model
+
     from edgekp.data.synthetic_store import ensure_synthetic_dataset
     from edgekp.models.io import save_model
-    from face_fixtures import scaled_tiny_model
 
     run = tmp_path / "train"
     made = RunDir.create(run, "train", recipe={"model": {"name": "kp_hvit_test", "input_size": 64, "num_points": 68}})

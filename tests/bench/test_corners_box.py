@@ -16,7 +16,9 @@ def _faces(n: int = 5) -> tuple[CropSet, np.ndarray]:
     points = rng.uniform(0.2, 0.8, size=(n, 68, 2)).astype(np.float32)
     poses = np.zeros((n, 3), np.float32)
     poses[:, 0] = np.linspace(0, 80, n)
-    crops = CropSet(np.zeros((n, 8, 8, 3), np.uint8), points, poses, [str(i) for i in range(n)], [str(i) for i in range(n)], 8, 0.25)
+    crops = CropSet(
+        np.zeros((n, 8, 8, 3), np.uint8), points, poses, [str(i) for i in range(n)], [str(i) for i in range(n)], 8, 0.25
+    )
     pred = points.copy()
     pred[:, list(CORNERS_68), 0] += 0.01  # only the corners are off, by 0.01 of the crop
     return crops, pred

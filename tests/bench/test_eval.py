@@ -18,7 +18,9 @@ def test_eval_reports_nme_fr_auc_by_pose(shared_data, tiny_model_run, capsys):
 
 
 def test_eval_holdout_scores_only_held_out_faces(shared_data, tiny_model_run, capsys):
-    code = main(["eval", "--model", str(tiny_model_run), "--data", str(shared_data / "300w" / "afw"), "--holdout", "--json"])
+    code = main(
+        ["eval", "--model", str(tiny_model_run), "--data", str(shared_data / "300w" / "afw"), "--holdout", "--json"]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["n"] == 2 and result["subset"] == "held-out validation faces"
@@ -63,11 +65,30 @@ def test_eval_and_bench_give_identical_numbers_on_the_same_faces(shared_data, ti
     faces = load_faces(RunDir.open(tiny_model_run), [(data, "auto")], meta, BenchOptions(), tmp_path / "cache")
     benched = score(predictor.predict(faces.crops.images), faces)
     assert evaluated["n"] + evaluated["n_unscored"] == 24
-    for key in ("n", "n_unscored", "nme", "fr", "auc", "n_large", "nme_large", "nme_small", "nme_box", "fr_box",
-                "auc_box", "by_yaw", "errors", "per_landmark", "pose_source"):
+    for key in (
+        "n",
+        "n_unscored",
+        "nme",
+        "fr",
+        "auc",
+        "n_large",
+        "nme_large",
+        "nme_small",
+        "nme_box",
+        "fr_box",
+        "auc_box",
+        "by_yaw",
+        "errors",
+        "per_landmark",
+        "pose_source",
+    ):
         assert evaluated[key] == benched[key], key
     assert evaluated["pose_source"] == "label"
-    assert {b: evaluated["by_yaw"]["box"][b]["n"] > 0 for b in ("0-30", "30-60", "60-90")} == {"0-30": True, "30-60": True, "60-90": True}
+    assert {b: evaluated["by_yaw"]["box"][b]["n"] > 0 for b in ("0-30", "30-60", "60-90")} == {
+        "0-30": True,
+        "30-60": True,
+        "60-90": True,
+    }
 
 
 def test_eval_prints_box_nme_by_yaw_bin(shared_data, tiny_model_run, tmp_path, capsys):

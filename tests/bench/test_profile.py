@@ -45,7 +45,9 @@ def test_openvino_counters_fp32_and_int8(model, image, tmp_path: Path) -> None:
     calib = np.random.default_rng(1).random((4, 3, SIZE, SIZE), dtype=np.float32)
     fp32 = target.convert(model, ExportSpec(SIZE, 68, "fp32", "torch"), None, tmp_path / "fp32")
     int8 = target.convert(model, ExportSpec(SIZE, 68, "int8", "torch"), calib, tmp_path / "int8")
-    dynamic = target.convert(model, ExportSpec(SIZE, 68, "int8", "torch", options={"batch": None}), calib, tmp_path / "dyn")
+    dynamic = target.convert(
+        model, ExportSpec(SIZE, 68, "int8", "torch", options={"batch": None}), calib, tmp_path / "dyn"
+    )
     s32 = _check(profile_artifact(fp32, image), int8=False)
     # The static IR (the default) lets the plugin fuse the FakeQuantize ops into their neighbours;
     # with a dynamic batch some stay standalone.
@@ -56,7 +58,9 @@ def test_openvino_counters_fp32_and_int8(model, image, tmp_path: Path) -> None:
 
 
 def test_onnxruntime_profiler_fp32(model, image, tmp_path: Path) -> None:
-    path = get_target("onnx").convert(model, ExportSpec(SIZE, 68, "fp32", "torch", options={"exporter": "legacy"}), None, tmp_path)
+    path = get_target("onnx").convert(
+        model, ExportSpec(SIZE, 68, "fp32", "torch", options={"exporter": "legacy"}), None, tmp_path
+    )
     s = _check(profile_artifact(path, image), int8=False)
     assert {"Conv", "MatMul"} & {r["kind"] for r in s["by_kind"]}
 
@@ -86,7 +90,9 @@ def test_cli_bench_profile_of_a_run(tmp_path: Path, capsys) -> None:
     from edgekp.artifacts import RunDir
     from edgekp.models.io import save_model
 
-    run = RunDir.create(tmp_path / "run", "train", recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": 68}})
+    run = RunDir.create(
+        tmp_path / "run", "train", recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": 68}}
+    )
     save_model(run.path / "model.pt", scaled_tiny_model(SIZE), {"scheme": "ibug68", "crop_margin": 0.25})
     run.finish("ok")
     code, _, err = run_cli(capsys, "bench", "--from", str(run.path), "--profile")

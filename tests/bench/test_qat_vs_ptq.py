@@ -57,8 +57,17 @@ def test_a_face_set_mixing_norms_is_refused(qvp):
 
 
 def _row(precision, a, b, bins):
-    return {"target": "onnx", "precision": precision, "status": "ok", "size_kb": 1800.0, "latency_ms": 0.5,
-            "sets": {"300w_val": {"nme": a}, "merlrav_test": {"nme": b, "bins": {k: {"n": 5, "nme": v} for k, v in bins.items()}}}}
+    return {
+        "target": "onnx",
+        "precision": precision,
+        "status": "ok",
+        "size_kb": 1800.0,
+        "latency_ms": 0.5,
+        "sets": {
+            "300w_val": {"nme": a},
+            "merlrav_test": {"nme": b, "bins": {k: {"n": 5, "nme": v} for k, v in bins.items()}},
+        },
+    }
 
 
 def test_deltas_and_flags_against_fp32(qvp):
@@ -77,8 +86,10 @@ def test_deltas_and_flags_against_fp32(qvp):
 
 
 def test_table_prints_every_set_bins_and_flags(qvp):
-    specs = [qvp.FaceSetSpec("300w_val", (("300w/afw", "pts"),), True, "inter_ocular"),
-             qvp.FaceSetSpec("merlrav_test", (("merlrav/test", "coco"),), False, "box")]
+    specs = [
+        qvp.FaceSetSpec("300w_val", (("300w/afw", "pts"),), True, "inter_ocular"),
+        qvp.FaceSetSpec("merlrav_test", (("merlrav/test", "coco"),), False, "box"),
+    ]
     fp32 = _row("fp32", 0.050, 0.040, {"0-30": 0.030, "30-60": 0.045, "60-90": 0.06})
     qat = _row("qat_int8", 0.0504, 0.0408, {"0-30": 0.0301, "30-60": 0.0459, "60-90": 0.06})
     failed = {"target": "onnx", "precision": "ptq_int8", "status": "failed: RuntimeError: boom"}
@@ -99,7 +110,17 @@ def test_table_prints_every_set_bins_and_flags(qvp):
 def test_qat_set_reaches_every_qat_recipe(qvp):
     from edgekp.config.qat import QatRecipe
 
-    args = qvp.parse(["--from", "runs/x", "--data-root", "data", "--qat-minutes", "2",
-                           "--qat-set", r"ignored_scopes=['.*\.attn\.normalizer', 'head\.fc2']"])
+    args = qvp.parse(
+        [
+            "--from",
+            "runs/x",
+            "--data-root",
+            "data",
+            "--qat-minutes",
+            "2",
+            "--qat-set",
+            r"ignored_scopes=['.*\.attn\.normalizer', 'head\.fc2']",
+        ]
+    )
     recipe = load_recipe(REPO / "recipes" / "qat" / "tflite_int8.yaml", qvp.overrides(args), expect=QatRecipe)
     assert recipe.ignored_scopes == [r".*\.attn\.normalizer", r"head\.fc2"] and recipe.finetune.time_budget_min == 2

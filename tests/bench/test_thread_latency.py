@@ -28,7 +28,9 @@ print(json.dumps({"policy": os.environ.get("OMP_WAIT_POLICY"), "torch_loaded": "
 
 def test_import_edgekp_asks_for_sleeping_waits_before_torch_loads() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")}
-    done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out == {"policy": "PASSIVE", "torch_loaded": False}
@@ -36,7 +38,9 @@ def test_import_edgekp_asks_for_sleeping_waits_before_torch_loads() -> None:
 
 def test_a_users_own_wait_policy_wins() -> None:
     env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE"}
-    done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1])["policy"] == "ACTIVE"
 
@@ -63,7 +67,9 @@ def test_round_robin_gives_every_thread_count_its_runs() -> None:
     from edgekp.bench.latency import LatencySettings, measure_round_robin
 
     calls = {1: lambda: sum(range(200)), 2: lambda: sum(range(200))}
-    result = measure_round_robin(calls, LatencySettings(warmup=1, min_runs=20, min_seconds=10.0, floor_runs=5), rounds=4)
+    result = measure_round_robin(
+        calls, LatencySettings(warmup=1, min_runs=20, min_seconds=10.0, floor_runs=5), rounds=4
+    )
     assert set(result) == {1, 2}
     for stats in result.values():
         assert stats["runs"] == 20 and 0 < stats["p50_ms"] <= stats["p90_ms"]

@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from face_fixtures import (
+    scaled_tiny_model,
+    synthetic_face_arrays,
+)  # tests/ helper module, on sys.path via tests/conftest.py
 
 from edgekp.artifacts import RunDir
 from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.data.schemes import IBUG68
 from edgekp.train.data import TrainingData
-
-from face_fixtures import scaled_tiny_model, synthetic_face_arrays  # tests/ helper module, on sys.path via tests/conftest.py
 
 SIZE = 64
 
@@ -35,13 +37,16 @@ def prune_data() -> TrainingData:
 
 
 def tiny_train_recipe(**data: object) -> TrainRecipe:
-    return TrainRecipe.model_validate({
-        "device": "cpu", "threads": 1,
-        "model": {"name": "kp_hvit_test", "input_size": SIZE},
-        "balance": {"yaw_threshold": 30, "strategy": "oversample", "delta": 0.25},
-        "optim": {"batch_size": 16, "max_epochs": 1, "warmup_epochs": 0},
-        **({"data": data} if data else {}),
-    })
+    return TrainRecipe.model_validate(
+        {
+            "device": "cpu",
+            "threads": 1,
+            "model": {"name": "kp_hvit_test", "input_size": SIZE},
+            "balance": {"yaw_threshold": 30, "strategy": "oversample", "delta": 0.25},
+            "optim": {"batch_size": 16, "max_epochs": 1, "warmup_epochs": 0},
+            **({"data": data} if data else {}),
+        }
+    )
 
 
 def trained_tiny_model(seed: int = 0, attn_std: float = 0.3) -> torch.nn.Module:
@@ -61,8 +66,11 @@ def make_parent_run(tmp_path: Path) -> Callable[..., Path]:
         run = RunDir.create(path, kind, recipe=train_recipe if kind == "train" else {"kind": kind})
         if kind != "train":
             run.update(train_recipe=train_recipe)
-        save_model(path / "model.pt", trained_tiny_model(), {"input_size": SIZE, "num_points": 68, "scheme": "ibug68",
-                                                             "val_nme": 0.2, "crop_margin": 0.25})  # as train's model_meta
+        save_model(
+            path / "model.pt",
+            trained_tiny_model(),
+            {"input_size": SIZE, "num_points": 68, "scheme": "ibug68", "val_nme": 0.2, "crop_margin": 0.25},
+        )  # as train's model_meta
         run.finish(status="ok")
         return path
 

@@ -22,7 +22,7 @@ from edgekp.models import create_model
 
 def test_screen_exports_fp32_and_int8_and_times_them_in_rounds(tmp_path: Path) -> None:
     calib = synthetic_calibration(4, 64)
-    assert calib.shape == (4, 3, 64, 64) and 0.0 <= calib.min() and calib.max() <= 1.0
+    assert calib.shape == (4, 3, 64, 64) and calib.min() >= 0.0 and calib.max() <= 1.0
     model = settle_batchnorm(create_model("kp_hvit_test", input_size=64, token_norm="batch"), calib)
     arts = export_variant("bn", model, calib, tmp_path, ("openvino",), log=lambda _: None)
     assert [(a.runtime, a.precision) for a in arts] == [("openvino", "fp32"), ("openvino", "int8")]
@@ -50,4 +50,6 @@ def test_a_runtime_that_fails_in_its_process_is_an_error_naming_it(tmp_path: Pat
     broken = tmp_path / "model.xml"
     broken.write_text("not an IR")
     with pytest.raises(EdgeKPError, match="timing openvino in its own process failed"):
-        time_per_runtime([Artifact("x", "openvino", "fp32", broken, 0.0)], np.zeros((1, 3, 8, 8), np.float32), rounds=1, calls=1)
+        time_per_runtime(
+            [Artifact("x", "openvino", "fp32", broken, 0.0)], np.zeros((1, 3, 8, 8), np.float32), rounds=1, calls=1
+        )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from face_fixtures import require_backend
 
 from edgekp.artifacts import RunDir
 from edgekp.compress.heads import head_counts, remove_heads
@@ -13,7 +14,6 @@ from edgekp.config.export import ExportRecipe
 from edgekp.config.loader import default_recipe
 from edgekp.export.pipeline import ExportRequest, export_one
 from edgekp.models.io import save_model
-from face_fixtures import require_backend
 from tests.compress.conftest import SIZE, trained_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +32,9 @@ def pruned_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert sorted(head_counts(pruned).values()) == [1, 1, 1, 1, 2, 2]
     path = tmp_path_factory.mktemp("prune_export") / "pruned"
     run = RunDir.create(path, "prune", recipe={"kind": "prune"})
-    save_model(path / "model.pt", pruned, {"scheme": "ibug68", "input_size": SIZE, "stage": "prune", "crop_margin": 0.25})
+    save_model(
+        path / "model.pt", pruned, {"scheme": "ibug68", "input_size": SIZE, "stage": "prune", "crop_margin": 0.25}
+    )
     run.finish("ok")
     return path
 
@@ -51,15 +53,25 @@ def test_pruned_run_exports_to_onnx_with_parity(pruned_run: Path, tmp_path: Path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("target", "precision", "route"), [
-    ("tflite", "fp32", None), ("tflite", "int8", None), ("openvino", "fp32", None), ("openvino", "int8", None),
-    ("coreml", "fp32", None), ("tflite", "fp32", "tf"),
-    # The torch-fp16 stand-in (no CoreML runtime off macOS) differs from fp32 by 1-2e-3 on tiny models,
-    # pruned or not (0.0012 unpruned vs 0.0013 pruned on tests/export's model), against a 1e-3 limit.
-    pytest.param("coreml", "fp16", None, marks=pytest.mark.xfail(strict=False, reason="fp16 stand-in limit, not pruning")),
-])
-def test_pruned_run_exports_to_every_target(pruned_run: Path, tmp_path: Path, target: str, precision: str,
-                                            route: str | None) -> None:
+@pytest.mark.parametrize(
+    ("target", "precision", "route"),
+    [
+        ("tflite", "fp32", None),
+        ("tflite", "int8", None),
+        ("openvino", "fp32", None),
+        ("openvino", "int8", None),
+        ("coreml", "fp32", None),
+        ("tflite", "fp32", "tf"),
+        # The torch-fp16 stand-in (no CoreML runtime off macOS) differs from fp32 by 1-2e-3 on tiny models,
+        # pruned or not (0.0012 unpruned vs 0.0013 pruned on tests/export's model), against a 1e-3 limit.
+        pytest.param(
+            "coreml", "fp16", None, marks=pytest.mark.xfail(strict=False, reason="fp16 stand-in limit, not pruning")
+        ),
+    ],
+)
+def test_pruned_run_exports_to_every_target(
+    pruned_run: Path, tmp_path: Path, target: str, precision: str, route: str | None
+) -> None:
     result = _export(pruned_run, tmp_path, target, precision, route)
     assert result["parity"]["passed"], result["parity"]
     assert (Path(result["out"]) / Path(result["artifact"]).name).exists(), result

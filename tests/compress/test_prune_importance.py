@@ -19,7 +19,9 @@ def _ctx(data: TrainingData) -> ScoringContext:
 
 @pytest.mark.parametrize("method", ["taylor", "magnitude", "random"])
 @pytest.mark.parametrize("loss", ["coordinate", "two_part"])
-def test_scores_are_finite_non_negative_and_normalized_per_layer(prune_data: TrainingData, method: str, loss: str) -> None:
+def test_scores_are_finite_non_negative_and_normalized_per_layer(
+    prune_data: TrainingData, method: str, loss: str
+) -> None:
     if method != "taylor" and loss == "two_part":
         pytest.skip("the loss only matters to taylor")
     model = trained_tiny_model()

@@ -50,7 +50,9 @@ def test_pruned_model_rebuilds_from_its_config_alone(tmp_path: Path) -> None:
     model = trained_tiny_model()
     names = [n for n, _ in model.attention_modules()]
     pruned = remove_heads(model, {names[0]: [1], names[3]: [0], names[5]: [1]})
-    assert pruned.config.ref1.heads == (1, 2) and pruned.config.ref2.heads == (2, 1) and pruned.config.level2.heads == (1,)
+    assert (
+        pruned.config.ref1.heads == (1, 2) and pruned.config.ref2.heads == (2, 1) and pruned.config.level2.heads == (1,)
+    )
     save_model(tmp_path / "model.pt", pruned, {"input_size": SIZE})
     loaded, meta = load_model(tmp_path / "model.pt")
     assert loaded.config == pruned.config and meta["input_size"] == SIZE
@@ -96,7 +98,9 @@ def test_iterative_fractions_reach_the_quota_without_overshoot() -> None:
     scores = {"a": np.array([0.1, 0.2, 0.3, 0.4]), "b": np.array([0.15, 0.25, 0.35, 0.45])}
     total = 0
     for step in (1, 2, 3):
-        removal, _ = choose_heads({n: s[: current[n]] for n, s in scores.items()}, current, original, quota, step / 3, 1)
+        removal, _ = choose_heads(
+            {n: s[: current[n]] for n, s in scores.items()}, current, original, quota, step / 3, 1
+        )
         for n, r in removal.items():
             current[n] -= len(r)
         total += sum(len(r) for r in removal.values())

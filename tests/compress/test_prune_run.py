@@ -20,13 +20,19 @@ FAST_FINETUNE = {"batch_size": 16, "max_epochs": 1, "warmup_epochs": 0, "patienc
 
 
 def _recipe(**fields: object) -> PruneRecipe:
-    base = {"device": "cpu", "threads": 1, "finetune": FAST_FINETUNE, "scoring": {"faces": 16, "batch_size": 8},
-            "step_finetune": FAST_FINETUNE}
+    base = {
+        "device": "cpu",
+        "threads": 1,
+        "finetune": FAST_FINETUNE,
+        "scoring": {"faces": 16, "batch_size": 8},
+        "step_finetune": FAST_FINETUNE,
+    }
     return PruneRecipe.model_validate({**base, **fields})
 
 
 def test_one_shot_prune_writes_a_smaller_model_scores_and_manifest(
-        tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData) -> None:
+    tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData
+) -> None:
     parent = make_parent_run()
     out = tmp_path / "pruned"
     summary = prune(_recipe(ratio=0.5), parent, out, data=prune_data)
@@ -45,10 +51,17 @@ def test_one_shot_prune_writes_a_smaller_model_scores_and_manifest(
 
 
 def test_iterative_prune_with_a_target_and_a_prune_of_a_prune(
-        tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData) -> None:
+    tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData
+) -> None:
     parent = make_parent_run()
-    recipe = _recipe(ratio=0.5, schedule="iterative", steps=2, importance="magnitude", scope="per_block",
-                     target={"latency_drop_pct": 99, "val_faces": 8, "latency_repeats": 5})
+    recipe = _recipe(
+        ratio=0.5,
+        schedule="iterative",
+        steps=2,
+        importance="magnitude",
+        scope="per_block",
+        target={"latency_drop_pct": 99, "val_faces": 8, "latency_repeats": 5},
+    )
     summary = prune(recipe, parent, tmp_path / "iter", data=prune_data)
     comp = json.loads((tmp_path / "iter" / "manifest.json").read_text())["compression"]
     assert summary["heads_after"] == 6 and len(comp["steps"]) == 2 and "latency_ms" in comp["steps"][0]
@@ -60,13 +73,19 @@ def test_iterative_prune_with_a_target_and_a_prune_of_a_prune(
 
 
 def test_nme_target_undoes_the_step_that_passed_it(
-        tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from edgekp.compress.heads.pruner import HeadPruner
 
     # A random tiny model's NME moves either way when heads go: script the measurements instead.
-    measured = iter([{"val_nme": 0.100, "latency_ms": 10.0}, {"val_nme": 0.1005, "latency_ms": 9.0},
-                     {"val_nme": 0.102, "latency_ms": 8.0}, {"val_nme": 0.2, "latency_ms": 7.0}])
+    measured = iter(
+        [
+            {"val_nme": 0.100, "latency_ms": 10.0},
+            {"val_nme": 0.1005, "latency_ms": 9.0},
+            {"val_nme": 0.102, "latency_ms": 8.0},
+            {"val_nme": 0.2, "latency_ms": 7.0},
+        ]
+    )
     monkeypatch.setattr(HeadPruner, "_measure", lambda self, model, data: next(measured))
     recipe = _recipe(ratio=0.75, steps=3, target={"nme_rise_pct": 1.0})
     summary = prune(recipe, make_parent_run(), tmp_path / "t", data=prune_data)
@@ -77,7 +96,8 @@ def test_nme_target_undoes_the_step_that_passed_it(
 
 
 def test_resume_reuses_the_pruned_model(
-        tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData) -> None:
+    tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData
+) -> None:
     parent, out = make_parent_run(), tmp_path / "r"
     first = prune(_recipe(ratio=0.25), parent, out, data=prune_data)
     again = prune(_recipe(ratio=0.25), parent, out, resume=True, data=prune_data)
@@ -90,8 +110,9 @@ def _write(path: Path, data: dict) -> str:
 
 
 @pytest.mark.parametrize("ratio", [1.0, -0.1, 1.5])
-def test_cli_refuses_a_ratio_outside_0_1(tmp_path: Path, make_parent_run: Callable[..., Path],
-                                         capsys: pytest.CaptureFixture[str], ratio: float) -> None:
+def test_cli_refuses_a_ratio_outside_0_1(
+    tmp_path: Path, make_parent_run: Callable[..., Path], capsys: pytest.CaptureFixture[str], ratio: float
+) -> None:
     recipe = _write(tmp_path / "r.yaml", {"kind": "prune", "version": 1, "ratio": ratio})
     assert main(["prune", "--recipe", recipe, "--from", str(make_parent_run()), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
@@ -100,7 +121,8 @@ def test_cli_refuses_a_ratio_outside_0_1(tmp_path: Path, make_parent_run: Callab
 
 
 def test_cli_refuses_a_per_block_ratio_that_empties_a_block(
-        tmp_path: Path, make_parent_run: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, make_parent_run: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     recipe = _write(tmp_path / "r.yaml", {"kind": "prune", "version": 1, "ratio": 0.75, "scope": "per_block"})
     assert main(["prune", "--recipe", recipe, "--from", str(make_parent_run()), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
@@ -108,8 +130,9 @@ def test_cli_refuses_a_per_block_ratio_that_empties_a_block(
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_refuses_to_prune_a_qat_run(tmp_path: Path, make_parent_run: Callable[..., Path],
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_to_prune_a_qat_run(
+    tmp_path: Path, make_parent_run: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     recipe = _write(tmp_path / "r.yaml", {"kind": "prune", "version": 1, "ratio": 0.5})
     parent = make_parent_run(kind="qat", name="qat_run")
     assert main(["prune", "--recipe", recipe, "--from", str(parent), "--out", str(tmp_path / "o")]) == 2
@@ -118,14 +141,28 @@ def test_cli_refuses_to_prune_a_qat_run(tmp_path: Path, make_parent_run: Callabl
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_end_to_end_on_a_synthetic_dataset(tmp_path: Path, make_parent_run: Callable[..., Path],
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    data = {"root": str(tmp_path / "synth"), "train": [{"path": "tr", "format": "synthetic", "n": 24, "seed": 1,
-                                                        "render_size": 96}],
-            "val": [{"path": "va", "format": "synthetic", "n": 8, "seed": 2, "render_size": 96}], "val_split": None}
+def test_cli_end_to_end_on_a_synthetic_dataset(
+    tmp_path: Path, make_parent_run: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = {
+        "root": str(tmp_path / "synth"),
+        "train": [{"path": "tr", "format": "synthetic", "n": 24, "seed": 1, "render_size": 96}],
+        "val": [{"path": "va", "format": "synthetic", "n": 8, "seed": 2, "render_size": 96}],
+        "val_split": None,
+    }
     parent = make_parent_run(recipe=tiny_train_recipe(**data))
-    recipe = _write(tmp_path / "r.yaml", {"kind": "prune", "version": 1, "ratio": 0.25, "device": "cpu", "threads": 1,
-                                          "scoring": {"faces": 8, "batch_size": 8}, "finetune": FAST_FINETUNE})
+    recipe = _write(
+        tmp_path / "r.yaml",
+        {
+            "kind": "prune",
+            "version": 1,
+            "ratio": 0.25,
+            "device": "cpu",
+            "threads": 1,
+            "scoring": {"faces": 8, "batch_size": 8},
+            "finetune": FAST_FINETUNE,
+        },
+    )
     assert main(["prune", "--recipe", recipe, "--from", str(parent), "--json", "--set", "seed=3"]) == 0
     result = json.loads(capsys.readouterr().out)
     out = Path(result["run"])
@@ -134,7 +171,8 @@ def test_cli_end_to_end_on_a_synthetic_dataset(tmp_path: Path, make_parent_run: 
 
 
 def test_a_fine_tune_that_only_hurts_keeps_the_model_before_it(
-        tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData) -> None:
+    tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData
+) -> None:
     """The compressed model before fine-tuning (epoch -1) is a checkpoint candidate: a divergent fine-tune
     (lr 10) must not replace it."""
     parent = make_parent_run()
@@ -151,7 +189,8 @@ def test_a_fine_tune_that_only_hurts_keeps_the_model_before_it(
 
 
 def test_structures_go_after_the_heads_and_the_run_reloads_from_config(
-        tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData) -> None:
+    tmp_path: Path, make_parent_run: Callable[..., Path], prune_data: TrainingData
+) -> None:
     from edgekp.compress.channels import mlp_widths
 
     parent = make_parent_run()
@@ -168,8 +207,11 @@ def test_structures_go_after_the_heads_and_the_run_reloads_from_config(
 
 
 def test_cli_refuses_a_module_count_a_stage_does_not_have(
-        tmp_path: Path, make_parent_run: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
-    recipe = _write(tmp_path / "r.yaml", {"kind": "prune", "version": 1, "ratio": 0.0, "structures": {"blocks": {"ref3": 2}}})
+    tmp_path: Path, make_parent_run: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = _write(
+        tmp_path / "r.yaml", {"kind": "prune", "version": 1, "ratio": 0.0, "structures": {"blocks": {"ref3": 2}}}
+    )
     assert main(["prune", "--recipe", recipe, "--from", str(make_parent_run()), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "'ref3' can lose at most" in err

@@ -11,11 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_prune_run import _recipe
 
 from edgekp.compress.heads import prune
 from edgekp.train.data import TrainingData
-
-from test_prune_run import _recipe  # noqa: E402  (sibling test module)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "prune_vs_control.py"
 
@@ -32,18 +31,31 @@ def pvc():
         sys.modules.pop(spec.name, None)
 
 
-def test_pruned_run_against_its_control(pvc, tmp_path: Path, make_parent_run: Callable[..., Path],
-                                        prune_data: TrainingData, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pruned_run_against_its_control(
+    pvc,
+    tmp_path: Path,
+    make_parent_run: Callable[..., Path],
+    prune_data: TrainingData,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     parent = make_parent_run()
     prune(_recipe(ratio=0.0), parent, tmp_path / "control", data=prune_data)
-    prune(_recipe(ratio=0.5, structures={"blocks": {"ref2": 1}, "mlp_ratio": 0.5}), parent, tmp_path / "cut", data=prune_data)
+    prune(
+        _recipe(ratio=0.5, structures={"blocks": {"ref2": 1}, "mlp_ratio": 0.5}),
+        parent,
+        tmp_path / "cut",
+        data=prune_data,
+    )
     out = tmp_path / "rows.json"
-    assert pvc.main(["--control", str(tmp_path / "control"), str(tmp_path / "cut"), "--no-latency", "--json", str(out)]) == 0
+    assert (
+        pvc.main(["--control", str(tmp_path / "control"), str(tmp_path / "cut"), "--no-latency", "--json", str(out)])
+        == 0
+    )
     control, cut = json.loads(out.read_text())["rows"]
     assert control["removed_heads"] == 0 and control["mlp_channels_removed_pct"] == 0
     assert cut["removed_heads"] == 6 and cut["blocks"] == {"ref2": 1} and cut["mlp_channels_removed_pct"] > 30
     assert cut["flops"] < control["flops"]
-    (name, score), = cut["nme"].items()
+    ((name, score),) = cut["nme"].items()
     expected = 100 * (score["nme"] / control["nme"][name]["nme"] - 1)
     assert cut["nme_rise_pct"][name] == pytest.approx(expected) and control["nme_rise_pct"][name] == pytest.approx(0)
     table = capsys.readouterr().out

@@ -16,10 +16,10 @@ from edgekp.artifacts import RunDir
 from edgekp.cli import main
 from edgekp.compress.lifecycle import compress
 from edgekp.compress.qat import QatCompressor, load_qat_model, resolve_ignored
-from edgekp.export.base import ExportSpec
 from edgekp.config.loader import load_recipe
 from edgekp.config.qat import QatRecipe
 from edgekp.errors import ConfigError
+from edgekp.export.base import ExportSpec
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO / "recipes" / "qat").glob("*.yaml"))
@@ -27,11 +27,17 @@ SIZE = 64
 
 
 def qat_recipe(quantizer: str = "nncf", target: str = "onnx", **extra: object) -> QatRecipe:
-    return QatRecipe.model_validate({
-        "quantizer": quantizer, "target": target, "device": "cpu", "threads": 1,
-        "calibration": {"source": "train", "faces": 8},
-        "finetune": {"batch_size": 16, "max_epochs": 1, "warmup_epochs": 0, "lr": 1e-4}, **extra,
-    })
+    return QatRecipe.model_validate(
+        {
+            "quantizer": quantizer,
+            "target": target,
+            "device": "cpu",
+            "threads": 1,
+            "calibration": {"source": "train", "faces": 8},
+            "finetune": {"batch_size": 16, "max_epochs": 1, "warmup_epochs": 0, "lr": 1e-4},
+            **extra,
+        }
+    )
 
 
 def run_qat(parent: Path, out: Path, data, recipe: QatRecipe, max_steps: int = 2) -> dict:
@@ -69,8 +75,18 @@ def _cli(capsys, *argv: str) -> tuple[int, str]:
 
 def test_cli_ignored_scope_matching_nothing(make_parent_run, tmp_path, capsys) -> None:
     parent = make_parent_run("train")
-    code, err = _cli(capsys, "qat", "--recipe", str(REPO / "recipes/qat/onnx_int8.yaml"), "--from", str(parent),
-                     "--out", str(tmp_path / "q"), "--set", "ignored_scopes=[no_such_block]")
+    code, err = _cli(
+        capsys,
+        "qat",
+        "--recipe",
+        str(REPO / "recipes/qat/onnx_int8.yaml"),
+        "--from",
+        str(parent),
+        "--out",
+        str(tmp_path / "q"),
+        "--set",
+        "ignored_scopes=[no_such_block]",
+    )
     assert code == 2 and len(err.splitlines()) == 1 and "'no_such_block' matches no module" in err
 
 
@@ -81,19 +97,40 @@ def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) 
     definition["scheme"] = "wflw98"
     calib = tmp_path / "wflw_calib.yaml"
     calib.write_text(yaml.safe_dump(definition))
-    code, err = _cli(capsys, "qat", "--recipe", str(REPO / "recipes/qat/onnx_int8.yaml"), "--from", str(make_parent_run("train")),
-                     "--out", str(tmp_path / "q"), "--set", f"calibration.source={calib}")
+    code, err = _cli(
+        capsys,
+        "qat",
+        "--recipe",
+        str(REPO / "recipes/qat/onnx_int8.yaml"),
+        "--from",
+        str(make_parent_run("train")),
+        "--out",
+        str(tmp_path / "q"),
+        "--set",
+        f"calibration.source={calib}",
+    )
     assert code == 2 and len(err.splitlines()) == 1 and "scheme 'wflw98'" in err and "'ibug68'" in err
 
 
 def test_cli_qat_of_a_qat_run_is_refused(make_parent_run, tmp_path, capsys) -> None:
     parent = make_parent_run("qat")
-    code, err = _cli(capsys, "qat", "--recipe", str(REPO / "recipes/qat/onnx_int8.yaml"), "--from", str(parent), "--out", str(tmp_path / "q"))
+    code, err = _cli(
+        capsys,
+        "qat",
+        "--recipe",
+        str(REPO / "recipes/qat/onnx_int8.yaml"),
+        "--from",
+        str(parent),
+        "--out",
+        str(tmp_path / "q"),
+    )
     assert code == 2 and len(err.splitlines()) == 1 and "already quantized" in err
 
 
-@pytest.mark.parametrize(("quantizer", "trained_for", "target"), [("nncf", "openvino", "coreml"), ("pt2e", "tflite", "onnx"),
-                                                                   ("coreml", "coreml", "openvino")])
+@pytest.mark.parametrize(
+    ("quantizer", "trained_for", "target"),
+    [("nncf", "openvino", "coreml"), ("pt2e", "tflite", "onnx"), ("coreml", "coreml", "openvino")],
+)
 def test_cli_export_to_a_target_of_another_quantizer(tmp_path, capsys, quantizer, trained_for, target) -> None:
     run = RunDir.create(tmp_path / "qat", "qat", recipe={"kind": "qat", "quantizer": quantizer, "target": trained_for})
     run.finish(status="ok")
@@ -136,7 +173,9 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     no_head = qat_nncf.prepare(base, calib, recipe, resolve_ignored(base, [*recipe.ignored_scopes, "head"]))
     assert any("head" in n for n in qat_nncf.quantizer_names(model))
     assert not any("head" in n for n in qat_nncf.quantizer_names(no_head))
-    artifact_nohead = get_target("onnx").convert_qat(no_head, ExportSpec(SIZE, 68, "int8", "qat-nncf"), tmp_path / "nohead")
+    artifact_nohead = get_target("onnx").convert_qat(
+        no_head, ExportSpec(SIZE, 68, "int8", "qat-nncf"), tmp_path / "nohead"
+    )
 
     def quantize_ops(path: Path) -> int:  # weights are stored int8, so count the dequantize side
         return sum(n.op_type == "DequantizeLinear" for n in onnx.load(str(path)).graph.node)
@@ -144,8 +183,9 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     assert quantize_ops(artifact) > quantize_ops(artifact_nohead) > 0
     graph = onnx.load(str(artifact)).graph
     int8_weights = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
-    assert int8_weights and not any(n.op_type == "QuantizeLinear" and n.input[0] in {i.name for i in graph.initializer}
-                                    for n in graph.node)
+    assert int8_weights and not any(
+        n.op_type == "QuantizeLinear" and n.input[0] in {i.name for i in graph.initializer} for n in graph.node
+    )
 
 
 def assert_int8_agrees(out: np.ndarray, ref: np.ndarray) -> None:

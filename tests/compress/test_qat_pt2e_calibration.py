@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from face_fixtures import scaled_tiny_model  # tests/ helper module, on sys.path via tests/conftest.py
-
-from test_qat import SIZE, qat_recipe  # noqa: E402  (sibling test module)
+from test_qat import SIZE, qat_recipe
 
 
 def _activation_scales(prepared: torch.nn.Module) -> list[float]:
     from torchao.quantization.pt2e.fake_quantize import FakeQuantizeBase
 
-    return [float(m.scale.flatten()[0]) for _, m in sorted(prepared.named_modules(), key=lambda item: item[0])
-            if isinstance(m, FakeQuantizeBase) and m.qscheme == torch.per_tensor_affine]
+    return [
+        float(m.scale.flatten()[0])
+        for _, m in sorted(prepared.named_modules(), key=lambda item: item[0])
+        if isinstance(m, FakeQuantizeBase) and m.qscheme == torch.per_tensor_affine
+    ]
 
 
 def test_starting_ranges_do_not_depend_on_the_order_of_the_faces() -> None:

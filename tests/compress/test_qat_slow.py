@@ -8,11 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_qat import SIZE, qat_artifact, qat_recipe, run_qat
 
 from edgekp.compress.qat import load_qat_model
 from edgekp.export.base import ExportSpec
-
-from test_qat import SIZE, qat_artifact, qat_recipe, run_qat  # noqa: E402  (sibling test module)
 
 pytestmark = pytest.mark.slow
 

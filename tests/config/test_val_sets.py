@@ -30,11 +30,14 @@ def test_explicit_val_replaces_the_split_unless_asked():
     assert recipe.data.val_sets() == [("merlrav_test", "box")] and not recipe.data.uses_split()
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ("data.select=nope", "names no validation set"),
-    ("data.select=null", "different normalizations"),
-    ("data.val.0.name=300w_holdout", "names repeat"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.select=nope", "names no validation set"),
+        ("data.select=null", "different normalizations"),
+        ("data.val.0.name=300w_holdout", "names repeat"),
+    ],
+)
 def test_bad_selection_is_a_one_line_config_error(override, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_recipe(RECIPE, [override], expect=TrainRecipe)

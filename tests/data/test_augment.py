@@ -34,7 +34,9 @@ def test_flip_twice_is_identity() -> None:
     once = aug(images, pts, torch.Generator().manual_seed(0))
     assert once.flipped.all()
     # Pair order: the flipped point 36 (right outer eye corner) is the mirror of the old 45.
-    assert torch.allclose(once.points[:, 36, 0], 1 - pts[:, 45, 0]) and torch.allclose(once.points[:, 36, 1], pts[:, 45, 1])
+    assert torch.allclose(once.points[:, 36, 0], 1 - pts[:, 45, 0]) and torch.allclose(
+        once.points[:, 36, 1], pts[:, 45, 1]
+    )
     twice = aug(once.images, once.points, torch.Generator().manual_seed(1))
     assert torch.allclose(twice.points, pts, atol=1e-6)
     assert torch.allclose(twice.images, images, atol=1e-5)

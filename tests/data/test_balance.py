@@ -73,7 +73,11 @@ def test_already_balanced_is_only_shuffled() -> None:
 @pytest.mark.parametrize(
     ("strategy", "mask", "message"),
     [
-        ("oversample", _mask(0, 40), "no large-pose faces under yaw>30: oversampling cannot balance; use strategy 'rotate'"),
+        (
+            "oversample",
+            _mask(0, 40),
+            "no large-pose faces under yaw>30: oversampling cannot balance; use strategy 'rotate'",
+        ),
         ("undersample", _mask(0, 40), "no large-pose faces under yaw>30: undersampling would drop every face"),
         ("rotate", _mask(3, 40), "balance.roll_threshold is not set"),
         ("oversample", _mask(40, 0), "no small-pose faces under yaw>30"),
@@ -93,9 +97,11 @@ def test_rotate_cannot_reduce_large_faces() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    n_large=st.integers(0, 300), n_small=st.integers(0, 300),
+    n_large=st.integers(0, 300),
+    n_small=st.integers(0, 300),
     strategy=st.sampled_from(["oversample", "rotate", "undersample"]),
-    delta=st.one_of(st.integers(0, 20).map(float), st.floats(0, 0.99)), seed=st.integers(0, 2**16),
+    delta=st.one_of(st.integers(0, 20).map(float), st.floats(0, 0.99)),
+    seed=st.integers(0, 2**16),
 )
 def test_guarantee_or_clear_error(n_large: int, n_small: int, strategy: str, delta: float, seed: int) -> None:
     spec = BalanceSpec(strategy=strategy, delta=delta, roll_threshold=30)

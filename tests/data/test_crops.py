@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekp.data.crops import CropSet, cache_key, crop_box_from_points, crop_face, preload_crops, to_normalized, to_pixels
+from edgekp.data.crops import (
+    CropSet,
+    cache_key,
+    crop_box_from_points,
+    crop_face,
+    preload_crops,
+    to_normalized,
+    to_pixels,
+)
 from edgekp.data.records import FaceRecord, Pose
 
 
@@ -54,7 +62,9 @@ def _records(n: int) -> list[FaceRecord]:
     for i in range(n):
         pts = (mean_face()[:, :2] * 60 + 100 + rng.normal(0, 1, (68, 2))).astype(np.float32)
         pose = Pose(40.0, 0.0, 0.0) if i == 0 else None
-        recs.append(FaceRecord(source=f"photo{i // 2}_{i % 2 + 1}", points=pts, array=_dot_image(200, 220, pts), pose=pose))
+        recs.append(
+            FaceRecord(source=f"photo{i // 2}_{i % 2 + 1}", points=pts, array=_dot_image(200, 220, pts), pose=pose)
+        )
     return recs
 
 
@@ -62,7 +72,7 @@ def test_preload_and_cache(tmp_path) -> None:
     recs = _records(6)
     crops = preload_crops(recs, size=64, margin=0.25, workers=2, cache_dir=tmp_path)
     assert crops.images.shape == (6, 64, 64, 3) and crops.points.shape == (6, 68, 2)
-    assert 0 < crops.points.min() and crops.points.max() < 1
+    assert crops.points.min() > 0 and crops.points.max() < 1
     assert crops.poses[0].tolist() == [40.0, 0.0, 0.0]  # the label wins
     assert np.abs(crops.poses[1:]).max() < 10  # estimated: near frontal
     assert crops.photos[:2] == ["photo0", "photo0"] and crops.sources[1] == "photo0_2"
@@ -80,4 +90,4 @@ def test_preload_real_faces(shared_data, read_pts) -> None:
         pytest.skip("300w/afw not present")
     crops = preload_crops(read_pts(folder, limit=40), size=128, margin=0.25)
     assert crops.images.shape == (40, 128, 128, 3) and crops.images.mean() > 30
-    assert 0 <= crops.points.min() and crops.points.max() <= 1
+    assert crops.points.min() >= 0 and crops.points.max() <= 1

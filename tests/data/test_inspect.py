@@ -10,9 +10,15 @@ import pytest
 from edgekp.cli import main
 
 SAMPLES = [
-    "formats/mmpose_coco_json/300w", "formats/mmpose_coco_json/300wlp", "formats/mmpose_coco_json/300vw",
-    "formats/mmpose_coco_json/aflw", "formats/mmpose_coco_json/cofw", "formats/mmpose_coco_json/lapa",
-    "formats/mmpose_coco_json/wflw", "formats/dlib_xml", "formats/menpo",
+    "formats/mmpose_coco_json/300w",
+    "formats/mmpose_coco_json/300wlp",
+    "formats/mmpose_coco_json/300vw",
+    "formats/mmpose_coco_json/aflw",
+    "formats/mmpose_coco_json/cofw",
+    "formats/mmpose_coco_json/lapa",
+    "formats/mmpose_coco_json/wflw",
+    "formats/dlib_xml",
+    "formats/menpo",
 ]
 
 
@@ -87,7 +93,9 @@ def test_text_report_and_problems_exit_2(capsys, shared_data, tmp_path):
     (tmp_path / "short.pts").write_text("\n".join([lines[0], "n_points: 67", *lines[2:-2], "}"]))
     code, out, err = inspect(capsys, str(tmp_path))
     assert code == 2
-    assert "3 faces" in out and "yaw (estimate):" in out and "cut.jpg" in out and "gone.jpg" in out and "short.pts" in out
+    assert (
+        "3 faces" in out and "yaw (estimate):" in out and "cut.jpg" in out and "gone.jpg" in out and "short.pts" in out
+    )
     assert err.strip().splitlines()[-1].startswith("edgekp: error: 3 problem(s)")
     code, report, _ = inspect(capsys, str(tmp_path), "--json", "--skip-bad")
     assert code == 0 and report["problem_count"] == 3 and report["faces"] == 3

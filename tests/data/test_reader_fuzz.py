@@ -55,9 +55,19 @@ def test_read_pts_file(payload, skip_bad):
 
 
 json_leaf = st.one_of(st.none(), st.booleans(), number, st.text(max_size=8))
-json_value = st.recursive(json_leaf, lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text(max_size=6), c, max_size=4)), max_leaves=12)
+json_value = st.recursive(
+    json_leaf,
+    lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text(max_size=6), c, max_size=4)),
+    max_leaves=12,
+)
 keypoints = st.lists(st.one_of(number, json_leaf), max_size=12)
-image = st.fixed_dictionaries({}, optional={"id": st.one_of(st.integers(0, 3), json_leaf), "file_name": st.one_of(st.sampled_from(["a.jpg", "d/b.png", ""]), json_leaf)})
+image = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.integers(0, 3), json_leaf),
+        "file_name": st.one_of(st.sampled_from(["a.jpg", "d/b.png", ""]), json_leaf),
+    },
+)
 annotation = st.fixed_dictionaries(
     {},
     optional={
@@ -69,7 +79,12 @@ annotation = st.fixed_dictionaries(
 )
 coco_doc = st.one_of(
     json_value,
-    st.fixed_dictionaries({"images": st.one_of(st.lists(image, max_size=3), json_value), "annotations": st.one_of(st.lists(annotation, max_size=4), json_value)}),
+    st.fixed_dictionaries(
+        {
+            "images": st.one_of(st.lists(image, max_size=3), json_value),
+            "annotations": st.one_of(st.lists(annotation, max_size=4), json_value),
+        }
+    ),
 )
 
 
@@ -91,10 +106,17 @@ def test_read_coco_file(payload, skip_bad):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.one_of(json_value.map(lambda d: json.dumps({"groups": {"g": {"landmarks": {"points": d}}}}).encode()), st.binary(max_size=120)),
+    st.one_of(
+        json_value.map(lambda d: json.dumps({"groups": {"g": {"landmarks": {"points": d}}}}).encode()),
+        st.binary(max_size=120),
+    ),
     st.sampled_from([".ljson", ".xml"]),
 )
 def test_read_ljson_and_xml_files(payload, suffix):
     if suffix == ".xml":
-        payload = b"<dataset><images><image file='a.jpg'><box top='0' left='0' width='1' height='1'>" + payload + b"</box></image></images></dataset>"
+        payload = (
+            b"<dataset><images><image file='a.jpg'><box top='0' left='0' width='1' height='1'>"
+            + payload
+            + b"</box></image></images></dataset>"
+        )
     _read_file(suffix, payload, format="ljson" if suffix == ".ljson" else "dlib_xml")

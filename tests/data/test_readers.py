@@ -203,7 +203,9 @@ def test_missing_and_truncated_images(tmp_path, jpeg):
 def test_coco_with_absent_images_still_loads(tmp_path):
     doc = {
         "images": [{"id": 1, "file_name": "a.jpg"}],
-        "annotations": [{"image_id": 1, "id": 7, "keypoints": [v for x, y in face(29) for v in (x, y, 2)], "bbox": [0, 0, 5, 5]}],
+        "annotations": [
+            {"image_id": 1, "id": 7, "keypoints": [v for x, y in face(29) for v in (x, y, 2)], "bbox": [0, 0, 5, 5]}
+        ],
     }
     (tmp_path / "ann.json").write_text(json.dumps(doc))
     ds = read_dataset(tmp_path)

@@ -8,7 +8,13 @@ import pytest
 from edgekp.data.schemes import SCHEMES, get_scheme, scheme_for_points
 from edgekp.errors import ConfigError
 
-EXPECTED = {"ibug68": (68, (36, 45)), "wflw98": (98, (60, 72)), "cofw29": (29, (8, 9)), "aflw19": (19, (6, 11)), "lapa106": (106, (66, 79))}
+EXPECTED = {
+    "ibug68": (68, (36, 45)),
+    "wflw98": (98, (60, 72)),
+    "cofw29": (29, (8, 9)),
+    "aflw19": (19, (6, 11)),
+    "lapa106": (106, (66, 79)),
+}
 
 
 def test_table_has_every_scheme():

@@ -27,8 +27,10 @@ def turned_face(yaw: float = 50.0, pitch: float = 5.0, roll: float = 3.0) -> np.
 
 def coco_doc(points: np.ndarray, vis: np.ndarray, **extra: object) -> dict:
     flat = [float(v) for (x, y), s in zip(points, vis, strict=True) for v in (x, y, s)]
-    return {"images": [{"id": 1, "file_name": "p.jpg"}],
-            "annotations": [{"image_id": 1, "id": 3, "keypoints": flat, **extra}]}
+    return {
+        "images": [{"id": 1, "file_name": "p.jpg"}],
+        "annotations": [{"image_id": 1, "id": 3, "keypoints": flat, **extra}],
+    }
 
 
 def profile_with_placeholders() -> tuple[np.ndarray, np.ndarray]:
@@ -148,10 +150,16 @@ def test_too_few_labelled_points_is_left_out_and_reported(tmp_path):
     sparse[20:], sparse_pts[20:] = 0, 0.0
     doc = coco_doc(pts, vis)
     doc["images"].append({"id": 2, "file_name": "q.jpg"})
-    doc["annotations"].append({"image_id": 2, "id": 4, "keypoints": coco_doc(sparse_pts, sparse)["annotations"][0]["keypoints"]})
+    doc["annotations"].append(
+        {"image_id": 2, "id": 4, "keypoints": coco_doc(sparse_pts, sparse)["annotations"][0]["keypoints"]}
+    )
     ds = read_dataset(write_coco(tmp_path, doc))  # no skip_bad: still read, the sparse face left out
     assert [r.source for r in ds.records] == ["p_1"]
-    assert len(ds.notices) == 1 and "fewer than the minimum 23" in ds.notices[0][1] and "annotation id 4" in ds.notices[0][0]
+    assert (
+        len(ds.notices) == 1
+        and "fewer than the minimum 23" in ds.notices[0][1]
+        and "annotation id 4" in ds.notices[0][0]
+    )
     with pytest.raises(DataError, match="none of the 2 faces"):
         read_dataset(write_coco(tmp_path / "strict", doc), min_labelled=60)
 
@@ -159,7 +167,9 @@ def test_too_few_labelled_points_is_left_out_and_reported(tmp_path):
 def test_scheme_point_count_mismatch_names_the_file(tmp_path):
     pts, vis = profile_with_placeholders()
     folder = write_coco(tmp_path, coco_doc(pts[:60], vis[:60]))
-    with pytest.raises(DataError, match=r"annotations\.json \(annotation id 3\): has 60 points but the scheme needs 68"):
+    with pytest.raises(
+        DataError, match=r"annotations\.json \(annotation id 3\): has 60 points but the scheme needs 68"
+    ):
         read_dataset(folder, scheme="ibug68")
 
 

@@ -23,7 +23,9 @@ def make_model(size: int = SIZE, seed: int = 0) -> torch.nn.Module:
 
 
 def make_run(path: Path, *, kind: str = "train", num_points_in_recipe: int = 68) -> Path:
-    run = RunDir.create(path, kind, recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": num_points_in_recipe}})
+    run = RunDir.create(
+        path, kind, recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": num_points_in_recipe}}
+    )
     save_model(path / "model.pt", make_model(), {"scheme": "ibug68", "crop_margin": 0.25})
     run.finish("ok")
     return path

@@ -10,14 +10,18 @@ import yaml
 from edgekp.cli import main
 from edgekp.errors import DataError
 from edgekp.export.calibration import (
-    SyntheticSource, build_definition, load_calibration, read_definition, write_definition,
+    SyntheticSource,
+    build_definition,
+    load_calibration,
+    read_definition,
+    write_definition,
 )
 
 
 def test_committed_synthetic_set_loads_anywhere(synthetic_64) -> None:
     calib = load_calibration(synthetic_64, None, 64)
     assert calib.images.shape == (64, 64, 64, 3) and calib.points.shape == (64, 68, 2)
-    assert 0 <= calib.points.min() and calib.points.max() <= 1
+    assert calib.points.min() >= 0 and calib.points.max() <= 1
     assert calib.model_inputs().shape == (64, 3, 64, 64)
     assert int(calib.large_pose.sum()) == 32  # pose-balanced
 
@@ -48,11 +52,14 @@ def test_excluded_faces_are_never_chosen(tmp_path) -> None:
     root = _dataset(tmp_path)
     every = build_definition("t", n=6, datasets=[str(root / "faces")], data_root=root, balanced=False)
     keep_out = {every.faces[0].source, every.faces[3].source}
-    definition = build_definition("t", n=4, datasets=[str(root / "faces")], data_root=root, balanced=False,
-                                  exclude={"faces": keep_out})
+    definition = build_definition(
+        "t", n=4, datasets=[str(root / "faces")], data_root=root, balanced=False, exclude={"faces": keep_out}
+    )
     assert len(definition.faces) == 4 and not {f.source for f in definition.faces} & keep_out
     with pytest.raises(DataError):  # 6 faces minus 2 held out cannot give 5
-        build_definition("t", n=5, datasets=[str(root / "faces")], data_root=root, balanced=False, exclude={"faces": keep_out})
+        build_definition(
+            "t", n=5, datasets=[str(root / "faces")], data_root=root, balanced=False, exclude={"faces": keep_out}
+        )
 
 
 def test_changed_image_is_a_one_line_error(tmp_path) -> None:
@@ -83,8 +90,9 @@ def test_edited_hash_and_empty_set(tmp_path) -> None:
 
 def test_dataset_set_needs_a_data_root(tmp_path) -> None:
     root = _dataset(tmp_path)
-    path = write_definition(build_definition("t", n=2, datasets=[str(root / "faces")], data_root=root, balanced=False),
-                            tmp_path / "t.yaml")
+    path = write_definition(
+        build_definition("t", n=2, datasets=[str(root / "faces")], data_root=root, balanced=False), tmp_path / "t.yaml"
+    )
     with pytest.raises(DataError, match="--data-root"):
         load_calibration(path, None, 32)
 

@@ -29,7 +29,9 @@ def test_unsupported_precision_lists_what_is_supported(tiny_run, fast_recipe, tm
 
 def test_coreml_int8_activations_refused_off_macos(tiny_run, fast_recipe, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr("edgekp.export.coreml.on_macos", lambda: False)
-    recipe = fast_recipe.model_copy(update={"coreml": fast_recipe.coreml.model_copy(update={"int8_mode": "weights_activations"})})
+    recipe = fast_recipe.model_copy(
+        update={"coreml": fast_recipe.coreml.model_copy(update={"int8_mode": "weights_activations"})}
+    )
     with pytest.raises(UnsupportedOptionError) as exc:
         export_one(ExportRequest("coreml", "int8"), from_run=tiny_run, recipe=recipe, out=tmp_path / "x")
     message = str(exc.value)
@@ -41,8 +43,9 @@ def test_missing_backend_names_the_extra(monkeypatch) -> None:
     import edgekp.export.base as base
 
     real = base.missing_packages
-    monkeypatch.setattr(base, "missing_packages",
-                        lambda pkgs: [p for m, p in pkgs if m == "litert_torch"] or real(pkgs))
+    monkeypatch.setattr(
+        base, "missing_packages", lambda pkgs: [p for m, p in pkgs if m == "litert_torch"] or real(pkgs)
+    )
     with pytest.raises(MissingBackendError) as exc:
         get_target("tflite").check_available("litert")
     assert "litert-torch" in str(exc.value) and "pip install 'edgekp[tflite]'" in str(exc.value)
@@ -82,8 +85,13 @@ def test_failed_export_goes_to_failed_folder_with_report(tiny_run, fast_recipe, 
 
     real = OnnxTarget.load_runner
     monkeypatch.setattr(OnnxTarget, "load_runner", lambda self, a, threads=1: _Shifted(real(self, a, threads)))
-    recipe = fast_recipe.model_copy(update={"tolerances": fast_recipe.tolerances.model_copy(
-        update={"fp32": fast_recipe.tolerances.fp32.model_copy(update={"nme_rel": 0.05})})})
+    recipe = fast_recipe.model_copy(
+        update={
+            "tolerances": fast_recipe.tolerances.model_copy(
+                update={"fp32": fast_recipe.tolerances.fp32.model_copy(update={"nme_rel": 0.05})}
+            )
+        }
+    )
     out = tmp_path / "out"
     with pytest.raises(ExportValidationError) as exc:
         export_one(ExportRequest("onnx", "fp32"), from_run=tiny_run, recipe=recipe, out=out)
@@ -100,9 +108,17 @@ def test_metadata_sidecar_and_embedded(tiny_run, fast_recipe, tmp_path) -> None:
     result = export_one(ExportRequest("onnx", "fp32"), from_run=tiny_run, recipe=fast_recipe, out=tmp_path / "o")
     sidecar = json.loads(Path(result["sidecar"]).read_text())
     meta = sidecar["metadata"]
-    for key, value in {"input_size": "64", "input_layout": "NCHW", "num_points": "68", "scheme": "ibug68",
-                       "precision": "fp32", "route": "torch", "target": "onnx", "input_shape": "1x3x64x64",
-                       "crop_margin": "0.25"}.items():
+    for key, value in {
+        "input_size": "64",
+        "input_layout": "NCHW",
+        "num_points": "68",
+        "scheme": "ibug68",
+        "precision": "fp32",
+        "route": "torch",
+        "target": "onnx",
+        "input_shape": "1x3x64x64",
+        "crop_margin": "0.25",
+    }.items():
         assert meta[key] == value, key
     assert "inside the graph" in meta["normalization"]
     assert meta["coordinates"].startswith("normalized (x, y) in [0, 1]")
@@ -129,7 +145,9 @@ def test_lineage_errors(tmp_path, fast_recipe, run_factory) -> None:
         export_one(request, from_run=wrong_kind, recipe=fast_recipe)
 
 
-def test_crop_margin_travels_with_the_artifact_and_is_never_guessed(tiny_run, fast_recipe, tmp_path, run_factory) -> None:
+def test_crop_margin_travels_with_the_artifact_and_is_never_guessed(
+    tiny_run, fast_recipe, tmp_path, run_factory
+) -> None:
     import onnx
 
     from edgekp.bench.predictor import load_predictor
@@ -171,8 +189,11 @@ def test_parity_that_checks_nothing_is_refused() -> None:
 def test_qat_routes_are_data_and_an_unknown_pair_is_refused() -> None:
     from edgekp.config.qat import QUANTIZER_TARGETS
 
-    routes = {(t, q.quantizer): q.route.name for t in ("onnx", "tflite", "coreml", "openvino")
-              for q in get_target(t).capabilities.qat_routes}
+    routes = {
+        (t, q.quantizer): q.route.name
+        for t in ("onnx", "tflite", "coreml", "openvino")
+        for q in get_target(t).capabilities.qat_routes
+    }
     assert routes == {(t, q): f"qat-{q}" for q, targets in QUANTIZER_TARGETS.items() for t in targets}
     assert get_target("openvino").qat_route("nncf", "int8").precisions == ("int8",)
     with pytest.raises(UnsupportedOptionError, match="exports only to tflite, not 'onnx'"):
@@ -182,8 +203,9 @@ def test_qat_routes_are_data_and_an_unknown_pair_is_refused() -> None:
 
 
 def test_a_missing_backend_skips_off_ci_and_fails_in_ci(monkeypatch) -> None:
-    import edgekp.export.base as base
     from face_fixtures import require_backend
+
+    import edgekp.export.base as base
 
     monkeypatch.setattr(base, "missing_packages", lambda pkgs: [p for _, p in pkgs][:1])  # pretend onnx is absent
     monkeypatch.setenv("CI", "true")

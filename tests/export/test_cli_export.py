@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from face_fixtures import run_cli
-
-
 
 
 def test_nonexistent_from_is_exit_2(capsys, tmp_path) -> None:
@@ -29,17 +26,29 @@ def test_unsupported_pair_is_exit_2(capsys, tiny_run) -> None:
 
 
 def test_export_onnx_json(capsys, tiny_run, tmp_path) -> None:
-    code, out, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--set", "onnx.exporter=legacy",
-                          "--out", str(tmp_path / "o"), "--json", "-q")
+    code, out, err = run_cli(
+        capsys,
+        "export",
+        "--from",
+        str(tiny_run),
+        "--target",
+        "onnx",
+        "--set",
+        "onnx.exporter=legacy",
+        "--out",
+        str(tmp_path / "o"),
+        "--json",
+        "-q",
+    )
     assert code == 0, err
     (result,) = json.loads(out)
     assert result["parity"]["passed"] and result["parity"]["max_abs"] <= 1e-4
 
 
-def _crashing_verify(monkeypatch) -> None:  # noqa: ANN001
+def _crashing_verify(monkeypatch) -> None:
     from edgekp.export.onnx import OnnxTarget
 
-    def crash(self, artifact, spec):  # noqa: ANN001, ANN202 - a bug in edgekp's own checking code
+    def crash(self, artifact, spec):
         raise RuntimeError("boom\nsecond line")
 
     monkeypatch.setattr(OnnxTarget, "verify", crash)
@@ -48,30 +57,56 @@ def _crashing_verify(monkeypatch) -> None:  # noqa: ANN001
 def test_a_check_that_crashes_is_a_bug_exit_1_recorded_failed(capsys, tiny_run, tmp_path, monkeypatch) -> None:
     _crashing_verify(monkeypatch)
     out = tmp_path / "o"
-    code, _, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--set", "onnx.exporter=legacy",
-                           "--out", str(out), "-q")
+    code, _, err = run_cli(
+        capsys,
+        "export",
+        "--from",
+        str(tiny_run),
+        "--target",
+        "onnx",
+        "--set",
+        "onnx.exporter=legacy",
+        "--out",
+        str(out),
+        "-q",
+    )
     # A bug is not a user error: exit 1 (not 2), one line pointing at -v, and the export is still recorded.
     assert code == 1 and err.count("\n") == 1 and "internal error" in err and "RuntimeError: boom" in err
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "failed" and "checks crashed: RuntimeError: boom" in manifest["error"]  # not left "running"
+    assert (
+        manifest["status"] == "failed" and "checks crashed: RuntimeError: boom" in manifest["error"]
+    )  # not left "running"
     assert list((out / "failed").iterdir())  # the artifact is kept for a look
 
 
 def test_a_crash_keeps_its_traceback_under_verbose(capsys, tiny_run, tmp_path, monkeypatch) -> None:
     _crashing_verify(monkeypatch)
     # -v prints the original traceback and keeps the exit code: a bug is exit 1 with or without it (issue 27).
-    code, _, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--set", "onnx.exporter=legacy",
-                           "--out", str(tmp_path / "o"), "-v")
+    code, _, err = run_cli(
+        capsys,
+        "export",
+        "--from",
+        str(tiny_run),
+        "--target",
+        "onnx",
+        "--set",
+        "onnx.exporter=legacy",
+        "--out",
+        str(tmp_path / "o"),
+        "-v",
+    )
     assert code == 1
     assert "Traceback" in err and "RuntimeError: boom" in err
 
 
-def test_a_converter_failure_is_a_user_error_with_its_cause_chained(tiny_run, tmp_path, monkeypatch, fast_recipe) -> None:
+def test_a_converter_failure_is_a_user_error_with_its_cause_chained(
+    tiny_run, tmp_path, monkeypatch, fast_recipe
+) -> None:
     from edgekp.errors import ExportValidationError
     from edgekp.export.onnx import OnnxTarget
     from edgekp.export.pipeline import ExportRequest, export_one
 
-    def refuse(self, model, spec, calibration, out_dir):  # noqa: ANN001, ANN202 - a converter that cannot take the model
+    def refuse(self, model, spec, calibration, out_dir):
         raise ValueError("unsupported op Foo")
 
     monkeypatch.setattr(OnnxTarget, "convert", refuse)

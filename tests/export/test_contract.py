@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from face_fixtures import require_backend, run_cli
 
 from edgekp.export.pipeline import ExportRequest, export_one
-from face_fixtures import require_backend, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 FACES = ("1051618982_1", "1130084326_1", "1130084326_2")
@@ -42,7 +42,9 @@ def openvino_file(tiny_run: Path, tmp_path_factory) -> Path:
 
     require_backend("openvino")
     recipe = default_recipe(ExportRecipe, [f"calibration={REPO / 'calibration' / 'synthetic_64.yaml'}"])
-    result = export_one(ExportRequest("openvino", "fp32"), from_run=tiny_run, recipe=recipe, out=tmp_path_factory.mktemp("ov"))
+    result = export_one(
+        ExportRequest("openvino", "fp32"), from_run=tiny_run, recipe=recipe, out=tmp_path_factory.mktemp("ov")
+    )
     return Path(result["artifact"])
 
 
@@ -61,8 +63,16 @@ def _check_consumer(model_file: Path, shared_data: Path, capsys) -> None:
         ours = predict_photo(predictor, image, [FaceBox(*box, detector="given")])[0].points
         assert np.abs(theirs - ours).max() <= 1e-3, (photo, np.abs(theirs - ours).max())
         capsys.readouterr()  # what converters printed before: not the CLI's output
-        code, out, err = run_cli(capsys, "predict", str(photo), "--model", str(model_file),
-                                 "--box", ",".join(f"{v:.6f}" for v in box), "--json")
+        code, out, err = run_cli(
+            capsys,
+            "predict",
+            str(photo),
+            "--model",
+            str(model_file),
+            "--box",
+            ",".join(f"{v:.6f}" for v in box),
+            "--json",
+        )
         assert code == 0, err
         printed = np.asarray(json.loads(out)[0]["faces"][0]["landmarks"])
         # edgekp predict prints 2 decimals: the CLI agrees within its rounding.
@@ -76,7 +86,11 @@ def test_inspect_prints_the_contract_and_refuses_other_files(openvino_file: Path
     code, out, _ = run_cli(capsys, "inspect", str(openvino_file), "--json")
     contract = json.loads(out)
     assert contract["input"]["dtype"] == "uint8" and contract["crop"]["side_scale"] == 1.5
-    assert contract["output"]["landmarks"] == {**contract["output"]["landmarks"], "shape": [1, 68, 2], "coordinates": "crop_unit"}
+    assert contract["output"]["landmarks"] == {
+        **contract["output"]["landmarks"],
+        "shape": [1, 68, 2],
+        "coordinates": "crop_unit",
+    }
     assert len(contract["scheme"]["flip_pairs"]) == 29 and len(contract["model"]["weights_sha256"]) == 64
     for bad in (tmp_path / "notes.txt", tmp_path / "broken.tflite"):
         bad.write_text("not a model")
@@ -85,7 +99,9 @@ def test_inspect_prints_the_contract_and_refuses_other_files(openvino_file: Path
         assert code == 2 and err.count("\n") == 1 and "model" in err
 
 
-def test_predict_runs_from_the_file_alone_and_refuses_a_bad_contract(openvino_file: Path, shared_data, tmp_path, capsys) -> None:
+def test_predict_runs_from_the_file_alone_and_refuses_a_bad_contract(
+    openvino_file: Path, shared_data, tmp_path, capsys
+) -> None:
     import openvino as ov
 
     sidecar = openvino_file.with_name(openvino_file.name + ".json")
@@ -99,8 +115,10 @@ def test_predict_runs_from_the_file_alone_and_refuses_a_bad_contract(openvino_fi
     # A contract whose input disagrees with the tensor, and one without a required field: one line, exit 2.
     model = ov.Core().read_model(str(openvino_file))
     contract = json.loads(model.get_rt_info(["edgekp"]).astype(str))
-    for broken, expect in ((dict(contract, input={**contract["input"], "height": 96}), "input tensor is"),
-                           ({k: v for k, v in contract.items() if k != "crop"}, "missing field 'crop'")):
+    for broken, expect in (
+        (dict(contract, input={**contract["input"], "height": 96}), "input tensor is"),
+        ({k: v for k, v in contract.items() if k != "crop"}, "missing field 'crop'"),
+    ):
         model.set_rt_info(json.dumps(broken), ["edgekp"])
         path = tmp_path / f"{len(expect)}" / "model.xml"
         path.parent.mkdir()
@@ -117,7 +135,9 @@ def test_reference_consumer_matches_predict_on_real_faces_openvino(openvino_file
 
 
 @pytest.mark.slow
-def test_reference_consumer_matches_predict_on_real_faces_tflite_int8(tiny_run: Path, fast_recipe, shared_data, tmp_path, capsys) -> None:
+def test_reference_consumer_matches_predict_on_real_faces_tflite_int8(
+    tiny_run: Path, fast_recipe, shared_data, tmp_path, capsys
+) -> None:
     require_backend("tflite")
     result = export_one(ExportRequest("tflite", "int8"), from_run=tiny_run, recipe=fast_recipe, out=tmp_path / "t")
     artifact = Path(result["artifact"])
@@ -131,7 +151,17 @@ def test_an_export_is_never_silently_replaced(tiny_run: Path, fast_recipe, tmp_p
     export_one(ExportRequest("onnx", "fp32"), from_run=tiny_run, recipe=fast_recipe, out=out)
     before = (out / "model.onnx").stat().st_mtime_ns
     capsys.readouterr()  # the export's own log lines: not the refusal
-    code, _, err = run_cli(capsys, "export", "--from", str(tiny_run), "--target", "onnx", "--out", str(out),
-                           "--set", "onnx.exporter=legacy")
+    code, _, err = run_cli(
+        capsys,
+        "export",
+        "--from",
+        str(tiny_run),
+        "--target",
+        "onnx",
+        "--out",
+        str(out),
+        "--set",
+        "onnx.exporter=legacy",
+    )
     assert code == 2 and "--force" in err and err.count("\n") == 1
     assert (out / "model.onnx").stat().st_mtime_ns == before

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
+from face_fixtures import scaled_tiny_model
 
 from edgekp.export.deploy import DeployModel, to_input
-from face_fixtures import scaled_tiny_model
 
 
 def test_image_inputs_give_the_model_s_landmarks() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from face_fixtures import require_backend
 
 from edgekp.export.pipeline import ExportRequest, export_one
-from face_fixtures import require_backend
 
 
 def _export(tiny_run: Path, recipe, out: Path) -> Path:
@@ -27,7 +27,8 @@ def _first_dim(artifact: Path) -> int:
 
 @pytest.mark.parametrize(("batch", "expected_dim"), [(1, 1), (None, -1), (4, 4)])
 def test_the_ir_batch_follows_the_option_and_every_form_gives_the_same_landmarks(
-        batch, expected_dim, tiny_run: Path, fast_recipe, tmp_path: Path) -> None:
+    batch, expected_dim, tiny_run: Path, fast_recipe, tmp_path: Path
+) -> None:
     require_backend("openvino", "torch")
     from edgekp.export.runners import OpenVINORunner
 
@@ -38,7 +39,7 @@ def test_the_ir_batch_follows_the_option_and_every_form_gives_the_same_landmarks
     side = runner.input_shape()[1 if runner.nhwc else 2]  # the IR takes u8 NHWC pixels by default
     faces = np.random.default_rng(0).random((5, 3, side, side))
     together = runner(faces.astype(np.float32))  # 5 faces: one call, five calls, or two padded calls of 4
-    one_by_one = np.concatenate([runner(faces[i:i + 1].astype(np.float32)) for i in range(5)])
+    one_by_one = np.concatenate([runner(faces[i : i + 1].astype(np.float32)) for i in range(5)])
     assert together.shape[0] == 5
     np.testing.assert_allclose(together, one_by_one, atol=1e-5)
 

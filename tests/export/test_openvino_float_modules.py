@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from face_fixtures import require_backend, scaled_tiny_model
 
 from edgekp.config.export import ExportRecipe
 from edgekp.errors import ConfigError
 from edgekp.export.base import ExportSpec
 from edgekp.export.openvino import OpenVINOTarget
-from face_fixtures import require_backend, scaled_tiny_model
 
 SIZE = 64
 
@@ -23,9 +23,11 @@ def _int8_inputs(path) -> dict[str, int]:
         if op.get_type_name() not in ("MatMul", "Convolution"):
             continue
         feeders = [op.input_value(i).get_node() for i in range(op.get_input_size())]
-        quantized = any(f.get_type_name() == "FakeQuantize" or any(
-            f.input_value(j).get_node().get_type_name() == "FakeQuantize" for j in range(f.get_input_size()))
-            for f in feeders)
+        quantized = any(
+            f.get_type_name() == "FakeQuantize"
+            or any(f.input_value(j).get_node().get_type_name() == "FakeQuantize" for j in range(f.get_input_size()))
+            for f in feeders
+        )
         where = "head" if op.get_friendly_name().startswith("__module.head.") else "rest"
         out[f"{where}_{'int8' if quantized else 'float'}"] += 1
     return out
@@ -51,7 +53,9 @@ def test_float_modules_leave_only_the_head_out_of_int8(tmp_path) -> None:
     counts = {}
     for scope in ((), ("head",)):
         spec = ExportSpec(SIZE, 68, "int8", "torch", options={"float_modules": list(scope)})
-        counts[scope] = _int8_inputs(OpenVINOTarget().convert(model, spec, calib, tmp_path / ("-".join(scope) or "all")))
+        counts[scope] = _int8_inputs(
+            OpenVINOTarget().convert(model, spec, calib, tmp_path / ("-".join(scope) or "all"))
+        )
     linear_in_head = sum(type(m).__name__ == "Linear" for m in model.head.modules())
     assert linear_in_head >= 2
     assert counts[()]["head_int8"] == linear_in_head and counts[("head",)]["head_int8"] == 0

@@ -16,13 +16,25 @@ def test_parity_nme_skips_faces_without_an_inter_ocular_normalizer() -> None:
     torch_pred = gt + rng.normal(0, 0.01, gt.shape)
     torch_pred[np.isnan(torch_pred)] = 0.5
     artifact_pred = torch_pred + 0.002
-    report = compare(torch_pred, artifact_pred, gt, IBUG68, Tolerance(max_abs=1.0, nme_rel=0.5),
-                     ParityReport("onnx", "int8", "torch", 4, "torch", "", False))
+    report = compare(
+        torch_pred,
+        artifact_pred,
+        gt,
+        IBUG68,
+        Tolerance(max_abs=1.0, nme_rel=0.5),
+        ParityReport("onnx", "int8", "torch", 4, "torch", "", False),
+    )
     assert report.passed, report.failures()
     assert report.nme_torch is not None and np.isfinite(report.nme_torch) and np.isfinite(report.nme_delta_rel)
 
     all_unscorable = gt.copy()
     all_unscorable[:, 36] = np.nan
-    report = compare(torch_pred, artifact_pred, all_unscorable, IBUG68, Tolerance(nme_rel=0.5),
-                     ParityReport("onnx", "int8", "torch", 4, "torch", "", False))
+    report = compare(
+        torch_pred,
+        artifact_pred,
+        all_unscorable,
+        IBUG68,
+        Tolerance(nme_rel=0.5),
+        ParityReport("onnx", "int8", "torch", 4, "torch", "", False),
+    )
     assert not report.passed and "could not be computed" in report.failures()[0]

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from face_fixtures import require_backend, scaled_tiny_model
 
 from edgekp.export.base import ExportSpec, get_target
 from edgekp.export.contract import export_contract
 from edgekp.export.parity import ParityReport, Tolerance, compare_presence
 from edgekp.export.runners import TorchRunner
-from face_fixtures import require_backend, scaled_tiny_model
 
 
 class WithPresence(torch.nn.Module):
@@ -41,7 +41,14 @@ def test_presence_is_a_second_named_output_checked_by_parity(target: str, tmp_pa
     t = get_target(target)
     route = t.capabilities.routes[0]
     layout, dtype = t.input_form(route, "fp32", {})
-    meta = {"input_size": "64", "num_points": "68", "model": "test", "target": target, "precision": "fp32", "route": route.name}
+    meta = {
+        "input_size": "64",
+        "num_points": "68",
+        "model": "test",
+        "target": target,
+        "precision": "fp32",
+        "route": route.name,
+    }
     from edgekp.data.schemes import get_scheme
 
     contract = export_contract(model, meta, get_scheme("ibug68"), layout, dtype, 0.25, "0" * 64)

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from face_fixtures import require_backend
 
 from edgekp.export import get_target, list_targets
 from edgekp.export.pipeline import ExportRequest, export_one
-from face_fixtures import require_backend
 
 # One cheap conversion per runtime stays in the default suite; the rest are marked slow (on 2 shared,
 # busy cores: onnx legacy 20 s, openvino 75-150 s, coreml 150-240 s, litert 170-400 s each).
@@ -36,8 +36,8 @@ def test_registry_keys_are_the_cli_values_and_the_recipe_enum() -> None:
     from edgekp.config.qat import QatRecipe
 
     assert tuple(list_targets()) == TARGET_NAMES
-    export_verb = build_parser()._subparsers._group_actions[0].choices["export"]  # noqa: SLF001 - argparse has no public lookup
-    choices = {a.dest: a.choices for a in export_verb._actions}  # noqa: SLF001
+    export_verb = build_parser()._subparsers._group_actions[0].choices["export"]
+    choices = {a.dest: a.choices for a in export_verb._actions}
     assert tuple(choices["target"]) == TARGET_NAMES
     assert set(choices["route"]) == {r.name for t in list_targets() for r in get_target(t).capabilities.routes}
     assert typing.get_args(ExportItem.model_fields["target"].annotation) == TARGET_NAMES
@@ -56,14 +56,18 @@ def test_an_undeclared_target_cannot_register() -> None:
 
 
 @pytest.mark.parametrize(("target", "precision", "route"), _matrix())
-def test_export_converts_runs_and_passes_parity(target, precision, route, tiny_run: Path, fast_recipe, tmp_path) -> None:
+def test_export_converts_runs_and_passes_parity(
+    target, precision, route, tiny_run: Path, fast_recipe, tmp_path
+) -> None:
     t = get_target(target)
     require_backend(target, route)  # skips only on MissingBackendError (and fails in CI)
     recipe = fast_recipe
     if target == "coreml" and not t.runs_here() and precision == "fp16":
         # The off-macOS estimate runs torch entirely in fp16 (as CoreML's fp16 compute does); on this
         # deliberately sensitive test model that is 1.1e-3 from fp32, just over the 1e-3 default.
-        tol = fast_recipe.tolerances.model_copy(update={"fp16": fast_recipe.tolerances.fp16.model_copy(update={"max_abs": 3e-3})})
+        tol = fast_recipe.tolerances.model_copy(
+            update={"fp16": fast_recipe.tolerances.fp16.model_copy(update={"max_abs": 3e-3})}
+        )
         recipe = fast_recipe.model_copy(update={"tolerances": tol})
     result = export_one(ExportRequest(target, precision, route), from_run=tiny_run, recipe=recipe, out=tmp_path / "out")
     artifact = Path(result["artifact"])

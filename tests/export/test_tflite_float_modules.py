@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from face_fixtures import require_backend, scaled_tiny_model
 
 from edgekp.config.export import ExportRecipe
 from edgekp.errors import ConfigError
 from edgekp.export.tflite import convert_litert, int8_op_counts
-from face_fixtures import require_backend, scaled_tiny_model
 
 SIZE = 64
 

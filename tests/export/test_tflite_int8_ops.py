@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from face_fixtures import require_backend, scaled_tiny_model
 
 from edgekp.config.export import ExportRecipe
 from edgekp.errors import ConfigError
 from edgekp.export.tflite import convert_litert, int8_op_counts
-from face_fixtures import require_backend, scaled_tiny_model
 
 SIZE = 64
 
@@ -31,7 +31,9 @@ def test_the_config_offers_exactly_the_ops_the_quantizer_knows() -> None:
 def test_an_unknown_op_is_a_config_error(tmp_path) -> None:
     require_backend("tflite", "litert")
     with pytest.raises(ConfigError, match="unknown op softmax"):
-        convert_litert(scaled_tiny_model(SIZE, 0), SIZE, "int8", "static", None, tmp_path / "m.tflite", (), ("softmax",))
+        convert_litert(
+            scaled_tiny_model(SIZE, 0), SIZE, "int8", "static", None, tmp_path / "m.tflite", (), ("softmax",)
+        )
     assert not (tmp_path / "m.tflite").exists()
 
 

@@ -90,7 +90,9 @@ def _cached_blazeface() -> Path:
     return mediapipe_file(default_cache(), SHORT.member)
 
 
-@pytest.mark.skipif(not _cached_blazeface().is_file(), reason="BlazeFace not fetched (edgekp predict --download-detector)")
+@pytest.mark.skipif(
+    not _cached_blazeface().is_file(), reason="BlazeFace not fetched (edgekp predict --download-detector)"
+)
 def test_blazeface_finds_the_labelled_face_in_real_photos(shared_data) -> None:
     from edgekp.data.readers import read_dataset
     from edgekp.inference.boxes import FaceBox

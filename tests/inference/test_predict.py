@@ -27,8 +27,12 @@ def test_predict_writes_landmarks_for_every_detected_face(shared_data, tiny_mode
     original = cv2.imread(str(photo))
     assert annotated is not None and annotated.shape == original.shape
     h, w = original.shape[:2]
-    inside = [(int(round(x)), int(round(y))) for face in result["faces"] for x, y in face["landmarks"]
-              if 0 <= round(x) < w and 0 <= round(y) < h]
+    inside = [
+        (int(round(x)), int(round(y)))
+        for face in result["faces"]
+        for x, y in face["landmarks"]
+        if 0 <= round(x) < w and 0 <= round(y) < h
+    ]
     assert inside, "no landmark falls inside the photo"
     green = [annotated[y, x, 1] > 160 and annotated[y, x, 1] > annotated[y, x, 2] + 60 for x, y in inside]
     assert np.mean(green) > 0.8  # JPEG blurs a few dots where they overlap the face box's orange

@@ -12,9 +12,9 @@ import os
 import cv2
 import numpy as np
 import pytest
+from video_fixtures import clip_file, frame_folder, real_face, small_clip
 
 from edgekp.cli import main
-from video_fixtures import clip_file, frame_folder, real_face, small_clip
 
 KEYS = {"source", "frame", "t", "faces"}
 FACE_KEYS = {"box", "landmarks", "score", "tracked"}
@@ -44,8 +44,9 @@ def _tracker(runtime, **config):
     from edgekp.inference.detectors import DetectorChoice, video_detector
     from edgekp.inference.tracker import FaceTracker
 
-    cfg = VideoConfig(tracking=TrackingConfig(**config.get("tracking", {})),
-                      smoothing=SmoothingConfig(**config.get("smoothing", {})))
+    cfg = VideoConfig(
+        tracking=TrackingConfig(**config.get("tracking", {})), smoothing=SmoothingConfig(**config.get("smoothing", {}))
+    )
     return FaceTracker(runtime, video_detector(DetectorChoice("haar")), cfg)
 
 
@@ -88,8 +89,10 @@ def test_presence_separates_faces_from_non_faces(shared_data, runtime):
     for index in range(4):
         photo, points = real_face(shared_data, 10 + index)
         faces.append(crop_face(photo, points, runtime.input_size, margin=runtime.margin).image)
-        others += [negative(kind, photo, points, runtime.input_size, runtime.margin, rng, "replicate")
-                   for kind in NEGATIVE_KINDS]
+        others += [
+            negative(kind, photo, points, runtime.input_size, runtime.margin, rng, "replicate")
+            for kind in NEGATIVE_KINDS
+        ]
     others.append(np.full((runtime.input_size, runtime.input_size, 3), 128, np.uint8))  # a blank wall
     _, p_faces = runtime(np.stack(faces))
     _, p_others = runtime(np.stack(others))
@@ -186,7 +189,7 @@ def test_corrupt_frame_inside_a_video_file_is_skipped(shared_data, onnx_cache, t
     data = bytearray(path.read_bytes())
     starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]  # one JPEG per frame
     assert len(starts) == 10
-    data[starts[4]:starts[4] + 600] = bytes(600)  # frame 4's JPEG header and first scans wiped out
+    data[starts[4] : starts[4] + 600] = bytes(600)  # frame 4's JPEG header and first scans wiped out
     path.write_bytes(bytes(data))
     assert main(["predict", str(path), "--json"]) == 0
     captured = capsys.readouterr()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from video_fixtures import small_clip
 
 from edgekp.inference.motion import points_motion
-from video_fixtures import small_clip
 
 
 def test_flow_recovers_a_known_shift_turn_and_zoom(shared_data):

@@ -38,8 +38,11 @@ def test_worker_output_is_read_and_scored_on_the_six_corners(tmp_path):
     corners = gt[:, list(CORNER_ORDER)].copy()
     corners[2] = np.nan  # a frame without a face
     np.save(tmp_path / "clip00.npy", corners)
-    (tmp_path / "timing.json").write_text(json.dumps(
-        {"clips": [{"frames": 4, "seconds": 0.5, "cpu_seconds": 0.25}], "mediapipe": "0.10.21", "numpy": "1.26.4"}))
+    (tmp_path / "timing.json").write_text(
+        json.dumps(
+            {"clips": [{"frames": 4, "seconds": 0.5, "cpu_seconds": 0.25}], "mediapipe": "0.10.21", "numpy": "1.26.4"}
+        )
+    )
     run = read_worker_output(tmp_path, 1)
     assert run.frames == 4 and run.seconds == 0.5 and run.versions["mediapipe"] == "0.10.21"
     full = as_68(run.points[0])

@@ -20,8 +20,9 @@ def real_face(shared_data: Path, index: int = 0) -> tuple[np.ndarray, np.ndarray
     return load_image(record), np.asarray(record.points, np.float64)
 
 
-def small_clip(shared_data: Path, still: int = 30, pan: int = 0, away: int = 0, shake: int = 0, seed: int = 0,
-               index: int = 0) -> Clip:
+def small_clip(
+    shared_data: Path, still: int = 30, pan: int = 0, away: int = 0, shake: int = 0, seed: int = 0, index: int = 0
+) -> Clip:
     photo, points = real_face(shared_data, index)
     spec = ClipSpec(size=160, still=still, pan=pan, away=away, shake=shake, face_px=64.0)
     return make_clip(photo, points, spec, seed)

@@ -43,8 +43,8 @@ def test_gate_zero_removes_a_head_exactly() -> None:
     rows, _ = target.head_slices(1)
     d = target.head_dim
     with torch.no_grad():
-        target.qkv.weight[rows.start + 2 * d: rows.stop] = 0
-        target.qkv.bias[rows.start + 2 * d: rows.stop] = 0
+        target.qkv.weight[rows.start + 2 * d : rows.stop] = 0
+        target.qkv.bias[rows.start + 2 * d : rows.stop] = 0
         assert torch.equal(gated(x), zeroed(x))
         assert torch.equal(gated.forward_features(x), zeroed.forward_features(x))
         assert not torch.allclose(gated.forward_features(x), model.forward_features(x))
@@ -101,6 +101,7 @@ def test_fused_denominator_loads_the_same_weights_and_keeps_the_normalizer_scope
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         assert torch.allclose(one(x), two(x), atol=1e-5)
-    assert {n for n, _ in one.named_modules() if n.endswith("attn.normalizer")} == \
-        {n for n, _ in two.named_modules() if n.endswith("attn.normalizer")}
+    assert {n for n, _ in one.named_modules() if n.endswith("attn.normalizer")} == {
+        n for n, _ in two.named_modules() if n.endswith("attn.normalizer")
+    }
     assert create_model("kp_hvit_s").config.attn_fused_denominator is False  # the shipped layout stays

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from face_fixtures import require_module
 
 from edgekp.models import create_model
-from face_fixtures import require_module
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -30,8 +30,16 @@ def test_onnx_export_matches_onnxruntime(tmp_path: Path) -> None:
     model.eval()
     x = torch.rand(1, 3, 64, 64)
     path = tmp_path / "m.onnx"
-    torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=20, input_names=["image"],
-                      output_names=["keypoints"], dynamic_axes={"image": {0: "n"}, "keypoints": {0: "n"}})
+    torch.onnx.export(
+        model,
+        (x,),
+        str(path),
+        dynamo=False,
+        opset_version=20,
+        input_names=["image"],
+        output_names=["keypoints"],
+        dynamic_axes={"image": {0: "n"}, "keypoints": {0: "n"}},
+    )
     graph = onnx.load(str(path))
     ops = {node.op_type for node in graph.graph.node}
     assert not ops & {"Einsum", "Attention", "Erf"}, ops

@@ -16,8 +16,9 @@ def test_token_batchnorm_eval_is_the_batchnorm_of_the_channels() -> None:
     x = torch.randn(4, 10, 8) * 3 + 1
     norm.train()(x)  # updates running statistics over batch and tokens
     norm.eval()
-    reference = torch.nn.functional.batch_norm(x.transpose(1, 2), norm.running_mean, norm.running_var, norm.weight,
-                                               norm.bias, False, 0.0, norm.eps).transpose(1, 2)
+    reference = torch.nn.functional.batch_norm(
+        x.transpose(1, 2), norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps
+    ).transpose(1, 2)
     assert torch.allclose(norm(x), reference, atol=1e-5)
 
 

@@ -85,12 +85,25 @@ def test_structure_has_every_named_part() -> None:
 
     model = create_model("kp_hvit_s")
     kinds = {type(m) for m in model.modules()}
-    for cls in (blocks.ShallowFeatureExtraction, blocks.ImageSplit, blocks.HierarchicalFeatureExtraction,
-                blocks.FirstLevel, blocks.ReferenceNetwork1, blocks.ReferenceNetwork, blocks.SecondLevel,
-                blocks.EmbeddingTransformModule, blocks.LocalPositionEmbedding, blocks.TransformerModule,
-                blocks.LocalMergeTransformModule, blocks.LocalMerge, fusion.FeatureFusion,
-                fusion.FeatureSemanticEnhancement, fusion.ChannelAttention, fusion.ConnectionModule,
-                fusion.FullyConnectedHead):
+    for cls in (
+        blocks.ShallowFeatureExtraction,
+        blocks.ImageSplit,
+        blocks.HierarchicalFeatureExtraction,
+        blocks.FirstLevel,
+        blocks.ReferenceNetwork1,
+        blocks.ReferenceNetwork,
+        blocks.SecondLevel,
+        blocks.EmbeddingTransformModule,
+        blocks.LocalPositionEmbedding,
+        blocks.TransformerModule,
+        blocks.LocalMergeTransformModule,
+        blocks.LocalMerge,
+        fusion.FeatureFusion,
+        fusion.FeatureSemanticEnhancement,
+        fusion.ChannelAttention,
+        fusion.ConnectionModule,
+        fusion.FullyConnectedHead,
+    ):
         assert cls in kinds, cls.__name__
     assert len(model.hierarchy.level1.ref1) == 2
 
@@ -108,11 +121,14 @@ def test_variants_are_ordered_by_cost() -> None:
     assert costs == sorted(costs)
 
 
-@pytest.mark.parametrize("options", [
-    {"attn_kernel": "relu", "decode": "sigmoid", "act": "hardswish"},
-    {"input_size": 192, "pool_size": 2},
-    {"input_size": 256, "stem_channels": [8, 8, 16], "patch_size": 1},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"attn_kernel": "relu", "decode": "sigmoid", "act": "hardswish"},
+        {"input_size": 192, "pool_size": 2},
+        {"input_size": 256, "stem_channels": [8, 8, 16], "patch_size": 1},
+    ],
+)
 def test_config_options_build_and_run(options: dict) -> None:
     model = create_model("kp_hvit_test", **options).eval()
     size = model.config.input_size
@@ -143,13 +159,22 @@ def test_kp_hvit_t_ql_is_what_its_prune_recipe_leaves_of_kp_hvit_t_q() -> None:
     from edgekp.config.prune import PruneRecipe
     from edgekp.models import model_config
 
-    recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "prune" / "t_q_blocks2_heads50.yaml", expect=PruneRecipe)
+    recipe = load_recipe(
+        Path(__file__).resolve().parents[2] / "recipes" / "prune" / "t_q_blocks2_heads50.yaml", expect=PruneRecipe
+    )
     parent, lite = model_config("kp_hvit_t_q"), model_config("kp_hvit_t_ql")
     for stage in ("ref1", "ref2", "ref3", "level2"):
-        assert getattr(lite, stage).depth == getattr(parent, stage).depth - recipe.structures.blocks.get(stage, 0), stage
-    assert sum(sum(s.heads) for s in lite.stages().values()) <= round(sum(sum(s.heads) for s in parent.stages().values()) * (1 - recipe.ratio))
+        assert getattr(lite, stage).depth == getattr(parent, stage).depth - recipe.structures.blocks.get(stage, 0), (
+            stage
+        )
+    assert sum(sum(s.heads) for s in lite.stages().values()) <= round(
+        sum(sum(s.heads) for s in parent.stages().values()) * (1 - recipe.ratio)
+    )
     assert lite.input_norm == "folded" and recipe.structures.fold_input_norm
-    assert lite.replace(ref1=parent.ref1, ref2=parent.ref2, ref3=parent.ref3, level2=parent.level2, input_norm="graph") == parent
+    assert (
+        lite.replace(ref1=parent.ref1, ref2=parent.ref2, ref3=parent.ref3, level2=parent.level2, input_norm="graph")
+        == parent
+    )
 
 
 def test_kp_hvit_t_qf_is_kp_hvit_t_q_folded() -> None:
@@ -159,6 +184,8 @@ def test_kp_hvit_t_qf_is_kp_hvit_t_q_folded() -> None:
     from edgekp.config.prune import PruneRecipe
     from edgekp.models import model_config
 
-    recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "prune" / "t_q_fold.yaml", expect=PruneRecipe)
+    recipe = load_recipe(
+        Path(__file__).resolve().parents[2] / "recipes" / "prune" / "t_q_fold.yaml", expect=PruneRecipe
+    )
     assert recipe.ratio == 0 and not any(recipe.structures.blocks.values()) and recipe.structures.fold_input_norm
     assert model_config("kp_hvit_t_qf") == model_config("kp_hvit_t_q").replace(input_norm="folded")

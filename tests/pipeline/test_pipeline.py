@@ -14,17 +14,36 @@ from edgekp.cli import main
 REPO = Path(__file__).resolve().parents[2]
 
 TINY = {
-    "kind": "pipeline", "version": 1, "name": "tiny",
+    "kind": "pipeline",
+    "version": 1,
+    "name": "tiny",
     "data": {"root": "{out}/data"},
-    "train": {"recipe": str(REPO / "recipes/train/quickstart.yaml"), "set": [
-        "model.name=kp_hvit_test", "model.input_size=64", "data.train.0.path=train_48", "data.train.0.n=48",
-        "data.train.0.render_size=96", "data.val.0.path=val_12", "data.val.0.n=12", "data.val.0.render_size=96",
-        "optim.max_epochs=1", "optim.batch_size=16", "threads=1"]},
-    "prune": {"recipe": str(REPO / "recipes/prune/heads_50.yaml"),
-              "set": ["scoring.faces=16", "finetune.max_epochs=1", "finetune.ema_decay=null", "threads=1"]},
-    "export": {"recipe": str(REPO / "recipes/export/default.yaml"),
-               "set": ["onnx.exporter=legacy", "parity_min_faces=8"],
-               "train": [{"target": "onnx", "precision": "fp32"}], "prune": [{"target": "onnx", "precision": "fp32"}]},
+    "train": {
+        "recipe": str(REPO / "recipes/train/quickstart.yaml"),
+        "set": [
+            "model.name=kp_hvit_test",
+            "model.input_size=64",
+            "data.train.0.path=train_48",
+            "data.train.0.n=48",
+            "data.train.0.render_size=96",
+            "data.val.0.path=val_12",
+            "data.val.0.n=12",
+            "data.val.0.render_size=96",
+            "optim.max_epochs=1",
+            "optim.batch_size=16",
+            "threads=1",
+        ],
+    },
+    "prune": {
+        "recipe": str(REPO / "recipes/prune/heads_50.yaml"),
+        "set": ["scoring.faces=16", "finetune.max_epochs=1", "finetune.ema_decay=null", "threads=1"],
+    },
+    "export": {
+        "recipe": str(REPO / "recipes/export/default.yaml"),
+        "set": ["onnx.exporter=legacy", "parity_min_faces=8"],
+        "train": [{"target": "onnx", "precision": "fp32"}],
+        "prune": [{"target": "onnx", "precision": "fp32"}],
+    },
     "bench": {"threads": [1], "warmup": 1, "min_runs": 3, "min_seconds": 0.01},
     "report": {"floors": {"nme_max": 10.0}},
 }
@@ -52,7 +71,12 @@ def test_tiny_pipeline_runs_and_resumes(tmp_path: Path, capsys: pytest.CaptureFi
     first = json.loads(capsys.readouterr().out)
     report = json.loads((out / "report" / "report.json").read_text())
     got = {(r["run"], r["target"], r["status"]) for r in report["rows"]}
-    assert {("train", "pytorch", "ok"), ("train", "onnx", "ok"), ("prune", "pytorch", "ok"), ("prune", "onnx", "ok")} <= got
+    assert {
+        ("train", "pytorch", "ok"),
+        ("train", "onnx", "ok"),
+        ("prune", "pytorch", "ok"),
+        ("prune", "onnx", "ok"),
+    } <= got
     md = (out / "report" / "report.md").read_text()
     assert f"Made by: `edgekp run {recipe} --out {out}`" in md
     assert (out / "report" / "plots" / "accuracy_vs_latency.png").is_file()
@@ -79,13 +103,17 @@ def test_shipped_pipeline_recipes_validate() -> None:
         load_recipe(REPO / "recipes" / name, expect=PipelineRecipe)
 
 
-@pytest.mark.parametrize(("stage", "bad", "says"), [
-    ("prune", "finetune.max_epoch=1", "prune"),          # a typo in a stage override
-    ("qat", "quantizer=coreml", "qat"),                  # an impossible quantizer/target pair (openvino recipe)
-    ("export", "tolerances.fp32.max_abs=null", "export"),  # parity that would check nothing
-])
-def test_every_stage_recipe_is_validated_before_the_first_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                                 stage: str, bad: str, says: str) -> None:
+@pytest.mark.parametrize(
+    ("stage", "bad", "says"),
+    [
+        ("prune", "finetune.max_epoch=1", "prune"),  # a typo in a stage override
+        ("qat", "quantizer=coreml", "qat"),  # an impossible quantizer/target pair (openvino recipe)
+        ("export", "tolerances.fp32.max_abs=null", "export"),  # parity that would check nothing
+    ],
+)
+def test_every_stage_recipe_is_validated_before_the_first_stage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stage: str, bad: str, says: str
+) -> None:
     data = json.loads(json.dumps(TINY))
     data["qat"] = {"recipe": str(REPO / "recipes/qat/openvino_int8.yaml"), "set": ["finetune.max_epochs=1"]}
     data[stage]["set"] = [*data[stage]["set"], bad]
@@ -97,7 +125,11 @@ def test_every_stage_recipe_is_validated_before_the_first_stage(tmp_path: Path, 
 
 
 def test_an_unknown_export_route_is_refused_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = {**TINY, "prune": None, "export": {**TINY["export"], "train": [{"target": "tflite", "precision": "fp32", "route": "litrt"}]}}
+    data = {
+        **TINY,
+        "prune": None,
+        "export": {**TINY["export"], "train": [{"target": "tflite", "precision": "fp32", "route": "litrt"}]},
+    }
     out = tmp_path / "out"
     assert main(["run", str(_write(tmp_path, data)), "--out", str(out)]) == 2
     err = capsys.readouterr().err

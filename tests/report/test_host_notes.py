@@ -16,7 +16,9 @@ AVX2_HOST = {"cpu": "AMD EPYC", "isa": ["avx2", "fma", "f16c"], "has_vnni": Fals
 ARM_DOT = {"cpu": "Cortex-A76", "isa": ["neon", "asimd", "asimddp"], "cores": 4}
 
 
-@pytest.mark.parametrize(("host", "expected"), [(VNNI_HOST, True), (AVX2_HOST, False), (ARM_DOT, True), ({"cpu": "x"}, None)])
+@pytest.mark.parametrize(
+    ("host", "expected"), [(VNNI_HOST, True), (AVX2_HOST, False), (ARM_DOT, True), ({"cpu": "x"}, None)]
+)
 def test_int8_dot_product_is_read_from_the_record(host, expected) -> None:
     assert has_int8_dot(host) is expected
 
@@ -37,8 +39,10 @@ def test_mixed_hosts_say_so() -> None:
 
 
 def test_rendered_report_follows_the_recorded_host(tmp_path: Path) -> None:
-    for name, host, present, absent in (("vnni", VNNI_HOST, "can be faster", "not expected to be faster"),
-                                        ("avx2", AVX2_HOST, "not expected to be faster", "can be faster")):
+    for name, host, present, absent in (
+        ("vnni", VNNI_HOST, "can be faster", "not expected to be faster"),
+        ("avx2", AVX2_HOST, "not expected to be faster", "can be faster"),
+    ):
         run = make_benched_run(tmp_path / name, fixture_result(host=host))
         out = build_report([run], tmp_path / f"report-{name}", command="edgekp report", plots=False)
         for doc in ((out.out / "report.md").read_text(), (out.out / "report.html").read_text()):

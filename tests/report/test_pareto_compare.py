@@ -44,7 +44,11 @@ def _runs(*variants: tuple[str, dict | None]) -> list:
         raw = fixture_result()
         if change:
             for row in raw["rows"]:
-                if row["target"] == change["target"] and row["precision"] == change["precision"] and row.get("accuracy"):
+                if (
+                    row["target"] == change["target"]
+                    and row["precision"] == change["precision"]
+                    and row.get("accuracy")
+                ):
                     row["accuracy"]["nme"] = change["nme"]
         raw["run_name"] = name
         results.append((Path(f"/runs/{name}"), BenchResult.model_validate(raw)))
@@ -70,7 +74,13 @@ def test_comparison_puts_each_artifact_on_one_line_with_each_run_in_a_column() -
 def test_comparison_marks_an_artifact_a_run_lacks() -> None:
     raw = fixture_result()
     raw["rows"] = [r for r in raw["rows"] if r["target"] != "openvino"]
-    runs = build_rows([(Path("/runs/a"), BenchResult.model_validate(fixture_result())), (Path("/runs/b"), BenchResult.model_validate(raw))], None)
+    runs = build_rows(
+        [
+            (Path("/runs/a"), BenchResult.model_validate(fixture_result())),
+            (Path("/runs/b"), BenchResult.model_validate(raw)),
+        ],
+        None,
+    )
     _, rows = comparison(runs)
     openvino = [r for r in rows if r[0] == "openvino"]
     assert openvino and all(r[4] == "-" for r in openvino)

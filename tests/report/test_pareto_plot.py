@@ -23,15 +23,24 @@ PRECISIONS = ("fp32", "fp16", "int8")
 def _row(i: int, ms: float, nme: float, target: str, precision: str, variant: str = "train") -> ReportRow:
     acc = Accuracy(data="faces", data_hash="h", n=10, nme=nme, fr=0.0, auc=0.5)
     lat = Latency(threads=1, p50_ms=ms, p90_ms=ms * 1.1, runs=10)
-    row = BenchRow(run=f"run{i % 4}", variant=variant, target=target, precision=precision, status="ok",
-                   accuracy=acc, latency=[lat])
+    row = BenchRow(
+        run=f"run{i % 4}", variant=variant, target=target, precision=precision, status="ok", accuracy=acc, latency=[lat]
+    )
     return ReportRow(row, f"run{i % 4}", latency=lat)
 
 
 def rows_25(spread: float) -> list[ReportRow]:
     rng = np.random.default_rng(0)
-    rows = [_row(i, float(2 + spread * rng.random()), float(0.05 + 0.02 * rng.random()),
-                 TARGETS[i % len(TARGETS)], PRECISIONS[i % len(PRECISIONS)]) for i in range(23)]
+    rows = [
+        _row(
+            i,
+            float(2 + spread * rng.random()),
+            float(0.05 + 0.02 * rng.random()),
+            TARGETS[i % len(TARGETS)],
+            PRECISIONS[i % len(PRECISIONS)],
+        )
+        for i in range(23)
+    ]
     rows.append(_row(23, 3.0, 0.07, "dlib", "fp64", variant="peer"))
     rows.append(_row(24, 9.0, 0.08, "mediapipe", "fp32", variant="peer"))
     return rows
@@ -55,7 +64,7 @@ def test_labels_only_pareto_points_and_peers_and_they_do_not_overlap() -> None:
         fig.canvas.draw()
         boxes = [t.get_window_extent() for t in texts]
         for i, a in enumerate(boxes):
-            for b in boxes[i + 1:]:
+            for b in boxes[i + 1 :]:
                 assert not a.overlaps(b), "two labels overlap"
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
         assert {"peers", "tflite", "int8"} <= set(legend)  # grouped by target and precision, not one entry per row
@@ -77,7 +86,9 @@ def test_linear_axis_when_latencies_span_less_than_a_decade(tmp_path) -> None:
     assert accuracy_vs_latency(rows, tmp_path / "p.png").is_file()
 
 
-@pytest.mark.parametrize(("values", "log"), [([1.0, 9.9], False), ([1.0, 10.0], True), ([0.5, 30.0], True), ([], False)])
+@pytest.mark.parametrize(
+    ("values", "log"), [([1.0, 9.9], False), ([1.0, 10.0], True), ([0.5, 30.0], True), ([], False)]
+)
 def test_log_scale_rule(values, log) -> None:
     assert use_log_x(values) is log
 

@@ -27,11 +27,34 @@ def test_merlrav_face_set_headline(shared_data, tiny_model_run, tmp_path, monkey
     shutil.copytree(tiny_model_run, variant)
     out = tmp_path / "reference"
     monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the script resolves calibration/ from the repo root
-    assert script.main(["--data-root", str(shared_data), "--train", str(run), "--sets", "merlrav_test", "--skip-export",
-                        "--variant", str(variant), "--no-peers", "--max-faces", "12", "--out", str(out)]) == 0
+    assert (
+        script.main(
+            [
+                "--data-root",
+                str(shared_data),
+                "--train",
+                str(run),
+                "--sets",
+                "merlrav_test",
+                "--skip-export",
+                "--variant",
+                str(variant),
+                "--no-peers",
+                "--max-faces",
+                "12",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = json.loads((out / "merlrav_test" / "report.json").read_text())["rows"]
     torch_row = next(r for r in rows if r["target"] == "pytorch")
-    assert torch_row["n_faces"] is not None and torch_row["nme_box"] is not None and torch_row["nme_corners_box"] is not None
+    assert (
+        torch_row["n_faces"] is not None
+        and torch_row["nme_box"] is not None
+        and torch_row["nme_corners_box"] is not None
+    )
     assert any(torch_row[f"nme_box_{b}"] is not None for b in ("0-30", "30-60", "60-90"))
     index = (out / "README.md").read_text()
     assert "[MERL-RAV test" in index and "corners % box" in index
@@ -49,8 +72,17 @@ def test_unknown_face_set_is_a_user_error(tmp_path, capsys):
 
 def test_peer_row_reads_the_corners_columns():
     """A peer scored on the corners only: blank 68-point columns, its NME in the corners columns, bins marked (c)."""
-    row = {"points_scored": "eye corners and mouth corners only", "nme": 0.05, "nme_corners": 0.05, "nme_box": 0.03,
-           "nme_corners_box": 0.031, "nme_box_0-30": 0.02, "nme_box_30-60": None, "nme_box_60-90": 0.04, "p50_ms": 2.0}
+    row = {
+        "points_scored": "eye corners and mouth corners only",
+        "nme": 0.05,
+        "nme_corners": 0.05,
+        "nme_box": 0.03,
+        "nme_corners_box": 0.031,
+        "nme_box_0-30": 0.02,
+        "nme_box_30-60": None,
+        "nme_box_60-90": 0.04,
+        "p50_ms": 2.0,
+    }
     cells = [c.strip() for c in _script().headline_row(row, "mediapipe (peer)", "0.90").split("|")[1:-1]]
     assert cells == ["mediapipe (peer)", "-", "-", "5.00", "3.10", "2.00 (c)", "-", "4.00 (c)", "2.00", "0.90"]
 

@@ -19,15 +19,24 @@ def _doc(floors: Floors | None = None) -> ReportDoc:
     result = BenchResult.model_validate(fixture_result())
     runs = build_rows([(Path("/runs/train"), result)], floors)
     rows = [rr for run in runs for rr in run.rows]
-    summary = {"rows": len(rows), "ok": sum(r.row.status == "ok" for r in rows), "failed": sum(r.failed for r in rows),
-               "skipped": sum(r.row.status == "skipped" for r in rows), "breached": sum(bool(r.breaches) for r in rows)}
-    return ReportDoc("edgekp report: fixture", "edgekp report /runs/train --out reports/fixture", GENERATED, runs, summary=summary)
+    summary = {
+        "rows": len(rows),
+        "ok": sum(r.row.status == "ok" for r in rows),
+        "failed": sum(r.failed for r in rows),
+        "skipped": sum(r.row.status == "skipped" for r in rows),
+        "breached": sum(bool(r.breaches) for r in rows),
+    }
+    return ReportDoc(
+        "edgekp report: fixture", "edgekp report /runs/train --out reports/fixture", GENERATED, runs, summary=summary
+    )
 
 
 def test_markdown_matches_golden() -> None:
     text = render_markdown(_doc())
     golden = GOLDEN / "report.md"
-    assert text == golden.read_text(), "report.md differs from tests/report/golden/report.md (regenerate only on purpose)"
+    assert text == golden.read_text(), (
+        "report.md differs from tests/report/golden/report.md (regenerate only on purpose)"
+    )
 
 
 def test_failed_rows_show_their_reason() -> None:
@@ -116,15 +125,30 @@ def test_comparison_report_puts_runs_side_by_side(tmp_path: Path) -> None:
 
 
 def test_manual_phone_latency_appears(benched_run: Path, tmp_path: Path) -> None:
-    manual = {"schema": "edgekp-bench-manual/1", "entries": [{"target": "tflite", "precision": "int8", "route": "litert",
-              "latency": [{"threads": 4, "p50_ms": 3.1, "p90_ms": 3.6, "runs": 200, "device": "Pixel 7", "source": "manual"}]}]}
+    manual = {
+        "schema": "edgekp-bench-manual/1",
+        "entries": [
+            {
+                "target": "tflite",
+                "precision": "int8",
+                "route": "litert",
+                "latency": [
+                    {"threads": 4, "p50_ms": 3.1, "p90_ms": 3.6, "runs": 200, "device": "Pixel 7", "source": "manual"}
+                ],
+            }
+        ],
+    }
     (benched_run / "bench" / "manual.json").write_text(json.dumps(manual))
     assert main(["report", str(benched_run), "--out", str(tmp_path / "r")]) == 0
     assert "| train | tflite | int8 | litert | Pixel 7 | 4 |" in (tmp_path / "r" / "report.md").read_text()
 
 
-def test_bad_manual_file_is_one_line_exit_2(benched_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (benched_run / "bench" / "manual.json").write_text(json.dumps({"schema": "edgekp-bench-manual/1", "entries": [{"target": "x"}]}))
+def test_bad_manual_file_is_one_line_exit_2(
+    benched_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (benched_run / "bench" / "manual.json").write_text(
+        json.dumps({"schema": "edgekp-bench-manual/1", "entries": [{"target": "x"}]})
+    )
     assert main(["report", str(benched_run), "--out", str(tmp_path / "r")]) == 2
     assert "manual latency schema" in _one_line_error(capsys)
 

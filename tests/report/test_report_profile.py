@@ -61,17 +61,26 @@ def test_report_shows_the_profile_fp32_beside_int8(profiled_run: Path, tmp_path:
     prof = _profiles(profiled_run)
     fp32, int8 = prof["fp32"], prof["int8"]
     # (The static OpenVINO IR may fuse every FakeQuantize, so int8's Q/DQ count can be 0; its int8 ops cannot.)
-    assert fp32["threads"] == 1 and "isa" in fp32["host"] and int8["int8_ops"] > 0 and fp32["int8_ops"] == fp32["qdq_ops"] == 0
+    assert (
+        fp32["threads"] == 1
+        and "isa" in fp32["host"]
+        and int8["int8_ops"] > 0
+        and fp32["int8_ops"] == fp32["qdq_ops"] == 0
+    )
     out = tmp_path / "rep"
     code, _, err = run_cli(capsys, "report", str(profiled_run), "--out", str(out), "--no-samples")
     assert code == 0, err
     md = (out / "report.md").read_text()
     assert TITLE in md and "### train: OpenVINO" in md
-    section = md[md.index(TITLE):]
+    section = md[md.index(TITLE) :]
     header = _row(section, "")
     assert header[1].startswith("fp32 (") and header[2].startswith("int8 (")  # fp32 beside int8
     ratio = int8["total_ms"] / fp32["total_ms"]
-    assert _row(section, "total ms") == ["total ms", f"{fp32['total_ms']:.3f}", f"{int8['total_ms']:.3f} ({ratio:.2f}x fp32)"]
+    assert _row(section, "total ms") == [
+        "total ms",
+        f"{fp32['total_ms']:.3f}",
+        f"{int8['total_ms']:.3f} ({ratio:.2f}x fp32)",
+    ]
     assert _row(section, "quantize/dequantize ops")[1:] == ["0", str(int8["qdq_ops"])]
     assert _row(section, "ops computing in int8")[1:] == ["0", str(int8["int8_ops"])]
     left = _row(section, "ops left in float (int8 graph)")
@@ -80,8 +89,8 @@ def test_report_shows_the_profile_fp32_beside_int8(profiled_run: Path, tmp_path:
     shares = _kind_shares(fp32)
     top_kind, (top_share, top_count) = max(shares.items(), key=lambda kv: kv[1][0])
     assert _row(section, top_kind)[1] == f"{top_share:.1%} ({top_count})"
-    table = section[section.index("| total ms |"):].split("\n\n")[0].splitlines()
-    kind_rows = table[table.index(next(x for x in table if x.startswith("| quantize/dequantize ops |"))) + 1:]
+    table = section[section.index("| total ms |") :].split("\n\n")[0].splitlines()
+    kind_rows = table[table.index(next(x for x in table if x.startswith("| quantize/dequantize ops |"))) + 1 :]
     assert kind_rows[-1].startswith("| other |")
     for column in (1, 2):  # fp32, int8: the kinds shown plus "other" cover all the op time
         cells = [_row(r, r.split("|")[1].strip())[column] for r in kind_rows]
@@ -129,13 +138,17 @@ def test_corrupt_profile_is_a_user_error(benched_run: Path, tmp_path: Path, caps
     assert not (tmp_path / "rep" / "report.md").exists()
 
 
-def test_reference_script_profiles_the_shipped_run(profiled_run: Path, shared_data: Path, tmp_path: Path, monkeypatch) -> None:
+def test_reference_script_profiles_the_shipped_run(
+    profiled_run: Path, shared_data: Path, tmp_path: Path, monkeypatch
+) -> None:
     """scripts/reference_report.py runs `edgekp bench --profile` on the shipped run (its exports already there),
     its face-set report shows the section and the index points at it; a second call reuses the profile."""
     import importlib.util
     import shutil
 
-    spec = importlib.util.spec_from_file_location("reference_report_script", Path(__file__).resolve().parents[2] / "scripts" / "reference_report.py")
+    spec = importlib.util.spec_from_file_location(
+        "reference_report_script", Path(__file__).resolve().parents[2] / "scripts" / "reference_report.py"
+    )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)  # type: ignore[union-attr]
     run = tmp_path / "kp_tiny"
@@ -143,8 +156,25 @@ def test_reference_script_profiles_the_shipped_run(profiled_run: Path, shared_da
     shutil.rmtree(run / "bench")  # neither the fixture bench nor the profile: the script makes both
     out = tmp_path / "reference"
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
-    assert script.main(["--data-root", str(shared_data), "--train", str(run), "--sets", "merlrav_test", "--skip-export",
-                        "--no-peers", "--max-faces", "8", "--out", str(out)]) == 0
+    assert (
+        script.main(
+            [
+                "--data-root",
+                str(shared_data),
+                "--train",
+                str(run),
+                "--sets",
+                "merlrav_test",
+                "--skip-export",
+                "--no-peers",
+                "--max-faces",
+                "8",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     written = (run / "bench" / "profile.json").stat().st_mtime_ns
     assert {e["precision"] for e in json.loads((run / "bench" / "profile.json").read_text())} == {"fp32", "int8"}
     md = (out / "merlrav_test" / "report.md").read_text()

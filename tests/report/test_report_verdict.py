@@ -125,8 +125,11 @@ def test_log_axis_ticks_do_not_run_together(tmp_path: Path) -> None:
     fig, ax = accuracy_latency_figure([rr for rep in reports for rr in rep.rows])
     assert ax.get_xscale() == "log"
     renderer = fig.canvas.get_renderer()
-    labels = [t for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True) if t.get_text()
-              and ax.get_xlim()[0] <= t.get_position()[0] <= ax.get_xlim()[1]]
+    labels = [
+        t
+        for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+        if t.get_text() and ax.get_xlim()[0] <= t.get_position()[0] <= ax.get_xlim()[1]
+    ]
     boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
     assert len(boxes) >= 3
     for left, right in zip(boxes, boxes[1:]):

@@ -21,10 +21,30 @@ def _result(large: bool) -> BenchResult:
         acc = row.get("accuracy")
         if acc:
             high = (40, 0.1193) if large else (0, None)
-            acc.update(n=20, n_unscored=30 if large else 0, nme_box=0.0609, by_yaw={
-                "box": _bins("box", {"0-30": (10, 0.0417), "30-60": (0 if not large else 10, 0.0666 if large else None), "60-90": high}),
-                "inter_ocular": _bins("inter_ocular", {"0-30": (10, 0.0658), "30-60": (10 if large else 0, 0.0939 if large else None), "60-90": (0, None)}),
-            }, pose_source="label")
+            acc.update(
+                n=20,
+                n_unscored=30 if large else 0,
+                nme_box=0.0609,
+                by_yaw={
+                    "box": _bins(
+                        "box",
+                        {
+                            "0-30": (10, 0.0417),
+                            "30-60": (0 if not large else 10, 0.0666 if large else None),
+                            "60-90": high,
+                        },
+                    ),
+                    "inter_ocular": _bins(
+                        "inter_ocular",
+                        {
+                            "0-30": (10, 0.0658),
+                            "30-60": (10 if large else 0, 0.0939 if large else None),
+                            "60-90": (0, None),
+                        },
+                    ),
+                },
+                pose_source="label",
+            )
     return BenchResult.model_validate(data)
 
 
@@ -38,7 +58,18 @@ def test_large_pose_face_set_gets_box_and_yaw_bin_columns() -> None:
     rows = [rr for run in build_rows([(Path("/runs/train"), result)]) for rr in run.rows]
     assert has_large_poses(rows)
     cells = yaw_cells(next(rr for rr in rows if rr.row.accuracy is not None))
-    assert cells[4:] == ["50", "6.09", "4.17 (10)", "6.66 (10)", "11.93 (40)", "20", "6.58 (10)", "9.39 (10)", "-", "label"]
+    assert cells[4:] == [
+        "50",
+        "6.09",
+        "4.17 (10)",
+        "6.66 (10)",
+        "11.93 (40)",
+        "20",
+        "6.58 (10)",
+        "9.39 (10)",
+        "-",
+        "label",
+    ]
     text = _markdown(result)
     assert "## Accuracy by |yaw| bin" in text and "box 30-60 %" in text and "sqrt(w * h)" in text
 

@@ -89,7 +89,10 @@ def test_levers_train_resume_and_table(lever_file, tmp_path, capsys):
     # A third call reuses both finished runs: nothing trains, the epochs stay at 2.
     assert levers.main([*common, "--budget-min", "10", "--reuse", "--json"]) == 0
     assert {r["lever"]: r["action"] for r in json.loads(capsys.readouterr().out)} == {
-        "baseline": "done", "loss_l1": "done", "loss_rle": "unavailable"}
+        "baseline": "done",
+        "loss_l1": "done",
+        "loss_rle": "unavailable",
+    }
     # A lever redefined after its run: refused, not mixed into the old run.
     lever_file.write_text(LEVERS.replace("loss.type: l1", "loss.type: smooth_l1"))
     assert levers.main([*common, "--reuse"]) == 2
@@ -99,21 +102,46 @@ def test_levers_train_resume_and_table(lever_file, tmp_path, capsys):
 def test_levers_in_parallel_subprocesses(lever_file, tmp_path, capsys):
     levers = _script("train_levers")
     out = tmp_path / "sweep"
-    assert levers.main(["--levers", str(lever_file), "--out", str(out), "--only", "baseline,loss_l1", "--jobs", "2",
-                        "--set", "optim.max_epochs=1", "--set", "threads=null", "--json"]) == 0
+    assert (
+        levers.main(
+            [
+                "--levers",
+                str(lever_file),
+                "--out",
+                str(out),
+                "--only",
+                "baseline,loss_l1",
+                "--jobs",
+                "2",
+                "--set",
+                "optim.max_epochs=1",
+                "--set",
+                "threads=null",
+                "--json",
+            ]
+        )
+        == 0
+    )
     rows = {r["lever"]: r for r in json.loads(capsys.readouterr().out)}
     for lever in ("baseline", "loss_l1"):
         assert rows[lever]["status"] == "ok" and rows[lever]["epochs"] == 1, lever
         assert (out / f"{lever}.log").is_file()
         # each process got its share of the CPU threads (run control: a later --reuse still resumes it)
-        assert json.loads((out / lever / "manifest.json").read_text())["recipe"]["threads"] == max(1, (os.cpu_count() or 1) // 2)
+        assert json.loads((out / lever / "manifest.json").read_text())["recipe"]["threads"] == max(
+            1, (os.cpu_count() or 1) // 2
+        )
     assert json.loads((out / "loss_l1" / "manifest.json").read_text())["recipe"]["loss"]["type"] == "l1"
 
 
 def test_balance_ablation_prints_bins_difference_and_verdict(lever_file, tmp_path, capsys):
     ablation = _script("balance_ablation")
     out = tmp_path / "sweep"
-    assert ablation.main(["--levers", str(lever_file), "--out", str(out), "--budget-min", "10", "--set", "optim.max_epochs=1"]) == 0
+    assert (
+        ablation.main(
+            ["--levers", str(lever_file), "--out", str(out), "--budget-min", "10", "--set", "optim.max_epochs=1"]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "balance off" in text and "balance on" in text and "0-30" in text
     assert "Pose balancing" in text  # the verdict sentence, derived from the two runs' figures
@@ -121,7 +149,22 @@ def test_balance_ablation_prints_bins_difference_and_verdict(lever_file, tmp_pat
     assert json.loads((out / "balance_off" / "manifest.json").read_text())["recipe"]["balance"]["enabled"] is False
     assert f"{100 * off.nme('synth_val'):.2f}" in text and f"{100 * on.nme('synth_val'):.2f}" in text
     # --paired re-scores both models face by face: the same means as their validation, plus 95 % intervals.
-    assert ablation.main(["--levers", str(lever_file), "--out", str(out), "--set", "optim.max_epochs=1", "--table", "--paired", "--json"]) == 0
+    assert (
+        ablation.main(
+            [
+                "--levers",
+                str(lever_file),
+                "--out",
+                str(out),
+                "--set",
+                "optim.max_epochs=1",
+                "--table",
+                "--paired",
+                "--json",
+            ]
+        )
+        == 0
+    )
     paired = {r["bin"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
     assert paired["all"]["n"] == 12 and paired["all"]["ci95"] is not None
     assert paired["all"]["on"] == pytest.approx(on.nme("synth_val"), rel=1e-4)
@@ -146,13 +189,20 @@ def test_committed_lever_file_validates(repo_root, tmp_path):
     plan = plan_sweep(lever_file, lever_file.levers, SweepSettings(tmp_path, ("data.root=/nowhere",)))
     actions = {p.lever.name: p.action for p in plan}
     assert actions["baseline"] == "train" and actions["balance_off"] == "train"
-    assert all(a == "train" for n, a in actions.items() if not next(lv for lv in lever_file.levers if lv.name == n).optional)
+    assert all(
+        a == "train" for n, a in actions.items() if not next(lv for lv in lever_file.levers if lv.name == n).optional
+    )
     assert next(p for p in plan if p.lever.name == "ema_off").recipe.optim.ema_decay is None
     assert next(p for p in plan if p.lever.name == "ytf_0.2").recipe.data.train[3].weight == 0.2
 
 
 def test_unknown_lever_is_one_error_line(lever_file, tmp_path, capsys):
-    assert _script("train_levers").main(["--levers", str(lever_file), "--out", str(tmp_path / "s"), "--only", "baseline,nope"]) == 2
+    assert (
+        _script("train_levers").main(
+            ["--levers", str(lever_file), "--out", str(tmp_path / "s"), "--only", "baseline,nope"]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["edgekp: error: unknown lever(s): nope (declared: baseline, loss_l1, loss_rle, balance_off)"]
     assert not (tmp_path / "s").exists()  # refused before anything trained

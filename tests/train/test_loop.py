@@ -32,7 +32,9 @@ def test_fit_writes_checkpoint_curves_and_best(make_trainer, tmp_path):
     assert (tmp_path / "history.csv").read_text().count("\n") == 3
     assert (tmp_path / "history.png").stat().st_size > 1000
     assert result.balance["after"]["total"] >= result.balance["before"]["total"]
-    assert abs(result.balance["after"]["large"] - result.balance["after"]["small"]) <= max(1, 0.25 * result.balance["after"]["total"])
+    assert abs(result.balance["after"]["large"] - result.balance["after"]["small"]) <= max(
+        1, 0.25 * result.balance["after"]["total"]
+    )
 
 
 def test_resume_equals_uninterrupted(make_trainer, tmp_path, monkeypatch):
@@ -58,7 +60,9 @@ def test_resume_equals_uninterrupted(make_trainer, tmp_path, monkeypatch):
     assert resumed["epoch"] == reference["epoch"] == 1
     for key, value in reference["model"].items():
         torch.testing.assert_close(resumed["model"][key], value, rtol=0, atol=1e-6, msg=key)
-    assert [r["val_nme"] for r in resumed["history"]] == pytest.approx([r["val_nme"] for r in reference["history"]], abs=1e-6)
+    assert [r["val_nme"] for r in resumed["history"]] == pytest.approx(
+        [r["val_nme"] for r in reference["history"]], abs=1e-6
+    )
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(make_trainer, tmp_path, monkeypatch):

@@ -117,8 +117,12 @@ def test_trainer_batches_carry_visibility_and_unlabelled_points_stay_out(tmp_pat
     model = create_model("kp_hvit_test", input_size=64, num_points=68)
     trainer = Trainer(model, data, make_settings(max_epochs=1), tmp_path, lambda m, info: None)
     index, roll, synth, _ = trainer.epoch_plan(0)
-    _, points, vis, _, exp_points, exp_vis = trainer._batch(index[:16], roll[:16], synth[:16], torch.Generator().manual_seed(0))
-    assert torch.equal(torch.isnan(points).any(-1), vis == 0) and torch.equal(torch.isnan(exp_points).any(-1), exp_vis == 0)
+    _, points, vis, _, exp_points, exp_vis = trainer._batch(
+        index[:16], roll[:16], synth[:16], torch.Generator().manual_seed(0)
+    )
+    assert torch.equal(torch.isnan(points).any(-1), vis == 0) and torch.equal(
+        torch.isnan(exp_points).any(-1), exp_vis == 0
+    )
     assert (exp_vis == 0).sum() == 16 * 6  # flips move the flags to the other jaw end, never drop or add one
     result = trainer.fit()
     assert np.isfinite(result.history[0]["loss"]) and result.history[0]["val_norm"] == "box"

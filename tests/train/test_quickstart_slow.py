@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from face_fixtures import run_cli
 
 pytestmark = pytest.mark.slow
@@ -23,8 +22,19 @@ pytestmark = pytest.mark.slow
 def test_quickstart_recipe_reaches_8pct_on_held_out_synthetic_faces(tmp_path: Path, capsys) -> None:
     run = tmp_path / "train"
     data_root = tmp_path / "faces"
-    code, _, err = run_cli(capsys, "train", "--recipe", "recipes/train/quickstart.yaml", "--out", str(run),
-                           "--set", f"data.root={data_root}", "--set", "device=cpu", "-q")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--recipe",
+        "recipes/train/quickstart.yaml",
+        "--out",
+        str(run),
+        "--set",
+        f"data.root={data_root}",
+        "--set",
+        "device=cpu",
+        "-q",
+    )
     assert code == 0, err
     with open(run / "history.csv", newline="") as fh:
         seconds = sum(float(row["seconds"]) for row in csv.DictReader(fh))

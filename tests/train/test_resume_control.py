@@ -16,13 +16,32 @@ def test_resume_accepts_new_budget_device_and_threads(tmp_path):
     first = json.loads((out2 / "manifest.json").read_text())
     assert first["result"]["stop_reason"] == "time_budget" and first["result"]["epochs"] == 1
     # ... second leg on "another machine": a longer budget, another device choice and thread count.
-    code = main(["train", "--recipe", str(recipe), "--out", str(out2), "--resume",
-                 "--set", "optim.time_budget_min=60", "--set", "threads=1", "--device", "cpu"])
+    code = main(
+        [
+            "train",
+            "--recipe",
+            str(recipe),
+            "--out",
+            str(out2),
+            "--resume",
+            "--set",
+            "optim.time_budget_min=60",
+            "--set",
+            "threads=1",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     second = json.loads((out2 / "manifest.json").read_text())
     assert second["result"]["epochs"] == 2 and second["recipe"]["optim"]["time_budget_min"] == 60
-    assert second["resumes"][-1]["control"] == {"device": "cpu", "threads": 1, "workers": 0, "optim.time_budget_min": 60.0,
-                                               "data.root": str(tmp_path / "data")}
+    assert second["resumes"][-1]["control"] == {
+        "device": "cpu",
+        "threads": 1,
+        "workers": 0,
+        "optim.time_budget_min": 60.0,
+        "data.root": str(tmp_path / "data"),
+    }
 
 
 def test_resume_refuses_a_changed_learning_recipe(tmp_path, capsys):
@@ -42,7 +61,10 @@ def test_resume_of_a_run_recorded_before_a_field_existed(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["recipe"]["data"].pop("skip_bad") is False  # as if the field did not exist yet
     (out / "manifest.json").write_text(json.dumps(manifest))
-    assert main(["train", "--recipe", str(recipe), "--out", str(out), "--resume", "--set", "optim.time_budget_min=60"]) == 0
+    assert (
+        main(["train", "--recipe", str(recipe), "--out", str(out), "--resume", "--set", "optim.time_budget_min=60"])
+        == 0
+    )
     assert json.loads((out / "manifest.json").read_text())["result"]["epochs"] == 2
 
 
@@ -55,8 +77,23 @@ def test_resume_from_another_data_root_needs_the_same_faces(tmp_path, capsys):
     assert main(["train", "--recipe", str(recipe), "--out", str(out), "--set", "optim.time_budget_min=0.0001"]) == 0
     moved = tmp_path / "elsewhere"
     shutil.copytree(tmp_path / "data", moved)
-    assert main(["train", "--recipe", str(recipe), "--out", str(out), "--resume", "--set", f"data.root={moved}",
-                 "--set", "optim.time_budget_min=60"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--recipe",
+                str(recipe),
+                "--out",
+                str(out),
+                "--resume",
+                "--set",
+                f"data.root={moved}",
+                "--set",
+                "optim.time_budget_min=60",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     out2 = tmp_path / "run2"
     assert main(["train", "--recipe", str(recipe), "--out", str(out2), "--set", "optim.time_budget_min=0.0001"]) == 0
@@ -66,5 +103,8 @@ def test_resume_from_another_data_root_needs_the_same_faces(tmp_path, capsys):
     data = _json.loads(manifest.read_text())
     data["data"]["train_faces"] += 1  # as if the first leg had read one face more
     manifest.write_text(_json.dumps(data))
-    assert main(["train", "--recipe", str(recipe), "--out", str(out2), "--resume", "--set", "optim.time_budget_min=60"]) == 2
+    assert (
+        main(["train", "--recipe", str(recipe), "--out", str(out2), "--resume", "--set", "optim.time_budget_min=60"])
+        == 2
+    )
     assert "the data given now has" in capsys.readouterr().err

@@ -15,7 +15,9 @@ from edgekp.train.schedule import LrSchedule
 
 def _schedule(**spec: object) -> tuple[LrSchedule, torch.optim.Optimizer]:
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
-    return LrSchedule(opt, OptimSpec(**{"lr": 0.1, "max_epochs": 10, "warmup_epochs": 1.0, **spec}), steps_per_epoch=10), opt
+    return LrSchedule(
+        opt, OptimSpec(**{"lr": 0.1, "max_epochs": 10, "warmup_epochs": 1.0, **spec}), steps_per_epoch=10
+    ), opt
 
 
 def _run(schedule: LrSchedule, steps: int) -> list[float]:

@@ -33,7 +33,11 @@ def test_ship_records_named_validation_sets(tmp_path):
     shipped = json.loads(next(into.glob("*.manifest.json")).read_text())
     history = (run / "history.csv").read_text().splitlines()
     validation = shipped["validation"]
-    assert validation["selected_by"] == "synth_val" and validation["best_epoch"] == 0 and validation["stop_reason"] == "max_epochs"
+    assert (
+        validation["selected_by"] == "synth_val"
+        and validation["best_epoch"] == 0
+        and validation["stop_reason"] == "max_epochs"
+    )
     assert validation["sets"]["synth_val"]["norm"] == "box"
     assert f"{validation['sets']['synth_val']['nme']}"[:8] in history[1]  # the history row of the chosen epoch
     assert set(validation["sets"]["synth_val"]["by_yaw"]) == {"0-30", "30-60", "60-90"}
@@ -64,7 +68,9 @@ def test_ship_rescores_bins_a_history_lacks(tmp_path):
     assert edgekp(["train", "--recipe", str(recipe), "--out", str(run), "--set", "optim.max_epochs=1"]) == 0
     with (run / "history.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    expected = {k.split("][")[1].rstrip("]"): float(v) for k, v in rows[0].items() if k.startswith("val_nme[synth_val][") and v}
+    expected = {
+        k.split("][")[1].rstrip("]"): float(v) for k, v in rows[0].items() if k.startswith("val_nme[synth_val][") and v
+    }
     kept = [k for k in rows[0] if not k.startswith("val_nme[synth_val][")]
     with (run / "history.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=kept, extrasaction="ignore")

@@ -25,7 +25,9 @@ def test_snapshot_holds_weights_only_and_a_copy_warm_starts_a_new_run(tmp_path):
     snap = snapshot_run(run, tracked)
     assert not snap.unchanged and snapshot_run(run, tracked).unchanged  # same epoch again: nothing copied
     names = {p.name for p in tracked.iterdir()}
-    assert "last.pt" not in names and {"manifest.json", "model.pt", "history.csv", "recipe.yaml", "snapshot.json"} <= names
+    assert (
+        "last.pt" not in names and {"manifest.json", "model.pt", "history.csv", "recipe.yaml", "snapshot.json"} <= names
+    )
     info = json.loads((tracked / "snapshot.json").read_text())
     assert info["epoch"] == 0 and "last.pt" not in info["files"] and "init_from" in info["continue"]
     # The recorded dtype is the file's, and the halved weights predict what the run's weights predict.
@@ -34,7 +36,10 @@ def test_snapshot_holds_weights_only_and_a_copy_warm_starts_a_new_run(tmp_path):
     assert float_dtypes == {f"torch.{info['weights_dtype']}"}
     probe = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        theirs, ours = load_model_file(run / "model.pt").model(probe), load_model_file(tracked / "model.pt").model(probe)
+        theirs, ours = (
+            load_model_file(run / "model.pt").model(probe),
+            load_model_file(tracked / "model.pt").model(probe),
+        )
     assert (theirs - ours).abs().max().item() <= FP16_TOLERANCE
     # "Another machine": the run folder is gone; only the tracked copy (moved elsewhere) remains.
     shutil.rmtree(tmp_path / "machine_a")
@@ -42,8 +47,22 @@ def test_snapshot_holds_weights_only_and_a_copy_warm_starts_a_new_run(tmp_path):
     shutil.copytree(tracked, moved)
     assert verify_snapshot(moved).epoch == 0
     out = tmp_path / "checkout_b" / "runs" / "tiny"
-    assert edgekp(["train", "--recipe", str(moved / "recipe.yaml"), "--set", f"model.init_from={moved}",
-                   "--out", str(out), "--device", "cpu"]) == 0
+    assert (
+        edgekp(
+            [
+                "train",
+                "--recipe",
+                str(moved / "recipe.yaml"),
+                "--set",
+                f"model.init_from={moved}",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["init_from"]["source"] == str(moved)
     assert manifest["init_from"]["sha256"] == info["files"]["model.pt"]

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -56,7 +55,17 @@ def test_train_refuses_to_overwrite_without_resume(tmp_path, capsys):
 
 
 def test_missing_dataset_is_one_line_error(tmp_path, capsys):
-    code = main(["train", "--set", "data.train.0.path=nowhere", "--set", "data.root=" + str(tmp_path), "--out", str(tmp_path / "r")])
+    code = main(
+        [
+            "train",
+            "--set",
+            "data.train.0.path=nowhere",
+            "--set",
+            "data.root=" + str(tmp_path),
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "dataset not found" in err and err.count("\n") == 1
 
@@ -90,8 +99,20 @@ def test_warm_start_begins_from_the_given_run(tmp_path, capsys):
         torch.testing.assert_close(dict(trained.named_parameters())[name], value, rtol=0, atol=1e-5, msg=name)
 
     capsys.readouterr()
-    code = main(["train", "--recipe", str(recipe), "--out", str(tmp_path / "other"), "--set", f"model.init_from={tmp_path / 'parent'}",
-                 "--set", "model.input_size=128", "-q"])
+    code = main(
+        [
+            "train",
+            "--recipe",
+            str(recipe),
+            "--out",
+            str(tmp_path / "other"),
+            "--set",
+            f"model.init_from={tmp_path / 'parent'}",
+            "--set",
+            "model.input_size=128",
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "another architecture" in err and err.count("\n") == 1
 
@@ -127,9 +148,29 @@ def test_torchrun_two_cpu_processes(tmp_path):
     ensure_synthetic_dataset(tmp_path / "data" / "val", 16, 80, 2)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [shutil.which("torchrun"), "--nproc-per-node", "2", "--master-port", "29517", "-m", "edgekp",
-         "train", "--recipe", str(recipe), "--out", str(tmp_path / "ddp"), "--device", "cpu", "--set", "threads=1"],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        [
+            shutil.which("torchrun"),
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            "29517",
+            "-m",
+            "edgekp",
+            "train",
+            "--recipe",
+            str(recipe),
+            "--out",
+            str(tmp_path / "ddp"),
+            "--device",
+            "cpu",
+            "--set",
+            "threads=1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = json.loads((tmp_path / "ddp" / "manifest.json").read_text())

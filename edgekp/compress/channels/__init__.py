@@ -14,4 +14,11 @@ from edgekp.compress.channels.removal import (
     remove_mlp_channels,
 )
 
-__all__ = ["check_block_removal", "mlp_channel_scores", "mlp_widths", "removable_blocks", "remove_blocks", "remove_mlp_channels"]
+__all__ = [
+    "check_block_removal",
+    "mlp_channel_scores",
+    "mlp_widths",
+    "removable_blocks",
+    "remove_blocks",
+    "remove_mlp_channels",
+]

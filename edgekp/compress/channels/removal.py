@@ -93,8 +93,10 @@ def remove_blocks(model: KeypointHVit, per_stage: dict[str, int]) -> KeypointHVi
         if n:
             cfg = getattr(model.config, stage)
             depth = cfg.depth - n
-            overrides[stage] = {"heads": list(cfg.heads[:depth]),
-                                "mlp_hidden": list(cfg.mlp_hidden[:depth]) if cfg.mlp_hidden else None}
+            overrides[stage] = {
+                "heads": list(cfg.heads[:depth]),
+                "mlp_hidden": list(cfg.mlp_hidden[:depth]) if cfg.mlp_hidden else None,
+            }
     config = model.config.replace(**overrides)
     kept = {}
     for key, value in model.state_dict().items():

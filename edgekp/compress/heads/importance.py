@@ -56,8 +56,9 @@ def _device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def _loss(model: nn.Module, ctx: ScoringContext, spec: ScoringSpec, index: np.ndarray,
-          gen: torch.Generator) -> torch.Tensor:
+def _loss(
+    model: nn.Module, ctx: ScoringContext, spec: ScoringSpec, index: np.ndarray, gen: torch.Generator
+) -> torch.Tensor:
     device = _device(model)
     images = to_tensor_images(ctx.faces.images[index])
     points = torch.from_numpy(ctx.faces.points[index])
@@ -68,8 +69,9 @@ def _loss(model: nn.Module, ctx: ScoringContext, spec: ScoringSpec, index: np.nd
     expanded = BatchAugmenter(ctx.augment, ctx.scheme)(images, points, gen)
     n = len(images)
     pred = model(torch.cat([images, expanded.images]).to(device))
-    return two_part_loss(pred[:n], points.to(device), pred[n:], expanded.points.to(device),
-                         ctx.loss, ctx.input_size).total
+    return two_part_loss(
+        pred[:n], points.to(device), pred[n:], expanded.points.to(device), ctx.loss, ctx.input_size
+    ).total
 
 
 def taylor_scores(model: nn.Module, ctx: ScoringContext, spec: ScoringSpec) -> LayerScores:
@@ -117,7 +119,7 @@ def magnitude_scores(model: nn.Module, ctx: ScoringContext, spec: ScoringSpec) -
     count = {"tokens": 0}
     handles = []
 
-    def hook_for(name: str, attn: LinearAttention):  # noqa: ANN202 - a torch hook
+    def hook_for(name: str, attn: LinearAttention):
         def hook(_: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
             x = args[0]  # N, L, H*D: the gated head outputs entering proj
             n, length, _ = x.shape
@@ -125,6 +127,7 @@ def magnitude_scores(model: nn.Module, ctx: ScoringContext, spec: ScoringSpec) -
             w = attn.proj.weight.reshape(attn.proj.out_features, attn.num_heads, attn.head_dim)
             contrib = torch.einsum("nlhd,ohd->nlho", heads, w)  # scoring only, never exported
             acc[name] += contrib.norm(dim=-1).sum(dim=(0, 1)).double().cpu().numpy() / length
+
         return hook
 
     for name, attn in modules:

@@ -24,8 +24,9 @@ def plot_head_scores(scores: dict[str, list[float]], removed: dict[str, list[int
         for h in removed.get(name, []):
             ax.text(h, r, "x", ha="center", va="center", color="red", fontsize=12, fontweight="bold")
     ax.set_xticks(range(width), [str(h) for h in range(width)])
-    ax.set_yticks(range(len(names)), [n.replace("hierarchy.", "").replace(".transformer.attn", "") for n in names],
-                  fontsize=7)
+    ax.set_yticks(
+        range(len(names)), [n.replace("hierarchy.", "").replace(".transformer.attn", "") for n in names], fontsize=7
+    )
     ax.set_xlabel("head (x = removed)")
     ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=ax, label="importance (per-layer L2-normalized)")

@@ -85,8 +85,15 @@ def remove_structures(model: KeypointHVit, spec: StructureSpec) -> tuple[Keypoin
         model = fold_input_normalization(model)
         log.info("folded the input normalization into the first convolution (input_norm: folded)")
     after = mlp_widths(model)
-    log.info("removed modules %s and %.0f %% of MLP channels: %d -> %d MLP modules, %d -> %d hidden channels",
-             dict(spec.blocks), 100 * spec.mlp_ratio, len(before), len(after), sum(before.values()), sum(after.values()))
+    log.info(
+        "removed modules %s and %.0f %% of MLP channels: %d -> %d MLP modules, %d -> %d hidden channels",
+        dict(spec.blocks),
+        100 * spec.mlp_ratio,
+        len(before),
+        len(after),
+        sum(before.values()),
+        sum(after.values()),
+    )
     return model, {**spec.model_dump(mode="json"), "mlp_widths_before": before, "mlp_widths_after": after}
 
 
@@ -142,13 +149,15 @@ class HeadPruner(Compressor):
             scores = score_heads(current, r.importance, dataclasses.replace(ctx, seed=r.seed + step - 1), r.scoring)
             if step == 1:
                 first_scores = {n: s.tolist() for n, s in scores.items()}
-            removal, floor_kept = choose_heads(scores, head_counts(current), original, quota, step / n_steps,
-                                               r.min_heads_per_block)
+            removal, floor_kept = choose_heads(
+                scores, head_counts(current), original, quota, step / n_steps, r.min_heads_per_block
+            )
             candidate = remove_heads(current, removal) if any(removal.values()) else current
             if r.schedule == "iterative" and step < n_steps and candidate is not current:
                 self._brief_finetune(candidate, data, out / "steps" / f"step_{step}", size)
             row: dict[str, Any] = {
-                "step": step, "scores": {n: s.tolist() for n, s in scores.items()},
+                "step": step,
+                "scores": {n: s.tolist() for n, s in scores.items()},
                 "removed": {n: [index_map[n][i] for i in idx] for n, idx in removal.items() if idx},
                 "heads_left": sum(head_counts(candidate).values()),
             }
@@ -166,8 +175,12 @@ class HeadPruner(Compressor):
                 removed[n].extend(index_map[n][i] for i in idx)
                 index_map[n] = [o for i, o in enumerate(index_map[n]) if i not in set(idx)]
             current = candidate
-            if (baseline is not None and r.target is not None and r.target.latency_drop_pct is not None
-                    and row["latency_drop_pct"] >= r.target.latency_drop_pct):
+            if (
+                baseline is not None
+                and r.target is not None
+                and r.target.latency_drop_pct is not None
+                and row["latency_drop_pct"] >= r.target.latency_drop_pct
+            ):
                 stop_reason = f"latency drop {row['latency_drop_pct']:.1f}% >= {r.target.latency_drop_pct}%"
                 break
         current, structures = remove_structures(current, r.structures)
@@ -176,19 +189,38 @@ class HeadPruner(Compressor):
         if floor_kept:
             log.warning("min_heads_per_block kept %d heads the global ratio would have removed", floor_kept)
         self.extra = {
-            "method": "attention-head pruning", "importance": r.importance, "scope": r.scope, "schedule": r.schedule,
-            "ratio": r.ratio, "min_heads_per_block": r.min_heads_per_block, "requested_heads": quota.total,
-            "removed_heads": removed, "removed_total": sum(len(v) for v in removed.values()),
-            "kept_by_floor": floor_kept, "stop_reason": stop_reason, "structures": structures,
-            "heads_before": original, "heads_after": head_counts(current),
-            "before": before, "after": after, "baseline": baseline,
+            "method": "attention-head pruning",
+            "importance": r.importance,
+            "scope": r.scope,
+            "schedule": r.schedule,
+            "ratio": r.ratio,
+            "min_heads_per_block": r.min_heads_per_block,
+            "requested_heads": quota.total,
+            "removed_heads": removed,
+            "removed_total": sum(len(v) for v in removed.values()),
+            "kept_by_floor": floor_kept,
+            "stop_reason": stop_reason,
+            "structures": structures,
+            "heads_before": original,
+            "heads_after": head_counts(current),
+            "before": before,
+            "after": after,
+            "baseline": baseline,
             "steps": [{k: v for k, v in s.items() if k != "scores"} for s in steps],
             "flops_convention": "torch FlopCounterMode: 2 FLOPs per multiply-add, matmul/conv only",
         }
         self._write_scores(out, first_scores, steps, removed)
         self.save_model(current, out / PRUNED_FILE, {"recipe_hash": self._recipe_hash(), "compression": self.extra})
-        log.info("pruned %d of %d heads: %d -> %d params, %.1f -> %.1f MFLOPs (%s)", self.extra["removed_total"],
-                 before["heads"], before["params"], after["params"], before["flops"] / 1e6, after["flops"] / 1e6, stop_reason)
+        log.info(
+            "pruned %d of %d heads: %d -> %d params, %.1f -> %.1f MFLOPs (%s)",
+            self.extra["removed_total"],
+            before["heads"],
+            before["params"],
+            after["params"],
+            before["flops"] / 1e6,
+            after["flops"] / 1e6,
+            stop_reason,
+        )
         return current
 
     def manifest_extra(self) -> dict[str, Any]:
@@ -217,7 +249,7 @@ class HeadPruner(Compressor):
         val = data.val.subset(np.arange(min(t.val_faces, len(data.val))))
         pred = predict_arrays(model, val.images, device=next(model.parameters()).device)
         nme = float(score(pred, val.points, data.scheme)["nme"])
-        size = int(getattr(model, "input_size"))
+        size = int(model.input_size)
         return {"val_nme": nme, "latency_ms": torch_latency_ms(model, size, t.latency_repeats)}
 
     def _brief_finetune(self, model: nn.Module, data: TrainingData, out_dir: Path, input_size: int) -> None:
@@ -234,29 +266,45 @@ class HeadPruner(Compressor):
         if best:
             model.load_state_dict(best["state"])
 
-    def _write_scores(self, out: Path, first: dict[str, list[float]], steps: list[dict[str, Any]],
-                      removed: dict[str, list[int]]) -> None:
+    def _write_scores(
+        self, out: Path, first: dict[str, list[float]], steps: list[dict[str, Any]], removed: dict[str, list[int]]
+    ) -> None:
         r = self.recipe
-        atomic_write_json(out / SCORES_FILE, {
-            "importance": r.importance, "normalization": "per layer, L2 norm 1",
-            "scoring": r.scoring.model_dump(mode="json"),
-            "layers": [{"name": n, "scores": s, "removed": removed.get(n, [])} for n, s in first.items()],
-            "steps": [{"step": s["step"], "scores": s["scores"], "removed": s["removed"]} for s in steps],
-        })
+        atomic_write_json(
+            out / SCORES_FILE,
+            {
+                "importance": r.importance,
+                "normalization": "per layer, L2 norm 1",
+                "scoring": r.scoring.model_dump(mode="json"),
+                "layers": [{"name": n, "scores": s, "removed": removed.get(n, [])} for n, s in first.items()],
+                "steps": [{"step": s["step"], "scores": s["scores"], "removed": s["removed"]} for s in steps],
+            },
+        )
         try:
-            plot_head_scores(first, removed, out / HEATMAP_FILE,
-                             f"{r.importance} head importance; {sum(len(v) for v in removed.values())} removed")
+            plot_head_scores(
+                first,
+                removed,
+                out / HEATMAP_FILE,
+                f"{r.importance} head importance; {sum(len(v) for v in removed.values())} removed",
+            )
         except ImportError:
             log.warning("matplotlib is not installed: %s not drawn (scores are in %s)", HEATMAP_FILE, SCORES_FILE)
 
 
-def prune(recipe: PruneRecipe, parent_dir: str | Path, out: str | Path, resume: bool = False,
-          data: TrainingData | None = None) -> dict[str, Any]:
+def prune(
+    recipe: PruneRecipe, parent_dir: str | Path, out: str | Path, resume: bool = False, data: TrainingData | None = None
+) -> dict[str, Any]:
     """Run the prune stage: ``parent_dir`` (a train or prune run) -> ``out`` (a prune run directory)."""
     from edgekp.compress.lifecycle import compress
 
     pruner = HeadPruner(recipe)
     summary = compress(pruner, recipe, parent_dir, out, resume=resume, data=data)
     extra = pruner.extra
-    return {**summary, "removed_total": extra.get("removed_total"), "heads_before": extra.get("before", {}).get("heads"),
-            "heads_after": extra.get("after", {}).get("heads"), "before": extra.get("before"), "after": extra.get("after")}
+    return {
+        **summary,
+        "removed_total": extra.get("removed_total"),
+        "heads_before": extra.get("before", {}).get("heads"),
+        "heads_after": extra.get("after", {}).get("heads"),
+        "before": extra.get("before"),
+        "after": extra.get("after"),
+    }

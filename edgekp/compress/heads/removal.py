@@ -60,8 +60,14 @@ def plan_quota(original: dict[str, int], ratio: float, scope: str, min_heads: in
     return Quota(scope, round_half_up(ratio * sum(original.values())), {})
 
 
-def choose_heads(scores: dict[str, np.ndarray], current: dict[str, int], original: dict[str, int],
-                 quota: Quota, fraction: float, min_heads: int) -> tuple[Removal, int]:
+def choose_heads(
+    scores: dict[str, np.ndarray],
+    current: dict[str, int],
+    original: dict[str, int],
+    quota: Quota,
+    fraction: float,
+    min_heads: int,
+) -> tuple[Removal, int]:
     """Heads to remove now so that ``fraction`` of the quota is reached, lowest score first.
 
     ``current`` are the model's head counts now (earlier steps may have removed some); returns the
@@ -76,8 +82,10 @@ def choose_heads(scores: dict[str, np.ndarray], current: dict[str, int], origina
         return removal, 0
     already = sum(original.values()) - sum(current.values())
     want = max(round_half_up(fraction * quota.total) - already, 0)
-    ranked = sorted(((float(s), name, i) for name, vals in scores.items() for i, s in enumerate(vals)),
-                    key=lambda t: (t[0], t[1], t[2]))
+    ranked = sorted(
+        ((float(s), name, i) for name, vals in scores.items() for i, s in enumerate(vals)),
+        key=lambda t: (t[0], t[1], t[2]),
+    )
     left = dict(current)
     taken = 0
     for _, name, i in ranked:

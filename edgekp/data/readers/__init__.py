@@ -114,7 +114,10 @@ def default_min_labelled(scheme: Scheme) -> int:
 
 
 def read_dataset(
-    path: str | Path, format: str = "auto", scheme: str | Scheme | None = None, skip_bad: bool = False,
+    path: str | Path,
+    format: str = "auto",
+    scheme: str | Scheme | None = None,
+    skip_bad: bool = False,
     min_labelled: int | None = None,
 ) -> Dataset:
     """Read every face at ``path``. ``scheme`` None infers it from the most common point count.
@@ -160,6 +163,14 @@ def read_dataset(
             continue
         good.append(item.record)
     if not good:
-        raise DataError(f"{path}: none of the {len(items)} faces is usable with scheme {resolved.name} ({len(problems.skipped)} skipped)")
-    return Dataset(records=good, scheme=resolved, format="+".join(names), path=path, skipped=problems.skipped,
-                   notices=problems.notices)
+        raise DataError(
+            f"{path}: none of the {len(items)} faces is usable with scheme {resolved.name} ({len(problems.skipped)} skipped)"
+        )
+    return Dataset(
+        records=good,
+        scheme=resolved,
+        format="+".join(names),
+        path=path,
+        skipped=problems.skipped,
+        notices=problems.notices,
+    )

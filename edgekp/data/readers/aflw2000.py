@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekp.data.readers.common import Item, ImageIndex, Problems, as_points, one_line
+from edgekp.data.readers.common import ImageIndex, Item, Problems, as_points, one_line
 from edgekp.data.records import FaceRecord, Pose
 from edgekp.errors import DataError
 

@@ -80,7 +80,9 @@ def parse_coco(data: Any, file: Path, problems: Problems) -> list[Item]:
             continue
         by_id[image_id] = image["file_name"]
 
-    per_image: dict[str, list[tuple[Any, np.ndarray, np.ndarray, tuple[float, float, float, float] | None, Pose | None]]] = {}
+    per_image: dict[
+        str, list[tuple[Any, np.ndarray, np.ndarray, tuple[float, float, float, float] | None, Pose | None]]
+    ] = {}
     for n, ann in enumerate(annotations):
         where = f"annotations[{n}]"
         if not isinstance(ann, dict):
@@ -88,7 +90,9 @@ def parse_coco(data: Any, file: Path, problems: Problems) -> list[Item]:
             continue
         name = by_id.get(ann.get("image_id")) if isinstance(ann.get("image_id"), (int, str)) else None
         if name is None:
-            problems.report(file, f"{where} refers to image_id {one_line(ann.get('image_id'))!r} that is not in 'images'")
+            problems.report(
+                file, f"{where} refers to image_id {one_line(ann.get('image_id'))!r} that is not in 'images'"
+            )
             continue
         flat = ann.get("keypoints")
         if not isinstance(flat, list) or not flat or len(flat) % 3 or not all(_number(v) for v in flat):
@@ -102,15 +106,21 @@ def parse_coco(data: Any, file: Path, problems: Problems) -> list[Item]:
         v = triples[:, 2]
         bad_v = np.flatnonzero(~np.isin(v, (0, 1, 2)))
         if bad_v.size:
-            problems.report(file, f"{where} ('{name}') has visibility v = {v[bad_v[0]]:g} at point {bad_v[0]}; "
-                                  "COCO v must be 0 (no location), 1 (occluded) or 2 (visible)")
+            problems.report(
+                file,
+                f"{where} ('{name}') has visibility v = {v[bad_v[0]]:g} at point {bad_v[0]}; "
+                "COCO v must be 0 (no location), 1 (occluded) or 2 (visible)",
+            )
             continue
         with np.errstate(over="ignore"):  # beyond float32: becomes inf, which the point check reports
             points = triples[:, :2].astype(np.float32)
         placed = np.flatnonzero((v == 0) & (triples[:, :2] != 0).any(axis=1))
         if placed.size:
-            problems.notice(file, f"{where} ('{name}'): {placed.size} point(s) with v = 0 have non-zero coordinates "
-                                  f"(first: point {placed[0]}); read as unlabelled")
+            problems.notice(
+                file,
+                f"{where} ('{name}'): {placed.size} point(s) with v = 0 have non-zero coordinates "
+                f"(first: point {placed[0]}); read as unlabelled",
+            )
         box = ann.get("bbox")
         box_t = None
         if isinstance(box, list) and len(box) == 4 and all(_number(v) and math.isfinite(v) for v in box):

@@ -109,7 +109,9 @@ def as_points(values: object, origin: str) -> np.ndarray:
     return points.astype(np.float32)
 
 
-def check_points(points: np.ndarray, expected: int | None, origin: str, visibility: np.ndarray | None = None) -> str | None:
+def check_points(
+    points: np.ndarray, expected: int | None, origin: str, visibility: np.ndarray | None = None
+) -> str | None:
     """The reason a face is unusable, or None: wrong point count, NaN/inf coordinates at a labelled point
     (an unlabelled point, v = 0, is NaN by FaceRecord's invariant)."""
     if expected is not None and len(points) != expected:

@@ -80,7 +80,9 @@ def read_poses(csv_path: Path, problems: Problems) -> dict[str, Pose]:
             reader = csv.DictReader(handle)
             missing = {"name", "yaw", "pitch", "roll"} - set(reader.fieldnames or [])
             if missing:
-                problems.report(csv_path, f"pose table lacks column(s) {sorted(missing)} (header must be name,yaw,pitch,roll)")
+                problems.report(
+                    csv_path, f"pose table lacks column(s) {sorted(missing)} (header must be name,yaw,pitch,roll)"
+                )
                 return {}
             for row in reader:
                 try:
@@ -110,7 +112,11 @@ def read_pose_json(json_path: Path, problems: Problems) -> dict[str, Pose]:
     poses: dict[str, Pose] = {}
     for name, entry in data.items():
         values = [entry.get(k) if isinstance(entry, dict) else None for k in ("yaw", "pitch", "roll")]
-        bad = [v for v in values if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))]
+        bad = [
+            v
+            for v in values
+            if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+        ]
         if not isinstance(entry, dict) or bad or all(v is None for v in values):
             problems.report(json_path, f"pose entry {one_line(name)!r} needs finite numbers under yaw/pitch/roll")
             continue

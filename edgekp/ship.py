@@ -170,4 +170,3 @@ def main(argv: list[str] | None = None) -> None:
     }
     atomic_write_json(target / f"{name}.manifest.json", shipped)
     print(f"shipped {target / name}.pt ({(target / f'{name}.pt').stat().st_size / 1e6:.2f} MB)")
-

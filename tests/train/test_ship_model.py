@@ -1,5 +1,6 @@
 """Shipping a model (edgekp.ship, scripts/ship_model.py) on a tiny run with a named, box-normalized
-validation set: the shipped manifest carries each set's NME and |yaw| bins at the chosen epoch and which set chose it."""
+validation set: the shipped manifest carries each set's NME and |yaw| bins at the chosen epoch and
+which set chose it."""
 
 from __future__ import annotations
 

@@ -141,8 +141,9 @@ def test_corrupt_profile_is_a_user_error(benched_run: Path, tmp_path: Path, caps
 def test_reference_script_profiles_the_shipped_run(
     profiled_run: Path, shared_data: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """The reference report (edgekp.report.reference) runs `edgekp bench --profile` on the shipped run (its exports already there),
-    its face-set report shows the section and the index points at it; a second call reuses the profile."""
+    """The reference report (edgekp.report.reference) runs `edgekp bench --profile` on the shipped run (its
+    exports already there), its face-set report shows the section and the index points at it; a second call
+    reuses the profile."""
     import shutil
 
     from edgekp.report import reference as script

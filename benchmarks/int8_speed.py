@@ -109,12 +109,8 @@ def _trained(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"trained": loaded.model.eval()}, {"run": str(source.run_dir), "meta": loaded.meta}
 
 
-def _predict_all(runner: Any, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Every face through ``runner`` in batches, as edgekp bench predicts them."""
-    return np.concatenate([np.asarray(runner(inputs[i : i + batch]), np.float32) for i in range(0, len(inputs), batch)])
-
-
 def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model: Any) -> dict[tuple[str, str], float]:
+    from benchmarks.int8_inputs import predict_all
     from edgekp.artifacts import RunDir
     from edgekp.bench.core import BenchOptions, load_faces, score
     from edgekp.export.base import get_target
@@ -126,12 +122,12 @@ def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model:
     faces = load_faces(run, datasets, meta, opts, Path(tempfile.mkdtemp(prefix="int8_speed_crops_")))
     out = {
         ("pytorch", "fp32"): score(
-            _predict_all(lambda x: model(torch.from_numpy(x)).detach().numpy(), faces.inputs), faces
+            predict_all(lambda x: model(torch.from_numpy(x)).detach().numpy(), faces.inputs), faces
         )["nme"]
     }
     for a in arts:
         runner = get_target(a.runtime).load_runner(a.path, 1)
-        out[(a.runtime, a.precision)] = score(_predict_all(runner, faces.inputs), faces)["nme"]
+        out[(a.runtime, a.precision)] = score(predict_all(runner, faces.inputs), faces)["nme"]
     print(f"NME on {faces.path}: {len(faces.inputs)} faces (inter-ocular)")
     return out
 

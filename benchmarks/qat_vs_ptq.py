@@ -279,7 +279,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from edgekp.artifacts import RunDir
-    from edgekp.bench.latency import LatencySettings, measure
     from edgekp.compress.lifecycle import compress, finetune_recipe, parent_train_recipe
     from edgekp.compress.qat import QatCompressor, calibration_images, load_qat_model
     from edgekp.config.export import ExportRecipe
@@ -287,7 +286,9 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.config.qat import QatRecipe
     from edgekp.export.base import ExportSpec, get_target
     from edgekp.export.pipeline import artifact_size, target_options
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
+    from edgekp.measure.timing import LatencySettings
+    from edgekp.measure.timing import time_call as measure
     from edgekp.models.io import load_model_from_run
     from edgekp.train.data import build_training_data
 

@@ -43,7 +43,8 @@ def format_eval(result: dict, data: str, model: str) -> str:
     lines = [
         f"{result['n']} faces ({result['subset']}{unscored}) from {data} with {model}",
         f"NME ({norm}) {_pct(result['nme'])}  FR@0.10 {_pct(result['fr'])}  AUC@0.10 {auc}",
-        f"large pose ({result['large_pose_rule']}, n={result.get('n_large', 0)}): NME ({norm}) {_pct(result.get('nme_large'))}",
+        f"large pose ({result['large_pose_rule']}, n={result.get('n_large', 0)}): NME ({norm}) "
+        f"{_pct(result.get('nme_large'))}",
         f"small pose (n={result.get('n_small', 0)}): NME ({norm}) {_pct(result.get('nme_small'))}",
     ]
     if norm != "box":

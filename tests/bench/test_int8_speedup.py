@@ -1,4 +1,4 @@
-"""The int8 latency screen: fp32 and int8 artifacts per runtime from one model, timed round robin."""
+"""The int8 speedup study (edgekp.bench.int8_speedup): fp32 and int8 artifacts per runtime, timed round robin."""
 
 from __future__ import annotations
 

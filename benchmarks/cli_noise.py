@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgekp.host import host_info
+from edgekp.measure.host import host_info
 
 DEFAULT = [
     "export --target tflite --out {out}/tflite",

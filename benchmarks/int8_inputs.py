@@ -46,7 +46,7 @@ def export_forms(
 
 
 def time_native(arts: dict[tuple[str, str, str], Path], image: Any, rounds: int) -> dict[tuple[str, str, str], Any]:
-    from edgekp.compress.int8_screen import time_round_robin
+    from edgekp.bench.int8_speedup import time_round_robin
     from edgekp.export.base import get_target
 
     calls = {key: get_target(key[0]).load_runner(path, 1).native_call(image) for key, path in arts.items()}
@@ -71,7 +71,7 @@ def nme_per_artifact(arts: dict[tuple[str, str, str], Path], faces: Any) -> dict
 def pair_in_both_orders(arts: dict[tuple[str, str, str], Path], image: Any, rounds: int) -> list[str]:
     """Each runtime/precision's image and tensor files alone, in both orders: a round robin's order
     (the first of a round follows another model's call) shows up as a few % either way."""
-    from edgekp.compress.int8_screen import time_round_robin
+    from edgekp.bench.int8_speedup import time_round_robin
     from edgekp.export.base import get_target
 
     lines = []

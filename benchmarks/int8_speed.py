@@ -4,7 +4,7 @@ Two modes, one round-robin timing (every artifact timed in turns, medians; each 
 taken within a round). Each runtime is timed in fresh processes of its own (``--timing isolated``,
 the default: ``--processes`` of them, rounds pooled; MediaPipe's model shares TFLite's), as an
 application would load it: in the process that exported everything, OpenVINO's int8 ran up to 1.5x
-slower against its fp32 (see edgekp.compress.isolated_timing). ``--timing shared`` times all in
+slower against its fp32 (see edgekp.bench.int8_speedup_isolated). ``--timing shared`` times all in
 this process, as before:
 
     # a trained model (default: the shipped one): PTQ int8 per runtime, NME on a face set
@@ -38,7 +38,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-w
 import numpy as np
 import torch
 
-from edgekp.compress.int8_screen import (
+from edgekp.bench.int8_speedup import (
     RUNTIMES,
     export_variant,
     ratios,
@@ -46,8 +46,8 @@ from edgekp.compress.int8_screen import (
     synthetic_calibration,
     time_round_robin,
 )
-from edgekp.compress.isolated_timing import peer_tflite_call, time_per_runtime
-from edgekp.host import host_info
+from edgekp.bench.int8_speedup_isolated import peer_tflite_call, time_per_runtime
+from edgekp.measure.host import host_info
 
 # Quantization-friendly candidates: config overrides of kp_hvit_s (all HvitConfig fields).
 VARIANTS: dict[str, dict[str, Any]] = {

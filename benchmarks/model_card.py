@@ -19,7 +19,7 @@ from typing import Any
 
 from edgekp.bench.face_sets import YAW_BINS, score_face_sets
 from edgekp.bench.predictor import load_predictor
-from edgekp.host import host_info
+from edgekp.measure.host import host_info
 from edgekp.models import count_flops, count_parameters
 from edgekp.shipped import SHIPPED_SIZES, shipped_model_path
 

@@ -1,10 +1,11 @@
 """Params, FLOPs/MACs and torch (and onnxruntime) CPU latency of every registered model variant.
 
-    python benchmarks/model_cost.py [--size 128] [--runs 100] [--json]
+    python -m benchmarks.model_cost [--size 128] [--runs 100] [--json]
 
 FLOPs are counted by torch.utils.flop_counter.FlopCounterMode: a multiply-add counts as 2 FLOPs and
 only matmul/conv-like ops are counted (MACs = FLOPs / 2). Latency: torch eager, 1 thread, batch 1,
-warm-up then ``--runs`` timed calls with time.perf_counter; median and p90. Set
+warm-up then ``--runs`` timed calls (edgekp.measure.timing); median and p90. onnxruntime: the model
+exported by edgekp's ONNX export (legacy exporter), run by its 1-thread runner. Set
 OMP_WAIT_POLICY=PASSIVE on a shared host (this script does it before torch is imported).
 """
 
@@ -13,57 +14,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
+import tempfile
+import warnings
+from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
 
-from edgekp.host import host_info
+from edgekp.measure.host import host_info
+from edgekp.measure.timing import LatencySettings, time_call
 from edgekp.models import count_flops, count_parameters, create_model, list_models
+from edgekp.models.cost import torch_latency
 
 
-def latency_ms(model: torch.nn.Module, size: int, runs: int, warmup: int) -> tuple[float, float]:
-    x = torch.rand(1, 3, size, size)
-    times = []
-    with torch.inference_mode():
-        for _ in range(warmup):
-            model(x)
-        for _ in range(runs):
-            start = time.perf_counter()
-            model(x)
-            times.append((time.perf_counter() - start) * 1e3)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(round(0.9 * (len(times) - 1))))]
-
-
-def ort_latency_ms(model: torch.nn.Module, size: int, runs: int, warmup: int) -> tuple[float, float] | None:
-    """The same timing through onnxruntime (1 thread), when onnx/onnxruntime are installed."""
+def ort_latency(model: torch.nn.Module, size: int, runs: int, warmup: int) -> dict[str, float | int] | None:
+    """The same timing through onnxruntime (1 thread), when edgekp's ONNX export and onnxruntime are installed."""
     try:
-        import onnxruntime as ort
+        from edgekp.export.onnx import export_onnx
+        from edgekp.export.runners import OrtRunner
     except ImportError:
         return None
-    import tempfile
-    import warnings
-
-    x = torch.rand(1, 3, size, size)
+    x = torch.rand(1, 3, size, size).numpy()
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        path = os.path.join(tmp, "m.onnx")
-        torch.onnx.export(model, (x,), path, dynamo=False, opset_version=20, input_names=["image"])
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    feed = {"image": x.numpy()}
-    times = []
-    for i in range(warmup + runs):
-        start = time.perf_counter()
-        session.run(None, feed)
-        if i >= warmup:
-            times.append((time.perf_counter() - start) * 1e3)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(round(0.9 * (len(times) - 1))))]
+        path = Path(tmp) / "model.onnx"
+        export_onnx(model, size, path, dynamic_batch=False, exporter="legacy")
+        runner = OrtRunner(path, 1)
+    return time_call(lambda: runner(x), LatencySettings.fixed(runs, warmup))
 
 
 def main() -> None:
@@ -74,15 +52,14 @@ def main() -> None:
     parser.add_argument("--pattern", default="*")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    torch.set_num_threads(1)
     host = host_info(threads=1)
     rows = []
     for name in list_models(args.pattern):
         model = create_model(name, **({"input_size": args.size} if args.size else {})).eval()
         size = model.config.input_size
         flops = count_flops(model, size)
-        p50, p90 = latency_ms(model, size, args.runs, args.warmup)
-        ort_ms = ort_latency_ms(model, size, args.runs, args.warmup)
+        eager = torch_latency(model, size, args.runs, args.warmup, threads=1)
+        ort = ort_latency(model, size, args.runs, args.warmup)
         c = model.config
         rows.append(
             {
@@ -91,10 +68,10 @@ def main() -> None:
                 "params": count_parameters(model),
                 "flops": flops,
                 "macs": flops // 2,
-                "torch_ms_p50": round(p50, 3),
-                "torch_ms_p90": round(p90, 3),
-                "ort_ms_p50": None if ort_ms is None else round(ort_ms[0], 3),
-                "ort_ms_p90": None if ort_ms is None else round(ort_ms[1], 3),
+                "torch_ms_p50": round(eager["p50_ms"], 3),
+                "torch_ms_p90": round(eager["p90_ms"], 3),
+                "ort_ms_p50": None if ort is None else round(ort["p50_ms"], 3),
+                "ort_ms_p90": None if ort is None else round(ort["p90_ms"], 3),
                 "dims": [c.ref1.dim, c.ref2.dim, c.ref3.dim, c.level2.dim],
                 "heads": [list(c.ref1.heads), list(c.ref2.heads), list(c.ref3.heads), list(c.level2.heads)],
                 "grids": list(c.grids.values()),

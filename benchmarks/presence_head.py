@@ -24,7 +24,7 @@ from edgekp.data.crops import preload_crops
 from edgekp.data.images import load_image
 from edgekp.data.readers import read_dataset
 from edgekp.data.schemes import get_scheme
-from edgekp.host import host_info
+from edgekp.measure.host import host_info
 from edgekp.metrics import nme
 from edgekp.models.hvit import KeypointHVit
 from edgekp.shipped import shipped_model_path

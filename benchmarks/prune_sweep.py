@@ -3,10 +3,10 @@
 For a trained run it prints, per variant: heads left, parameters, FLOPs, validation NME of the parent,
 right after removal and after fine-tuning, and 1-thread latency in onnxruntime and TFLite (LiteRT).
 
-    python benchmarks/prune_sweep.py --from runs/kp_hvit_s_merlrav --data-root ../shared/data
+    python -m benchmarks.prune_sweep --from runs/kp_hvit_s_merlrav --data-root ../shared/data
 
     # which structures cut latency at all (MLP channels, whole blocks, heads; TFLite fp32 and int8)
-    python benchmarks/prune_sweep.py --from edgekp-out/kp_hvit_s_merlrav --structures
+    python -m benchmarks.prune_sweep --from edgekp-out/kp_hvit_s_merlrav --structures
 
 Every budget is an option (fine-tuning epochs and minutes, faces used), so a short smoke run and the
 full run on the shipped model use the same script. Prune runs land in ``--out/<importance>_<pct>`` and
@@ -24,9 +24,7 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +33,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-w
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from edgekp.artifacts import RunDir
 from edgekp.compress.heads import head_counts, prune
 from edgekp.compress.lifecycle import finetune_recipe, parent_train_recipe
 from edgekp.config.prune import PruneRecipe
+from edgekp.measure.timing import round_robin
 from edgekp.models import count_flops, count_parameters
 from edgekp.models.io import load_model_from_run
 from edgekp.train.data import build_training_data
@@ -84,48 +81,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # -- latency --------------------------------------------------------------------------------------
 def _round_robin(runners: list[Any], x: np.ndarray, repeats: int) -> list[dict[str, float]]:
-    """Time every runner in turn, ``repeats`` rounds: on a shared, drifting machine each variant sees the
-    same load, so the ratios between variants hold even when absolute times wander."""
-    for run in runners:
-        for _ in range(10):
-            run(x)
-    times: list[list[float]] = [[] for _ in runners]
-    for _ in range(repeats):
-        for i, run in enumerate(runners):
-            start = time.perf_counter()
-            run(x)
-            times[i].append(time.perf_counter() - start)
-    return [{"p50": 1000 * statistics.median(t), "p90": 1000 * float(np.percentile(t, 90))} for t in times]
+    """Time every runner in turn, one call per turn, ``repeats`` rounds after 10 warm-up calls each: on a
+    shared, drifting machine each variant sees the same load, so the ratios between variants hold even
+    when absolute times wander."""
+    turns = round_robin({i: (lambda run=run: run(x)) for i, run in enumerate(runners)}, repeats, 1, warmup=10)
+    return [
+        {"p50": 1000 * statistics.median(t.pooled), "p90": 1000 * float(np.percentile(t.pooled, 90))}
+        for t in turns.values()
+    ]
 
 
 def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str]:
-    """A 1-thread onnxruntime runner; through edgekp's export stack when it imports, else torch.onnx directly."""
+    """A 1-thread onnxruntime runner of the model as edgekp's ONNX export writes it."""
+    from edgekp.export.onnx import export_onnx
+    from edgekp.export.runners import OrtRunner
+
     path = work / "model.onnx"
-    try:
-        from edgekp.export.onnx import export_onnx
-        from edgekp.export.runners import OrtRunner
-
-        export_onnx(model, size, path, dynamic_batch=False, exporter="legacy")
-        runner = OrtRunner(path, 1)
-        how = "edgekp.export.onnx (legacy exporter, opset 20)"
-    except ImportError:
-        import onnxruntime as ort
-
-        torch.onnx.export(
-            model.eval(),
-            (torch.rand(1, 3, size, size),),
-            str(path),
-            dynamo=False,
-            opset_version=20,
-            input_names=["images"],
-            output_names=["points"],
-        )
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        runner = lambda x: session.run(None, {"images": x})[0]  # noqa: E731
-        how = "torch.onnx (legacy, opset 20) + onnxruntime directly"
-    return runner, how
+    export_onnx(model, size, path, dynamic_batch=False, exporter="legacy")
+    return OrtRunner(path, 1), "edgekp.export.onnx (legacy exporter, opset 20)"
 
 
 def tflite_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any | None, str]:
@@ -351,9 +324,9 @@ def _structure(model: Any, spec: dict[str, Any]) -> Any:
 def structure_sweep(args: argparse.Namespace) -> int:
     """Latency-cutting structures: each removal applied to the parent, exported to TFLite fp32 and int8
     (PTQ, synthetic calibration), timed round robin in one process against the unpruned control."""
+    from edgekp.bench.int8_speedup import export_variant, synthetic_calibration, time_round_robin
     from edgekp.checkpoints import load_run_model
-    from edgekp.compress.int8_screen import export_variant, synthetic_calibration, time_round_robin
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
     from edgekp.models.cost import count_flops, count_parameters
 
     torch.set_num_threads(1)

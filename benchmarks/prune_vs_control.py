@@ -1,5 +1,5 @@
 """Pruned runs against their same-budget control: NME on each validation set and TFLite fp32 / int8
-latency, timed round robin in one process (edgekp.compress.prune_vs_control: what is compared, how,
+latency, timed round robin in one process (edgekp.bench.prune_vs_control: what is compared, how,
 issue 14's targets).
 
     edgekp prune --recipe recipes/prune/control.yaml --from runs/kp_hvit_s_merlrav --out runs/prune5/control \
@@ -13,7 +13,7 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
 
-from edgekp.compress.prune_vs_control import main
+from edgekp.bench.prune_vs_control import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -127,7 +127,7 @@ def main() -> None:
     import torch
 
     from edgekp.bench.predictor import load_predictor
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="data root holding 300w/ and merlrav/")

@@ -22,7 +22,7 @@ from edgekp.data.augment import BatchAugmenter
 from edgekp.data.crops import crop_face, to_normalized
 from edgekp.data.schemes import IBUG68
 from edgekp.data.synthetic import render_synthetic
-from edgekp.host import host_info
+from edgekp.measure.host import host_info
 from edgekp.models import create_model
 from edgekp.train.evaluate import to_tensor_images
 from edgekp.train.losses import two_part_loss

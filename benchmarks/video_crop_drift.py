@@ -20,8 +20,8 @@ import numpy as np
 
 from edgekp.bench.video_clips import ClipSpec, holdout_clips
 from edgekp.data.crops import crop_box_from_points, crop_face, to_pixels
-from edgekp.host import host_info
 from edgekp.inference.runtime import LandmarkRuntime, load_runtime
+from edgekp.measure.host import host_info
 
 PASSES = (1, 2, 3, 6)
 

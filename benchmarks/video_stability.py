@@ -26,12 +26,12 @@ from edgekp.bench.peers_video import face_mesh_results
 from edgekp.bench.video_clips import FACE_SETS, PHASES, ClipSpec, holdout_clips, write_clip
 from edgekp.bench.video_metrics import CORNERS, merge, score_clip, summarize
 from edgekp.config.video import SmoothingConfig, TrackingConfig, VideoConfig
-from edgekp.host import host_info
 from edgekp.inference.detectors import DetectorChoice, video_detector
 from edgekp.inference.runtime import load_runtime
 from edgekp.inference.tracker import FaceTracker
 from edgekp.inference.video import run_source
 from edgekp.inference.video_io import probe
+from edgekp.measure.host import host_info
 
 CONFIGS = {
     "per-frame (today: detect + 3 passes)": VideoConfig(

@@ -18,7 +18,7 @@ from typing import Any
 
 from edgekp import __version__
 from edgekp.errors import LineageError
-from edgekp.host import host_info
+from edgekp.measure.host import host_info
 
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.pt"  # where train, prune and qat runs keep their best model

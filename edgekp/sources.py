@@ -176,7 +176,7 @@ def shipped_lineage(
 
     Dataset hashes are the bench's dataset hash (file names and sizes, annotation contents); a dataset
     not found under ``data_root`` gets ``None`` rather than a guess. Used by scripts/ship_model.py."""
-    from edgekp.bench.cache import data_hash
+    from edgekp.measure.hashes import data_hash
 
     recipe = trained_by["recipe"]
     datasets: dict[str, Any] = {}

@@ -46,7 +46,7 @@ def test_compressors_register_their_format_and_a_clash_is_refused() -> None:
 
 
 def test_torch_threads_restore_even_on_error() -> None:
-    from edgekp.threads import torch_threads
+    from edgekp.measure.threads import torch_threads
 
     before = torch.get_num_threads()
     other = 1 if before != 1 else 2

@@ -8,7 +8,6 @@ another version) is logged and rebuilt from scratch rather than failing the benc
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,31 +19,12 @@ log = get_logger(__name__)
 
 VERSION = 1
 CACHE_FILE = "cache.json"
-_SMALL = 1 << 16  # files up to this size (annotations) are hashed by content, larger ones (images) by size
 
 
 def cache_key(artifact_hash: str, data_hash: str | None, threads: int | None, what: str, settings: Any = None) -> str:
     return sha256_json(
         {"artifact": artifact_hash, "data": data_hash, "threads": threads, "what": what, "settings": settings}
     )
-
-
-def data_hash(path: str | Path) -> str:
-    """Hash of a dataset folder or file: relative names and sizes of every file, contents of small ones.
-
-    Images are hashed by name and size only, so hashing a few thousand faces takes milliseconds;
-    annotation files (small) are hashed by content, so an edited label misses the cache.
-    """
-    path = Path(path)
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        size = f.stat().st_size
-        rel = f.name if f == path else f.relative_to(path).as_posix()
-        digest.update(f"{rel}|{size}|".encode())
-        if size <= _SMALL:
-            digest.update(f.read_bytes())
-    return digest.hexdigest()
 
 
 class BenchCache:

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from edgekp.artifacts import MODEL_FILE, RunDir, atomic_write_json
-from edgekp.bench.cache import BenchCache, cache_key, data_hash
-from edgekp.bench.latency import LatencySettings, measure
+from edgekp.bench.cache import BenchCache, cache_key
 from edgekp.bench.runs import ArtifactRef, find_artifacts
 from edgekp.bench.schema import Accuracy, BenchResult, BenchRow, Latency
 from edgekp.errors import DataError, EdgeKPError, LineageError
 from edgekp.logs import get_logger
+from edgekp.measure.hashes import data_hash
+from edgekp.measure.timing import LatencySettings, time_call
 
 log = get_logger(__name__)
 
@@ -196,7 +197,7 @@ def _latencies(ref: ArtifactRef, inputs: np.ndarray, opts: BenchOptions, cache: 
             runner = _runner(ref, t)
             one = inputs[:1]
             with runner.session():  # the runner's thread setting holds for the whole timing loop
-                hit = measure(lambda runner=runner, one=one: runner(one), opts.latency) | {
+                hit = time_call(lambda runner=runner, one=one: runner(one), opts.latency) | {
                     "threads": t,
                     "runtime": getattr(runner, "name", ""),
                     "runtime_version": getattr(runner, "runtime_version", ""),
@@ -270,7 +271,7 @@ def _samples(run: RunDir, faces: FaceSet, out: Path) -> str:
 
 
 def bench_run(run_dir: str | Path, opts: BenchOptions = BenchOptions()) -> BenchResult:
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
 
     run, refs = find_artifacts(run_dir)
     if opts.targets is not None:

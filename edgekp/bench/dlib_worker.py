@@ -5,7 +5,7 @@ PYTHONPATH by edgekp.bench.peers, so it never enters edgekp's environment).
 
 FOLDER/crops.npy (N x S x S x 3 uint8 RGB) and FOLDER/boxes.npy (N x 4 fallback rectangles, crop
 pixels) in; FOLDER/points.npy (N x 68 x 2, normalized to the crop as edgekp's models output) and
-FOLDER/latency.json (one face, edgekp.bench.latency, plus how many faces dlib's detector found) out.
+FOLDER/latency.json (one face, edgekp.measure.timing, plus how many faces dlib's detector found) out.
 
 dlib's predictor was trained on the boxes of dlib's own HOG face detector, so that detector (shipped
 inside dlib, nothing to download) gives each face its rectangle: the detection overlapping the
@@ -24,7 +24,7 @@ import numpy as np
 def main(argv: list[str]) -> int:
     import dlib
 
-    from edgekp.bench.latency import LatencySettings, measure
+    from edgekp.measure.timing import LatencySettings, time_call
 
     model, folder, settings = argv[0], Path(argv[1]), LatencySettings(**json.loads(argv[2]))
     crops, boxes = np.load(folder / "crops.npy"), np.load(folder / "boxes.npy")
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
         out[i] = (px + 0.5) / size  # dlib's integer pixel centres -> edgekp's normalized convention
     np.save(folder / "points.npy", out)
     first = np.ascontiguousarray(crops[0])
-    timing = measure(lambda: predictor(first, rects[0]), settings)  # the landmark step only, like edgekp's rows
+    timing = time_call(lambda: predictor(first, rects[0]), settings)  # the landmark step only, like edgekp's rows
     version = getattr(dlib, "__version__", "unknown")
     (folder / "latency.json").write_text(
         json.dumps(

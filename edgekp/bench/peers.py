@@ -174,7 +174,7 @@ def _to_68(mesh: np.ndarray, k: int) -> np.ndarray:
 def _mediapipe_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchRow:
     from edgekp.bench.cache import cache_key
     from edgekp.bench.core import score
-    from edgekp.bench.latency import measure
+    from edgekp.measure.timing import time_call
 
     row = BenchRow(
         run="peers",
@@ -207,7 +207,7 @@ def _mediapipe_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchR
         hit = cache.get(key)
         if hit is None:
             runner = MediaPipeRunner(path, t)
-            hit = measure(lambda runner=runner: runner.one(crops[0]), opts.latency) | {
+            hit = time_call(lambda runner=runner: runner.one(crops[0]), opts.latency) | {
                 "threads": t,
                 "runtime": runner.name,
                 "runtime_version": runner.runtime_version,

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edgekp.measure.timing import round_robin, timed_calls, warm_up
 
 QDQ_KINDS = frozenset({"QUANTIZE", "DEQUANTIZE", "QuantizeLinear", "DequantizeLinear", "FakeQuantize"})
 _ORT_INT_KINDS = ("QLinear", "Integer", "QGemm", "QAttention", "DynamicQuantize")
@@ -88,19 +89,20 @@ def profile_openvino(path: Path, image: np.ndarray, threads: int = 1, calls: int
     compiled = ov.Core().compile_model(str(path), "CPU", config)
     request = compiled.create_infer_request()
     x = _as_openvino_input(image, compiled.input(0))
-    for _ in range(5):
-        request.infer({0: x})
     per_layer: dict[str, list[float]] = {}
     kinds: dict[str, tuple[str, bool]] = {}
-    walls = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        request.infer({0: x})
-        walls.append(time.perf_counter() - t0)
+
+    def read_counters() -> None:  # after each timed call, outside its timing
         for info in request.get_profiling_info():
             if str(info.status).endswith("EXECUTED"):
                 per_layer.setdefault(info.node_name, []).append(info.real_time.total_seconds() * 1000.0)
                 kinds[info.node_name] = (info.node_type, _ov_int8(info.exec_type) and not _input_conversion(info))
+
+    def infer() -> None:
+        request.infer({0: x})
+
+    warm_up(infer, 5)
+    walls, _ = timed_calls(infer, calls, after=read_counters)
     ops = [OpTime(kinds[n][0], float(np.median(t)), kinds[n][1]) for n, t in per_layer.items()]
     return Profile(
         "openvino",
@@ -145,13 +147,8 @@ def profile_onnx(path: Path, image: np.ndarray, threads: int = 1, calls: int = 5
         so.profile_file_prefix = str(Path(tmp) / "ort")
         session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         feed = {session.get_inputs()[0].name: np.ascontiguousarray(image, dtype=np.float32)}
-        for _ in range(5):
-            session.run(None, feed)
-        walls = []
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            session.run(None, feed)
-            walls.append(time.perf_counter() - t0)
+        warm_up(lambda: session.run(None, feed), 5)
+        walls, _ = timed_calls(lambda: session.run(None, feed), calls)
         trace = json.loads(Path(session.end_profiling()).read_text())
     per_node: dict[str, list[float]] = {}
     kinds: dict[str, str] = {}
@@ -255,18 +252,8 @@ def profile_tflite(path: Path, image: np.ndarray, threads: int = 1, rounds: int 
     full.allocate_tensors()
     _random_inputs(full, rng)
     everything = [*interpreters, full]
-    times = np.zeros((rounds, len(everything)))
-    for interp in everything:
-        for _ in range(3):
-            interp.invoke()
-    for r in range(rounds):
-        for k, interp in enumerate(everything):
-            samples = []
-            for _ in range(calls):
-                t0 = time.perf_counter()
-                interp.invoke()
-                samples.append(time.perf_counter() - t0)
-            times[r, k] = np.median(samples) * 1000.0
+    turns = round_robin({k: interp.invoke for k, interp in enumerate(everything)}, rounds, calls, warmup=3)
+    times = np.array([turns[k].turn_medians_ms() for k in range(len(everything))]).T  # rounds x models
     per_op = np.median(times, axis=0)
     return Profile(
         "tflite",

@@ -120,7 +120,9 @@ class BenchResult(_Model):
     kind: str
     created: str
     command: str = ""
-    host: dict = Field(default_factory=dict, description="edgekp.host.host_info(): CPU, ISA flags, cores, versions")
+    host: dict = Field(
+        default_factory=dict, description="edgekp.measure.host.host_info(): CPU, ISA flags, cores, versions"
+    )
     data: str | None = None
     threads: list[int] = Field(default_factory=list)
     samples: str | None = Field(None, description="npz (relative to bench/) with sample crops and predictions")

@@ -68,7 +68,7 @@ def _ms(row) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from edgekp.bench.core import BenchOptions, bench_run
-    from edgekp.bench.latency import LatencySettings
+    from edgekp.measure.timing import LatencySettings
 
     if getattr(args, "profile", False):
         return _profile(args)
@@ -114,7 +114,7 @@ def _profile(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"{str(run)!r} has no finished TFLite, OpenVINO or ONNX artifact to profile; export one first"
         )
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
 
     # The machine matters for reading int8 against fp32 (VNNI or not), so every entry says where it was measured.
     host = {k: v for k, v in host_info(threads).items() if k in ("cpu", "isa", "has_vnni", "cores")}

@@ -26,7 +26,7 @@ from edgekp.config.train import TrainRecipe
 from edgekp.errors import LineageError
 from edgekp.logs import get_logger
 from edgekp.manifest import Manifest
-from edgekp.threads import torch_threads
+from edgekp.measure.threads import torch_threads
 from edgekp.train.data import TrainingData, build_training_data
 from edgekp.train.loop import LAST, FitResult, FitSettings, Trainer
 from edgekp.train.run import pick_device

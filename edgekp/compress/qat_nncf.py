@@ -48,7 +48,7 @@ def int8_numerics(recipe: QatRecipe) -> dict[str, Any]:
     8-bit weights on a VNNI host, whose int8 file then saturates in onnxruntime's u8s8 kernels on an
     AVX2-only CPU (vpmaddubsw). The manifest says which was built, so a file is not shipped blind.
     """
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
 
     info = host_info()
     out: dict[str, Any] = {"host_isa": info["isa"], "host_vnni": info["has_vnni"]}

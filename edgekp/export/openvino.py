@@ -44,7 +44,7 @@ RT_SECTION = "edgekp"  # rt_info["edgekp"]: the contract as a JSON string, in th
 
 def overflow_fix_for_host() -> str:
     """'enable' on x86 without VNNI (int8 accumulators can saturate), else 'disable'."""
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
 
     info = host_info()
     x86 = info["machine"] in ("x86_64", "AMD64", "i686")
@@ -169,7 +169,7 @@ class OpenVINOTarget(Target):
     def _save(
         self, ov_model: Any, spec: ExportSpec | None, out_dir: Path, fp16: bool, extra: dict[str, str] | None = None
     ) -> Path:
-        """``spec`` None (or falsy): a bare IR for latency screens (edgekp.compress.int8_screen), no contract."""
+        """``spec`` None (or falsy): a bare IR for latency screens (edgekp.bench.int8_speedup), no contract."""
         import json
 
         import openvino as ov

@@ -5,7 +5,7 @@ uint8 pixels 0-255 rounded from the same [0, 1] values, or a CoreML image), read
 are fixed
 per runner: onnxruntime, ai-edge-litert and OpenVINO take theirs at load time; torch's is
 process-wide, so TorchRunner sets its count only inside ``session()`` (or around each call) and
-puts the caller's back (edgekp.threads.torch_threads). Backends are imported when a runner is built.
+puts the caller's back (edgekp.measure.threads.torch_threads). Backends are imported when a runner is built.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from edgekp.export.contract import INPUT_NAME, OUTPUT_NAME  # noqa: F401  (the tensor names, on every target)
-from edgekp.threads import torch_threads
+from edgekp.measure.threads import torch_threads
 
 
 class Runner(ABC):

@@ -54,9 +54,9 @@ class PipelineState:
 
 def stage_data(st: PipelineState, train_recipe: Any) -> str:
     """Render synthetic datasets once, check real ones exist; returns the data stage's hash."""
-    from edgekp.bench.cache import data_hash
     from edgekp.data.synthetic_store import ensure_synthetic_dataset
     from edgekp.errors import DataError
+    from edgekp.measure.hashes import data_hash
 
     folder = st.out / "data"
     specs = [*train_recipe.data.train, *train_recipe.data.val]
@@ -152,7 +152,7 @@ def stage_export(st: PipelineState, name: str, folder: Path) -> None:
 
 def stage_bench(st: PipelineState, name: str, folder: Path) -> None:
     from edgekp.bench.core import BenchOptions, bench_run
-    from edgekp.bench.latency import LatencySettings
+    from edgekp.measure.timing import LatencySettings
 
     b = st.recipe.bench
     data = None

@@ -148,7 +148,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from edgekp.artifacts import RunDir
-    from edgekp.bench.latency import LatencySettings, measure
     from edgekp.compress.lifecycle import compress, finetune_recipe, parent_train_recipe
     from edgekp.compress.qat import QatCompressor, calibration_images, load_qat_model
     from edgekp.config.export import ExportRecipe
@@ -156,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.config.qat import QatRecipe
     from edgekp.export.base import ExportSpec, get_target
     from edgekp.export.pipeline import artifact_size, target_options
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
+    from edgekp.measure.timing import LatencySettings, time_call
     from edgekp.models.io import load_model_from_run
     from edgekp.train.data import build_training_data
 
@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
             )
             row["sets"][f.spec.name] = score_set(pred, f, data.scheme)
         with runner.session():  # the runner's thread setting holds for the whole timing loop
-            row["latency_ms"] = measure(lambda: runner(x1), LatencySettings(min_runs=100, min_seconds=3))["p50_ms"]
+            row["latency_ms"] = time_call(lambda: runner(x1), LatencySettings(min_runs=100, min_seconds=3))["p50_ms"]
         return row
 
     def qat_run(t: str, o: Path) -> Path:

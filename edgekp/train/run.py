@@ -13,8 +13,8 @@ from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import ConfigError, LineageError
 from edgekp.logs import get_logger
+from edgekp.measure.threads import torch_threads
 from edgekp.models.config import PRESENCE_FIELDS
-from edgekp.threads import torch_threads
 from edgekp.train.data import build_training_data
 from edgekp.train.distributed import init_distributed, shutdown
 from edgekp.train.loop import FitSettings, Trainer

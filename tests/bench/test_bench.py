@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from edgekp.artifacts import RunDir
-from edgekp.bench.cache import BenchCache, cache_key, data_hash
-from edgekp.bench.latency import LatencySettings, measure
+from edgekp.bench.cache import BenchCache, cache_key
 from edgekp.bench.runs import find_artifacts
 from edgekp.cli import main
 from edgekp.errors import LineageError
@@ -50,21 +49,6 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path, garbage: bytes) -> None:
     assert cache.rebuilt and cache.entries == {}
     cache.put("k", 1)
     assert json.loads((tmp_path / "cache.json").read_text())["entries"] == {"k": 1}
-
-
-def test_data_hash_follows_annotations(tmp_path: Path) -> None:
-    (tmp_path / "a.pts").write_text("1 2")
-    before = data_hash(tmp_path)
-    assert data_hash(tmp_path) == before
-    (tmp_path / "a.pts").write_text("1 3")
-    assert data_hash(tmp_path) != before
-
-
-def test_latency_statistics() -> None:
-    calls = []
-    out = measure(lambda: calls.append(1), LatencySettings(warmup=3, min_runs=20, min_seconds=10.0))
-    assert out["runs"] == 20 and len(calls) == 23
-    assert 0 <= out["p50_ms"] <= out["p90_ms"]
 
 
 def _export_run(path: Path, target: str, precision: str, status: str, **fields: object) -> None:

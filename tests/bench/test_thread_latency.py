@@ -17,8 +17,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 CHILD = r"""
 import json, os, sys
 import edgekp  # first: sets the OpenMP wait policy before torch loads
@@ -43,33 +41,3 @@ def test_a_users_own_wait_policy_wins() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1])["policy"] == "ACTIVE"
-
-
-def test_thread_count_is_restored_after_the_block() -> None:
-    import torch
-
-    from edgekp.bench.latency import thread_count
-
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        with thread_count(2):
-            assert torch.get_num_threads() == 2
-        assert torch.get_num_threads() == 1
-        with pytest.raises(RuntimeError), thread_count(2):
-            raise RuntimeError("a failing timed call")
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(before)
-
-
-def test_round_robin_gives_every_thread_count_its_runs() -> None:
-    from edgekp.bench.latency import LatencySettings, measure_round_robin
-
-    calls = {1: lambda: sum(range(200)), 2: lambda: sum(range(200))}
-    result = measure_round_robin(
-        calls, LatencySettings(warmup=1, min_runs=20, min_seconds=10.0, floor_runs=5), rounds=4
-    )
-    assert set(result) == {1, 2}
-    for stats in result.values():
-        assert stats["runs"] == 20 and 0 < stats["p50_ms"] <= stats["p90_ms"]

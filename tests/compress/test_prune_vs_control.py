@@ -1,4 +1,4 @@
-"""Pruned runs against their control (edgekp.compress.prune_vs_control, benchmarks/prune_vs_control.py)
+"""Pruned runs against their control (edgekp.bench.prune_vs_control, benchmarks/prune_vs_control.py)
 on two tiny prune runs (a control that removed nothing and a pruned run with heads and structures
 removed): what each removed, the NME per validation set read back from the runs, and the rise against
 the control (latency is left to the benchmark run by hand)."""
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_prune_run import _recipe
 
-from edgekp.compress import prune_vs_control as pvc
+from edgekp.bench import prune_vs_control as pvc
 from edgekp.compress.heads import prune
 from edgekp.train.data import TrainingData
 

@@ -11,13 +11,10 @@ with the trainer's loop and two-part loss and writes the run directory.
 from __future__ import annotations
 
 import dataclasses
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from edgekp.artifacts import MODEL_FILE, RunDir, atomic_write_json, sha256_json
@@ -31,9 +28,8 @@ from edgekp.config.prune import PruneRecipe, StructureSpec
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import LineageError
 from edgekp.logs import get_logger
-from edgekp.models.cost import count_flops, count_parameters
+from edgekp.models.cost import count_flops, count_parameters, torch_latency
 from edgekp.models.hvit import KeypointHVit
-from edgekp.threads import torch_threads
 from edgekp.train.data import TrainingData
 from edgekp.train.evaluate import predict_arrays, score
 from edgekp.train.loop import FitSettings, Trainer
@@ -49,24 +45,9 @@ def cost(model: KeypointHVit) -> dict[str, int]:
     return {"heads": sum(head_counts(model).values()), "params": count_parameters(model), "flops": count_flops(model)}
 
 
-@torch.inference_mode()
 def torch_latency_ms(model: nn.Module, input_size: int, repeats: int = 30, threads: int = 1) -> float:
-    """Median 1-image forward time in ms with ``threads`` torch threads (perf_counter, after warm-up)."""
-    was_training = model.training
-    model.eval()
-    with torch_threads(threads):
-        try:
-            x = torch.rand(1, 3, input_size, input_size, device=next(model.parameters()).device)
-            for _ in range(5):
-                model(x)
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                model(x)
-                times.append(time.perf_counter() - start)
-        finally:
-            model.train(was_training)
-    return 1000.0 * statistics.median(times)
+    """Median 1-image forward time in ms with ``threads`` torch threads (5 warm-up calls, ``repeats`` timed)."""
+    return float(torch_latency(model, input_size, runs=repeats, warmup=5, threads=threads)["p50_ms"])
 
 
 def remove_structures(model: KeypointHVit, spec: StructureSpec) -> tuple[KeypointHVit, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The int8 latency screen: fp32 and int8 artifacts per runtime from one model, timed round robin."""
+"""The int8 speedup study (edgekp.bench.int8_speedup): fp32 and int8 artifacts per runtime, timed round robin."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekp.compress.int8_screen import (
+from edgekp.bench.int8_speedup import (
     Artifact,
     export_variant,
     ratios,
@@ -15,7 +15,7 @@ from edgekp.compress.int8_screen import (
     synthetic_calibration,
     time_round_robin,
 )
-from edgekp.compress.isolated_timing import time_per_runtime
+from edgekp.bench.int8_speedup_isolated import time_per_runtime
 from edgekp.errors import EdgeKPError
 from edgekp.models import create_model
 

@@ -1,6 +1,6 @@
 """Round-robin timing with each runtime in a fresh process of its own.
 
-``int8_screen.time_round_robin`` times every artifact in the process that exported them. On an AMD
+``int8_speedup.time_round_robin`` times every artifact in the process that exported them. On an AMD
 EPYC VM (AVX-512 + VNNI) that process skewed OpenVINO's int8 against its fp32: kp_hvit_b_q's
 OpenVINO int8/fp32 read 0.74 there and 0.49-0.55 with the same two IRs timed in a fresh process,
 0.58-0.68 in a fresh process that also held LiteRT, onnxruntime and torch. An application loads one
@@ -13,23 +13,20 @@ Fresh processes differ among themselves too: the same two b_q IRs gave int8/fp32
 children, the runtimes taking turns, and their rounds are pooled: a ratio is the median of within-round
 ratios over every child's rounds.
 
-The child is ``python -m edgekp.compress.isolated_timing SPEC.json``; it writes its timings, and the
-runtime modules its process had loaded, next to the spec.
+The child is ``python -m edgekp.bench.int8_speedup_isolated SPEC.json`` (edgekp.measure.isolated); it
+writes its timings, and the runtime modules its process had loaded, next to the spec.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgekp.compress.int8_screen import Artifact, Timing, time_round_robin
-from edgekp.errors import EdgeKPError
+from edgekp.bench.int8_speedup import Artifact, Timing, time_round_robin
+from edgekp.measure.isolated import child_main, loaded_modules, run_in_fresh_process
 
 # Top-level modules of the runtimes, reported by each child so a caller can see what shared its process.
 RUNTIME_MODULES = ("ai_edge_litert", "openvino", "onnxruntime", "torch")
@@ -74,18 +71,9 @@ def time_per_runtime(
                     {"key": list(key), "path": str(path)} for key, path in (peers or {}).get(runtime, {}).items()
                 ],
             }
-            spec_path = Path(tmp) / f"{runtime}.json"
-            spec_path.write_text(json.dumps(spec))
-            done = subprocess.run(
-                [sys.executable, "-m", "edgekp.compress.isolated_timing", str(spec_path)],
-                capture_output=True,
-                text=True,
-                check=False,
+            result = run_in_fresh_process(
+                "edgekp.bench.int8_speedup_isolated", spec, Path(tmp) / f"{runtime}.json", f"timing {runtime}"
             )
-            result_path = spec_path.with_suffix(".out.json")
-            if done.returncode != 0 or not result_path.is_file():
-                raise EdgeKPError(f"timing {runtime} in its own process failed: {done.stderr.strip()[-500:]}")
-            result = json.loads(result_path.read_text())
             for row in result["timings"]:
                 timings.setdefault(tuple(row["key"]), Timing()).rounds.extend(row["rounds"])  # type: ignore[arg-type]
             loaded[runtime] = result["modules"]
@@ -103,17 +91,15 @@ def peer_tflite_call(path: Path, threads: int) -> Any:
     return lambda _image: interp.invoke()
 
 
-def _child(spec_path: Path) -> None:
-    spec = json.loads(spec_path.read_text())
+def _child(spec: dict[str, Any]) -> dict[str, Any]:
     arts = [Artifact(a["variant"], a["runtime"], a["precision"], Path(a["path"]), 0.0) for a in spec["artifacts"]]
     extra = {tuple(p["key"]): peer_tflite_call(Path(p["path"]), spec["threads"]) for p in spec["peers"]}
     timings = time_round_robin(
         arts, np.load(spec["image"]), rounds=spec["rounds"], calls=spec["calls"], threads=spec["threads"], extra=extra
     )  # type: ignore[arg-type]
-    modules = sorted(m for m in RUNTIME_MODULES if m in sys.modules)
     rows = [{"key": list(key), "rounds": t.rounds} for key, t in timings.items()]
-    spec_path.with_suffix(".out.json").write_text(json.dumps({"timings": rows, "modules": modules}))
+    return {"timings": rows, "modules": loaded_modules(RUNTIME_MODULES)}
 
 
 if __name__ == "__main__":
-    _child(Path(sys.argv[1]))
+    child_main(_child)

@@ -89,8 +89,8 @@ def describe(run: Path) -> dict[str, Any]:
 
 def latencies(runs: list[Path], rounds: int, calib_n: int, out: Path) -> dict[str, dict[str, list[float]]]:
     """Per run, per precision: the per-round median TFLite ms (all artifacts timed in the same rounds)."""
+    from edgekp.bench.int8_speedup import export_variant, synthetic_calibration, time_round_robin
     from edgekp.checkpoints import load_run_model
-    from edgekp.compress.int8_screen import export_variant, synthetic_calibration, time_round_robin
 
     torch.set_num_threads(1)
     arts = []
@@ -185,7 +185,7 @@ def print_table(rows: list[dict[str, Any]], host: dict[str, Any] | None) -> None
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from edgekp.host import host_info
+    from edgekp.measure.host import host_info
 
     runs = [Path(args.control), *(Path(r) for r in args.runs)]
     missing = [str(r) for r in runs if not (r / "manifest.json").is_file()]

@@ -1,12 +1,12 @@
-"""fp32 vs int8 latency of model variants on each CPU runtime: export, then time in one process.
+"""Does int8 pay? fp32 vs int8 latency of model variants on each CPU runtime: export, then time round robin.
 
 Latency does not depend on the trained weights, so a screen of candidate blocks can run on
 untrained variants (BatchNorm statistics set from the calibration faces so int8 ranges are sane).
-Every artifact is timed in turns (round robin): a slow spell of a shared machine lands on all of them,
-and each int8/fp32 ratio is taken within a round, from two timings a few milliseconds apart.
+Every artifact is timed in turns (edgekp.measure.timing.round_robin): a slow spell of a shared
+machine lands on all of them, and each int8/fp32 ratio is taken within a round, from two timings a
+few milliseconds apart. ``int8_speedup_isolated`` times each runtime in a fresh process instead.
 
-It lives in compress (not bench) because its ONNX int8 models are NNCF-quantized (qat_nncf), and bench
-never imports compress (the layers contract in pyproject.toml).
+Its ONNX int8 models are NNCF-quantized (compress.qat_nncf), so bench sits above compress in the layers.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edgekp.measure.timing import round_robin
 
 RUNTIMES = ("tflite", "openvino", "onnx")
 # "openvino_cnn": OpenVINO with NNCF's default (CNN) scheme instead of the transformer one the
@@ -166,20 +168,12 @@ def time_round_robin(
         for a in artifacts
     }
     runners.update(extra or {})
-    for run in runners.values():  # warm-up: first calls allocate and pick kernels
-        for _ in range(5):
-            run(image)
-    out = {key: Timing() for key in runners}
-    for _ in range(rounds):
-        for key, run in runners.items():
-            run(image)
-            times = []
-            for _ in range(calls):
-                t0 = time.perf_counter()
-                run(image)
-                times.append(time.perf_counter() - t0)
-            out[key].rounds.append(float(np.median(times)) * 1000.0)
-    return out
+    # 5 warm-up calls each (first calls allocate and pick kernels), then per round one untimed call and
+    # ``calls`` timed ones per artifact.
+    turns = round_robin(
+        {key: (lambda run=run: run(image)) for key, run in runners.items()}, rounds, calls, warmup=5, rewarm=1
+    )
+    return {key: Timing(t.turn_medians_ms()) for key, t in turns.items()}
 
 
 def ratios(timings: dict[tuple[str, str, str], Timing]) -> dict[tuple[str, str], float]:

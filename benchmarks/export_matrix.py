@@ -42,9 +42,9 @@ def latency(fn, x: np.ndarray, runs: int, warmup: int) -> tuple[float, float]:
 def fresh_run(out: Path, name: str, size: int) -> Path:
     import torch
 
-    from edgekp.artifacts import RunDir
+    from edgekp.lineage.plain_format import save_model
+    from edgekp.lineage.run_dir import RunDir
     from edgekp.models import create_model
-    from edgekp.models.io import save_model
 
     torch.manual_seed(0)
     model = create_model(name, input_size=size)

@@ -23,7 +23,7 @@ def export_forms(
     from edgekp.config.export import ExportRecipe
     from edgekp.config.loader import default_recipe
     from edgekp.export.pipeline import ExportRequest, export_one
-    from edgekp.sources import resolve_source
+    from edgekp.lineage.model_source import resolve_source
 
     run = resolve_source(from_run).run_dir
     arts = {}
@@ -52,7 +52,7 @@ def time_native(arts: dict[tuple[str, str, str], Path], image: Any, rounds: int)
 
 
 def nme_per_artifact(arts: dict[tuple[str, str, str], Path], faces: Any) -> dict[tuple[str, str, str], float]:
-    from edgekp.bench.core import _predict, score
+    from edgekp.bench.bench_run import _predict, score
     from edgekp.export.base import get_target
 
     return {

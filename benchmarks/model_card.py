@@ -28,8 +28,8 @@ from edgekp.bench.accuracy import evaluate_dataset
 from edgekp.bench.holdout import holdout_sources
 from edgekp.bench.predictor import load_predictor
 from edgekp.host import host_info
+from edgekp.lineage.shipped import SHIPPED_SIZES, shipped_model_path
 from edgekp.models import count_flops, count_parameters
-from edgekp.shipped import SHIPPED_SIZES, shipped_model_path
 
 # name -> (folders under the data root scored as one set, normalization, only the held-out faces)
 FACE_SETS: dict[str, tuple[tuple[str, ...], str, bool]] = {

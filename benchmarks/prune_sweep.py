@@ -37,12 +37,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgekp.artifacts import RunDir
 from edgekp.compress.heads import head_counts, prune
 from edgekp.compress.lifecycle import finetune_recipe, parent_train_recipe
 from edgekp.config.prune import PruneRecipe
+from edgekp.lineage.checkpoints import load_run_model
+from edgekp.lineage.run_dir import RunDir
 from edgekp.models import count_flops, count_parameters
-from edgekp.models.io import load_model_from_run
 from edgekp.train.data import build_training_data
 from edgekp.train.evaluate import predict_arrays, score
 
@@ -213,7 +213,7 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
     overrides = prune_overrides(args, parent)
     base = PruneRecipe.model_validate({**overrides, "ratio": 0.0})
     data = build_training_data(finetune_recipe(parent_train_recipe(parent), base))  # read once, shared by all
-    model, _ = load_model_from_run(parent_dir)
+    model = load_run_model(parent_dir).model
     notes: dict[str, str] = {}
     rows = [
         {
@@ -241,7 +241,7 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
         label = f"{importance} {100 * ratio:.0f}%" if ratio > 0 else "0% + FT"
         print(f"[sweep] {label} -> {run_dir}{' (resuming)' if resume else ''}", flush=True)
         summary = prune(recipe, parent_dir, run_dir, resume=resume, data=data)
-        pruned, _ = load_model_from_run(run_dir)
+        pruned = load_run_model(run_dir).model
         result = json.loads((run_dir / "manifest.json").read_text()).get("result", {})
         row = {
             "variant": label,
@@ -349,9 +349,9 @@ def _structure(model: Any, spec: dict[str, Any]) -> Any:
 def structure_sweep(args: argparse.Namespace) -> int:
     """Latency-cutting structures: each removal applied to the parent, exported to TFLite fp32 and int8
     (PTQ, synthetic calibration), timed round robin in one process against the unpruned control."""
-    from edgekp.checkpoints import load_run_model
     from edgekp.compress.int8_screen import export_variant, synthetic_calibration, time_round_robin
     from edgekp.host import host_info
+    from edgekp.lineage.checkpoints import load_run_model
     from edgekp.models.cost import count_flops, count_parameters
 
     torch.set_num_threads(1)

@@ -278,7 +278,6 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from edgekp.artifacts import RunDir
     from edgekp.bench.latency import LatencySettings, measure
     from edgekp.compress.lifecycle import compress, finetune_recipe, parent_train_recipe
     from edgekp.compress.qat import QatCompressor, calibration_images, load_qat_model
@@ -288,7 +287,8 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.export.base import ExportSpec, get_target
     from edgekp.export.pipeline import artifact_size, target_options
     from edgekp.host import host_info
-    from edgekp.models.io import load_model_from_run
+    from edgekp.lineage.checkpoints import load_run_model
+    from edgekp.lineage.run_dir import RunDir
     from edgekp.train.data import build_training_data
 
     torch.set_num_threads(1)
@@ -301,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
     work = Path(args.out or tempfile.mkdtemp(prefix="qat_vs_ptq_"))
     work.mkdir(parents=True, exist_ok=True)
     parent = RunDir.open(args.from_run)
-    model, _ = load_model_from_run(parent.path)
+    model = load_run_model(parent.path).model
     size = int(model.config.input_size)
     base_recipe = load_recipe("recipes/qat/openvino_int8.yaml", overrides(args), expect=QatRecipe)
     train_recipe = finetune_recipe(parent_train_recipe(parent), base_recipe)

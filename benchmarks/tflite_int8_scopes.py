@@ -55,10 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     from ai_edge_litert.interpreter import Interpreter
 
-    from edgekp.checkpoints import load_run_model
     from edgekp.compress.int8_screen import synthetic_calibration
     from edgekp.export.tflite import convert_litert
     from edgekp.host import host_info
+    from edgekp.lineage.checkpoints import load_run_model
     from edgekp.models.reparam import fold_input_normalization
 
     args = parse_args(argv)

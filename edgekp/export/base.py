@@ -167,7 +167,8 @@ class Target(ABC):
             if q.quantizer == quantizer:
                 if precision not in q.route.precisions:
                     raise UnsupportedOptionError(
-                        f"{source} is a QAT run: it exports at --precision int8 only (got {precision!r}); export its parent for {precision}"
+                        f"{source} is a QAT run: it exports at --precision int8 only (got {precision!r}); export its "
+                        f"parent for {precision}"
                     )
                 return q.route
         allowed = [
@@ -177,7 +178,8 @@ class Target(ABC):
         ]
         trained = f" (for {trained_for})" if trained_for else ""
         raise UnsupportedOptionError(
-            f"{source} was quantization-aware trained with {quantizer!r}{trained}; it exports only to {', '.join(allowed) or 'nothing'}, "
+            f"{source} was quantization-aware trained with {quantizer!r}{trained}; it exports only to "
+            f"{', '.join(allowed) or 'nothing'}, "
             f"not {self.name!r}; run 'edgekp qat' with a {self.name} recipe (recipes/qat/) instead"
         )
 
@@ -252,10 +254,10 @@ def register_target(cls: type[Target]) -> type[Target]:
 
 def _load_builtin() -> None:
     # Importing the target modules is cheap: their backends are imported inside the methods.
-    import edgekp.export.coreml
-    import edgekp.export.onnx
-    import edgekp.export.openvino
-    import edgekp.export.tflite  # noqa: F401
+    import importlib
+
+    for module in ("onnx", "tflite", "coreml", "openvino"):  # registration order = listing order
+        importlib.import_module(f"edgekp.export.{module}")
 
 
 def list_targets() -> list[str]:

@@ -143,7 +143,8 @@ def open_parent(from_run: str | Path) -> Parent:
     declared = (recipe.get("model") or {}).get("num_points") if isinstance(recipe, dict) else None
     if isinstance(declared, int) and declared != loaded.model.config.num_points:
         raise LineageError(
-            f"{str(run.path)!r}: model.pt has {loaded.model.config.num_points} points but the run's recipe says {declared}; "
+            f"{str(run.path)!r}: model.pt has {loaded.model.config.num_points} points but the run's recipe says "
+            f"{declared}; "
             "the checkpoint belongs to another run"
         )
     return Parent(run, loaded)
@@ -172,7 +173,8 @@ def select_route(
     if q is not None:
         if request.route is not None:
             raise EdgeKPError(
-                f"{str(parent_path)!r} is a QAT run: it converts with its quantizer's route, not --route {request.route}"
+                f"{str(parent_path)!r} is a QAT run: it converts with its quantizer's route, not --route "
+                f"{request.route}"
             )
         route = target.qat_route(q.quantizer, request.precision, source=repr(str(parent_path)), trained_for=q.target)
     else:

@@ -1,7 +1,8 @@
 """One Runner per runtime, all here: float32 N x 3 x S x S in [0, 1] -> N x K x 2 normalized (x, y).
 
 Every runner takes NCHW float and converts inside to what the artifact's input tensor takes (NHWC,
-uint8 pixels 0-255 rounded from the same [0, 1] values, or a CoreML image), read from the file itself. Thread counts are fixed
+uint8 pixels 0-255 rounded from the same [0, 1] values, or a CoreML image), read from the file itself. Thread counts
+are fixed
 per runner: onnxruntime, ai-edge-litert and OpenVINO take theirs at load time; torch's is
 process-wide, so TorchRunner sets its count only inside ``session()`` (or around each call) and
 puts the caller's back (edgekp.threads.torch_threads). Backends are imported when a runner is built.

@@ -12,7 +12,7 @@ from edgekp.lineage.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHETIC_64 = REPO / "calibration" / "synthetic_64.yaml"
-from face_fixtures import scaled_tiny_model  # tests/ helper module
+from face_fixtures import scaled_tiny_model  # noqa: E402 - tests/ helper module, importable once conftest runs
 
 SIZE = 64
 

@@ -21,10 +21,10 @@ import numpy as np
 from edgekp.bench.face_sets import YAW_BINS, score_face_sets
 from edgekp.bench.flip_average import flip_averaged
 from edgekp.bench.predictor import load_predictor
+from edgekp.lineage.shipped import SHIPPED_SIZES
 from edgekp.measure.host import host_info
 from edgekp.measure.timing import LatencySettings
 from edgekp.measure.timing import time_call as measure
-from edgekp.shipped import SHIPPED_SIZES
 
 SETS = ("300w_holdout", "lfpw_train", "merlrav_test")
 

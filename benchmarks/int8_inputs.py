@@ -25,7 +25,7 @@ def export_forms(
     from edgekp.config.export import ExportRecipe
     from edgekp.config.loader import default_recipe
     from edgekp.export.pipeline import ExportRequest, export_one
-    from edgekp.sources import resolve_source
+    from edgekp.lineage.model_source import resolve_source
 
     run = resolve_source(from_run).run_dir
     arts = {}
@@ -59,7 +59,7 @@ def predict_all(runner: Any, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
 
 
 def nme_per_artifact(arts: dict[tuple[str, str, str], Path], faces: Any) -> dict[tuple[str, str, str], float]:
-    from edgekp.bench.core import score
+    from edgekp.bench.bench_run import score
     from edgekp.export.base import get_target
 
     return {

@@ -101,8 +101,8 @@ def _time(
 
 
 def _trained(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
-    from edgekp.checkpoints import load_run_model
-    from edgekp.sources import resolve_source
+    from edgekp.lineage.checkpoints import load_run_model
+    from edgekp.lineage.model_source import resolve_source
 
     source = resolve_source(args.from_run)
     loaded = load_run_model(source.run_dir)
@@ -111,9 +111,9 @@ def _trained(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model: Any) -> dict[tuple[str, str], float]:
     from benchmarks.int8_inputs import predict_all
-    from edgekp.artifacts import RunDir
-    from edgekp.bench.core import BenchOptions, load_faces, score
+    from edgekp.bench.bench_run import BenchOptions, load_faces, score
     from edgekp.export.base import get_target
+    from edgekp.lineage.run_dir import RunDir
 
     run = RunDir.open(info["run"])
     opts = BenchOptions(data=tuple(args.data), holdout=args.holdout, max_faces=args.max_faces)
@@ -145,8 +145,8 @@ def _inputs(args: argparse.Namespace) -> int:
     nme: dict[Any, float] = {}
     where = ""
     if args.data:
-        from edgekp.artifacts import RunDir
-        from edgekp.bench.core import BenchOptions, load_faces
+        from edgekp.bench.bench_run import BenchOptions, load_faces
+        from edgekp.lineage.run_dir import RunDir
 
         opts = BenchOptions(data=tuple(args.data), holdout=args.holdout, max_faces=args.max_faces)
         meta = {**info["meta"], "input_size": size, "num_points": model.config.num_points}

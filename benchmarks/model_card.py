@@ -19,9 +19,9 @@ from typing import Any
 
 from edgekp.bench.face_sets import YAW_BINS, score_face_sets
 from edgekp.bench.predictor import load_predictor
+from edgekp.lineage.shipped import SHIPPED_SIZES, shipped_model_path
 from edgekp.measure.host import host_info
 from edgekp.models import count_flops, count_parameters
-from edgekp.shipped import SHIPPED_SIZES, shipped_model_path
 
 
 def card_row(size: str, data_root: Path, threads: int) -> dict[str, Any]:

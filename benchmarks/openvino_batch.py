@@ -36,11 +36,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     from edgekp.bench.int8_speedup import Artifact, synthetic_calibration, time_round_robin
-    from edgekp.checkpoints import load_run_model
     from edgekp.export.base import ExportSpec
     from edgekp.export.openvino import OpenVINOTarget
+    from edgekp.lineage.checkpoints import load_run_model
+    from edgekp.lineage.model_source import resolve_source
     from edgekp.measure.host import host_info
-    from edgekp.sources import resolve_source
 
     args = parse_args(argv)
     loaded = load_run_model(resolve_source(args.from_run).run_dir)

@@ -19,15 +19,15 @@ import numpy as np
 import torch
 
 from edgekp.bench.holdout import holdout_of_run
-from edgekp.checkpoints import load_model_file
 from edgekp.data.crops import preload_crops
 from edgekp.data.images import load_image
 from edgekp.data.readers import read_dataset
 from edgekp.data.schemes import get_scheme
+from edgekp.lineage.checkpoints import load_model_file
+from edgekp.lineage.shipped import shipped_model_path
 from edgekp.measure.host import host_info
 from edgekp.metrics import nme
 from edgekp.models.hvit import KeypointHVit
-from edgekp.shipped import shipped_model_path
 from edgekp.train.presence import pooled_features, probabilities, rates
 from edgekp.train.presence_data import presence_crops
 

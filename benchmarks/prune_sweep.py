@@ -33,13 +33,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-w
 import numpy as np
 import torch
 
-from edgekp.artifacts import RunDir
 from edgekp.compress.heads import head_counts, prune
 from edgekp.compress.lifecycle import finetune_recipe, parent_train_recipe
 from edgekp.config.prune import PruneRecipe
+from edgekp.lineage.checkpoints import load_run_model
+from edgekp.lineage.run_dir import RunDir
 from edgekp.measure.timing import round_robin
 from edgekp.models import count_flops, count_parameters
-from edgekp.models.io import load_model_from_run
 from edgekp.train.data import build_training_data
 from edgekp.train.evaluate import predict_arrays, score
 
@@ -186,7 +186,7 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
     overrides = prune_overrides(args, parent)
     base = PruneRecipe.model_validate({**overrides, "ratio": 0.0})
     data = build_training_data(finetune_recipe(parent_train_recipe(parent), base))  # read once, shared by all
-    model, _ = load_model_from_run(parent_dir)
+    model = load_run_model(parent_dir).model
     notes: dict[str, str] = {}
     rows = [
         {
@@ -214,7 +214,7 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str,
         label = f"{importance} {100 * ratio:.0f}%" if ratio > 0 else "0% + FT"
         print(f"[sweep] {label} -> {run_dir}{' (resuming)' if resume else ''}", flush=True)
         summary = prune(recipe, parent_dir, run_dir, resume=resume, data=data)
-        pruned, _ = load_model_from_run(run_dir)
+        pruned = load_run_model(run_dir).model
         result = json.loads((run_dir / "manifest.json").read_text()).get("result", {})
         row = {
             "variant": label,
@@ -325,7 +325,7 @@ def structure_sweep(args: argparse.Namespace) -> int:
     """Latency-cutting structures: each removal applied to the parent, exported to TFLite fp32 and int8
     (PTQ, synthetic calibration), timed round robin in one process against the unpruned control."""
     from edgekp.bench.int8_speedup import export_variant, synthetic_calibration, time_round_robin
-    from edgekp.checkpoints import load_run_model
+    from edgekp.lineage.checkpoints import load_run_model
     from edgekp.measure.host import host_info
     from edgekp.models.cost import count_flops, count_parameters
 

@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     from ai_edge_litert.interpreter import Interpreter
 
     from edgekp.bench.int8_speedup import synthetic_calibration
-    from edgekp.checkpoints import load_run_model
     from edgekp.export.tflite import convert_litert
+    from edgekp.lineage.checkpoints import load_run_model
     from edgekp.measure.host import host_info
     from edgekp.models.reparam import fold_input_normalization
 

@@ -141,7 +141,7 @@ def _main(argv: list[str]) -> int:
         return 2
     verbosity = -1 if args.quiet else args.verbose
     configure_logging(verbosity)
-    # The composition root: compressors register their checkpoint formats with edgekp.checkpoints
+    # The composition root: compressors register their checkpoint formats with edgekp.lineage.checkpoints
     # (cheap: the quantizers themselves load only with a QAT checkpoint), so every verb reads every run.
     import edgekp.compress  # noqa: F401
 

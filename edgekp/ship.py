@@ -21,13 +21,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import RunDir, atomic_write_json, sha256_file
 from edgekp.config.base import validate
 from edgekp.config.loader import dump_recipe, load_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import EdgeKPError
-from edgekp.shipped import DEFAULT_SIZE, SHIPPED_SIZES, shipped_name
-from edgekp.sources import shipped_lineage
+from edgekp.lineage.atomic import atomic_write_json
+from edgekp.lineage.hashes import sha256_file
+from edgekp.lineage.model_source import shipped_lineage
+from edgekp.lineage.run_dir import RunDir
+from edgekp.lineage.shipped import DEFAULT_SIZE, SHIPPED_SIZES, shipped_name
+from edgekp.measure.hashes import data_hash
 from edgekp.train.data import holdout_of_recipe
 from edgekp.train.run import same_learning
 from edgekp.train.summary import summarize_run
@@ -155,8 +158,9 @@ def main(argv: list[str] | None = None) -> None:
         "kind": "shipped-model",
         "name": name,
         "model_sha256": sha256_file(target / f"{name}.pt"),
-        # recipe, held-out list and dataset hashes: what edgekp.sources needs to serve it as a run directory
-        "lineage": shipped_lineage(trained_by, data, root, training_run=str(args.run)),
+        # recipe, held-out list and dataset hashes: what edgekp.lineage.model_source needs to serve it as a
+        # run directory
+        "lineage": shipped_lineage(trained_by, data, root, data_hash, training_run=str(args.run)),
         "trained_by": trained_by,
         "result": manifest.get("result"),
         "best_val": manifest.get("best_val"),

@@ -17,16 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekp.artifacts import atomic_write_json, sha256_file
 from edgekp.bench.holdout import holdout_of_run
-from edgekp.checkpoints import load_model_file
 from edgekp.data.crops import preload_crops
 from edgekp.data.images import load_image
 from edgekp.data.readers import read_dataset
 from edgekp.data.schemes import get_scheme
+from edgekp.lineage.atomic import atomic_write_json
+from edgekp.lineage.checkpoints import load_model_file
+from edgekp.lineage.hashes import sha256_file
+from edgekp.lineage.plain_format import save_model
+from edgekp.lineage.shipped import shipped_manifest_path, shipped_model_path
 from edgekp.metrics import nme
-from edgekp.models.io import save_model
-from edgekp.shipped import shipped_manifest_path, shipped_model_path
 from edgekp.train.presence import train_presence
 from edgekp.train.presence_data import presence_crops
 

@@ -36,9 +36,9 @@ def tiny_model_run(tmp_path_factory) -> Path:
     """A run directory holding an untrained kp_hvit_test model.pt (64 px, 68 points)."""
     import torch
 
-    from edgekp.artifacts import RunDir
+    from edgekp.lineage.plain_format import save_model
+    from edgekp.lineage.run_dir import RunDir
     from edgekp.models import create_model
-    from edgekp.models.io import save_model
 
     out = tmp_path_factory.mktemp("tiny_model_run")
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""The one checkpoint loader (edgekp.checkpoints), thread settings that restore, and the typed manifest."""
+"""The one checkpoint loader (edgekp.lineage.checkpoints), thread settings that restore, and the typed manifest."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ import pytest
 import torch
 from face_fixtures import scaled_tiny_model
 
-from edgekp.artifacts import RunDir, save_checkpoint
-from edgekp.checkpoints import PLAIN_FORMAT, known_formats, load_model_file, load_run_model, register_format
 from edgekp.errors import LineageError
-from edgekp.models.io import FORMAT, save_model
+from edgekp.lineage.checkpoints import (
+    PLAIN_FORMAT,
+    known_formats,
+    load_model_file,
+    load_run_model,
+    register_format,
+    save_checkpoint,
+)
+from edgekp.lineage.plain_format import FORMAT, save_model
+from edgekp.lineage.run_dir import RunDir
 
 
 def test_plain_format_name_matches_models_io() -> None:
@@ -38,7 +45,7 @@ def test_an_unknown_format_is_one_line_naming_the_known_ones(tmp_path: Path) -> 
 
 def test_compressors_register_their_format_and_a_clash_is_refused() -> None:
     import edgekp.compress  # noqa: F401  (registers edgekp-qat/1)
-    from edgekp.compress.formats import QAT_FORMAT
+    from edgekp.compress.checkpoint_formats import QAT_FORMAT
 
     assert QAT_FORMAT in known_formats()
     with pytest.raises(ValueError, match="registered twice"):
@@ -72,7 +79,7 @@ def test_torch_runner_leaves_the_callers_thread_count(tmp_path: Path) -> None:
 
 
 def test_manifest_gives_the_lineage_training_recipe(tmp_path: Path) -> None:
-    from edgekp.manifest import Manifest
+    from edgekp.lineage.manifest import Manifest
 
     train = RunDir.create(tmp_path / "train", "train", recipe={"model": {"name": "kp_hvit_test", "input_size": 64}})
     assert Manifest.of(train).require_train_recipe().model.input_size == 64

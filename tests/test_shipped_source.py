@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from face_fixtures import require_backend, run_cli
 
-from edgekp.artifacts import RunDir, sha256_file, sha256_json
 from edgekp.errors import ConfigError, LineageError
-from edgekp.shipped import (
+from edgekp.lineage.hashes import sha256_file, sha256_json
+from edgekp.lineage.model_source import OUT_ROOT, materialize_shipped, names_shipped, resolve_source
+from edgekp.lineage.run_dir import RunDir
+from edgekp.lineage.shipped import (
     PACKAGE_DIR,
     SHIPPED_NAME,
     SHIPPED_SIZES,
@@ -19,7 +21,6 @@ from edgekp.shipped import (
     shipped_model_path,
     shipped_size,
 )
-from edgekp.sources import OUT_ROOT, materialize_shipped, names_shipped, resolve_source
 
 
 def _package_state() -> dict[str, tuple[int, float]]:
@@ -86,7 +87,7 @@ def test_materialized_source_is_a_train_run_beside_the_user_not_in_the_package(t
 
 
 def test_each_size_materializes_as_its_own_run_and_differs_in_size(tmp_path: Path) -> None:
-    from edgekp.checkpoints import load_run_model
+    from edgekp.lineage.checkpoints import load_run_model
 
     params = {}
     for size in SHIPPED_SIZES:

@@ -2,7 +2,7 @@
 (as in training), predict, and score NME / FR / AUC overall, by pose and by |yaw| bin.
 
 ``score_crops`` is the one accuracy path: ``edgekp eval`` (``evaluate_dataset``) and ``edgekp bench``
-(``edgekp.bench.core.score``) both call it, and it computes every figure with
+(``edgekp.bench.bench_run.score``) both call it, and it computes every figure with
 ``edgekp.metrics.summarize``, so the two commands give identical numbers on the same faces.
 """
 

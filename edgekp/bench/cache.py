@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import atomic_write_json, sha256_json
+from edgekp.lineage.atomic import atomic_write_json
+from edgekp.lineage.hashes import sha256_json
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)

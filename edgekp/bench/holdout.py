@@ -10,7 +10,7 @@ from edgekp.errors import DataError, LineageError
 
 
 def _manifest_for(source: str | None) -> tuple[dict[str, Any], str]:
-    from edgekp.shipped import shipped_manifest_path, shipped_size
+    from edgekp.lineage.shipped import shipped_manifest_path, shipped_size
 
     size = shipped_size(source)
     if size is not None:

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.artifacts import sha256_file
 from edgekp.bench.schema import Accuracy, BenchRow, Latency
 from edgekp.errors import EdgeKPError
+from edgekp.lineage.hashes import sha256_file
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -172,8 +172,8 @@ def _to_68(mesh: np.ndarray, k: int) -> np.ndarray:
 
 
 def _mediapipe_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchRow:
+    from edgekp.bench.bench_run import score
     from edgekp.bench.cache import cache_key
-    from edgekp.bench.core import score
     from edgekp.measure.timing import time_call
 
     row = BenchRow(
@@ -224,8 +224,8 @@ def landmark_boxes(points: np.ndarray) -> np.ndarray:
 
 
 def _dlib_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchRow:
+    from edgekp.bench.bench_run import score
     from edgekp.bench.cache import cache_key
-    from edgekp.bench.core import score
 
     row = BenchRow(
         run="peers",

@@ -1,6 +1,7 @@
-"""One way to run any model source: a training run, a checkpoint (any format, via edgekp.checkpoints),
-or (via export targets and edgekp.export.runners) an exported artifact, read through its embedded
-edgekp-model/2 contract alone. Images in (N x 3 x S x S float32 in [0, 1]), normalized N x K x 2 out."""
+"""One way to run any model source: a training run, a checkpoint (any format, via
+edgekp.lineage.checkpoints), or (via export targets and edgekp.export.runners) an exported artifact,
+read through its embedded edgekp-model/2 contract alone. Images in (N x 3 x S x S float32 in [0, 1]),
+normalized N x K x 2 out."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.artifacts import MODEL_FILE
-from edgekp.checkpoints import load_model_file
 from edgekp.errors import LineageError
 from edgekp.export.runners import Runner, TorchRunner
+from edgekp.lineage.checkpoints import load_model_file
+from edgekp.lineage.run_dir import MODEL_FILE
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Predictor:
 def load_predictor(source: str | Path | None, threads: int | None = None) -> Predictor:
     """A run dir (its model.pt), a ``.pt`` checkpoint, an exported file, or a shipped model (None,
     ``shipped``, ``shipped:t|s|b``)."""
-    from edgekp.shipped import shipped_model_path, shipped_size
+    from edgekp.lineage.shipped import shipped_model_path, shipped_size
 
     size = shipped_size(source)
     if size is not None:
@@ -90,14 +91,9 @@ _SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".mlpackage": "coreml", ".xml
 
 def _sidecar_meta(path: Path) -> dict[str, Any]:
     """The sidecar's flat metadata, only to word a re-export hint (the file's contract is what runs)."""
-    import json
+    from edgekp.lineage.sidecar import read_sidecar_metadata
 
-    from edgekp.export.metadata import sidecar_path
-
-    try:
-        return dict(json.loads(sidecar_path(path).read_text(encoding="utf-8")).get("metadata") or {})
-    except (ValueError, OSError, AttributeError):
-        return {}
+    return read_sidecar_metadata(path)
 
 
 def export_hint(path: Path, target: str) -> str:

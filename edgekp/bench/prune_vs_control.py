@@ -90,7 +90,7 @@ def describe(run: Path) -> dict[str, Any]:
 def latencies(runs: list[Path], rounds: int, calib_n: int, out: Path) -> dict[str, dict[str, list[float]]]:
     """Per run, per precision: the per-round median TFLite ms (all artifacts timed in the same rounds)."""
     from edgekp.bench.int8_speedup import export_variant, synthetic_calibration, time_round_robin
-    from edgekp.checkpoints import load_run_model
+    from edgekp.lineage.checkpoints import load_run_model
 
     torch.set_num_threads(1)
     arts = []

@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekp.artifacts import MANIFEST, MODEL_FILE, RunDir, sha256_file
 from edgekp.errors import LineageError
-from edgekp.manifest import Manifest
+from edgekp.lineage.hashes import sha256_file
+from edgekp.lineage.manifest import MANIFEST, Manifest
+from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 
 MODEL_KINDS = ("train", "prune", "qat")
 SKIPPED_FILE = "skipped.json"

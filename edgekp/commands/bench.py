@@ -67,7 +67,7 @@ def _ms(row) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgekp.bench.core import BenchOptions, bench_run
+    from edgekp.bench.bench_run import BenchOptions, bench_run
     from edgekp.measure.timing import LatencySettings
 
     if getattr(args, "profile", False):

@@ -58,8 +58,9 @@ def add_source(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 
 def resolve_from(args: argparse.Namespace) -> str:
-    """The run directory to read: --from as given, or the shipped model copied to ./edgekp-out/ (see edgekp.sources)."""
-    from edgekp.sources import resolve_source
+    """The run directory to read: --from as given, or the shipped model copied to ./edgekp-out/
+    (see edgekp.lineage.model_source)."""
+    from edgekp.lineage.model_source import resolve_source
 
     source = resolve_source(args.from_run)
     args.from_run = str(source.run_dir)

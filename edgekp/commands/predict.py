@@ -119,7 +119,7 @@ def video_config(args: argparse.Namespace) -> Any:
 
 
 def _out_dir(args: argparse.Namespace) -> Path | None:
-    from edgekp.sources import OUT_ROOT
+    from edgekp.lineage.model_source import OUT_ROOT
 
     if args.out:
         return Path(args.out)

@@ -46,8 +46,9 @@ def floors_from(recipe_path: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgekp.lineage.model_source import resolve_source
+    from edgekp.lineage.shipped import SHIPPED, shipped_size
     from edgekp.report.build import build_report
-    from edgekp.sources import SHIPPED, resolve_source, shipped_size
 
     # A shipped model's bench lives in its run directory under ./edgekp-out, never in the package.
     args.runs = [str(resolve_source(r).run_dir) if shipped_size(r) else r for r in (args.runs or [SHIPPED])]

@@ -1,3 +1,4 @@
 """Compression: head pruning and quantization-aware training, on the trainer's fine-tuning loop."""
 
-from edgekp.compress import formats as _formats  # noqa: F401  (registers the QAT checkpoint format with edgekp.checkpoints)
+# Importing the package registers the QAT checkpoint format with the one loader (edgekp.lineage.checkpoints).
+from edgekp.compress import checkpoint_formats as _checkpoint_formats  # noqa: F401

@@ -17,15 +17,16 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from edgekp.artifacts import MODEL_FILE, RunDir, sha256_file
-from edgekp.checkpoints import load_run_model
 from edgekp.config.base import validate
 from edgekp.config.compress import CompressRecipeBase
 from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import LineageError
+from edgekp.lineage.checkpoints import load_run_model
+from edgekp.lineage.hashes import sha256_file
+from edgekp.lineage.manifest import Manifest
+from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger
-from edgekp.manifest import Manifest
 from edgekp.measure.threads import torch_threads
 from edgekp.train.data import TrainingData, build_training_data
 from edgekp.train.loop import LAST, FitResult, FitSettings, Trainer
@@ -52,7 +53,7 @@ class Compressor(ABC):
         return model
 
     def save_model(self, model: nn.Module, path: Path, meta: dict[str, Any]) -> None:
-        from edgekp.models.io import save_model
+        from edgekp.lineage.plain_format import save_model
 
         save_model(path, model, meta)
 

@@ -22,12 +22,19 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from torch import nn
 
-from edgekp.artifacts import MODEL_FILE, RunDir, load_checkpoint, save_checkpoint
-from edgekp.checkpoints import LoadedModel, Quantization, load_model_file, load_run_model
-from edgekp.compress.formats import QAT_FORMAT
+from edgekp.compress.checkpoint_formats import QAT_FORMAT
 from edgekp.compress.lifecycle import Compressor
 from edgekp.config.qat import QatRecipe
 from edgekp.errors import ConfigError, LineageError
+from edgekp.lineage.checkpoints import (
+    LoadedModel,
+    Quantization,
+    load_checkpoint,
+    load_model_file,
+    load_run_model,
+    save_checkpoint,
+)
+from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger
 from edgekp.train.data import TrainingData
 
@@ -132,7 +139,7 @@ def is_qat_checkpoint(path: Path) -> bool:
 
 
 def restore_qat_model(path: Path, state: dict[str, Any]) -> LoadedModel:
-    """The loader of the ``edgekp-qat/1`` format (registered in edgekp.compress.formats): the
+    """The loader of the ``edgekp-qat/1`` format (registered in edgekp.compress.checkpoint_formats): the
     fake-quantized model rebuilt by its quantizer, in eval."""
     from edgekp.models import HvitConfig, KeypointHVit
 
@@ -237,7 +244,7 @@ class QatCompressor(Compressor):
         return model
 
     def save_model(self, model: nn.Module, path: Path, meta: dict[str, Any]) -> None:
-        from edgekp.models.io import _unwrap
+        from edgekp.lineage.plain_format import _unwrap
 
         net = _unwrap(model) if hasattr(model, "module") else model
         keep_identity(net, self.base)  # type: ignore[arg-type]

@@ -45,7 +45,7 @@ class QatRoute:
     """How a model quantization-aware trained by ``quantizer`` becomes this target's int8 artifact:
     its fake-quant ranges become the artifact's scales (no post-training calibration)."""
 
-    quantizer: str  # the QAT quantizer (edgekp.checkpoints.Quantization.quantizer) this route converts
+    quantizer: str  # the QAT quantizer (edgekp.lineage.checkpoints.Quantization.quantizer) this route converts
     route: Route
 
 

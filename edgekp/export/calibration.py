@@ -131,7 +131,7 @@ def read_definition(path: str | Path) -> CalibrationDef:
 
 
 def write_definition(definition: CalibrationDef, path: str | Path) -> Path:
-    from edgekp.artifacts import atomic_write_bytes
+    from edgekp.lineage.atomic import atomic_write_bytes
 
     p = Path(path)
     text = yaml.safe_dump(definition.model_dump(mode="json", exclude_none=True), sort_keys=False, width=120)
@@ -157,7 +157,7 @@ def synthetic_records(n: int, size: int, seed: int) -> list[Any]:
 
 
 def record_sha(record: Any) -> str:
-    from edgekp.artifacts import sha256_file
+    from edgekp.lineage.hashes import sha256_file
 
     if record.array is not None:
         return _pixels_sha(record.array)

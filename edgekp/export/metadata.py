@@ -1,17 +1,16 @@
-"""Metadata written beside (``<artifact>.json``) and, where the format allows, inside every artifact.
+"""Metadata written inside every artifact where the format allows, and beside it in the sidecar.
 
 A phone app reading the artifact must know, without edgekp: the input size, layout and value range,
 whether normalization is inside the graph, how many points in which scheme, and the coordinate
-convention of the output. The sidecar also records where the model came from.
+convention of the output. The sidecar (``<artifact>.json``, edgekp.lineage.sidecar) carries the same
+metadata and also records where the model came from.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from edgekp import __version__
-from edgekp.artifacts import atomic_write_json
 
 PREFIX = "edgekp."
 COORDINATES = (
@@ -19,10 +18,6 @@ COORDINATES = (
     "(0, 0) is the top-left corner of the top-left pixel"
 )
 NORMALIZATION = "mean/std normalization (and, for uint8 input, the 1/255 scale) is inside the graph"
-
-
-def sidecar_path(artifact: Path) -> Path:
-    return artifact.with_name(artifact.name + ".json")
 
 
 def build_metadata(
@@ -83,10 +78,3 @@ def prefixed(meta: dict[str, str]) -> dict[str, str]:
 
 def unprefixed(meta: dict[str, str]) -> dict[str, str]:
     return {k[len(PREFIX) :]: v for k, v in meta.items() if k.startswith(PREFIX)}
-
-
-def write_sidecar(artifact: Path, meta: dict[str, str], extra: dict[str, Any]) -> Path:
-    """``<artifact>.json``: the embedded metadata plus what only the sidecar holds (size, timings, parity)."""
-    path = sidecar_path(artifact)
-    atomic_write_json(path, {"metadata": meta, **extra})
-    return path

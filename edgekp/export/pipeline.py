@@ -22,16 +22,19 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.artifacts import RunDir, atomic_write_json, sha256_file, sha256_json
-from edgekp.checkpoints import LoadedModel, load_run_model
 from edgekp.config.export import ExportRecipe
 from edgekp.errors import ConfigError, EdgeKPError, ExportValidationError, LineageError
 from edgekp.export.base import ExportSpec, Route, Target, get_target
 from edgekp.export.calibration import CalibrationSet, load_calibration
 from edgekp.export.contract import check_embedded_contract, export_contract
-from edgekp.export.metadata import build_metadata, sidecar_path, write_sidecar
+from edgekp.export.metadata import build_metadata
 from edgekp.export.parity import ParityReport, Tolerance, compare, compare_presence, raise_if_failed, summary
 from edgekp.export.runners import Runner, TorchRunner, pixels
+from edgekp.lineage.atomic import atomic_write_json
+from edgekp.lineage.checkpoints import LoadedModel, load_run_model
+from edgekp.lineage.hashes import sha256_file, sha256_json
+from edgekp.lineage.run_dir import RunDir
+from edgekp.lineage.sidecar import sidecar_path, write_sidecar
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)

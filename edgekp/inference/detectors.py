@@ -73,7 +73,7 @@ def blazeface_model(spec_name: str, choice: DetectorChoice) -> Path:
 
 def make_detector(choice: DetectorChoice) -> Any:
     """A detector with ``.name`` and ``.detect(image_rgb) -> list[FaceBox]``."""
-    from edgekp.inference.detector import HaarFaceDetector
+    from edgekp.inference.haar import HaarFaceDetector
 
     if choice.name not in DETECTORS:
         raise EdgeKPError(f"unknown detector {choice.name!r}; choose one of: {', '.join(DETECTORS)}")

@@ -13,7 +13,7 @@ import numpy as np
 
 from edgekp.bench.predictor import Predictor
 from edgekp.errors import DataError
-from edgekp.inference.detector import FaceBox
+from edgekp.inference.boxes import FaceBox
 
 
 @dataclass(frozen=True)

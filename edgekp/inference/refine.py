@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgekp.bench.predictor import Predictor
-from edgekp.inference.detector import FaceBox
+from edgekp.inference.boxes import FaceBox
 
 
 def landmarks_per_pass(predictor: Predictor, image: np.ndarray, box: FaceBox, refine: int) -> list[np.ndarray]:

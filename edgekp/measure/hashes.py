@@ -1,6 +1,6 @@
 """Data hashes: what a measurement was made on, so a result names its data and a cache misses when it changes.
 
-(Run lineage's own hashes, of model files and recipes, live with the run directory in ``edgekp.artifacts``.)
+(Run lineage's own hashes, of model files and recipes, live with the run directory in ``edgekp.lineage``.)
 """
 
 from __future__ import annotations

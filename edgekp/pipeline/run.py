@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import RunDir, atomic_write_json
 from edgekp.config.loader import dump_recipe, load_recipe
 from edgekp.config.pipeline import PipelineRecipe
 from edgekp.errors import EdgeKPError, MissingBackendError, NotBuiltError, UnsupportedOptionError
+from edgekp.lineage.atomic import atomic_write_json
+from edgekp.lineage.run_dir import RunDir
 from edgekp.logs import get_logger
 from edgekp.pipeline import stages
 from edgekp.pipeline.plan import CompressPlan, PipelinePlan, plan_pipeline
@@ -151,7 +152,7 @@ def stage_export(st: PipelineState, name: str, folder: Path) -> None:
 
 
 def stage_bench(st: PipelineState, name: str, folder: Path) -> None:
-    from edgekp.bench.core import BenchOptions, bench_run
+    from edgekp.bench.bench_run import BenchOptions, bench_run
     from edgekp.measure.timing import LatencySettings
 
     b = st.recipe.bench

@@ -13,7 +13,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import MANIFEST, atomic_write_json, sha256_json
+from edgekp.lineage.atomic import atomic_write_json
+from edgekp.lineage.hashes import sha256_json
+from edgekp.lineage.manifest import MANIFEST
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)

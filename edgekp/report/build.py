@@ -9,8 +9,9 @@ import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekp.artifacts import RunDir, atomic_write_bytes, atomic_write_json
 from edgekp.errors import ConfigError
+from edgekp.lineage.atomic import atomic_write_bytes, atomic_write_json
+from edgekp.lineage.run_dir import RunDir
 from edgekp.report.lineage import link_parents
 from edgekp.report.markdown import ReportDoc, render_markdown
 from edgekp.report.profile_tables import collect_profiles

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekp.artifacts import RunDir
 from edgekp.errors import LineageError
+from edgekp.lineage.run_dir import RunDir
 from edgekp.report.tables import ReportRow, RunReport, run_labels
 
 

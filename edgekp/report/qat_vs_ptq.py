@@ -8,7 +8,7 @@ reference report (edgekp.report.reference). The command behind benchmarks/qat_vs
 
 Face sets: the reference report's (300w_val = the 300W photos the parent's training held out,
 ytf_test, merlrav_test), read as the parent's recipe reads them (format, crop margin) by edgekp
-bench's own loader (edgekp.bench.core.load_faces: faces with a third of the points labelled, the
+bench's own loader (edgekp.bench.bench_run.load_faces: faces with a third of the points labelled, the
 scheme's default and every committed recipe's min_labelled_points) and scored with the one accuracy
 path (edgekp.bench.accuracy.score_crops -> edgekp.metrics.summarize): each set under the
 normalization its recipe entry names (MERL-RAV test: box = sqrt(w * h) of the labelled points' box,
@@ -103,10 +103,10 @@ class Faces:
 def load_face_set(
     spec: FaceSetSpec, parent: Any, data: Any, scheme: Any, size: int, max_faces: int | None, cache_dir: Path
 ) -> Faces:
-    """The faces of one set, read by edgekp bench's loader (edgekp.bench.core.load_faces): each dataset in
+    """The faces of one set, read by edgekp bench's loader (edgekp.bench.bench_run.load_faces): each dataset in
     the recipe's format, held-out faces as edgekp bench --holdout picks them, sorted by source and capped,
     cropped with the recipe's margin. ``parent``: the parent run (a RunDir)."""
-    from edgekp.bench.core import BenchOptions, load_faces
+    from edgekp.bench.bench_run import BenchOptions, load_faces
 
     meta = {"scheme": scheme.name, "num_points": scheme.num_points, "input_size": size, "crop_margin": data.crop.margin}
     opts = BenchOptions(holdout=spec.holdout, max_faces=max_faces, yaw_threshold=YAW_THRESHOLD)
@@ -147,7 +147,6 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from edgekp.artifacts import RunDir
     from edgekp.compress.lifecycle import compress, finetune_recipe, parent_train_recipe
     from edgekp.compress.qat import QatCompressor, calibration_images, load_qat_model
     from edgekp.config.export import ExportRecipe
@@ -155,9 +154,10 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.config.qat import QatRecipe
     from edgekp.export.base import ExportSpec, get_target
     from edgekp.export.pipeline import artifact_size, target_options
+    from edgekp.lineage.checkpoints import load_run_model
+    from edgekp.lineage.run_dir import RunDir
     from edgekp.measure.host import host_info
     from edgekp.measure.timing import LatencySettings, time_call
-    from edgekp.models.io import load_model_from_run
     from edgekp.train.data import build_training_data
 
     torch.set_num_threads(1)
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     work = Path(args.out or tempfile.mkdtemp(prefix="qat_vs_ptq_"))
     work.mkdir(parents=True, exist_ok=True)
     parent = RunDir.open(args.from_run)
-    model, _ = load_model_from_run(parent.path)
+    model = load_run_model(parent.path).model
     size = int(model.config.input_size)
     base_recipe = load_recipe("recipes/qat/openvino_int8.yaml", overrides(args), expect=QatRecipe)
     train_recipe = finetune_recipe(parent_train_recipe(parent), base_recipe)

@@ -85,7 +85,7 @@ class RunReport:
 
 def load_bench(run_dir: str | Path) -> BenchResult:
     """A run's bench result; one-line errors for a missing run, no bench, or a foreign/corrupt file."""
-    from edgekp.bench.core import BENCH_DIR, BENCH_FILE
+    from edgekp.bench.bench_run import BENCH_DIR, BENCH_FILE
     from edgekp.bench.runs import find_artifacts
 
     path = Path(run_dir)

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgekp.artifacts import load_checkpoint, save_checkpoint
 from edgekp.config.data import AugmentSpec, BalanceSpec
 from edgekp.config.train import LossSpec, OptimSpec
 from edgekp.errors import TrainingError
+from edgekp.lineage.checkpoints import load_checkpoint, save_checkpoint
 from edgekp.logs import get_logger, progress
 from edgekp.train.data import TrainingData, weighted_pool
 from edgekp.train.distributed import DistContext

@@ -8,10 +8,11 @@ from typing import Any
 
 import torch
 
-from edgekp.artifacts import MODEL_FILE, RunDir, sha256_file
 from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import ConfigError, LineageError
+from edgekp.lineage.hashes import sha256_file
+from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger
 from edgekp.measure.threads import torch_threads
 from edgekp.models.config import PRESENCE_FIELDS
@@ -127,7 +128,7 @@ def _field(recipe: dict[str, Any], path: tuple[str, ...]) -> Any:
 def warm_start(model: torch.nn.Module, source: str) -> dict[str, Any]:
     """Load the weights of ``source`` (a run directory or a model file) into ``model``; the
     architectures must match exactly. Returns what the run's manifest records of it."""
-    from edgekp.checkpoints import load_run_model
+    from edgekp.lineage.checkpoints import load_run_model
 
     loaded = load_run_model(source)
     # A face-presence head is trained afterwards on the frozen network (edgekp.train.presence), never by
@@ -157,8 +158,8 @@ def train(recipe: TrainRecipe, out: str | Path, resume: bool = False) -> dict[st
 
 
 def _train(recipe: TrainRecipe, out: Path, resume: bool, threads: int) -> dict[str, Any]:
+    from edgekp.lineage.plain_format import save_model
     from edgekp.models import create_model
-    from edgekp.models.io import save_model
 
     device = pick_device(recipe.device)
     dist = init_distributed(device)

@@ -25,16 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import (
-    MANIFEST,
-    MODEL_FILE,
-    atomic_write_bytes,
-    atomic_write_json,
-    load_checkpoint,
-    save_checkpoint,
-    sha256_file,
-)
 from edgekp.errors import LineageError
+from edgekp.lineage.atomic import atomic_write_bytes, atomic_write_json
+from edgekp.lineage.checkpoints import load_checkpoint, save_checkpoint
+from edgekp.lineage.hashes import sha256_file
+from edgekp.lineage.manifest import MANIFEST
+from edgekp.lineage.run_dir import MODEL_FILE
 
 LAST = "last.pt"  # edgekp.train.loop.LAST
 SNAPSHOT = "snapshot.json"
@@ -107,7 +103,7 @@ def halve_weights(model_file: Path, tolerance: float = FP16_TOLERANCE) -> str:
     ``tolerance``; returns the dtype the file holds afterwards. Loading casts them back to fp32."""
     import torch
 
-    from edgekp.checkpoints import load_model_file
+    from edgekp.lineage.checkpoints import load_model_file
 
     state = load_checkpoint(model_file)
     weights = state.get("state_dict")

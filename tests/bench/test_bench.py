@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekp.artifacts import RunDir
 from edgekp.bench.cache import BenchCache, cache_key
 from edgekp.bench.runs import find_artifacts
 from edgekp.cli import main
 from edgekp.errors import LineageError
+from edgekp.lineage.run_dir import RunDir
 
 
 def make_run(path: Path) -> Path:
@@ -21,7 +21,7 @@ def make_run(path: Path) -> Path:
     so its predictions depend on the face (an untrained one predicts nearly the same points for all)."""
     from face_fixtures import scaled_tiny_model
 
-    from edgekp.models.io import save_model
+    from edgekp.lineage.plain_format import save_model
 
     run = RunDir.create(path, "train", recipe={"model": {"name": "kp_hvit_test", "input_size": 64, "num_points": 68}})
     save_model(path / "model.pt", scaled_tiny_model(64, 0), {"scheme": "ibug68", "crop_margin": 0.25})
@@ -86,7 +86,7 @@ def test_run_without_artifacts_is_refused(tmp_path: Path) -> None:
 
 def test_unavailable_peer_is_a_skipped_row(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from edgekp.bench import peers
-    from edgekp.bench.core import BenchOptions
+    from edgekp.bench.bench_run import BenchOptions
 
     def refuse(*_: object) -> None:
         raise peers.PeerUnavailable("could not obtain it with pip (no network)")
@@ -204,7 +204,7 @@ def test_bench_refuses_a_model_without_its_crop_margin(tmp_path: Path, capsys: p
     from face_fixtures import scaled_tiny_model
 
     from edgekp.data.synthetic_store import ensure_synthetic_dataset
-    from edgekp.models.io import save_model
+    from edgekp.lineage.plain_format import save_model
 
     run = tmp_path / "train"
     made = RunDir.create(run, "train", recipe={"model": {"name": "kp_hvit_test", "input_size": 64, "num_points": 68}})

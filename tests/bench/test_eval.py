@@ -53,9 +53,9 @@ def _merlrav_sample(shared_data, folder, n: int = 24):
 
 
 def test_eval_and_bench_give_identical_numbers_on_the_same_faces(shared_data, tiny_model_run, tmp_path, capsys):
-    from edgekp.artifacts import RunDir
-    from edgekp.bench.core import BenchOptions, load_faces, score
+    from edgekp.bench.bench_run import BenchOptions, load_faces, score
     from edgekp.bench.predictor import load_predictor
+    from edgekp.lineage.run_dir import RunDir
 
     data = _merlrav_sample(shared_data, tmp_path / "merlrav")
     assert main(["eval", "--model", str(tiny_model_run), "--data", str(data), "--json"]) == 0

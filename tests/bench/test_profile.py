@@ -87,8 +87,8 @@ def test_cli_bench_profile_of_a_run(tmp_path: Path, capsys) -> None:
 
     from face_fixtures import run_cli
 
-    from edgekp.artifacts import RunDir
-    from edgekp.models.io import save_model
+    from edgekp.lineage.plain_format import save_model
+    from edgekp.lineage.run_dir import RunDir
 
     run = RunDir.create(
         tmp_path / "run", "train", recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": 68}}

@@ -13,10 +13,10 @@ from face_fixtures import (
     synthetic_face_arrays,
 )  # tests/ helper module, on sys.path via tests/conftest.py
 
-from edgekp.artifacts import RunDir
 from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.data.schemes import IBUG68
+from edgekp.lineage.run_dir import RunDir
 from edgekp.train.data import TrainingData
 
 SIZE = 64
@@ -58,7 +58,7 @@ def trained_tiny_model(seed: int = 0, attn_std: float = 0.3) -> torch.nn.Module:
 @pytest.fixture()
 def make_parent_run(tmp_path: Path) -> Callable[..., Path]:
     """Write a run directory of the given kind holding a tiny model.pt, as a train (or qat) run would."""
-    from edgekp.models.io import save_model
+    from edgekp.lineage.plain_format import save_model
 
     def make(kind: str = "train", recipe: TrainRecipe | None = None, name: str = "parent") -> Path:
         path = tmp_path / name

@@ -8,12 +8,12 @@ import pytest
 import torch
 from face_fixtures import require_backend
 
-from edgekp.artifacts import RunDir
 from edgekp.compress.heads import head_counts, remove_heads
 from edgekp.config.export import ExportRecipe
 from edgekp.config.loader import default_recipe
 from edgekp.export.pipeline import ExportRequest, export_one
-from edgekp.models.io import save_model
+from edgekp.lineage.plain_format import save_model
+from edgekp.lineage.run_dir import RunDir
 from tests.compress.conftest import SIZE, trained_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]

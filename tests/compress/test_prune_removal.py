@@ -11,8 +11,8 @@ import torch
 
 from edgekp.compress.heads import choose_heads, head_counts, plan_quota, remove_heads
 from edgekp.errors import ConfigError
+from edgekp.lineage.plain_format import load_model, save_model
 from edgekp.models import count_flops, count_parameters
-from edgekp.models.io import load_model, save_model
 from tests.compress.conftest import SIZE, trained_tiny_model
 
 

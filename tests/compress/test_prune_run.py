@@ -12,7 +12,7 @@ import yaml
 from edgekp.cli import main
 from edgekp.compress.heads import head_counts, prune
 from edgekp.config.prune import PruneRecipe
-from edgekp.models.io import load_model_from_run
+from edgekp.lineage.checkpoints import load_run_model
 from edgekp.train.data import TrainingData
 from tests.compress.conftest import tiny_train_recipe
 
@@ -37,7 +37,8 @@ def test_one_shot_prune_writes_a_smaller_model_scores_and_manifest(
     out = tmp_path / "pruned"
     summary = prune(_recipe(ratio=0.5), parent, out, data=prune_data)
     assert summary["heads_before"] == 12 and summary["heads_after"] == 6 and summary["removed_total"] == 6
-    model, meta = load_model_from_run(out)
+    loaded = load_run_model(out)
+    model, meta = loaded.model, loaded.meta
     assert sum(head_counts(model).values()) == 6 and min(head_counts(model).values()) >= 1
     assert meta["stage"] == "prune" and meta["input_size"] == 64
     manifest = json.loads((out / "manifest.json").read_text())
@@ -179,7 +180,7 @@ def test_a_fine_tune_that_only_hurts_keeps_the_model_before_it(
     out = tmp_path / "pruned"
     summary = prune(_recipe(ratio=0.5, finetune={**FAST_FINETUNE, "lr": 10.0}), parent, out, data=prune_data)
     assert summary["best_epoch"] == -1 and summary["best_val_nme"] == summary["val_nme_before_finetune"]
-    _, meta = load_model_from_run(out)
+    meta = load_run_model(out).meta
     assert meta["epoch"] == -1 and meta["val_nme"] == summary["val_nme_before_finetune"]
     # The run's summary (lever tables, prune_vs_control) reads the kept model's scores back from the manifest.
     from edgekp.train.summary import summarize_run
@@ -194,10 +195,10 @@ def test_structures_go_after_the_heads_and_the_run_reloads_from_config(
     from edgekp.compress.channels import mlp_widths
 
     parent = make_parent_run()
-    parent_model, _ = load_model_from_run(parent)
+    parent_model = load_run_model(parent).model
     out = tmp_path / "structures"
     prune(_recipe(ratio=0.0, structures={"blocks": {"ref2": 1}, "mlp_ratio": 0.5}), parent, out, data=prune_data)
-    model, _ = load_model_from_run(out)  # rebuilt from the run's config alone, no masks
+    model = load_run_model(out).model  # rebuilt from the run's config alone, no masks
     assert model.config.ref2.depth == parent_model.config.ref2.depth - 1
     before, after = mlp_widths(parent_model), mlp_widths(model)
     assert len(after) == len(before) - 1 and sum(after.values()) < sum(before.values())

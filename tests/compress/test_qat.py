@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from edgekp.artifacts import RunDir
 from edgekp.cli import main
 from edgekp.compress.lifecycle import compress
 from edgekp.compress.qat import QatCompressor, load_qat_model, resolve_ignored
@@ -20,6 +19,7 @@ from edgekp.config.loader import load_recipe
 from edgekp.config.qat import QatRecipe
 from edgekp.errors import ConfigError
 from edgekp.export.base import ExportSpec
+from edgekp.lineage.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO / "recipes" / "qat").glob("*.yaml"))
@@ -148,7 +148,7 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     from edgekp.compress.qat import calibration_images
     from edgekp.export.base import get_target
     from edgekp.export.runners import OrtRunner
-    from edgekp.models.io import load_model_from_run
+    from edgekp.lineage.checkpoints import load_run_model
 
     parent, out = make_parent_run("train"), tmp_path / "qat"
     # overflow_fix pinned: 'auto' would build 7-bit weights on an AVX2 host and 8-bit ones on a VNNI host,
@@ -168,7 +168,7 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
         ref = model(torch.from_numpy(x)).numpy()
     assert_int8_agrees(OrtRunner(artifact)(x), ref)
 
-    base, _ = load_model_from_run(parent)
+    base = load_run_model(parent).model
     calib = calibration_images(recipe, prune_data, SIZE, None)
     no_head = qat_nncf.prepare(base, calib, recipe, resolve_ignored(base, [*recipe.ignored_scopes, "head"]))
     assert any("head" in n for n in qat_nncf.quantizer_names(model))
@@ -207,8 +207,8 @@ def assert_int8_agrees(out: np.ndarray, ref: np.ndarray) -> None:
 
 def qat_artifact(model, run_dir: Path, target: str, out_dir: Path) -> Path:
     """The target's QAT route, picked by the quantizer the checkpoint declares (as edgekp export does)."""
-    from edgekp.checkpoints import load_run_model
     from edgekp.export.base import get_target
+    from edgekp.lineage.checkpoints import load_run_model
 
     t = get_target(target)
     route = t.qat_route(load_run_model(run_dir).quantization.quantizer, "int8")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from edgekp.artifacts import RunDir
-from edgekp.models.io import save_model
+from edgekp.lineage.plain_format import save_model
+from edgekp.lineage.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHETIC_64 = REPO / "calibration" / "synthetic_64.yaml"

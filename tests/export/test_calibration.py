@@ -34,7 +34,7 @@ def test_committed_300w_set_stores_relative_paths(shared_data) -> None:
     assert len(calib) == 128
     # Built with --exclude-holdout: no face the shipped model held out for validation calibrates an export.
     from edgekp.bench.holdout import holdout_of_run
-    from edgekp.shipped import shipped_model_path
+    from edgekp.lineage.shipped import shipped_model_path
 
     held = {(key, src) for key, sources in holdout_of_run(str(shipped_model_path())).items() for src in sources}
     chosen = {(str(Path(f.image).parent), f.source) for f in definition.faces}

@@ -151,7 +151,7 @@ def test_crop_margin_travels_with_the_artifact_and_is_never_guessed(
     import onnx
 
     from edgekp.bench.predictor import load_predictor
-    from edgekp.models.io import load_model, save_model
+    from edgekp.lineage.plain_format import load_model, save_model
 
     result = export_one(ExportRequest("onnx", "fp32"), from_run=tiny_run, recipe=fast_recipe, out=tmp_path / "o")
     artifact = Path(result["artifact"])

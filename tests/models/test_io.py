@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from edgekp.errors import LineageError
+from edgekp.lineage.checkpoints import load_run_model
+from edgekp.lineage.plain_format import FORMAT, load_model, save_model
 from edgekp.models import create_model
-from edgekp.models.io import FORMAT, load_model, load_model_from_run, save_model
 
 
 def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
@@ -17,7 +18,8 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     with torch.no_grad():
         model.head.fc2.bias.add_(0.1)  # not the init: make sure weights really travel
     save_model(tmp_path / "model.pt", model, {"val_nme": 0.05, "path": tmp_path})
-    loaded, meta = load_model_from_run(tmp_path)
+    run_model = load_run_model(tmp_path)
+    loaded, meta = run_model.model, run_model.meta
     assert meta == {"val_nme": 0.05, "path": str(tmp_path)}
     assert loaded.variant == "kp_hvit_test" and loaded.config == model.config
     x = torch.rand(2, 3, 64, 64)
@@ -59,4 +61,4 @@ def test_mismatched_weights_raise_one_line(tmp_path: Path) -> None:
 
 def test_missing_run_model(tmp_path: Path) -> None:
     with pytest.raises(LineageError, match="holds no model.pt"):
-        load_model_from_run(tmp_path)
+        load_run_model(tmp_path)

@@ -18,7 +18,7 @@ def test_default_model_has_no_presence_and_an_unchanged_config():
 
 
 def test_presence_head_round_trips_and_leaves_landmarks_alone(tmp_path):
-    from edgekp.models.io import load_model, save_model
+    from edgekp.lineage.plain_format import load_model, save_model
     from edgekp.train.presence import with_presence_head
 
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edgekp.artifacts import RunDir
+from edgekp.lineage.run_dir import RunDir
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden"

@@ -92,7 +92,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_run_without_artifacts_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from edgekp.artifacts import RunDir
+    from edgekp.lineage.run_dir import RunDir
 
     RunDir.create(tmp_path / "empty", "train").finish("ok")
     assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "r")]) == 2

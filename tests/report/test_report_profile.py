@@ -22,8 +22,8 @@ TITLE = "## Where the time goes (per-operator profile, 1 thread)"
 def profiled_run(tmp_path_factory) -> Path:
     """A run with a real model, OpenVINO fp32 and int8 exports, and bench/profile.json from the CLI.
     Its bench.json is the report fixture's (the accuracy bench is not what this tests)."""
-    from edgekp.artifacts import RunDir
-    from edgekp.models.io import save_model
+    from edgekp.lineage.plain_format import save_model
+    from edgekp.lineage.run_dir import RunDir
 
     path = tmp_path_factory.mktemp("profiled") / "train"
     run = RunDir.create(path, "train", recipe={"model": {"name": "kp_hvit_test", "input_size": SIZE, "num_points": 68}})

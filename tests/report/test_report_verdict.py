@@ -6,9 +6,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from edgekp.artifacts import RunDir
 from edgekp.bench.schema import BenchResult
 from edgekp.cli import main
+from edgekp.lineage.run_dir import RunDir
 from edgekp.report.lineage import link_parents
 from edgekp.report.plots import _measured, accuracy_latency_figure, ced_rows
 from edgekp.report.tables import build_rows

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from edgekp.artifacts import load_checkpoint
 from edgekp.errors import TrainingError
+from edgekp.lineage.checkpoints import load_checkpoint
 from edgekp.models import create_model
 from edgekp.train import loop as loop_module
 from edgekp.train.loop import Trainer

@@ -9,10 +9,9 @@ import shutil
 import pytest
 import torch
 
-from edgekp.artifacts import load_checkpoint
-from edgekp.checkpoints import load_model_file
 from edgekp.cli import main as edgekp
 from edgekp.errors import LineageError
+from edgekp.lineage.checkpoints import load_checkpoint, load_model_file
 from edgekp.train.snapshot import FP16_TOLERANCE, snapshot_run, verify_snapshot
 from tests.train.test_train_cli import _recipe
 

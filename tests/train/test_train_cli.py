@@ -75,7 +75,7 @@ def test_warm_start_begins_from_the_given_run(tmp_path, capsys):
     another architecture is a one-line config error."""
     import torch
 
-    from edgekp.checkpoints import load_run_model
+    from edgekp.lineage.checkpoints import load_run_model
     from edgekp.models import create_model
     from edgekp.train.run import warm_start
 
@@ -122,8 +122,8 @@ def test_warm_start_from_a_model_with_a_presence_head_takes_its_landmark_network
     loads every landmark weight exactly and leaves the head out."""
     import torch
 
+    from edgekp.lineage.plain_format import save_model
     from edgekp.models import create_model
-    from edgekp.models.io import save_model
     from edgekp.train.presence import with_presence_head
     from edgekp.train.run import warm_start
 

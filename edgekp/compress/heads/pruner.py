@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from edgekp.artifacts import MODEL_FILE, RunDir, atomic_write_json, sha256_json
 from edgekp.compress.channels import check_block_removal, mlp_widths, remove_blocks, remove_mlp_channels
 from edgekp.compress.heads.importance import ScoringContext, score_heads
 from edgekp.compress.heads.plot import plot_head_scores
@@ -27,6 +26,9 @@ from edgekp.config.loader import dump_recipe
 from edgekp.config.prune import PruneRecipe, StructureSpec
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import LineageError
+from edgekp.lineage.atomic import atomic_write_json
+from edgekp.lineage.hashes import sha256_json
+from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger
 from edgekp.models.cost import count_flops, count_parameters, torch_latency
 from edgekp.models.hvit import KeypointHVit
@@ -90,7 +92,7 @@ class HeadPruner(Compressor):
 
     # -- lineage ------------------------------------------------------------------------------
     def check_parent(self, parent: RunDir) -> None:
-        from edgekp.models.io import load_model
+        from edgekp.lineage.plain_format import load_model
 
         if parent.kind == "qat":
             raise LineageError(
@@ -212,7 +214,7 @@ class HeadPruner(Compressor):
         return sha256_json(dump_recipe(self.recipe))
 
     def _load_cached(self, out: Path, model: KeypointHVit) -> nn.Module | None:
-        from edgekp.models.io import load_model
+        from edgekp.lineage.plain_format import load_model
 
         path = out / PRUNED_FILE
         if not path.is_file():

@@ -1,4 +1,4 @@
-"""Model checkpoints: weights plus the config that rebuilds the network, nothing executable.
+"""The plain model checkpoint format, ``edgekp-model/1``: weights plus the config that rebuilds the network.
 
 Format (a dict of plain containers and tensors, loadable with ``torch.load(weights_only=True)``)::
 
@@ -7,7 +7,8 @@ Format (a dict of plain containers and tensors, loadable with ``torch.load(weigh
 
 The network is rebuilt from ``config`` alone, so a model whose heads were pruned (fewer heads in
 some module) loads without knowing which heads went. Train, prune and QAT runs write their best
-model to ``<run>/model.pt``.
+model to ``<run>/model.pt``. A reader that takes any format (plain, QAT) goes through
+edgekp.lineage.checkpoints (load_run_model, load_model_file), which dispatches here for this one.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 
 from torch import nn
 
-from edgekp.artifacts import MODEL_FILE, load_checkpoint, save_checkpoint
 from edgekp.errors import ConfigError, LineageError
+from edgekp.lineage.checkpoints import load_checkpoint, save_checkpoint
 from edgekp.models.config import HvitConfig
 from edgekp.models.hvit import KeypointHVit
 
@@ -81,16 +82,3 @@ def load_model(path: str | Path) -> tuple[KeypointHVit, dict[str, Any]]:
         raise LineageError(f"{str(path)!r}: weights do not match the model its config describes ({detail})") from None
     meta = state.get("meta")
     return model.eval(), dict(meta) if isinstance(meta, dict) else {}
-
-
-def load_model_from_run(run_dir: str | Path) -> tuple[KeypointHVit, dict[str, Any]]:
-    """The best model of a train, prune or QAT run: ``<run_dir>/model.pt``."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise LineageError(f"run directory not found: {str(run_dir)!r}")
-    path = run_dir / MODEL_FILE
-    if not path.is_file():
-        raise LineageError(
-            f"{str(run_dir)!r} holds no {MODEL_FILE} (train, prune and qat runs write their best model there)"
-        )
-    return load_model(path)

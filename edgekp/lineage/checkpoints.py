@@ -1,9 +1,12 @@
 """The one checkpoint loader: reads ``model.pt``, dispatches on the format the checkpoint declares.
 
+A checkpoint is a mapping of tensors and plain containers (:func:`save_checkpoint` writes it
+atomically, :func:`load_checkpoint` reads it with ``weights_only``: nothing executable).
+
 Every consumer (export, bench, eval, predict, compression parents) loads a model through
 :func:`load_model_file` or :func:`load_run_model`; none of them knows which formats exist. The plain
-model format (``edgekp-model/1``, train and prune runs) is registered here; compressors register
-their own formats (``edgekp.compress`` registers ``edgekp-qat/1`` when it is imported, and the CLI
+model format (``edgekp-model/1``, train and prune runs; edgekp.lineage.plain_format) is registered here;
+compressors register their own formats (``edgekp.compress`` registers ``edgekp-qat/1`` when it is imported, and the CLI
 imports it at start-up), so this layer never imports the layers above it.
 
 A loader returns a :class:`LoadedModel`: the model in eval mode, its meta, and for a quantized
@@ -17,10 +20,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import MODEL_FILE, load_checkpoint
 from edgekp.errors import LineageError
+from edgekp.lineage.atomic import atomic_write_bytes
+from edgekp.lineage.run_dir import MODEL_FILE
 
-PLAIN_FORMAT = "edgekp-model/1"  # edgekp.models.io.FORMAT, named here so loading it needs no torch import
+PLAIN_FORMAT = "edgekp-model/1"  # edgekp.lineage.plain_format.FORMAT, named here so loading it needs no torch import
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Atomically save a checkpoint made only of tensors and plain containers (weights_only-loadable)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise LineageError(f"checkpoint not found: {str(path)!r}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LineageError(f"checkpoint {str(path)!r} is corrupt or not an edgekp checkpoint ({first[:160]})") from None
+    if not isinstance(state, dict):
+        raise LineageError(f"checkpoint {str(path)!r} is not an edgekp checkpoint (expected a mapping)")
+    return state
 
 
 @dataclass(frozen=True)
@@ -92,7 +126,7 @@ def load_run_model(source: str | Path) -> LoadedModel:
 
 
 def _load_plain(path: Path, state: dict[str, Any]) -> LoadedModel:
-    from edgekp.models.io import load_model
+    from edgekp.lineage.plain_format import load_model
 
     model, meta = load_model(path)
     return LoadedModel(model, meta, PLAIN_FORMAT, path)

@@ -1,4 +1,4 @@
-"""The models that ship inside the package, each with the manifest of the run that trained it.
+"""The models that ship inside the package (``edgekp/shipped/``), each with the manifest of the run that trained it.
 
 Three sizes, one point each on the accuracy/latency curve (docs/models.md):
 
@@ -10,7 +10,7 @@ Every verb names them ``shipped:t``, ``shipped:s`` and ``shipped:b``; ``shipped`
 ``--model`` at all) means ``s``. The package holds ``<name>.pt`` and ``<name>.manifest.json`` per size
 (the lineage: the training recipe and its hash, data counts per dataset with their hashes, the
 held-out faces and their hash, the model's sha256). Nothing ever writes here at run time: verbs that
-need a run directory of a shipped model get a copy under the current directory (``edgekp.sources``).
+need a run directory of a shipped model get a copy under the current directory (edgekp.lineage.model_source).
 ``calibration/`` holds the synthetic calibration definition, so int8 needs no data and no download.
 """
 
@@ -30,7 +30,7 @@ SHIPPED_SIZES: dict[str, str] = {
 }
 DEFAULT_SIZE = "s"
 SHIPPED_NAME = SHIPPED_SIZES[DEFAULT_SIZE]
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "shipped"  # package data: the weights and their manifests
 
 
 def shipped_size(value: str | Path | None) -> str | None:

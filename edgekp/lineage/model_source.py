@@ -1,34 +1,41 @@
-"""Where a verb's model comes from: ``--from RUN_DIR``, or a shipped model (the default ``s``, or ``--from
-shipped:t|s|b``).
+"""Where a verb's model comes from: ``--from RUN_DIR``, or a shipped model (the default ``s``, or
+``--from shipped:t|s|b``).
 
 Every stage reads a run directory (``manifest.json`` + ``model.pt``). The shipped model lives in
 the installed package, which must never be written to, yet export, bench, prune and QAT write
 their outputs beside or under their source. So the shipped model is materialized once as a run
 directory under the current directory, ``./edgekp-out/kp_hvit_s_merlrav`` (a copy of the model and a
-``train`` manifest built from the shipped lineage; ``./edgekp-out/<name>`` for the other sizes), and every verb's
-usual output rule
-applies to that copy: ``./edgekp-out/kp_hvit_s_merlrav/exports/tflite-int8``, ``.../bench``,
-``.../qat-tflite``, ``./edgekp-out/kp_hvit_s_merlrav-heads_50``.
+``train`` manifest built from the shipped lineage; ``./edgekp-out/<name>`` for the other sizes), and
+every verb's usual output rule applies to that copy:
+``./edgekp-out/kp_hvit_s_merlrav/exports/tflite-int8``, ``.../bench``, ``.../qat-tflite``,
+``./edgekp-out/kp_hvit_s_merlrav-heads_50``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekp.artifacts import (
-    MANIFEST,
-    MODEL_FILE,
-    atomic_write_bytes,
-    atomic_write_json,
-    sha256_file,
-    sha256_json,
-)
 from edgekp.errors import LineageError
+from edgekp.lineage.atomic import atomic_write_bytes, atomic_write_json
+from edgekp.lineage.hashes import sha256_file, sha256_json
+from edgekp.lineage.manifest import MANIFEST, ManifestHeader
+from edgekp.lineage.run_dir import MODEL_FILE
+from edgekp.lineage.shipped import (
+    DEFAULT_SIZE,
+    PACKAGE_DIR,
+    SHIPPED_SIZES,
+    shipped_manifest,
+    shipped_manifest_path,
+    shipped_model_path,
+    shipped_name,
+    shipped_size,
+)
 from edgekp.logs import get_logger
-from edgekp.shipped import SHIPPED, shipped_size  # noqa: F401 - SHIPPED is re-exported: the --from value naming a shipped model
 
 log = get_logger(__name__)
 
@@ -74,8 +81,6 @@ def names_shipped(value: str | None) -> str | None:
     size = shipped_size(value)
     if size is not None:
         return size
-    from edgekp.shipped import DEFAULT_SIZE, PACKAGE_DIR, SHIPPED_SIZES
-
     path = Path(str(value)).expanduser()
     if not (path.exists() and _inside(path, PACKAGE_DIR)):
         return None
@@ -99,17 +104,20 @@ def workspace_manifest(shipped: dict[str, Any], model_sha: str, package_manifest
     """A ``train`` run manifest for the shipped model, from its lineage (what stages read as a parent)."""
     trained_by = shipped["trained_by"]
     recipe = trained_by["recipe"]
+    header = ManifestHeader(
+        kind="train",
+        edgekp_version=trained_by.get("edgekp_version"),
+        git_commit=trained_by.get("git_commit"),
+        recipe=recipe,
+        recipe_hash=sha256_json(recipe),
+        parent=None,
+        host=trained_by.get("host"),
+        started=trained_by.get("started"),
+        finished=trained_by.get("finished"),
+        status="ok",
+    )
     return {
-        "kind": "train",
-        "edgekp_version": trained_by.get("edgekp_version"),
-        "git_commit": trained_by.get("git_commit"),
-        "recipe": recipe,
-        "recipe_hash": sha256_json(recipe),
-        "parent": None,
-        "host": trained_by.get("host"),
-        "started": trained_by.get("started"),
-        "finished": trained_by.get("finished"),
-        "status": "ok",
+        **header.to_dict(),
         "artifacts": {MODEL_FILE: model_sha},
         "result": shipped.get("result"),
         "best_val": shipped.get("best_val"),
@@ -127,18 +135,14 @@ def workspace_manifest(shipped: dict[str, Any], model_sha: str, package_manifest
 
 
 def materialize_shipped(out_root: str | Path | None = None, size: str = "s") -> Path:
-    """``<out_root>/<shipped name>``: a shipped model as a run directory (created or refreshed; never in the
-    package)."""
-    import json
-
-    from edgekp.shipped import shipped_manifest, shipped_manifest_path, shipped_model_path, shipped_name
-
+    """``<out_root>/<shipped name>``: a shipped model as a run directory (created or refreshed; never in
+    the package)."""
     root = default_out_root(out_root)
     run_dir = root / shipped_name(size)
     if _inside(run_dir, _package_root()):
         raise LineageError(
-            f"the output folder {str(root)!r} is inside the installed edgekp package; run from another directory or "
-            "pass --out"
+            f"the output folder {str(root)!r} is inside the installed edgekp package; "
+            "run from another directory or pass --out"
         )
     package_model = shipped_model_path(size)
     shipped = shipped_manifest(size)
@@ -170,14 +174,17 @@ def materialize_shipped(out_root: str | Path | None = None, size: str = "s") -> 
 
 
 def shipped_lineage(
-    trained_by: dict[str, Any], data: dict[str, Any], data_root: Path | None, training_run: str | None = None
+    trained_by: dict[str, Any],
+    data: dict[str, Any],
+    data_root: Path | None,
+    data_hash: Callable[[Path], str],
+    training_run: str | None = None,
 ) -> dict[str, Any]:
     """The hashes that pin what a shipped model came from: recipe, held-out list, each training dataset.
 
-    Dataset hashes are the bench's dataset hash (file names and sizes, annotation contents); a dataset
-    not found under ``data_root`` gets ``None`` rather than a guess. Used by scripts/ship_model.py."""
-    from edgekp.measure.hashes import data_hash
-
+    ``data_hash`` hashes one dataset folder; the caller passes the bench's (file names and sizes,
+    annotation contents), which lives in a layer above this one. A dataset not found under
+    ``data_root`` gets ``None`` rather than a guess. Used by scripts/ship_model.py."""
     recipe = trained_by["recipe"]
     datasets: dict[str, Any] = {}
     for entry in (recipe.get("data") or {}).get("train", []):

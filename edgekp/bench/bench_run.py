@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from edgekp.artifacts import MODEL_FILE, RunDir, atomic_write_json
 from edgekp.bench.cache import BenchCache, cache_key
 from edgekp.bench.runs import ArtifactRef, find_artifacts
 from edgekp.bench.schema import Accuracy, BenchResult, BenchRow, Latency
 from edgekp.errors import DataError, EdgeKPError, LineageError
+from edgekp.lineage.atomic import atomic_write_json
+from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger
 from edgekp.measure.hashes import data_hash
 from edgekp.measure.timing import LatencySettings, time_call
@@ -67,7 +68,7 @@ class FaceSet:
 
 def resolve_data(run: RunDir, data: str | tuple[str, ...] | None) -> list[tuple[Path, str]]:
     """--data (one or several), else the first validation set of the run's training recipe (rendered if synthetic)."""
-    from edgekp.manifest import Manifest
+    from edgekp.lineage.manifest import Manifest
 
     if data is not None:
         paths = [data] if isinstance(data, str) else list(data)

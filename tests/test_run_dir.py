@@ -7,8 +7,10 @@ import json
 import pytest
 import torch
 
-from edgekp.artifacts import RunDir, atomic_write_bytes, load_checkpoint, save_checkpoint
 from edgekp.errors import LineageError
+from edgekp.lineage.atomic import atomic_write_bytes
+from edgekp.lineage.checkpoints import load_checkpoint, save_checkpoint
+from edgekp.lineage.run_dir import RunDir
 
 
 def test_manifest_records_lineage_and_host(tmp_path):

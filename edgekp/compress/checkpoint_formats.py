@@ -1,4 +1,4 @@
-"""The checkpoint formats compressors write, registered with the one loader (edgekp.checkpoints).
+"""The checkpoint formats compressors write, registered with the one loader (edgekp.lineage.checkpoints).
 
 Kept apart from the quantizers so that registering costs nothing: the CLI imports edgekp.compress at
 start-up, and the QAT machinery (torch, NNCF, ...) is imported only when a QAT checkpoint is loaded.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgekp.checkpoints import LoadedModel, register_format
+from edgekp.lineage.checkpoints import LoadedModel, register_format
 
 QAT_FORMAT = "edgekp-qat/1"
 

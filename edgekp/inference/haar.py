@@ -15,7 +15,7 @@ import numpy as np
 from edgekp.errors import MissingBackendError
 from edgekp.inference.boxes import FaceBox
 
-__all__ = ["FaceBox", "HaarFaceDetector"]
+__all__ = ["HaarFaceDetector"]
 
 
 class HaarFaceDetector:

@@ -124,7 +124,7 @@ def test_export_without_from_writes_under_the_current_directory(tmp_path, monkey
 
 def test_default_int8_calibration_needs_no_data_and_says_real_faces_are_better(tmp_path, monkeypatch) -> None:
     from edgekp.config.export import ExportRecipe
-    from edgekp.export.calibration import (
+    from edgekp.data.calibration import (
         PACKAGED,
         load_calibration,
         resolve_definition,

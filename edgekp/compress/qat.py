@@ -89,7 +89,7 @@ def calibration_images(recipe: QatRecipe, data: TrainingData, size: int, data_ro
         index = np.sort(rng.permutation(len(data.train))[: spec.faces])
         images = data.train.images[index]
     else:
-        from edgekp.export.calibration import load_calibration
+        from edgekp.data.calibration import load_calibration
 
         check_calibration_scheme(spec.source, data.scheme.name)
         images = load_calibration(spec.source, data_root, size).images[: spec.faces]
@@ -97,7 +97,7 @@ def calibration_images(recipe: QatRecipe, data: TrainingData, size: int, data_ro
 
 
 def check_calibration_scheme(source: str, scheme: str) -> None:
-    from edgekp.export.calibration import read_definition
+    from edgekp.data.calibration import read_definition
 
     definition = read_definition(source)
     if definition.scheme != scheme:

@@ -93,7 +93,7 @@ def test_cli_ignored_scope_matching_nothing(make_parent_run, tmp_path, capsys) -
 def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) -> None:
     import yaml
 
-    definition = yaml.safe_load((REPO / "calibration/synthetic_64.yaml").read_text())
+    definition = yaml.safe_load((REPO / "edgekp/shipped/calibration/synthetic_64.yaml").read_text())
     definition["scheme"] = "wflw98"
     calib = tmp_path / "wflw_calib.yaml"
     calib.write_text(yaml.safe_dump(definition))
@@ -147,7 +147,7 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     from edgekp.compress import qat_nncf
     from edgekp.compress.qat import calibration_images
     from edgekp.export.base import get_target
-    from edgekp.export.runners import OrtRunner
+    from edgekp.export.onnx_runtime import OrtRunner
     from edgekp.models.io import load_model_from_run
 
     parent, out = make_parent_run("train"), tmp_path / "qat"

@@ -11,7 +11,7 @@ from edgekp.artifacts import RunDir
 from edgekp.models.io import save_model
 
 REPO = Path(__file__).resolve().parents[2]
-SYNTHETIC_64 = REPO / "calibration" / "synthetic_64.yaml"
+SYNTHETIC_64 = REPO / "edgekp" / "shipped" / "calibration" / "synthetic_64.yaml"  # the one committed copy
 from face_fixtures import scaled_tiny_model  # tests/ helper module
 
 SIZE = 64

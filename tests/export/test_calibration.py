@@ -9,7 +9,7 @@ import yaml
 
 from edgekp.cli import main
 from edgekp.errors import DataError
-from edgekp.export.calibration import (
+from edgekp.data.calibration import (
     SyntheticSource,
     build_definition,
     load_calibration,

@@ -116,7 +116,8 @@ def _pct(value: float | None) -> str:
 
 
 def binned_sets(rows: Sequence[tuple[PlannedRun, RunSummary]]) -> tuple[list[str], list[str]]:
-    """(every validation set in first-seen order, the sets shown by |yaw| bin: box-normalized ones, else the selected)."""
+    """(every validation set in first-seen order, the sets shown by |yaw| bin: box-normalized ones, else the
+    selected)."""
     names = list(dict.fromkeys(n for _, s in rows for n in s.sets))
     boxed = list(dict.fromkeys(n for _, s in rows for n, v in s.sets.items() if v.norm == "box"))
     chosen = boxed or list(dict.fromkeys(s.select for _, s in rows if s.select in names))

@@ -82,7 +82,8 @@ def paired_rows(on_run: Path, off_run: Path, recipe: Any, name: str) -> list[dic
 
 
 def _sign(row: dict[str, Any]) -> str:
-    """'-' lower with balancing, '+' higher, '=' not told apart (the 95 % interval holds 0, or under 1 % without one)."""
+    """'-' lower with balancing, '+' higher, '=' not told apart (the 95 % interval holds 0, or under 1 % without
+    one)."""
     if row.get("ci95") is not None:
         return "-" if row["diff"] + row["ci95"] < 0 else "+" if row["diff"] - row["ci95"] > 0 else "="
     return "=" if abs(row["relative"]) < TOLERANCE else "-" if row["relative"] < 0 else "+"

@@ -112,7 +112,10 @@ def run_set(
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    head = "| face set | detector | faces | found | recall | NME, detector box | NME, ground-truth box | ratio | ms/photo |"
+    head = (
+        "| face set | detector | faces | found | recall | NME, detector box | NME, ground-truth box | ratio "
+        "| ms/photo |"
+    )
     lines = [head, "|" + "---|" * 9]
     for r in results:
         nme = (

@@ -1,6 +1,7 @@
 """One row per target x precision x route: status, size, conversion time, parity, 1-thread latency.
 
-    python benchmarks/export_matrix.py --from runs/RUN [--calib calibration/300w_train_128.yaml --data-root ../shared/data]
+    python benchmarks/export_matrix.py --from runs/RUN [\\
+        [--calib calibration/300w_train_128.yaml --data-root ../shared/data]
     python benchmarks/export_matrix.py            # a freshly initialized kp_hvit_s (says so)
 
 Latency: batch 1, one thread, median and p90 of --runs calls after --warmup calls, time.perf_counter.
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
     host = host_info(threads=1)
     print(
-        f"host: {host['cpu']} | ISA: {' '.join(host['isa']) or '-'} | VNNI: {host['has_vnni']} | cores: {host['cores']} | threads: 1"
+        f"host: {host['cpu']} | ISA: {' '.join(host['isa']) or '-'} | VNNI: {host['has_vnni']} | cores: "
+        f"{host['cores']} | threads: 1"
     )
     work = Path(args.out or tempfile.mkdtemp(prefix="edgekp-matrix-"))
     if args.from_run:
@@ -179,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_table(rows))
     if any(r["target"] == "coreml" for r in rows) and sys.platform != "darwin":
         print(
-            "\nCoreML accuracy and latency need a macOS host: rows above are structural checks and torch-fp16 estimates."
+            "\nCoreML accuracy and latency need a macOS host: rows above are structural checks and torch-fp16 "
+            "estimates."
         )
     if args.json:
         Path(args.json).write_text(json.dumps({"host": host, "run": str(run), "rows": rows}, indent=2, default=str))

@@ -15,7 +15,8 @@ this process, as before:
 
     # image inputs (TFLite NHWC, uint8 for int8; OpenVINO u8 NHWC) against the old NCHW float ones,
     # each made by the export pipeline as `edgekp export` makes it (benchmarks/int8_inputs.py)
-    python -m benchmarks.int8_speed --inputs --data ../shared/data/300w/helen_train --data ../shared/data/300w/afw --holdout
+    python -m benchmarks.int8_speed --inputs --data ../shared/data/300w/helen_train --data ../shared/data/300w/afw \\
+        --holdout
 
 int8 is post-training quantization with the synthetic calibration faces (no download): LiteRT PT2E
 static, OpenVINO nncf.quantize (transformer scheme), onnxruntime NNCF Q/DQ. Targets of issue 14 on a
@@ -93,8 +94,8 @@ def _time(
     if args.timing == "isolated":
         timings, loaded = time_per_runtime(arts, image, rounds=args.rounds, peers=peers, processes=args.processes)
         print(
-            f"timing: each runtime in {args.processes} fresh process(es) of its own, {args.rounds} rounds each; modules loaded there: "
-            + "; ".join(f"{rt}: {', '.join(mods)}" for rt, mods in loaded.items())
+            f"timing: each runtime in {args.processes} fresh process(es) of its own, {args.rounds} rounds each; "
+            "modules loaded there: " + "; ".join(f"{rt}: {', '.join(mods)}" for rt, mods in loaded.items())
         )
         return timings
     extra = {key: peer_tflite_call(path, 1) for group in (peers or {}).values() for key, path in group.items()}
@@ -162,7 +163,8 @@ def _inputs(args: argparse.Namespace) -> int:
         where = f"{faces.path}: {len(faces.inputs)} faces, inter-ocular"
     host = host_info(threads=1)
     print(
-        f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; 1 thread; load {os.getloadavg()[0]:.1f}"
+        f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; 1 thread; load "
+        f"{os.getloadavg()[0]:.1f}"
     )
     print("latency: the runtime alone on a tensor in the artifact's own form, round robin in this process, medians")
     if where:
@@ -271,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"host: {host['cpu']}; ISA {' '.join(host['isa'])}; VNNI {host['has_vnni']}; load {os.getloadavg()[0]:.1f}")
     if os.environ.get("ONEDNN_MAX_CPU_ISA"):  # OpenVINO's oneDNN honours it (AVX2: an AVX2-only host's kernels)
         print(
-            f"ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}: OpenVINO's kernels are capped there; LiteRT's are not"
+            f"ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}: OpenVINO's kernels are capped there; LiteRT's "
+            "are not"
         )
     print(
         f"{'variant':<12} {'runtime':<9} {'fp32 ms':>8} {'int8 ms':>8} {'int8/fp32':>9}"

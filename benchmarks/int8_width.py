@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'variant':<8} {'runtime':<9} {'kernels':<17} {'fp32 ms':>8} {'int8 ms':>8} {'int8/fp32':>9}")
     for row in results:
         print(
-            f"{row['variant']:<8} {row['runtime']:<9} {row['isa_cap']:<17} {row['fp32_ms']:>8.3f} {row['int8_ms']:>8.3f} "
+            f"{row['variant']:<8} {row['runtime']:<9} {row['isa_cap']:<17} {row['fp32_ms']:>8.3f} "
+            f"{row['int8_ms']:>8.3f} "
             f"{row['ratio']:>9.2f}"
         )
     if args.json:

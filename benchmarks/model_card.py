@@ -4,14 +4,7 @@
 
 Per size: parameters, MFLOPs at the model's input size (a multiply-add is 2 FLOPs), weight bytes at
 fp32 and int8, and NME on each validation face set, overall and per |yaw| bin, with the normalization
-named. Crops come from the labelled landmark box (the validation protocol of training), not from a
-detector. The face sets:
-
-- ``300w_holdout``: the HELEN/AFW photos every shipped model's training held out (by photo), inter-ocular;
-- ``lfpw_train``: 300W LFPW training faces, which no shipped model trained on: near-frontal, inter-ocular;
-- ``merlrav_test``: MERL-RAV test (43 % large pose), box-normalized (sqrt(w*h)), the set that chose
-  each checkpoint;
-- ``ytf_test``: YouTube-Faces frames of people seen in training (a sanity set, noisy labels), inter-ocular.
+named. The face sets and their normalizations: ``edgekp.bench.face_sets``.
 
 Latency is not measured here: ``benchmarks/int8_speed.py --from shipped:X --mediapipe`` times TFLite
 fp32/int8 against MediaPipe in one bench.
@@ -24,42 +17,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgekp.bench.accuracy import evaluate_dataset
-from edgekp.bench.holdout import holdout_sources
+from edgekp.bench.face_sets import YAW_BINS, score_face_sets
 from edgekp.bench.predictor import load_predictor
 from edgekp.host import host_info
 from edgekp.models import count_flops, count_parameters
 from edgekp.shipped import SHIPPED_SIZES, shipped_model_path
-
-# name -> (folders under the data root scored as one set, normalization, only the held-out faces)
-FACE_SETS: dict[str, tuple[tuple[str, ...], str, bool]] = {
-    "300w_holdout": (("300w/helen_train", "300w/afw"), "inter_ocular", True),
-    "lfpw_train": (("300w/lfpw_train",), "inter_ocular", False),
-    "merlrav_test": (("merlrav/test",), "box", False),
-    "ytf_test": (("ytf/test",), "inter_ocular", False),
-}
-BINS = ("0-30", "30-60", "60-90")
-
-
-def _pooled(parts: list[dict[str, Any]], norm: str) -> dict[str, Any]:
-    """Face-weighted NME over several folders scored apart (each result's mean times its face count)."""
-
-    def mean(pairs: list[tuple[float | None, int]]) -> float | None:
-        pairs = [(v, n) for v, n in pairs if v is not None and v == v and n]
-        total = sum(n for _, n in pairs)
-        return sum(v * n for v, n in pairs) / total if total else None
-
-    out: dict[str, Any] = {
-        "n": sum(p["n"] for p in parts),
-        "nme": mean([(p["nme"], p["n"]) for p in parts]),
-        "by_yaw": {},
-    }
-    for name in BINS:
-        cells = [
-            (p["by_yaw"][norm].get(name, {}).get("nme"), p["by_yaw"][norm].get(name, {}).get("n", 0)) for p in parts
-        ]
-        out["by_yaw"][name] = {"nme": mean(cells), "n": sum(n for _, n in cells)}
-    return out
 
 
 def card_row(size: str, data_root: Path, threads: int) -> dict[str, Any]:
@@ -74,18 +36,8 @@ def card_row(size: str, data_root: Path, threads: int) -> dict[str, Any]:
         "input_size": model.input_size,
         "weights_mb": {"fp32": 4 * params / 1e6, "int8": params / 1e6},
         "file_mb": shipped_model_path(size).stat().st_size / 1e6,
-        "sets": {},
     }
-    for name, (folders, norm, holdout) in FACE_SETS.items():
-        parts = []
-        for folder in folders:
-            path = data_root / folder
-            if not path.exists():
-                continue
-            only = holdout_sources(f"shipped:{size}", str(path)) if holdout else None
-            parts.append(evaluate_dataset(predictor, path, norm=norm, only_sources=only))
-        if parts:
-            row["sets"][name] = {"norm": norm, **_pooled(parts, norm)}
+    row["sets"] = score_face_sets(predictor, f"shipped:{size}", data_root)
     return row
 
 
@@ -111,7 +63,7 @@ def render(rows: list[dict[str, Any]]) -> str:
     lines += ["", "NME (%) per |yaw| bin (0-30 / 30-60 / 60-90 deg; n per bin in the JSON):", ""]
     lines += ["| model |" + "".join(f" {name} |" for name in rows[0]["sets"]), "|---|" + "---|" * len(rows[0]["sets"])]
     for r in rows:
-        cells = [" / ".join(_pct(s["by_yaw"][b]["nme"]) for b in BINS) for s in r["sets"].values()]
+        cells = [" / ".join(_pct(s["by_yaw"][b]["nme"]) for b in YAW_BINS) for s in r["sets"].values()]
         lines.append(f"| shipped:{r['size']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

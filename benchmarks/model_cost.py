@@ -108,7 +108,8 @@ def main() -> None:
         f"{args.runs} runs after {args.warmup} warm-up; FLOPs = 2 x MACs (FlopCounterMode)"
     )
     print(
-        f"{'model':<14}{'input':>6}{'params':>11}{'MFLOPs':>9}{'MMACs':>8}{'p50 ms':>9}{'p90 ms':>9}{'ORT p50':>9}{'ORT p90':>9}  dims / heads / grids"
+        f"{'model':<14}{'input':>6}{'params':>11}{'MFLOPs':>9}{'MMACs':>8}{'p50 ms':>9}{'p90 ms':>9}"
+        f"{'ORT p50':>9}{'ORT p90':>9}  dims / heads / grids"
     )
     for r in rows:
         print(

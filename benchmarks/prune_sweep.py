@@ -102,8 +102,9 @@ def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str
     """A 1-thread onnxruntime runner; through edgekp's export stack when it imports, else torch.onnx directly."""
     path = work / "model.onnx"
     try:
-        from edgekp.export.onnx import export_onnx
         from edgekp.export.runners import OrtRunner
+
+        from edgekp.export.onnx import export_onnx
 
         export_onnx(model, size, path, dynamic_batch=False, exporter="legacy")
         runner = OrtRunner(path, 1)
@@ -131,6 +132,7 @@ def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str
 def tflite_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any | None, str]:
     try:
         from edgekp.export.runners import LiteRTRunner
+
         from edgekp.export.tflite import convert_litert
     except ImportError as exc:
         return None, f"skipped: edgekp.export.tflite unavailable ({exc})"
@@ -307,16 +309,18 @@ def print_table(rows: list[dict[str, Any]], context: dict[str, Any]) -> None:
         ctl = "-" if r.get("nme_rise_vs_control_pct") is None else f"{r['nme_rise_vs_control_pct']:.2f}"
         print(
             f"{r['variant']:<14} {r['heads']:>5} {r['params']:>9,} {r['flops'] / 1e6:>7.1f} {pct(r['nme_pruned']):>10} "
-            f"{pct(r['val_nme']):>8} {pct(r['nme_ft_last']):>8} {r['nme_rise_pct']:>7.2f} {ctl:>7} {ms(r['ort_ms']):>7} "
+            f"{pct(r['val_nme']):>8} {pct(r['nme_ft_last']):>8} {r['nme_rise_pct']:>7.2f} {ctl:>7} "
+            f"{ms(r['ort_ms']):>7} "
             f"{r['ort_cut_pct']:>6.1f} {ms(r.get('tflite_ms')):>7} {tfl_cut:>6}"
         )
     print(
         f"\nNME: {context['normalization']} % on {context['val_faces']} validation faces of the parent's split "
-        f"(FT best = best fine-tuning epoch, chosen on these faces; rise % is FT best vs the parent; vs ctl: vs the parent fine-tuned the same way with no head removed)."
+        "(FT best = best fine-tuning epoch, chosen on these faces; rise % is FT best vs the parent; vs ctl: vs the "
+        "parent fine-tuned the same way with no head removed)."
     )
     print(
-        f"Latency: 1 thread, median of {context['repeats']} runs timed round-robin across variants, {context['cpu']}, torch {context['torch']}; via "
-        + "; ".join(f"{k}: {v}" for k, v in context["latency_via"].items())
+        f"Latency: 1 thread, median of {context['repeats']} runs timed round-robin across variants, {context['cpu']}, "
+        f"torch {context['torch']}; via " + "; ".join(f"{k}: {v}" for k, v in context["latency_via"].items())
     )
 
 
@@ -363,7 +367,8 @@ def structure_sweep(args: argparse.Namespace) -> int:
     timings = time_round_robin(arts, calib[:1], rounds=9)
     host = host_info(threads=1)
     print(
-        f"{'structure':<17} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'TFL fp32 ms':>11} {'cut %':>6} {'TFL int8 ms':>11} {'cut %':>6}"
+        f"{'structure':<17} {'heads':>5} {'params':>9} {'MFLOPs':>7} {'TFL fp32 ms':>11} {'cut %':>6} "
+        f"{'TFL int8 ms':>11} {'cut %':>6}"
     )
     rows = []
     for name, m in models.items():
@@ -385,7 +390,8 @@ def structure_sweep(args: argparse.Namespace) -> int:
         )
     print(
         f"1 thread, TFLite (LiteRT) per-round medians of 30 calls, 9 rounds round robin; cut % = median within-round "
-        f"saving vs control; no fine-tuning (latency does not depend on it). Host: {host['cpu']}, ISA {' '.join(host['isa'])}"
+        f"saving vs control; no fine-tuning (latency does not depend on it). Host: {host['cpu']}, ISA "
+        f"{' '.join(host['isa'])}"
     )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"host": host, "rows": rows}, indent=2, default=str))

@@ -1,8 +1,10 @@
 """Pruned runs against their same-budget control: NME on each validation set (chosen epoch, the
 set's own normalization) and TFLite fp32 / int8 latency, timed round robin in one process.
 
-    edgekp prune --recipe recipes/prune/control.yaml --from runs/kp_hvit_s_merlrav --out runs/prune5/control --set finetune.max_epochs=2
-    edgekp prune --recipe recipes/prune/heads_50.yaml --from runs/kp_hvit_s_merlrav --out runs/prune5/heads_50 --set finetune.max_epochs=2
+    edgekp prune --recipe recipes/prune/control.yaml --from runs/kp_hvit_s_merlrav --out runs/prune5/control \\
+        --set finetune.max_epochs=2
+    edgekp prune --recipe recipes/prune/heads_50.yaml --from runs/kp_hvit_s_merlrav --out runs/prune5/heads_50 \\
+        --set finetune.max_epochs=2
     python benchmarks/prune_vs_control.py --control runs/prune5/control runs/prune5/heads_50 runs/prune5/blocks3_mlp30
 
 The control is a prune run that removed nothing (recipes/prune/control.yaml) with the same

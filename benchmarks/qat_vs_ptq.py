@@ -3,7 +3,8 @@ their real runtimes (OpenVINO CPU plugin, onnxruntime, ai-edge-litert), on every
 reference report (scripts/reference_report.py).
 
     python benchmarks/qat_vs_ptq.py --from runs/kp_hvit_s_merlrav --data-root ../shared/data --qat-minutes 8
-    python benchmarks/qat_vs_ptq.py --from RUN --data-root ../shared/data --qat-minutes 0.5 --max-train-faces 60 --eval-faces 40
+    python benchmarks/qat_vs_ptq.py --from RUN --data-root ../shared/data --qat-minutes 0.5 --max-train-faces 60 \\
+        --eval-faces 40
 
 Face sets: the reference report's (300w_val = the 300W photos the parent's training held out,
 ytf_test, merlrav_test), read as the parent's recipe reads them (format, min_labelled_points, crop
@@ -410,7 +411,8 @@ def run(args: argparse.Namespace) -> int:
         if r["status"] == "ok":  # the fp32 row is the reference: no d of its own
             r["d"], r["flags"] = compare(r, None if r["precision"] == "fp32" else fp32.get(r["target"]))
     print(
-        f"\nhost ISA: {' '.join(host['isa']) or 'none of the listed'} (VNNI: {'yes' if host['has_vnni'] else 'no'}); {host['cpu']}"
+        f"\nhost ISA: {' '.join(host['isa']) or 'none of the listed'} (VNNI: {'yes' if host['has_vnni'] else 'no'}); "
+        f"{host['cpu']}"
     )
     print(
         "NME in %: each set under its recipe normalization (io = inter-ocular, box = sqrt(w * h) of the labelled "

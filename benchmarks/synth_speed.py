@@ -37,7 +37,8 @@ def main() -> None:
         f"{args.repeats} repeats"
     )
     print(
-        f"synthetic faces/s (median): {walls[len(walls) // 2]:.0f} wall-clock, {cpus[len(cpus) // 2]:.0f} per CPU-second"
+        f"synthetic faces/s (median): {walls[len(walls) // 2]:.0f} wall-clock, {cpus[len(cpus) // 2]:.0f} per "
+        "CPU-second"
     )
 
 

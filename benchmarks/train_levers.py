@@ -5,7 +5,8 @@ table of epochs, chosen epoch, stop reason, each validation set's NME (the box-n
 
     python benchmarks/train_levers.py --data-root ../shared/data --device auto --budget-min 120 --reuse
     python benchmarks/train_levers.py --only baseline,loss_l1,ema_off --data-root ../shared/data --reuse
-    python benchmarks/train_levers.py --jobs 4 --device cuda --data-root ../shared/data --reuse   # 4 at once (a GPU host)
+    # 4 at once (a GPU host):
+    python benchmarks/train_levers.py --jobs 4 --device cuda --data-root ../shared/data --reuse
     python benchmarks/train_levers.py --table            # train nothing: the table of what is there
     python benchmarks/train_levers.py --table --json
 

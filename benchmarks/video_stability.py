@@ -77,7 +77,7 @@ def run_config(config: VideoConfig, runtime: Any, detector: Any, clips: list[Any
             probe(path),
             tracker,
             emit=lambda line: None,
-            on_frame=lambda frame, faces: predicted.append(faces[0].points if faces else None),
+            on_frame=lambda frame, faces, predicted=predicted: predicted.append(faces[0].points if faces else None),
         )
         if len(predicted) != len(clip.frames):
             raise RuntimeError(f"{path}: {len(predicted)} decoded frames for {len(clip.frames)} written")
@@ -105,7 +105,8 @@ def _cell(value: Any) -> str:
 def print_tables(results: dict[str, dict[str, Any]], mediapipe: dict[str, Any]) -> None:
     mp_ok = mediapipe["status"] == "ok"
     print(
-        "\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false | re-acquire (mean/max) | detector runs/clip | passes/frame | fps wall | fps CPU |"
+        "\n| configuration | NME 6 % | NME 68 % | jitter 6 % | jitter 68 % | missed | false | re-acquire (mean/max) | "
+        "detector runs/clip | passes/frame | fps wall | fps CPU |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
@@ -128,7 +129,8 @@ def print_tables(results: dict[str, dict[str, Any]], mediapipe: dict[str, Any]) 
         for name, r in results.items():
             p = r["phases"][phase]
             print(
-                f"| {name} | {_cell(p['nme6'])} | {_cell(p['nme68'])} | {_cell(p['jitter6'])} | {_cell(p['jitter68'])} | "
+                f"| {name} | {_cell(p['nme6'])} | {_cell(p['nme68'])} | {_cell(p['jitter6'])} | "
+                f"{_cell(p['jitter68'])} | "
                 f"{p['missed']} | {p['false']} |"
             )
         if mp_ok:
@@ -141,8 +143,10 @@ def print_tables(results: dict[str, dict[str, Any]], mediapipe: dict[str, Any]) 
         print(f"| {name} | {' | '.join(_cell(v) for v in r['overall']['nme_corners'])} |")
     if mp_ok:
         print(
-            f"\n{MEDIAPIPE}: mediapipe {mediapipe['versions'].get('mediapipe')} (numpy {mediapipe['versions'].get('numpy')}) "
-            "in its own process pinned to one core; decode + Face Mesh per frame; six corners = mesh 33, 133, 362, 263, "
+            f"\n{MEDIAPIPE}: mediapipe {mediapipe['versions'].get('mediapipe')} (numpy "
+            f"{mediapipe['versions'].get('numpy')}) "
+            "in its own process pinned to one core; decode + Face Mesh per frame; six corners = mesh 33, 133, 362, "
+            "263, "
             "61, 291 as iBUG 36, 39, 42, 45, 48, 54 (the same mapping as the still-image peer)"
         )
     else:
@@ -201,8 +205,10 @@ def main() -> None:
         f"presence threshold {runtime.presence_threshold}"
     )
     print(
-        f"clips ({args.faces} faces): {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases still {spec.still}, "
-        f"pan {spec.pan}, away {spec.away}, shake {spec.shake} at amplitude {spec.shake_scale:g}), noise sigma {spec.noise}; photos: "
+        f"clips ({args.faces} faces): {len(clips)} x {spec.frames} frames, {spec.size} px, {spec.fps:g} fps (phases "
+        f"still {spec.still}, "
+        f"pan {spec.pan}, away {spec.away}, shake {spec.shake} at amplitude {spec.shake_scale:g}), noise sigma "
+        f"{spec.noise}; photos: "
         f"{', '.join(c.name for c in clips)}"
     )
     print_tables(results, mediapipe)

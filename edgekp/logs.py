@@ -289,7 +289,7 @@ class NativeStderrFilter:
             os.close(read)
         os.dup2(write, 2)
         os.close(write)
-        self._stream = open(
+        self._stream = open(  # noqa: SIM115 - sys.stderr until close(), which closes it
             os.dup(self._saved),
             "w",
             buffering=1,
@@ -299,6 +299,7 @@ class NativeStderrFilter:
         sys.stderr = self._stream
 
     def close(self) -> None:
+        import contextlib
         import os
         import subprocess
 
@@ -307,10 +308,8 @@ class NativeStderrFilter:
         os.dup2(self._saved, 2)  # closes our end of the pipe: the filter drains it and exits
         os.close(self._saved)
         self._stream.close()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)  # a child process of ours may still hold the pipe: do not wait on it
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def filter_native_stderr(verbosity: int) -> NativeStderrFilter | None:

@@ -1,10 +1,12 @@
-"""Where a verb's model comes from: ``--from RUN_DIR``, or a shipped model (the default ``s``, or ``--from shipped:t|s|b``).
+"""Where a verb's model comes from: ``--from RUN_DIR``, or a shipped model (the default ``s``, or ``--from
+shipped:t|s|b``).
 
 Every stage reads a run directory (``manifest.json`` + ``model.pt``). The shipped model lives in
 the installed package, which must never be written to, yet export, bench, prune and QAT write
 their outputs beside or under their source. So the shipped model is materialized once as a run
 directory under the current directory, ``./edgekp-out/kp_hvit_s_merlrav`` (a copy of the model and a
-``train`` manifest built from the shipped lineage; ``./edgekp-out/<name>`` for the other sizes), and every verb's usual output rule
+``train`` manifest built from the shipped lineage; ``./edgekp-out/<name>`` for the other sizes), and every verb's
+usual output rule
 applies to that copy: ``./edgekp-out/kp_hvit_s_merlrav/exports/tflite-int8``, ``.../bench``,
 ``.../qat-tflite``, ``./edgekp-out/kp_hvit_s_merlrav-heads_50``.
 """
@@ -26,7 +28,7 @@ from edgekp.artifacts import (
 )
 from edgekp.errors import LineageError
 from edgekp.logs import get_logger
-from edgekp.shipped import shipped_size  # SHIPPED is re-exported: the --from value that names a shipped model
+from edgekp.shipped import SHIPPED, shipped_size  # noqa: F401 - SHIPPED is re-exported: the --from value naming a shipped model
 
 log = get_logger(__name__)
 
@@ -125,7 +127,8 @@ def workspace_manifest(shipped: dict[str, Any], model_sha: str, package_manifest
 
 
 def materialize_shipped(out_root: str | Path | None = None, size: str = "s") -> Path:
-    """``<out_root>/<shipped name>``: a shipped model as a run directory (created or refreshed; never in the package)."""
+    """``<out_root>/<shipped name>``: a shipped model as a run directory (created or refreshed; never in the
+    package)."""
     import json
 
     from edgekp.shipped import shipped_manifest, shipped_manifest_path, shipped_model_path, shipped_name
@@ -134,7 +137,8 @@ def materialize_shipped(out_root: str | Path | None = None, size: str = "s") -> 
     run_dir = root / shipped_name(size)
     if _inside(run_dir, _package_root()):
         raise LineageError(
-            f"the output folder {str(root)!r} is inside the installed edgekp package; run from another directory or pass --out"
+            f"the output folder {str(root)!r} is inside the installed edgekp package; run from another directory or "
+            "pass --out"
         )
     package_model = shipped_model_path(size)
     shipped = shipped_manifest(size)

@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"edgekp: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     print(
-        f"{snap.path}: epoch {snap.epoch} of its run, best epoch {snap.best_epoch}, {snap.weights_dtype} weights; checked"
+        f"{snap.path}: epoch {snap.epoch} of its run, best epoch {snap.best_epoch}, {snap.weights_dtype} weights; "
+        "checked"
     )
     if not args.train:
         print("continue with: edgekp " + " ".join(shlex.quote(a) for a in train_args))

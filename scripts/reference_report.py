@@ -2,7 +2,8 @@
 
     python scripts/reference_report.py --data-root ../shared/data \
         --train runs/kp_hvit_s_merlrav --prune runs/prune_sweep/taylor_50 --variant runs/kp_hvit_t_q_merlrav \
-        --qat openvino=runs/qat/openvino --qat onnx=runs/qat/onnx --qat tflite=runs/qat/tflite --qat coreml=runs/qat/coreml
+        --qat openvino=runs/qat/openvino --qat onnx=runs/qat/onnx --qat tflite=runs/qat/tflite \\
+        --qat coreml=runs/qat/coreml
 
 Every step is an ordinary edgekp command, printed before it runs, so the report can be rebuilt by
 hand: export each run to every target it supports (real-face calibration and parity), bench each
@@ -10,7 +11,8 @@ run on three face sets (1 thread; dlib and MediaPipe in the same bench as the sh
 300W validation photos its training held out, ytf/test, and MERL-RAV test (profiles: its headline
 columns are box-normalized, overall and per |yaw| bin); profile the shipped run's TFLite, OpenVINO
 and ONNX exports per operator (`edgekp bench --profile`, 1 thread: every report of that run shows
-it); then one comparison report per face set and an index page. Exports and bench results already present are reused (edgekp's own cache), so
+it); then one comparison report per face set and an index page. Exports and bench results already present are reused
+(edgekp's own cache), so
 a rerun only does what changed. A partial rebuild: --sets merlrav_test --skip-export.
 """
 
@@ -161,7 +163,8 @@ def headline_row(r: dict, who: str, ratio: str) -> str:
     bins = [_pct(r.get(f"nme_box_{b}")) + ("" if full or r.get(f"nme_box_{b}") is None else " (c)") for b in BINS]
     p50 = "-" if r["p50_ms"] is None else f"{r['p50_ms']:.2f}"
     return (
-        f"| {who} | {_pct(r['nme']) if full else '-'} | {_pct(r.get('nme_box')) if full else '-'} | {_pct(corners_io)} | "
+        f"| {who} | {_pct(r['nme']) if full else '-'} | {_pct(r.get('nme_box')) if full else '-'} | "
+        f"{_pct(corners_io)} | "
         f"{_pct(corners_box)} | {' | '.join(bins)} | {p50} | {ratio} |"
     )
 
@@ -182,10 +185,11 @@ def _own_row(rows: list[dict], label: str, int8: bool = False) -> list[dict]:
 
 
 def headline(index: list[tuple[str, str, dict]], train_label: str, variant_labels: tuple[str, ...] = ()) -> list[str]:
-    """Per face set: the shipped model's TFLite fp32 row, each variant's TFLite fp32 and int8 rows and each peer's, in accuracy and latency,
-    with each peer's latency over the shipped model's (a variant's own ratios are in its report)."""
+    """Per face set: the shipped model's TFLite fp32 row, each variant's TFLite fp32 and int8 rows and each peer's, in
+    accuracy and latency, with each peer's latency over the shipped model's (a variant's own ratios are in its
+    report)."""
     out = []
-    for name, what, summary in index:
+    for _name, what, summary in index:
         rows = summary["rows"]
         ratios = {
             r["peer"].split()[0]: r["ratio"] for r in summary.get("peer_latency_ratios", []) if r["run"] == train_label
@@ -219,12 +223,17 @@ def headline(index: list[tuple[str, str, dict]], train_label: str, variant_label
         out.append("")
     out += [
         (
-            "MediaPipe predicts a 468-point mesh with no 68-point counterpart for most points: it is scored on the six eye "
-            "and mouth corners, so compare it in the corners columns, where every row is scored on the same six points; its "
-            "|yaw| bins (c) are over those corners too. Box NME divides by sqrt(w * h) of the labelled points' box and scores "
+            "MediaPipe predicts a 468-point mesh with no 68-point counterpart for most points: it is scored on the "
+            "six eye "
+            "and mouth corners, so compare it in the corners columns, where every row is scored on the same six "
+            "points; its "
+            "|yaw| bins (c) are over those corners too. Box NME divides by sqrt(w * h) of the labelled points' box "
+            "and scores "
             "every face; inter-ocular leaves out faces whose outer eye corners are not both labelled (profiles), so on "
-            "MERL-RAV the box columns are the ones to read. dlib's predictor was trained on 300-W images, which include the 300W "
-            "validation photos. Latencies were measured on a shared 2-core host; the ratio compares rows of the same bench."
+            "MERL-RAV the box columns are the ones to read. dlib's predictor was trained on 300-W images, which "
+            "include the 300W "
+            "validation photos. Latencies were measured on a shared 2-core host; the ratio compares rows of the same "
+            "bench."
         )
     ]
     return out
@@ -313,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# edgekp reference reports",
         "",
-        "Built by `python scripts/reference_report.py` (see its docstring for the exact arguments); one report per face set.",
+        "Built by `python scripts/reference_report.py` (see its docstring for the exact arguments); one report per "
+        "face set.",
         "",
     ]
     for name, what, _ in index:
@@ -324,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             "",
             (
                 f"Where the time goes in {train.name} (per-operator profile, 1 thread, fp32 beside int8 per runtime): "
-                f"the section of that name in each report, e.g. [{first}]({first}/report.md#where-the-time-goes-per-operator-profile-1-thread)."
+                "the section of that name in each report, e.g. "
+                f"[{first}]({first}/report.md#where-the-time-goes-per-operator-profile-1-thread)."
             ),
         ]
     # The report names runs by folder, parent/folder where folder names clash (edgekp.report.tables.run_labels).

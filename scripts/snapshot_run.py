@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         except subprocess.CalledProcessError as exc:
             print(
-                f"edgekp: error: the snapshot is written but git could not commit it ({' '.join(exc.cmd[:2])} exit {exc.returncode})",
+                f"edgekp: error: the snapshot is written but git could not commit it ({' '.join(exc.cmd[:2])} exit "
+                f"{exc.returncode})",
                 file=sys.stderr,
             )
             return 2

@@ -53,7 +53,8 @@ def test_verbose_keeps_native_lines():
 def test_quiet_third_party_moves_library_files_into_the_edgekp_cache(tmp_path):
     code = (
         "import os; from edgekp.logs import quiet_third_party; quiet_third_party(0); "
-        "print(os.environ['KERAS_HOME']); print(os.environ['MPLCONFIGDIR']); print(os.environ['ORT_DISABLE_TELEMETRY']); "
+        "print(os.environ['KERAS_HOME']); print(os.environ['MPLCONFIGDIR']); "
+        "print(os.environ['ORT_DISABLE_TELEMETRY']); "
         "import logging, warnings; print(logging.getLogger('nncf').getEffectiveLevel() > logging.INFO or "
         "bool(logging.getLogger('nncf').filters)); warnings.warn('library noise', FutureWarning)"
     )

@@ -80,7 +80,8 @@ def resolve_data(run: RunDir, data: str | tuple[str, ...] | None) -> list[tuple[
     recipe = Manifest.of(run).train_recipe()
     if recipe is None or not recipe.data.val:
         raise DataError(
-            f"{str(run.path)!r}: its training recipe names no validation set; give --data PATH (with --holdout for a val_split)"
+            f"{str(run.path)!r}: its training recipe names no validation set; give --data PATH (with --holdout for a "
+            "val_split)"
         )
     first = recipe.data.val[0]
     path = recipe.data.resolve(first.path)
@@ -125,7 +126,8 @@ def load_faces(
     records = sorted(_read_records(run, datasets, scheme, opts), key=lambda r: r.source)[: opts.max_faces]
     if records[0].points.shape[0] != int(meta.get("num_points", 68)):
         raise DataError(
-            f"the model predicts {meta.get('num_points')} points but {str(datasets[0][0])!r} has {records[0].points.shape[0]} per face"
+            f"the model predicts {meta.get('num_points')} points but {str(datasets[0][0])!r} has "
+            f"{records[0].points.shape[0]} per face"
         )
     if "crop_margin" not in meta:  # no silent default: the wrong margin scores every face on the wrong crop
         raise LineageError(
@@ -194,7 +196,7 @@ def _latencies(ref: ArtifactRef, inputs: np.ndarray, opts: BenchOptions, cache: 
             runner = _runner(ref, t)
             one = inputs[:1]
             with runner.session():  # the runner's thread setting holds for the whole timing loop
-                hit = measure(lambda: runner(one), opts.latency) | {
+                hit = measure(lambda runner=runner, one=one: runner(one), opts.latency) | {
                     "threads": t,
                     "runtime": getattr(runner, "name", ""),
                     "runtime_version": getattr(runner, "runtime_version", ""),

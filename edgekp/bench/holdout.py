@@ -63,5 +63,6 @@ def holdout_sources(model_source: str | None, data: str | Path) -> set[str]:
         if target.endswith("/" + key.strip("/")) or target == key:
             return set(sources)
     raise DataError(
-        f"the model held out no faces of {str(data)!r}; its held-out datasets are: {', '.join(sorted(holdout)) or 'none'}"
+        f"the model held out no faces of {str(data)!r}; its held-out datasets are: "
+        f"{', '.join(sorted(holdout)) or 'none'}"
     )

@@ -7,7 +7,8 @@ thread count of the runtime.
 OpenMP (PyTorch's intra-op pool) lets idle worker threads spin by default. On a machine whose cores
 are shared (two cores, another job running) a spinning worker steals the core the other thread
 needs, and PyTorch at 2 threads ran several times slower than at 1 (the shipped model, 2-core host
-under load, round-robin medians: 258 vs 54 ms with spinning waits, 29 vs 35 ms with sleeping ones). Sleeping waits (OMP_WAIT_POLICY=PASSIVE) must be asked for before torch is
+under load, round-robin medians: 258 vs 54 ms with spinning waits, 29 vs 35 ms with sleeping ones). Sleeping waits
+(OMP_WAIT_POLICY=PASSIVE) must be asked for before torch is
 first imported, so ``import edgekp`` sets that default (a user's own setting wins).
 ``thread_count`` sets torch's threads around one timed block and restores them, and
 ``measure_round_robin`` times several thread counts in turns so a load change hits all of them alike.

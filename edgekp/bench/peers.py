@@ -207,7 +207,7 @@ def _mediapipe_row(faces: Any, opts: Any, cache_dir: Path, cache: Any) -> BenchR
         hit = cache.get(key)
         if hit is None:
             runner = MediaPipeRunner(path, t)
-            hit = measure(lambda: runner.one(crops[0]), opts.latency) | {
+            hit = measure(lambda runner=runner: runner.one(crops[0]), opts.latency) | {
                 "threads": t,
                 "runtime": runner.name,
                 "runtime_version": runner.runtime_version,

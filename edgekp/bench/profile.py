@@ -48,7 +48,8 @@ def format_profile(profile: Profile, top: int = 12) -> str:
     lines.append(f"  {'op kind':<28} {'int8':>5} {'count':>5} {'ms':>8} {'share':>6}")
     for row in s["by_kind"][:top]:
         lines.append(
-            f"  {row['kind']:<28} {'yes' if row['int8'] else 'no':>5} {row['count']:>5} {row['ms']:>8.3f} {row['share']:>6.1%}"
+            f"  {row['kind']:<28} {'yes' if row['int8'] else 'no':>5} {row['count']:>5} {row['ms']:>8.3f} "
+            f"{row['share']:>6.1%}"
         )
     return "\n".join(lines)
 

@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="per-operator breakdown of each TFLite/OpenVINO/ONNX artifact instead (op kinds, int8 vs float, Q/DQ count)",
+        help="per-operator breakdown of each TFLite/OpenVINO/ONNX artifact instead "
+        "(op kinds, int8 vs float, Q/DQ count)",
     )
     add_json(parser)
 

@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="score only the faces of DATA that the model's training run held out for validation",
     )
+    parser.add_argument(
+        "--flip",
+        action="store_true",
+        help="test-time flip averaging: also predict each crop's mirror image and average (twice the cost)",
+    )
     add_json(parser)
 
 
@@ -43,7 +48,8 @@ def format_eval(result: dict, data: str, model: str) -> str:
     lines = [
         f"{result['n']} faces ({result['subset']}{unscored}) from {data} with {model}",
         f"NME ({norm}) {_pct(result['nme'])}  FR@0.10 {_pct(result['fr'])}  AUC@0.10 {auc}",
-        f"large pose ({result['large_pose_rule']}, n={result.get('n_large', 0)}): NME ({norm}) {_pct(result.get('nme_large'))}",
+        f"large pose ({result['large_pose_rule']}, n={result.get('n_large', 0)}): NME ({norm}) "
+        f"{_pct(result.get('nme_large'))}",
         f"small pose (n={result.get('n_small', 0)}): NME ({norm}) {_pct(result.get('nme_small'))}",
     ]
     if norm != "box":
@@ -72,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
     only = holdout_sources(args.model, args.data) if args.holdout else None
     predictor = load_predictor(args.model, threads=args.threads)
+    if args.flip:
+        from edgekp.bench.flip_average import flip_averaged
+
+        predictor = flip_averaged(predictor)
     result = evaluate_dataset(
         predictor,
         args.data,
@@ -82,5 +92,6 @@ def run(args: argparse.Namespace) -> int:
         only_sources=only,
     )
     result["subset"] = "held-out validation faces" if only is not None else "all faces"
+    result["flip_averaged"] = bool(args.flip)
     print_result(args, result, format_eval(result, args.data, predictor.source))
     return 0

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--route",
         choices=routes,
-        help="conversion route: tflite has litert (default) and tf (TensorFlow via onnx2tf); onnx, coreml and openvino convert from torch, their only route",
+        help="conversion route: tflite has litert (default) and tf (TensorFlow via onnx2tf); "
+        "onnx, coreml and openvino convert from torch, their only route",
     )
     parser.add_argument(
         "--calib",

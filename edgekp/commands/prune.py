@@ -42,10 +42,12 @@ def run(args: argparse.Namespace) -> int:
         f", the last {dict(st.blocks)} modules and {100 * st.mlp_ratio:.0f} % of MLP channels" if st.any else ""
     )
     text = (
-        f"removed {s['removed_total']} of {b['heads']} heads ({recipe.importance}, {recipe.scope}, {recipe.schedule}){structures}; "
+        f"removed {s['removed_total']} of {b['heads']} heads ({recipe.importance}, {recipe.scope}, "
+        f"{recipe.schedule}){structures}; "
         f"params {b['params']:,} -> {a['params']:,}, {b['flops'] / 1e6:.1f} -> {a['flops'] / 1e6:.1f} MFLOPs; "
         f"val NME {100 * s['val_nme_before_finetune']:.2f}% after removal, {100 * s['best_val_nme']:.2f}% after "
-        f"fine-tuning (parent {100 * (s['parent_val_nme'] or float('nan')):.2f}%, {s.get('normalization') or 'inter_ocular'}); "
+        f"fine-tuning (parent {100 * (s['parent_val_nme'] or float('nan')):.2f}%, "
+        f"{s.get('normalization') or 'inter_ocular'}); "
         f"model: {out}/model.pt\n"
         f"written to: {Path(out).resolve()}"
     )

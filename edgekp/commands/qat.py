@@ -27,8 +27,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(from_run) / f"qat-{recipe.target}"
     summary = qat(recipe, from_run, out, resume=args.resume)
     text = (
-        f"qat ({recipe.quantizer} for {recipe.target}): validation NME {100 * summary['val_nme_before_finetune']:.2f}% after "
-        f"quantization, {100 * summary['best_val_nme']:.2f}% after {summary['epochs']} fine-tuning epochs (inter-ocular); "
+        f"qat ({recipe.quantizer} for {recipe.target}): validation NME "
+        f"{100 * summary['val_nme_before_finetune']:.2f}% after "
+        f"quantization, {100 * summary['best_val_nme']:.2f}% after {summary['epochs']} fine-tuning epochs "
+        "(inter-ocular); "
         f"export with: edgekp export --from {out} --target {recipe.target} --precision int8\n"
         f"written to: {out.resolve()}"
     )

@@ -130,7 +130,8 @@ def _walk(model: type[BaseModel], prefix: str, rows: list[str], seen: tuple[type
         sub = _submodel_of(field.annotation)
         doc = field.description or (sub.__doc__ or "" if sub is not None else "")
         rows.append(
-            f"| `{key}` | {_cell(_type_name(field.annotation))} | {_cell(_default(field))} | {_cell(doc.strip().splitlines()[0] if doc.strip() else '')} |"
+            f"| `{key}` | {_cell(_type_name(field.annotation))} | {_cell(_default(field))} | "
+            f"{_cell(doc.strip().splitlines()[0] if doc.strip() else '')} |"
         )
         if sub is not None and sub not in seen:
             is_list = typing.get_origin(field.annotation) in (list, tuple) or "list[" in _type_name(field.annotation)

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     summary = train(recipe, args.out, resume=args.resume)
     text = (
         f"trained {summary['epochs']} epochs ({summary['stop_reason']}); best validation NME "
-        f"{100 * summary['best_val_nme']:.2f}% ({summary['normalization']}, {summary.get('selected_by', 'all')}) at epoch {summary['best_epoch']}; model: {args.out}/model.pt"
+        f"{100 * summary['best_val_nme']:.2f}% ({summary['normalization']}, {summary.get('selected_by', 'all')}) at "
+        f"epoch {summary['best_epoch']}; model: {args.out}/model.pt"
     )
     print_result(args, summary, text)
     return 0

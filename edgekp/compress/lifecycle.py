@@ -117,7 +117,8 @@ def _compress(
     loaded = load_run_model(parent.path)
     if loaded.quantization is not None:
         raise LineageError(
-            f"{str(parent.path)!r} holds a quantized ({loaded.format}) model; {compressor.kind} starts from a train or prune run"
+            f"{str(parent.path)!r} holds a quantized ({loaded.format}) model; {compressor.kind} starts from a train "
+            "or prune run"
         )
     model, meta = loaded.model, loaded.meta
     device = pick_device(train_recipe.device)

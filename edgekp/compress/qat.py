@@ -150,7 +150,9 @@ def restore_qat_model(path: Path, state: dict[str, Any]) -> LoadedModel:
 
 
 def load_qat_model(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
-    """(the fake-quantized model in eval, meta, {"quantizer", "target", "ignored_modules", "preset"}), through the one loader."""
+    """(the fake-quantized model in eval, meta, {"quantizer", "target", "ignored_modules", "preset"}), through the one
+    loader.
+    """
     path = Path(run_dir) / MODEL_FILE
     loaded = load_model_file(path)
     if loaded.quantization is None:

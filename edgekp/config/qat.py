@@ -62,7 +62,8 @@ class QatRecipe(CompressRecipeBase):
         targets = QUANTIZER_TARGETS[self.quantizer]
         if self.target not in targets:
             raise ConfigError(
-                f"quantizer {self.quantizer!r} cannot produce a {self.target!r} int8 model (it serves: {', '.join(targets)}); "
+                f"quantizer {self.quantizer!r} cannot produce a {self.target!r} int8 model (it serves: "
+                f"{', '.join(targets)}); "
                 f"use quantizer {next(q for q, t in QUANTIZER_TARGETS.items() if self.target in t)!r} for {self.target}"
             )
         if self.preset == "mixed" and self.quantizer != "nncf":

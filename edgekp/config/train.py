@@ -32,6 +32,11 @@ class LossSpec(StrictModel):
         "points without a location (visibility 0) never count",
     )
     wing_w: float = Field(10.0, gt=0, description="Wing loss width, in pixels of the model input")
+    jaw_weight: float = Field(
+        1.0,
+        gt=0,
+        description="weight of the jaw contour's points (the scheme's jaw line) against the others' 1",
+    )
     wing_epsilon: float = Field(2.0, gt=0, description="Wing loss curvature, in pixels of the model input")
 
 

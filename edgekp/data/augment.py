@@ -6,7 +6,8 @@ crop's outer corners, so ``grid_sample(align_corners=False)`` coordinates are ``
 ``AugmentedBatch.matrix`` (N x 3 x 3) maps original normalized points to augmented ones; a flipped
 sample additionally swaps the scheme's left/right pairs, so a label keeps its meaning (point 36 is
 still the subject's right outer eye corner), and its visibility flags move with the points.  A
-point without a location (NaN) stays NaN through every transform: no placeholder can appear.  Rotation is in the sense of edgekp's roll: positive
+point without a location (NaN) stays NaN through every transform: no placeholder can appear.  Rotation is in the sense
+of edgekp's roll: positive
 is clockwise on screen, so ``roll_deg`` adds to the face's roll (see edgekp.data.balance).
 """
 

@@ -181,8 +181,8 @@ class CropSet:
                 [str(s) for s in z["photos"]],
                 int(z["size"]),
                 float(z["margin"]),
-                z["visibility"] if "visibility" in z else None,
-                z["pose_labelled"] if "pose_labelled" in z else None,
+                z.get("visibility"),
+                z.get("pose_labelled"),
             )
 
     def vis(self) -> np.ndarray:

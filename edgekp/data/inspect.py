@@ -147,7 +147,8 @@ def inspect_dataset(
         "pose": pose_stats(dataset, threshold),
         "problems": problems,
         "problem_count": len(problems),
-        # Read, not refused: v = 0 points with coordinates (taken as unlabelled), faces left out for too few labelled points.
+        # Read, not refused: v = 0 points with coordinates (taken as unlabelled), faces left out for too few labelled
+        # points.
         "notices": [{"file": f, "reason": r} for f, r in dataset.notices],
         "notice_count": len(dataset.notices),
     }
@@ -179,8 +180,10 @@ def format_report(report: dict[str, Any]) -> str:
     p = v["points"]
     lines.append(
         f"visibility: {v['labelled_points']} labelled points ({p['visible']} visible, {p['occluded']} occluded), "
-        f"{p['self_occluded']} self-occluded (no location); faces with self-occlusion {v['faces_with_self_occlusion']}, "
-        f"with occlusion {v['faces_with_occlusion']}; labelled per face {v['labelled_per_face']['min']}-{v['labelled_per_face']['max']}"
+        f"{p['self_occluded']} self-occluded (no location); faces with self-occlusion "
+        f"{v['faces_with_self_occlusion']}, "
+        f"with occlusion {v['faces_with_occlusion']}; labelled per face "
+        f"{v['labelled_per_face']['min']}-{v['labelled_per_face']['max']}"
         + ("" if v["carried"] else " (the format carries no visibility)")
     )
     pose = report["pose"]

@@ -24,6 +24,8 @@ class Scheme:
     inter_ocular: tuple[int, int]
     left_eye: tuple[int, ...] = ()
     right_eye: tuple[int, ...] = ()
+    # The face contour (jaw line): the points with the largest errors, which a loss may weight up.
+    jaw: tuple[int, ...] = ()
     description: str = ""
 
     def flip_permutation(self) -> np.ndarray:
@@ -61,6 +63,7 @@ IBUG68 = Scheme(
     inter_ocular=(36, 45),
     left_eye=tuple(range(36, 42)),
     right_eye=tuple(range(42, 48)),
+    jaw=tuple(range(17)),
     description="iBUG 300W 68 points (300W, HELEN, AFW, LFPW, iBUG, menpo, 300VW, AFLW2000-3D)",
 )
 
@@ -76,6 +79,7 @@ WFLW98 = Scheme(
         ([96], [97]),  # pupils
     ),
     inter_ocular=(60, 72),
+    jaw=tuple(range(33)),
     # WFLW annotates the pupils themselves (96, 97), so their "centre" is the point.
     left_eye=(96,),
     right_eye=(97,),
@@ -115,6 +119,7 @@ LAPA106 = Scheme(
         ([104], [105]),  # pupils
     ),
     inter_ocular=(66, 79),
+    jaw=tuple(range(33)),
     left_eye=(104,),
     right_eye=(105,),
     description="LaPa / JD 106 points",

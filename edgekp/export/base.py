@@ -195,7 +195,7 @@ class Target(ABC):
         self.check_options(precision, r, self.typed_options(options))
         return r
 
-    def check_options(self, precision: str, route: Route, options: Any) -> None:  # noqa: B027  (a hook: none by default)
+    def check_options(self, precision: str, route: Route, options: Any) -> None:
         """Target-specific refusals (e.g. CoreML int8 activations off macOS); default: none."""
 
     def qat_route(self, quantizer: str, precision: str, source: str = "the model", trained_for: str = "") -> Route:
@@ -204,7 +204,8 @@ class Target(ABC):
             if q.quantizer == quantizer:
                 if precision not in q.route.precisions:
                     raise UnsupportedOptionError(
-                        f"{source} is a QAT run: it exports at --precision int8 only (got {precision!r}); export its parent for {precision}"
+                        f"{source} is a QAT run: it exports at --precision int8 only (got {precision!r}); export its "
+                        f"parent for {precision}"
                     )
                 return q.route
         allowed = [
@@ -214,7 +215,8 @@ class Target(ABC):
         ]
         trained = f" (for {trained_for})" if trained_for else ""
         raise UnsupportedOptionError(
-            f"{source} was quantization-aware trained with {quantizer!r}{trained}; it exports only to {', '.join(allowed) or 'nothing'}, "
+            f"{source} was quantization-aware trained with {quantizer!r}{trained}; it exports only to "
+            f"{', '.join(allowed) or 'nothing'}, "
             f"not {self.name!r}; run 'edgekp qat' with a {self.name} recipe (recipes/qat/) instead"
         )
 
@@ -319,10 +321,10 @@ def unregister_target(name: str) -> None:
 
 def _load_builtin() -> None:
     # Importing the target modules is cheap: their backends are imported inside the methods.
-    import edgekp.export.coreml
-    import edgekp.export.onnx
-    import edgekp.export.openvino
-    import edgekp.export.tflite  # noqa: F401
+    import importlib
+
+    for module in ("onnx", "tflite", "coreml", "openvino"):  # registration order = listing order
+        importlib.import_module(f"edgekp.export.{module}")
 
 
 def list_targets() -> list[str]:

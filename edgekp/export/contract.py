@@ -218,7 +218,8 @@ def check_input_shape(contract: Contract, tensor_shape: list[int], source: str) 
     if [int(v) for v in tensor_shape] != declared:
         raise LineageError(
             f"{source!r}: its contract says the input is {declared} ({contract.input.layout} "
-            f"{contract.input.dtype}) but the file's input tensor is {list(tensor_shape)}; the file was altered or mislabelled"
+            f"{contract.input.dtype}) but the file's input tensor is {list(tensor_shape)}; the file was altered or "
+            "mislabelled"
         )
 
 

@@ -36,7 +36,10 @@ from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
-MACOS_NOTE = "CoreML accuracy and latency need a macOS host: on this host the export was verified structurally and its numerics estimated with the torch model in fp16"
+MACOS_NOTE = (
+    "CoreML accuracy and latency need a macOS host: on this host the export was verified structurally "
+    "and its numerics estimated with the torch model in fp16"
+)
 MACOS_NOTE_FP32 = (
     "CoreML accuracy and latency need a macOS host: on this host the export was verified structurally; "
     "its numerics were not measured (the fp32 program computes as the torch model does)"

@@ -14,7 +14,10 @@ from edgekp import __version__
 from edgekp.artifacts import atomic_write_json
 
 PREFIX = "edgekp."
-COORDINATES = "normalized (x, y) in [0, 1] of the input crop; x right, y down; (0, 0) is the top-left corner of the top-left pixel"
+COORDINATES = (
+    "normalized (x, y) in [0, 1] of the input crop; x right, y down; "
+    "(0, 0) is the top-left corner of the top-left pixel"
+)
 NORMALIZATION = "mean/std normalization (and, for uint8 input, the 1/255 scale) is inside the graph"
 
 

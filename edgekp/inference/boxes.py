@@ -29,7 +29,10 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x0, y0 = np.maximum(a[0], b[:, 0]), np.maximum(a[1], b[:, 1])
     x1, y1 = np.minimum(a[2], b[:, 2]), np.minimum(a[3], b[:, 3])
     inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda r: np.clip(r[..., 2] - r[..., 0], 0, None) * np.clip(r[..., 3] - r[..., 1], 0, None)
+
+    def area(r: np.ndarray) -> np.ndarray:
+        return np.clip(r[..., 2] - r[..., 0], 0, None) * np.clip(r[..., 3] - r[..., 1], 0, None)
+
     union = area(a) + area(b) - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 

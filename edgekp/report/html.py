@@ -83,7 +83,8 @@ def render_html(doc: ReportDoc) -> str:
         for rr in rows
     ]
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(doc.title)}</title><style>{STYLE}</style></head><body>",
+        "<!doctype html><html><head><meta "
+        f"charset='utf-8'><title>{e(doc.title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{e(doc.title)}</h1>",
         *_verdict_html(doc),
         "<h2>How this was measured</h2>",

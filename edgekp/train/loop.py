@@ -28,7 +28,7 @@ from edgekp.train.distributed import DistContext
 from edgekp.train.ema import WeightEma
 from edgekp.train.evaluate import predict_arrays, score, to_tensor_images
 from edgekp.train.history import write_history
-from edgekp.train.losses import two_part_loss
+from edgekp.train.losses import jaw_scale, two_part_loss
 from edgekp.train.schedule import LrSchedule
 
 log = get_logger(__name__)
@@ -102,6 +102,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = DistributedDataParallel(model, device_ids=ids)
         self.augmenter = BatchAugmenter(settings.augment, data.scheme)
+        self.point_scale = jaw_scale(data.scheme, settings.loss.jaw_weight)
         self.optimizer = torch.optim.AdamW(_param_groups(model, settings.optim.weight_decay), lr=settings.optim.lr)
         self.ema = WeightEma(model, settings.optim.ema_decay) if settings.optim.ema_decay else None
         self._last_plan: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]] | None = None
@@ -213,6 +214,7 @@ class Trainer:
                 self.s.input_size,
                 visibility_original=vis.to(self.device),
                 visibility_expanded=exp_vis.to(self.device),
+                point_scale=self.point_scale,
             )
             if not torch.isfinite(parts.total):
                 raise TrainingError(

@@ -16,6 +16,8 @@ import torch
 from torch import Tensor
 
 from edgekp.config.train import LossSpec
+from edgekp.data.schemes import Scheme
+from edgekp.errors import ConfigError
 
 OCCLUDED = 1
 
@@ -28,6 +30,17 @@ def point_weights(target: Tensor, visibility: Tensor | None = None, occluded_wei
         weights = weights * (vis > 0).to(target.dtype)
         weights = torch.where(vis == OCCLUDED, weights * occluded_weight, weights)
     return weights
+
+
+def jaw_scale(scheme: Scheme, jaw_weight: float) -> Tensor | None:
+    """K per-point factors: ``jaw_weight`` on the scheme's jaw contour, 1 elsewhere (None when all are 1)."""
+    if jaw_weight == 1.0:
+        return None
+    if not scheme.jaw:
+        raise ConfigError(f"loss.jaw_weight needs a jaw contour, and scheme {scheme.name!r} defines none")
+    scale = torch.ones(scheme.num_points)
+    scale[list(scheme.jaw)] = jaw_weight
+    return scale
 
 
 def _elementwise(pred: Tensor, target: Tensor, spec: LossSpec) -> Tensor:
@@ -48,11 +61,19 @@ def wing_loss(pred: Tensor, target: Tensor, w: float, epsilon: float) -> Tensor:
 
 
 def coordinate_loss(
-    pred: Tensor, target: Tensor, spec: LossSpec, input_size: int, visibility: Tensor | None = None
+    pred: Tensor,
+    target: Tensor,
+    spec: LossSpec,
+    input_size: int,
+    visibility: Tensor | None = None,
+    point_scale: Tensor | None = None,
 ) -> Tensor:
     """pred/target are N x K x 2 normalized to [0, 1]; losses act on input-pixel units so Wing's
-    width keeps its usual meaning whatever the input size. Weighted by ``point_weights``."""
+    width keeps its usual meaning whatever the input size. Weighted by ``point_weights``, times the
+    optional K per-point factors ``point_scale`` (``jaw_scale``)."""
     weights = point_weights(target, visibility, spec.occluded_weight)
+    if point_scale is not None:
+        weights = weights * point_scale.to(weights.device, weights.dtype)
     has_weight = weights > 0
     # A point without a location gets the prediction itself as its target (detached): no NaN or
     # placeholder enters the arithmetic, and with weight 0 its gradient is exactly zero.
@@ -79,9 +100,10 @@ def two_part_loss(
     input_size: int,
     visibility_original: Tensor | None = None,
     visibility_expanded: Tensor | None = None,
+    point_scale: Tensor | None = None,
 ) -> LossParts:
     """First loss on the originals + ``second_weight`` x second loss on the expanded copies
     against their transformed labels (each with its own visibility: a flip swaps it)."""
-    first = coordinate_loss(pred_original, target_original, spec, input_size, visibility_original)
-    second = coordinate_loss(pred_expanded, target_expanded, spec, input_size, visibility_expanded)
+    first = coordinate_loss(pred_original, target_original, spec, input_size, visibility_original, point_scale)
+    second = coordinate_loss(pred_expanded, target_expanded, spec, input_size, visibility_expanded, point_scale)
     return LossParts(first + spec.second_weight * second, first, second)

@@ -112,7 +112,8 @@ def _check_same_faces(run: RunDir, summary: dict[str, Any], out: Path) -> None:
     for key in ("train_faces", "val_faces"):
         if key in before and key in summary and before[key] != summary[key]:
             raise LineageError(
-                f"cannot resume {str(out)!r}: it trained on {before[key]} {key.replace('_', ' ')}, the data given now has {summary[key]}"
+                f"cannot resume {str(out)!r}: it trained on {before[key]} {key.replace('_', ' ')}, the data given now "
+                f"has {summary[key]}"
             )
 
 

@@ -158,7 +158,8 @@ def _finished_action(out: Path, recipe: TrainRecipe) -> tuple[str, str]:
         if before is not None and (now is None or now > before):
             return (
                 "resume",
-                f"stopped by its {before:g} min budget; continuing under {'no budget' if now is None else f'{now:g} min'}",
+                f"stopped by its {before:g} min budget; continuing under "
+                f"{'no budget' if now is None else f'{now:g} min'}",
             )
     return "done", f"finished ({result.get('stop_reason')})"
 

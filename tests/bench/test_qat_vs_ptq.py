@@ -98,7 +98,10 @@ def test_table_prints_every_set_bins_and_flags(qvp):
     lines = qvp.table("onnx", [fp32, failed, qat], specs)
     head, rows = lines[2], [line for line in lines if line.startswith("| ") and line != lines[2]]
     assert "300w_val % io" in head and "merlrav_test % box" in head and "\\|yaw\\| 60-90" in head
-    cols = lambda line: len(re.findall(r"(?<!\\)\|", line))  # unescaped pipes only
+
+    def cols(line: str) -> int:
+        return len(re.findall(r"(?<!\\)\|", line))  # unescaped pipes only
+
     assert all(cols(line) == cols(head) for line in rows)  # every row fills every column
     assert rows[0].endswith("| 5.00 |  | 4.00 |  | 3.00 | 4.50 | 6.00 | 1800 | 0.50 | fp32 reference |")
     assert "\\|yaw\\| 30-60 (n=5)" in head

@@ -216,7 +216,11 @@ def test_coco_with_absent_images_still_loads(tmp_path):
 
 def test_dlib_xml_roundtrip(tmp_path):
     parts = "".join(f"<part name='{i:02d}' x='{x:.0f}' y='{y:.0f}'/>" for i, (x, y) in enumerate(face()))
-    xml = f"<?xml version='1.0'?><dataset><images><image file='p.jpg'><box top='1' left='2' width='3' height='4'>{parts}</box><box top='1' left='2' width='3' height='4'/></image></images></dataset>"
+    xml = (
+        "<?xml version='1.0'?><dataset><images><image file='p.jpg'>"
+        f"<box top='1' left='2' width='3' height='4'>{parts}</box><box top='1' left='2' width='3' height='4'/>"
+        "</image></images></dataset>"
+    )
     (tmp_path / "faces.xml").write_text(xml)
     (rec,) = read_dataset(tmp_path).records
     np.testing.assert_allclose(rec.points, face().round(0))

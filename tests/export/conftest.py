@@ -12,7 +12,7 @@ from edgekp.models.io import save_model
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHETIC_64 = REPO / "edgekp" / "shipped" / "calibration" / "synthetic_64.yaml"  # the one committed copy
-from face_fixtures import scaled_tiny_model  # tests/ helper module
+from face_fixtures import scaled_tiny_model  # noqa: E402 - tests/ helper module, importable once conftest runs
 
 SIZE = 64
 

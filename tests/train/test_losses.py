@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from edgekp.config.train import LossSpec
-from edgekp.train.losses import coordinate_loss, two_part_loss, wing_loss
+from edgekp.data.schemes import get_scheme
+from edgekp.errors import ConfigError
+from edgekp.train.losses import coordinate_loss, jaw_scale, two_part_loss, wing_loss
 
 
 def test_wing_loss_matches_hand_computation():
@@ -127,3 +129,24 @@ def test_trainer_batches_carry_visibility_and_unlabelled_points_stay_out(tmp_pat
     result = trainer.fit()
     assert np.isfinite(result.history[0]["loss"]) and result.history[0]["val_norm"] == "box"
     assert "val_nme[val]" in result.history[0] and np.isfinite(result.best_nme)
+
+
+def test_jaw_weight_scales_the_jaw_contour_against_the_other_points():
+    scheme = get_scheme("ibug68")
+    target = torch.full((1, 68, 2), 0.5)
+    jaw_off, brow_off = target.clone(), target.clone()
+    jaw_off[:, :17] += 0.02  # only the 17 jaw points are wrong
+    brow_off[:, 17:34] += 0.02  # 17 other points, equally wrong
+    spec = LossSpec(type="l1")
+    assert coordinate_loss(jaw_off, target, spec, 128) == pytest.approx(coordinate_loss(brow_off, target, spec, 128))
+    scale = jaw_scale(scheme, 3.0)
+    assert scale is not None and scale[:17].eq(3.0).all() and scale[17:].eq(1.0).all()
+    jaw = coordinate_loss(jaw_off, target, spec, 128, point_scale=scale)
+    brow = coordinate_loss(brow_off, target, spec, 128, point_scale=scale)
+    assert float(jaw) == pytest.approx(3.0 * float(brow))
+    assert jaw_scale(scheme, 1.0) is None  # the default changes nothing
+
+
+def test_jaw_weight_refuses_a_scheme_without_a_jaw_contour():
+    with pytest.raises(ConfigError, match="jaw contour"):
+        jaw_scale(get_scheme("aflw19"), 2.0)

@@ -164,7 +164,8 @@ def read_dataset(
         good.append(item.record)
     if not good:
         raise DataError(
-            f"{path}: none of the {len(items)} faces is usable with scheme {resolved.name} ({len(problems.skipped)} skipped)"
+            f"{path}: none of the {len(items)} faces is usable with scheme {resolved.name} ({len(problems.skipped)} "
+            "skipped)"
         )
     return Dataset(
         records=good,

@@ -112,6 +112,28 @@ def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) 
     assert code == 2 and len(err.splitlines()) == 1 and "scheme 'wflw98'" in err and "'ibug68'" in err
 
 
+def test_cli_calibration_set_of_another_crop_margin(make_parent_run, tmp_path, capsys) -> None:
+    import yaml
+
+    definition = yaml.safe_load((REPO / "edgekp/shipped/calibration/synthetic_64.yaml").read_text())
+    definition["margin"] = 0.4  # the parent model's crops were cut with margin 0.25
+    calib = tmp_path / "margin_calib.yaml"
+    calib.write_text(yaml.safe_dump(definition))
+    code, err = _cli(
+        capsys,
+        "qat",
+        "--recipe",
+        str(REPO / "recipes/qat/onnx_int8.yaml"),
+        "--from",
+        str(make_parent_run("train")),
+        "--out",
+        str(tmp_path / "q"),
+        "--set",
+        f"calibration.source={calib}",
+    )
+    assert code == 2 and len(err.splitlines()) == 1 and "margin 0.4" in err and "crop margin 0.25" in err
+
+
 def test_cli_qat_of_a_qat_run_is_refused(make_parent_run, tmp_path, capsys) -> None:
     parent = make_parent_run("qat")
     code, err = _cli(

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 FORMS = ("image", "tensor")
 TARGETS = (("tflite", "fp32"), ("tflite", "int8"), ("openvino", "fp32"), ("openvino", "int8"))
 
@@ -51,12 +53,17 @@ def time_native(arts: dict[tuple[str, str, str], Path], image: Any, rounds: int)
     return time_round_robin([], image, rounds=rounds, extra=calls)
 
 
+def predict_all(runner: Any, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Every face through ``runner`` in batches of ``batch``, as edgekp bench predicts them."""
+    return np.concatenate([np.asarray(runner(inputs[i : i + batch]), np.float32) for i in range(0, len(inputs), batch)])
+
+
 def nme_per_artifact(arts: dict[tuple[str, str, str], Path], faces: Any) -> dict[tuple[str, str, str], float]:
-    from edgekp.bench.core import _predict, score
+    from edgekp.bench.core import score
     from edgekp.export.base import get_target
 
     return {
-        key: score(_predict(get_target(key[0]).load_runner(path, 1), faces.inputs), faces)["nme"]
+        key: score(predict_all(get_target(key[0]).load_runner(path, 1), faces.inputs), faces)["nme"]
         for key, path in arts.items()
     }
 

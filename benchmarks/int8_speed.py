@@ -8,10 +8,10 @@ slower against its fp32 (see edgekp.compress.isolated_timing). ``--timing shared
 this process, as before:
 
     # a trained model (default: the shipped one): PTQ int8 per runtime, NME on a face set
-    python benchmarks/int8_speed.py --data ../shared/data/300w/helen_train --data ../shared/data/300w/afw --holdout
+    python -m benchmarks.int8_speed --data ../shared/data/300w/helen_train --data ../shared/data/300w/afw --holdout
 
     # a latency screen of quantization-friendly variants (untrained: latency does not depend on weights)
-    python benchmarks/int8_speed.py --screen base,kernel_relu,fused,bn,q_all
+    python -m benchmarks.int8_speed --screen base,kernel_relu,fused,bn,q_all
 
     # image inputs (TFLite NHWC, uint8 for int8; OpenVINO u8 NHWC) against the old NCHW float ones,
     # each made by the export pipeline as `edgekp export` makes it (benchmarks/int8_inputs.py)
@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-w
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgekp.compress.int8_screen import (
     RUNTIMES,
@@ -113,8 +110,9 @@ def _trained(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model: Any) -> dict[tuple[str, str], float]:
+    from benchmarks.int8_inputs import predict_all
     from edgekp.artifacts import RunDir
-    from edgekp.bench.core import BenchOptions, _predict, load_faces, score
+    from edgekp.bench.core import BenchOptions, load_faces, score
     from edgekp.export.base import get_target
 
     run = RunDir.open(info["run"])
@@ -124,12 +122,12 @@ def _nme(arts: list[Any], args: argparse.Namespace, info: dict[str, Any], model:
     faces = load_faces(run, datasets, meta, opts, Path(tempfile.mkdtemp(prefix="int8_speed_crops_")))
     out = {
         ("pytorch", "fp32"): score(
-            _predict(lambda x: model(torch.from_numpy(x)).detach().numpy(), faces.inputs), faces
+            predict_all(lambda x: model(torch.from_numpy(x)).detach().numpy(), faces.inputs), faces
         )["nme"]
     }
     for a in arts:
         runner = get_target(a.runtime).load_runner(a.path, 1)
-        out[(a.runtime, a.precision)] = score(_predict(runner, faces.inputs), faces)["nme"]
+        out[(a.runtime, a.precision)] = score(predict_all(runner, faces.inputs), faces)["nme"]
     print(f"NME on {faces.path}: {len(faces.inputs)} faces (inter-ocular)")
     return out
 

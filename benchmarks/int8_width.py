@@ -46,7 +46,8 @@ def _screen(args: argparse.Namespace, runtimes: str, cap: str | None) -> dict:
         table = Path(tmp) / "t.json"
         cmd = [
             sys.executable,
-            str(HERE / "int8_speed.py"),
+            "-m",
+            "benchmarks.int8_speed",
             "--screen",
             args.variants,
             "--runtimes",
@@ -58,7 +59,8 @@ def _screen(args: argparse.Namespace, runtimes: str, cap: str | None) -> dict:
             "--json",
             str(table),
         ]
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        # from the checkout root, where benchmarks/ is importable
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, cwd=HERE.parent)
         return json.loads(table.read_text())
 
 

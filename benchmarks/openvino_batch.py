@@ -6,7 +6,7 @@ with ``openvino.batch`` None (a dynamic first dimension, what edgekp exported un
 every ratio is taken within a round against the dynamic fp32 IR). The host's ISA is printed with the
 table. Latency does not depend on the calibration, so the download-free synthetic faces are used.
 
-    python benchmarks/openvino_batch.py --from training/kp_hvit_b_q_merlrav --out runs/openvino_batch_bq
+    python -m benchmarks.openvino_batch --from training/kp_hvit_b_q_merlrav --out runs/openvino_batch_bq
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ import argparse
 import json
 import os
 import statistics
-import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-waits distort timings
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FORMS = {"dynamic batch": None, "static batch 1": 1}
 

@@ -102,9 +102,8 @@ def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str
     """A 1-thread onnxruntime runner; through edgekp's export stack when it imports, else torch.onnx directly."""
     path = work / "model.onnx"
     try:
-        from edgekp.export.runners import OrtRunner
-
         from edgekp.export.onnx import export_onnx
+        from edgekp.export.onnx_runtime import OrtRunner
 
         export_onnx(model, size, path, dynamic_batch=False, exporter="legacy")
         runner = OrtRunner(path, 1)
@@ -131,9 +130,8 @@ def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str
 
 def tflite_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any | None, str]:
     try:
-        from edgekp.export.runners import LiteRTRunner
-
         from edgekp.export.tflite import convert_litert
+        from edgekp.export.tflite_runtime import LiteRTRunner
     except ImportError as exc:
         return None, f"skipped: edgekp.export.tflite unavailable ({exc})"
     path = work / "model.tflite"

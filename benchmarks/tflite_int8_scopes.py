@@ -6,7 +6,7 @@ into the first convolution (models/reparam.py, no fine-tuning: latency does not 
 times them round robin in one process (1 thread, per-round medians; ratios within a round against the
 unfolded fp32 model). The host's ISA is printed with the table.
 
-    python benchmarks/tflite_int8_scopes.py --from training/kp_hvit_t_q_merlrav --out runs/tflite_int8_scopes
+    python -m benchmarks.tflite_int8_scopes --from training/kp_hvit_t_q_merlrav --out runs/tflite_int8_scopes
 
 Measured on kp_hvit_t_q (Intel Xeon, AVX-512 + VNNI, load about 2.5): int8 with the head float 1.10x
 fp32; + the first convolution float 1.20x (the int8 normalization MUL then feeds a float conv);
@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -29,8 +28,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy cores: OpenMP spin-w
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 DEFAULT_SCOPE = ("normalize", "stem.0", "head")
 SCOPES = {"int8 (all)": (), "int8, head float": ("head",), "int8, head + first conv float": DEFAULT_SCOPE}

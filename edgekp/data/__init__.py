@@ -1,1 +1,2 @@
-"""Data: format readers, landmark schemes, head pose, pose balance, crops, augmentation, synthetic faces."""
+"""Data: format readers, landmark schemes, head pose (and its check against labelled yaw), pose balance,
+crops, augmentation, synthetic faces."""

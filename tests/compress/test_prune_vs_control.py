@@ -1,38 +1,23 @@
-"""benchmarks/prune_vs_control.py on two tiny prune runs (a control that removed nothing and a pruned
-run with heads and structures removed): what each removed, the NME per validation set read back from
-the runs, and the rise against the control (latency is left to the benchmark run by hand)."""
+"""Pruned runs against their control (edgekp.compress.prune_vs_control, benchmarks/prune_vs_control.py)
+on two tiny prune runs (a control that removed nothing and a pruned run with heads and structures
+removed): what each removed, the NME per validation set read back from the runs, and the rise against
+the control (latency is left to the benchmark run by hand)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from test_prune_run import _recipe
 
+from edgekp.compress import prune_vs_control as pvc
 from edgekp.compress.heads import prune
 from edgekp.train.data import TrainingData
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "prune_vs_control.py"
-
-
-@pytest.fixture(scope="module")
-def pvc():
-    spec = importlib.util.spec_from_file_location("prune_vs_control", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
-
 
 def test_pruned_run_against_its_control(
-    pvc,
     tmp_path: Path,
     make_parent_run: Callable[..., Path],
     prune_data: TrainingData,
@@ -62,6 +47,6 @@ def test_pruned_run_against_its_control(
     assert "| cut | 6 of 12 | 1 |" in table and f"{expected:+.1f}" in table
 
 
-def test_a_folder_that_is_not_a_run_is_a_user_error(pvc, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_that_is_not_a_run_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert pvc.main(["--control", str(tmp_path), str(tmp_path / "nope"), "--no-latency"]) == 2
     assert capsys.readouterr().err.startswith("edgekp: error: not a run directory")

@@ -67,21 +67,11 @@ def test_validated_on_aflw2000_yaw_labels(shared_data) -> None:
     assert stats["corr_signed_yaw"] >= 0.95  # the sign convention agrees with the labels too
 
 
-def _pose_benchmark():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "pose_estimator.py"
-    spec = importlib.util.spec_from_file_location("pose_estimator_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 def test_pose_benchmark_meets_issue_12_bounds(shared_data, capsys):
     if not (shared_data / "aflw2000_3d_labels").exists() or not (shared_data / "merlrav/train").exists():
         pytest.skip("AFLW2000-3D labels or MERL-RAV not present")
-    bench = _pose_benchmark()
+    from edgekp.data import pose_validation as bench
+
     assert bench.main(["--data", str(shared_data), "--json"]) == 0
     sets = __import__("json").loads(capsys.readouterr().out)["sets"]
     assert set(sets) == {"aflw2000_3d", "aflw2000_reannotated", "merlrav_train"}

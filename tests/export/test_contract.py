@@ -3,8 +3,9 @@ the reference consumer (examples/, no edgekp import) against edgekp predict on r
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,23 @@ REPO = Path(__file__).resolve().parents[2]
 FACES = ("1051618982_1", "1130084326_1", "1130084326_2")
 
 
-def _consumer():
-    spec = importlib.util.spec_from_file_location("landmarks_from_file", REPO / "examples" / "landmarks_from_file.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+def _consumer(model_file: Path, photo: Path, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The reference consumer run as a user runs it (its own process, no edgekp import): its landmarks."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "examples" / "landmarks_from_file.py"),
+            str(model_file),
+            str(photo),
+            "--box",
+            ",".join(repr(float(v)) for v in box),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return np.asarray(json.loads(done.stdout)["landmarks"])
 
 
 def _faces(shared_data: Path) -> list[tuple[Path, tuple[float, float, float, float]]]:
@@ -54,13 +67,10 @@ def _check_consumer(model_file: Path, shared_data: Path, capsys) -> None:
     from edgekp.inference.boxes import FaceBox
     from edgekp.inference.pipeline import predict_photo, read_photo
 
-    consumer = _consumer()
-    contract = consumer.read_contract(model_file)
-    model = consumer.Model(model_file, contract)
     predictor = load_predictor(model_file)
     for photo, box in _faces(shared_data):
         image = read_photo(photo)
-        theirs = consumer.landmarks(model, contract, image, box)
+        theirs = _consumer(model_file, photo, box)
         ours = predict_photo(predictor, image, [FaceBox(*box, detector="given")])[0].points
         assert np.abs(theirs - ours).max() <= 1e-3, (photo, np.abs(theirs - ours).max())
         capsys.readouterr()  # what converters printed before: not the CLI's output

@@ -1,26 +1,18 @@
-"""scripts/reference_report.py on a tiny model and a dozen MERL-RAV test faces (no exports, no peers):
+"""The reference report (edgekp.report.reference, run by scripts/reference_report.py) on a tiny model
+and a dozen MERL-RAV test faces (no exports, no peers):
 the third face set is benched and reported, and its headline carries box NME, the corners in both
 normalizations and box NME per |yaw| bin, for the shipped run and a --variant run."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "reference_report.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("reference_report_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+from edgekp.report import reference
 
 
 def test_merlrav_face_set_headline(shared_data, tiny_model_run, tmp_path, monkeypatch):
-    script = _script()
     # The variant's folder has the shipped run's name: the report labels both parent/name, and so must the headline.
     run, variant = tmp_path / "kp_tiny", tmp_path / "variant" / "kp_tiny"
     shutil.copytree(tiny_model_run, run)
@@ -28,7 +20,7 @@ def test_merlrav_face_set_headline(shared_data, tiny_model_run, tmp_path, monkey
     out = tmp_path / "reference"
     monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the script resolves calibration/ from the repo root
     assert (
-        script.main(
+        reference.main(
             [
                 "--data-root",
                 str(shared_data),
@@ -66,7 +58,7 @@ def test_merlrav_face_set_headline(shared_data, tiny_model_run, tmp_path, monkey
 
 
 def test_unknown_face_set_is_a_user_error(tmp_path, capsys):
-    assert _script().main(["--data-root", str(tmp_path), "--train", str(tmp_path), "--sets", "nope"]) == 2
+    assert reference.main(["--data-root", str(tmp_path), "--train", str(tmp_path), "--sets", "nope"]) == 2
     assert "unknown face set" in capsys.readouterr().err
 
 
@@ -83,12 +75,11 @@ def test_peer_row_reads_the_corners_columns():
         "nme_box_60-90": 0.04,
         "p50_ms": 2.0,
     }
-    cells = [c.strip() for c in _script().headline_row(row, "mediapipe (peer)", "0.90").split("|")[1:-1]]
+    cells = [c.strip() for c in reference.headline_row(row, "mediapipe (peer)", "0.90").split("|")[1:-1]]
     assert cells == ["mediapipe (peer)", "-", "-", "5.00", "3.10", "2.00 (c)", "-", "4.00 (c)", "2.00", "0.90"]
 
 
 def test_an_export_from_before_a_default_changed_is_redone(tmp_path):
-    script = _script()
 
     def manifest(target: str, precision: str, options: dict, run=tmp_path) -> None:
         folder = run / "exports" / f"{target}-{precision}"
@@ -100,8 +91,8 @@ def test_an_export_from_before_a_default_changed_is_redone(tmp_path):
     manifest("openvino", "fp16", {"overflow_fix": "auto", "batch": 1, "float_modules": ["head"]})  # today's defaults
     manifest("tflite", "fp32", {"int8_mode": "static"})  # options added since ran as their defaults
     manifest("openvino", "int8-qat-nncf", {"overflow_fix": "auto"}, run=tmp_path / "qat")  # a QAT run's export alike
-    assert not script.exported(tmp_path, "openvino", "fp32", None)
-    assert not script.exported(tmp_path, "openvino", "int8", None)
-    assert script.exported(tmp_path, "openvino", "fp16", None)
-    assert script.exported(tmp_path, "tflite", "fp32", None)
-    assert not script.exported(tmp_path / "qat", "openvino", "int8", None)
+    assert not reference.exported(tmp_path, "openvino", "fp32", None)
+    assert not reference.exported(tmp_path, "openvino", "int8", None)
+    assert reference.exported(tmp_path, "openvino", "fp16", None)
+    assert reference.exported(tmp_path, "tflite", "fp32", None)
+    assert not reference.exported(tmp_path / "qat", "openvino", "int8", None)

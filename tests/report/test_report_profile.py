@@ -141,16 +141,13 @@ def test_corrupt_profile_is_a_user_error(benched_run: Path, tmp_path: Path, caps
 def test_reference_script_profiles_the_shipped_run(
     profiled_run: Path, shared_data: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """scripts/reference_report.py runs `edgekp bench --profile` on the shipped run (its exports already there),
-    its face-set report shows the section and the index points at it; a second call reuses the profile."""
-    import importlib.util
+    """The reference report (edgekp.report.reference) runs `edgekp bench --profile` on the shipped run (its
+    exports already there), its face-set report shows the section and the index points at it; a second call
+    reuses the profile."""
     import shutil
 
-    spec = importlib.util.spec_from_file_location(
-        "reference_report_script", Path(__file__).resolve().parents[2] / "scripts" / "reference_report.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)  # type: ignore[union-attr]
+    from edgekp.report import reference as script
+
     run = tmp_path / "kp_tiny"
     shutil.copytree(profiled_run, run)
     shutil.rmtree(run / "bench")  # neither the fixture bench nor the profile: the script makes both

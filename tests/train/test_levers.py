@@ -1,19 +1,20 @@
-"""benchmarks/train_levers.py and balance_ablation.py on a tiny synthetic recipe (kp_hvit_test, seconds):
+"""The lever commands (edgekp.train.lever_command, edgekp.report.balance_ablation: benchmarks/train_levers.py
+and balance_ablation.py) on a tiny synthetic recipe (kp_hvit_test, seconds):
 one run per lever, --reuse keeps finished runs and resumes interrupted ones, the table reads the runs back."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from edgekp.errors import ConfigError
+from edgekp.report import balance_ablation
+from edgekp.train.lever_command import levers_main
+from edgekp.train.levers import load_lever_file
 from edgekp.train.summary import BIN_NAMES, summarize_run
-from edgekp.train.sweep import load_lever_file
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -42,17 +43,6 @@ levers:
 """
 
 
-def _script(name: str):
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
-
-
 @pytest.fixture()
 def lever_file(tmp_path: Path) -> Path:
     (tmp_path / "tiny.yaml").write_text(TINY.format(root=tmp_path / "data"))
@@ -62,20 +52,19 @@ def lever_file(tmp_path: Path) -> Path:
 
 
 def test_levers_train_resume_and_table(lever_file, tmp_path, capsys):
-    levers = _script("train_levers")
     out = tmp_path / "sweep"
     # First leg: a budget so small that each run stops after one of its two epochs.
     common = ["--levers", str(lever_file), "--out", str(out), "--only", "baseline,loss_l1,loss_rle"]
-    assert levers.main([*common, "--budget-min", "0.00001", "--json"]) == 0
+    assert levers_main([*common, "--budget-min", "0.00001", "--json"]) == 0
     first = {r["lever"]: r for r in json.loads(capsys.readouterr().out)}
     assert first["baseline"]["epochs"] == 1 and first["baseline"]["stop_reason"] == "time_budget"
     assert first["loss_rle"]["action"] == "unavailable" and "rle" in first["loss_rle"]["note"]
     assert json.loads((out / "loss_l1" / "manifest.json").read_text())["recipe"]["loss"]["type"] == "l1"
     # Without --reuse an existing lever folder is refused before anything trains.
-    assert levers.main(common) == 2
+    assert levers_main(common) == 2
     assert "--reuse" in capsys.readouterr().err
     # Second leg: a longer budget (run control) resumes both to their second epoch.
-    assert levers.main([*common, "--budget-min", "10", "--reuse"]) == 0
+    assert levers_main([*common, "--budget-min", "10", "--reuse"]) == 0
     table = capsys.readouterr().out
     for lever in ("baseline", "loss_l1"):
         summary = summarize_run(out / lever)
@@ -87,7 +76,7 @@ def test_levers_train_resume_and_table(lever_file, tmp_path, capsys):
     row = next(line for line in table.splitlines() if line.startswith("| baseline |"))
     assert "| 2 |" in row and "max_epochs" in row
     # A third call reuses both finished runs: nothing trains, the epochs stay at 2.
-    assert levers.main([*common, "--budget-min", "10", "--reuse", "--json"]) == 0
+    assert levers_main([*common, "--budget-min", "10", "--reuse", "--json"]) == 0
     assert {r["lever"]: r["action"] for r in json.loads(capsys.readouterr().out)} == {
         "baseline": "done",
         "loss_l1": "done",
@@ -95,15 +84,14 @@ def test_levers_train_resume_and_table(lever_file, tmp_path, capsys):
     }
     # A lever redefined after its run: refused, not mixed into the old run.
     lever_file.write_text(LEVERS.replace("loss.type: l1", "loss.type: smooth_l1"))
-    assert levers.main([*common, "--reuse"]) == 2
+    assert levers_main([*common, "--reuse"]) == 2
     assert "recipe differs" in capsys.readouterr().err
 
 
 def test_levers_in_parallel_subprocesses(lever_file, tmp_path, capsys):
-    levers = _script("train_levers")
     out = tmp_path / "sweep"
     assert (
-        levers.main(
+        levers_main(
             [
                 "--levers",
                 str(lever_file),
@@ -134,10 +122,9 @@ def test_levers_in_parallel_subprocesses(lever_file, tmp_path, capsys):
 
 
 def test_balance_ablation_prints_bins_difference_and_verdict(lever_file, tmp_path, capsys):
-    ablation = _script("balance_ablation")
     out = tmp_path / "sweep"
     assert (
-        ablation.main(
+        balance_ablation.main(
             ["--levers", str(lever_file), "--out", str(out), "--budget-min", "10", "--set", "optim.max_epochs=1"]
         )
         == 0
@@ -150,7 +137,7 @@ def test_balance_ablation_prints_bins_difference_and_verdict(lever_file, tmp_pat
     assert f"{100 * off.nme('synth_val'):.2f}" in text and f"{100 * on.nme('synth_val'):.2f}" in text
     # --paired re-scores both models face by face: the same means as their validation, plus 95 % intervals.
     assert (
-        ablation.main(
+        balance_ablation.main(
             [
                 "--levers",
                 str(lever_file),
@@ -183,7 +170,7 @@ def test_lever_file_errors(tmp_path):
 
 def test_committed_lever_file_validates(repo_root, tmp_path):
     """Every non-optional lever of benchmarks/train_levers.yaml builds a valid recipe and architecture."""
-    from edgekp.train.sweep import SweepSettings, plan_sweep
+    from edgekp.train.levers import SweepSettings, plan_sweep
 
     lever_file = load_lever_file(BENCH / "train_levers.yaml")
     plan = plan_sweep(lever_file, lever_file.levers, SweepSettings(tmp_path, ("data.root=/nowhere",)))
@@ -197,12 +184,7 @@ def test_committed_lever_file_validates(repo_root, tmp_path):
 
 
 def test_unknown_lever_is_one_error_line(lever_file, tmp_path, capsys):
-    assert (
-        _script("train_levers").main(
-            ["--levers", str(lever_file), "--out", str(tmp_path / "s"), "--only", "baseline,nope"]
-        )
-        == 2
-    )
+    assert levers_main(["--levers", str(lever_file), "--out", str(tmp_path / "s"), "--only", "baseline,nope"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["edgekp: error: unknown lever(s): nope (declared: baseline, loss_l1, loss_rle, balance_off)"]
     assert not (tmp_path / "s").exists()  # refused before anything trained

@@ -1,25 +1,16 @@
-"""scripts/ship_model.py on a tiny run with a named, box-normalized validation set: the shipped
-manifest carries each set's NME and |yaw| bins at the chosen epoch and which set chose it."""
+"""Shipping a model (edgekp.ship, scripts/ship_model.py) on a tiny run with a named, box-normalized
+validation set: the shipped manifest carries each set's NME and |yaw| bins at the chosen epoch and
+which set chose it."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from edgekp.cli import main as edgekp
+from edgekp.ship import main as _ship
 from tests.train.test_levers import TINY
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ship_model.py"
-
-
-def _ship(argv: list[str]) -> None:
-    spec = importlib.util.spec_from_file_location("ship_model_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    module.main(argv)
 
 
 def test_ship_records_named_validation_sets(tmp_path):

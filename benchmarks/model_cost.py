@@ -32,7 +32,7 @@ def ort_latency(model: torch.nn.Module, size: int, runs: int, warmup: int) -> di
     """The same timing through onnxruntime (1 thread), when edgekp's ONNX export and onnxruntime are installed."""
     try:
         from edgekp.export.onnx import export_onnx
-        from edgekp.export.runners import OrtRunner
+        from edgekp.export.onnx_runtime import OrtRunner
     except ImportError:
         return None
     x = torch.rand(1, 3, size, size).numpy()

@@ -94,7 +94,7 @@ def _round_robin(runners: list[Any], x: np.ndarray, repeats: int) -> list[dict[s
 def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str]:
     """A 1-thread onnxruntime runner of the model as edgekp's ONNX export writes it."""
     from edgekp.export.onnx import export_onnx
-    from edgekp.export.runners import OrtRunner
+    from edgekp.export.onnx_runtime import OrtRunner
 
     path = work / "model.onnx"
     export_onnx(model, size, path, dynamic_batch=False, exporter="legacy")
@@ -103,8 +103,8 @@ def onnx_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any, str
 
 def tflite_runner(model: torch.nn.Module, size: int, work: Path) -> tuple[Any | None, str]:
     try:
-        from edgekp.export.runners import LiteRTRunner
         from edgekp.export.tflite import convert_litert
+        from edgekp.export.tflite_runtime import LiteRTRunner
     except ImportError as exc:
         return None, f"skipped: edgekp.export.tflite unavailable ({exc})"
     path = work / "model.tflite"

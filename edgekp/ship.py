@@ -25,8 +25,8 @@ from edgekp.config.base import validate
 from edgekp.config.loader import dump_recipe, load_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import EdgeKPError
-from edgekp.lineage.atomic import atomic_write_json
-from edgekp.lineage.hashes import sha256_file
+from edgekp.files.atomic import atomic_write_json
+from edgekp.files.hashes import sha256_file
 from edgekp.lineage.model_source import shipped_lineage
 from edgekp.lineage.run_dir import RunDir
 from edgekp.lineage.shipped import DEFAULT_SIZE, SHIPPED_SIZES, shipped_name

@@ -22,9 +22,9 @@ from edgekp.data.crops import preload_crops
 from edgekp.data.images import load_image
 from edgekp.data.readers import read_dataset
 from edgekp.data.schemes import get_scheme
-from edgekp.lineage.atomic import atomic_write_json
+from edgekp.files.atomic import atomic_write_json
+from edgekp.files.hashes import sha256_file
 from edgekp.lineage.checkpoints import load_model_file
-from edgekp.lineage.hashes import sha256_file
 from edgekp.lineage.plain_format import save_model
 from edgekp.lineage.shipped import shipped_manifest_path, shipped_model_path
 from edgekp.metrics import nme

@@ -66,7 +66,7 @@ def test_torch_threads_restore_even_on_error() -> None:
 def test_torch_runner_leaves_the_callers_thread_count(tmp_path: Path) -> None:
     import numpy as np
 
-    from edgekp.export.runners import TorchRunner
+    from edgekp.export.runner import TorchRunner
 
     before = torch.get_num_threads()
     other = 1 if before != 1 else 2

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from edgekp.errors import LineageError
-from edgekp.lineage.atomic import atomic_write_bytes
+from edgekp.files.atomic import atomic_write_bytes
 from edgekp.lineage.checkpoints import load_checkpoint, save_checkpoint
 from edgekp.lineage.run_dir import RunDir
 

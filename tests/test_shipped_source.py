@@ -10,7 +10,7 @@ import pytest
 from face_fixtures import require_backend, run_cli
 
 from edgekp.errors import ConfigError, LineageError
-from edgekp.lineage.hashes import sha256_file, sha256_json
+from edgekp.files.hashes import sha256_file, sha256_json
 from edgekp.lineage.model_source import OUT_ROOT, materialize_shipped, names_shipped, resolve_source
 from edgekp.lineage.run_dir import RunDir
 from edgekp.lineage.shipped import (
@@ -125,7 +125,7 @@ def test_export_without_from_writes_under_the_current_directory(tmp_path, monkey
 
 def test_default_int8_calibration_needs_no_data_and_says_real_faces_are_better(tmp_path, monkeypatch) -> None:
     from edgekp.config.export import ExportRecipe
-    from edgekp.export.calibration import (
+    from edgekp.data.calibration import (
         PACKAGED,
         load_calibration,
         resolve_definition,

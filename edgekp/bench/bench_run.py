@@ -20,7 +20,7 @@ from edgekp.bench.cache import BenchCache, cache_key
 from edgekp.bench.runs import ArtifactRef, find_artifacts
 from edgekp.bench.schema import Accuracy, BenchResult, BenchRow, Latency
 from edgekp.errors import DataError, EdgeKPError, LineageError
-from edgekp.lineage.atomic import atomic_write_json
+from edgekp.files.atomic import atomic_write_json
 from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger
 from edgekp.measure.hashes import data_hash

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgekp.lineage.atomic import atomic_write_json
-from edgekp.lineage.hashes import sha256_json
+from edgekp.files.atomic import atomic_write_json
+from edgekp.files.hashes import sha256_json
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)

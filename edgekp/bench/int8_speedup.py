@@ -116,25 +116,15 @@ def export_variant(
 
 
 def _openvino_cnn(model: Any, calibration: np.ndarray | None, where: Path) -> Path:
-    import nncf
-    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
-
-    from edgekp.export.openvino import OpenVINOTarget, nncf_overflow_fix
+    from edgekp.export.nncf_quantize import nncf_quantize, one_face_samples
+    from edgekp.export.openvino import OpenVINOTarget
 
     target = OpenVINOTarget()
-    ov_model = target._from_torch(model, int(model.config.input_size))
+    ov_model = target.from_torch(model, int(model.config.input_size))
     if calibration is not None:
-        samples = [np.ascontiguousarray(calibration[i : i + 1], np.float32) for i in range(len(calibration))]
-        ov_model = nncf.quantize(
-            ov_model,
-            nncf.Dataset(samples),
-            subset_size=len(samples),
-            preset=nncf.QuantizationPreset.PERFORMANCE,
-            advanced_parameters=AdvancedQuantizationParameters(
-                overflow_fix=nncf_overflow_fix("auto"), disable_bias_correction=True
-            ),
-        )
-    return target._save(ov_model, {}, where, fp16=False)
+        samples = one_face_samples(calibration)
+        ov_model = nncf_quantize(ov_model, samples, overflow_fix="auto", transformer=False, bias_correction=False)
+    return target.save(ov_model, {}, where, fp16=False)
 
 
 def _onnx_qdq(model: Any, calibration: np.ndarray, where: Path) -> Path:

@@ -32,7 +32,7 @@ import numpy as np
 
 from edgekp.bench.schema import Accuracy, BenchRow, Latency
 from edgekp.errors import EdgeKPError
-from edgekp.lineage.hashes import sha256_file
+from edgekp.files.hashes import sha256_file
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)

@@ -1,7 +1,6 @@
-"""One way to run any model source: a training run, a checkpoint (any format, via
-edgekp.lineage.checkpoints), or (via export targets and edgekp.export.runners) an exported artifact,
-read through its embedded edgekp-model/2 contract alone. Images in (N x 3 x S x S float32 in [0, 1]),
-normalized N x K x 2 out."""
+"""One way to run any model source: a training run, a checkpoint (any format, via edgekp.lineage.checkpoints),
+or an exported artifact (its target found by file suffix, run by that target's runner), read through its embedded
+edgekp-model/2 contract alone. Images in (N x 3 x S x S float32 in [0, 1]), normalized N x K x 2 out."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from edgekp.errors import LineageError
-from edgekp.export.runners import Runner, TorchRunner
+from edgekp.export.runner import Runner, TorchRunner
 from edgekp.lineage.checkpoints import load_model_file
 from edgekp.lineage.run_dir import MODEL_FILE
 
@@ -67,7 +66,9 @@ def load_predictor(source: str | Path | None, threads: int | None = None) -> Pre
             raise LineageError(
                 f"model not found: {str(path)!r} (give a run directory, a .pt checkpoint or an exported file)"
             )
-        if path.suffix == ".mlpackage":  # a folder, but an exported artifact
+        from edgekp.export.base import target_for_suffix
+
+        if path.suffix and target_for_suffix(path.suffix) is not None:  # an artifact (.mlpackage: a folder)
             return _load_exported(path, threads)
         if path.is_dir():
             path = path / MODEL_FILE
@@ -83,10 +84,6 @@ def load_torch_model(path: Path) -> tuple[Any, dict[str, Any]]:
     """Any checkpoint (plain, pruned, QAT fake-quantized), through the one loader; (model in eval, meta)."""
     loaded = load_model_file(path)
     return loaded.model, loaded.meta
-
-
-# artifact suffix -> export target
-_SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".mlpackage": "coreml", ".xml": "openvino"}
 
 
 def _sidecar_meta(path: Path) -> dict[str, Any]:
@@ -105,11 +102,14 @@ def export_hint(path: Path, target: str) -> str:
 
 
 def target_for(path: Path) -> str:
-    name = _SUFFIXES.get(path.suffix) or _sidecar_meta(path).get("target")
+    """The export target of an artifact: the target whose file suffix it has (else its sidecar's word)."""
+    from edgekp.export.base import get_target, list_targets, target_for_suffix
+
+    target = target_for_suffix(path.suffix)
+    name = target.name if target is not None else _sidecar_meta(path).get("target")
     if name is None:
-        raise LineageError(
-            f"{str(path)!r} is not an exported model file (expected a .onnx, .tflite, .mlpackage or OpenVINO .xml file)"
-        )
+        kinds = [f"{get_target(t).capabilities.suffix} ({get_target(t).display_name})" for t in list_targets()]
+        raise LineageError(f"{str(path)!r} is not an exported model file (expected one of: {', '.join(kinds)})")
     return str(name)
 
 

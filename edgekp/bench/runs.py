@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekp.errors import LineageError
-from edgekp.lineage.hashes import sha256_file
+from edgekp.files.hashes import sha256_file
 from edgekp.lineage.manifest import MANIFEST, Manifest
 from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 

@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgekp.data.calibration import SyntheticSource, build_definition, write_definition
     from edgekp.errors import ConfigError
-    from edgekp.export.calibration import SyntheticSource, build_definition, write_definition
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n})")

@@ -50,9 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from edgekp.config.export import ExportRecipe
     from edgekp.config.loader import default_recipe, load_recipe
     from edgekp.errors import ConfigError
-    from edgekp.export.calibration import synthetic_warning
-    from edgekp.export.pipeline import ExportRequest, check_request, export_many
-    from edgekp.logs import get_logger
+    from edgekp.export.pipeline import ExportRequest, export_many
 
     if args.recipe:
         recipe = load_recipe(args.recipe, args.overrides, expect=ExportRecipe)
@@ -65,12 +63,6 @@ def run(args: argparse.Namespace) -> int:
     if args.out and len(requests) > 1:
         raise ConfigError("--out names one export's folder; give --target too, or leave --out out")
     from_run = resolve_from(args)
-    for request in requests:  # a refused request is the one line it prints, before any warning or work
-        check_request(request, from_run, recipe)
-    if any(r.precision == "int8" for r in requests):
-        warning = synthetic_warning(args.calib or recipe.calibration)
-        if warning:
-            get_logger(__name__).warning("%s", warning)
     results = export_many(
         requests,
         from_run=from_run,
@@ -79,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         calib=args.calib,
         data_root=args.data_root,
         force=args.force,
+        warn_synthetic=True,  # int8 on the synthetic set: a warning once the requests pass their check
     )
     lines = []
     for r in results:

@@ -22,8 +22,8 @@ from edgekp.config.compress import CompressRecipeBase
 from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import LineageError
+from edgekp.files.hashes import sha256_file
 from edgekp.lineage.checkpoints import load_run_model
-from edgekp.lineage.hashes import sha256_file
 from edgekp.lineage.manifest import Manifest
 from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger

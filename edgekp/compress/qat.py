@@ -96,15 +96,15 @@ def calibration_images(recipe: QatRecipe, data: TrainingData, size: int, data_ro
         index = np.sort(rng.permutation(len(data.train))[: spec.faces])
         images = data.train.images[index]
     else:
-        from edgekp.export.calibration import load_calibration
+        from edgekp.data.calibration import load_calibration
 
         check_calibration_scheme(spec.source, data.scheme.name)
         images = load_calibration(spec.source, data_root, size).images[: spec.faces]
     return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
-def check_calibration_scheme(source: str, scheme: str) -> None:
-    from edgekp.export.calibration import read_definition
+def check_calibration_scheme(source: str, scheme: str, margin: float | None = None) -> None:
+    from edgekp.data.calibration import check_margin, read_definition
 
     definition = read_definition(source)
     if definition.scheme != scheme:
@@ -112,6 +112,8 @@ def check_calibration_scheme(source: str, scheme: str) -> None:
             f"calibration set {source!r} uses landmark scheme {definition.scheme!r} but the model predicts "
             f"{scheme!r}; give a {scheme} calibration set (edgekp data calib) or calibration.source=train"
         )
+    if margin is not None:  # the set's faces are cut as the model's training crops were
+        check_margin(definition, float(margin), repr(source))
 
 
 def save_qat_model(path: Path, model: nn.Module, info: dict[str, Any], meta: dict[str, Any]) -> None:
@@ -207,7 +209,7 @@ class QatCompressor(Compressor):
             from edgekp.data.schemes import scheme_for_points
 
             scheme = str(meta.get("scheme") or getattr(scheme_for_points(model.config.num_points), "name", "unknown"))
-            check_calibration_scheme(self.recipe.calibration.source, scheme)
+            check_calibration_scheme(self.recipe.calibration.source, scheme, meta.get("crop_margin"))
 
     def prepare(self, model: nn.Module, data: TrainingData, out: Path) -> nn.Module:
         # BatchNorm token norms (token_norm: batch) are folded into the next Linear first: int8 is

@@ -35,12 +35,6 @@ def ignored_patterns(ignored: list[str]) -> list[str]:
     return [re.escape(name.replace(".", "/")) + "/.*" for name in ignored]
 
 
-def _overflow_fix(setting: str) -> Any:
-    from edgekp.export.openvino import nncf_overflow_fix  # one spelling and one 'auto' rule for PTQ and QAT
-
-    return nncf_overflow_fix({"first_layer": "first_layer_only"}.get(setting, setting))  # the recipe's spelling
-
-
 def int8_numerics(recipe: QatRecipe) -> dict[str, Any]:
     """For the QAT manifest: the host's ISA and, for NNCF, the overflow fix 'auto' resolved to.
 
@@ -53,7 +47,7 @@ def int8_numerics(recipe: QatRecipe) -> dict[str, Any]:
     info = host_info()
     out: dict[str, Any] = {"host_isa": info["isa"], "host_vnni": info["has_vnni"]}
     if recipe.quantizer == "nncf":
-        from edgekp.export.openvino import overflow_fix_for_host
+        from edgekp.export.nncf_quantize import overflow_fix_for_host
 
         out["overflow_fix"] = overflow_fix_for_host() if recipe.overflow_fix == "auto" else recipe.overflow_fix
     return out
@@ -61,21 +55,20 @@ def int8_numerics(recipe: QatRecipe) -> dict[str, Any]:
 
 def prepare(model: nn.Module, calibration: np.ndarray, recipe: QatRecipe, ignored: list[str]) -> nn.Module:
     import nncf
-    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+
+    from edgekp.export.nncf_quantize import nncf_quantize  # one setup for PTQ (OpenVINO) and QAT
 
     _ensure_extension()
     samples = [torch.from_numpy(calibration[i : i + 1]) for i in range(len(calibration))]
-    preset = nncf.QuantizationPreset.MIXED if recipe.preset == "mixed" else nncf.QuantizationPreset.PERFORMANCE
     scope = nncf.IgnoredScope(patterns=ignored_patterns(ignored), validate=False) if ignored else None
     model = model.eval()
-    return nncf.quantize(
+    return nncf_quantize(
         model,
-        nncf.Dataset(samples),
-        subset_size=len(samples),
-        preset=preset,
+        samples,
+        overflow_fix={"first_layer": "first_layer_only"}.get(recipe.overflow_fix, recipe.overflow_fix),
+        preset=recipe.preset,
+        transformer=recipe.model_type == "transformer",
         ignored_scope=scope,
-        model_type=nncf.ModelType.TRANSFORMER if recipe.model_type == "transformer" else None,
-        advanced_parameters=AdvancedQuantizationParameters(overflow_fix=_overflow_fix(recipe.overflow_fix)),
     )
 
 

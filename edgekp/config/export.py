@@ -10,8 +10,9 @@ from pydantic import Field, model_validator
 from edgekp.config.base import StrictModel
 from edgekp.errors import ConfigError
 
-# The export targets, declared once, in listing order: edgekp.export registers one Target per name
-# (and refuses any other), the CLI's --target choices and the recipes' enums derive from this.
+# The built-in export targets, declared once, in listing order: edgekp.export registers one Target per
+# name (and refuses any undeclared one), the CLI's --target choices and the recipes' enums derive from
+# this. Each has its options class (the recipe section of that name), declared at the end of this file.
 TARGET_NAMES: tuple[str, ...] = ("onnx", "tflite", "coreml", "openvino")
 PRECISION_NAMES: tuple[str, ...] = ("fp32", "fp16", "int8")
 TargetName = Literal[TARGET_NAMES]  # type: ignore[valid-type]
@@ -139,3 +140,38 @@ class ExportRecipe(StrictModel):
     tflite: TFLiteOptions = Field(default_factory=TFLiteOptions)
     coreml: CoreMLOptions = Field(default_factory=CoreMLOptions)
     openvino: OpenVINOOptions = Field(default_factory=OpenVINOOptions)
+
+
+# target name -> its options class (the config class a Target reads its typed options from). The built-in
+# targets' are the recipe sections above; a target defined outside edgekp declares its own here
+# (declare_target) before it registers (edgekp.export.base.register_target). Such a target is reached
+# through the Python API (edgekp.export.export_one) and its options are its class's defaults.
+_TARGET_OPTIONS: dict[str, type[StrictModel]] = {
+    "onnx": OnnxOptions,
+    "tflite": TFLiteOptions,
+    "coreml": CoreMLOptions,
+    "openvino": OpenVINOOptions,
+}
+assert tuple(_TARGET_OPTIONS) == TARGET_NAMES
+
+
+def declare_target(name: str, options: type[StrictModel]) -> None:
+    """Declare a target defined outside edgekp, with its options class (refused for a taken name)."""
+    if name in _TARGET_OPTIONS or name in PRECISION_NAMES or not name.isidentifier():
+        raise ConfigError(f"export target name {name!r} is taken or not an identifier")
+    _TARGET_OPTIONS[name] = options
+
+
+def forget_target(name: str) -> None:
+    """Undo declare_target (the built-in targets stay)."""
+    if name not in TARGET_NAMES:
+        _TARGET_OPTIONS.pop(name, None)
+
+
+def declared_targets() -> tuple[str, ...]:
+    """Every declared target name: the built-in ones in TARGET_NAMES order, then the declared ones."""
+    return tuple(_TARGET_OPTIONS)
+
+
+def target_options_type(name: str) -> type[StrictModel]:
+    return _TARGET_OPTIONS[name]

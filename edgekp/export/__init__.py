@@ -1,6 +1,9 @@
 """Export: one Target per runtime behind one interface; parity, metadata and lineage done once.
 
 from edgekp.export import get_target, list_targets, export_one, ExportRequest
+
+A new target: declare its options class (edgekp.config.export.declare_target), subclass Target and
+decorate it with register_target (tests/export/test_custom_target.py does it outside the package).
 """
 
 from edgekp.export.base import (
@@ -14,6 +17,8 @@ from edgekp.export.base import (
     get_target,
     list_targets,
     register_target,
+    target_for_suffix,
+    unregister_target,
 )
 
 __all__ = [
@@ -31,6 +36,8 @@ __all__ = [
     "list_targets",
     "load_calibration",
     "register_target",
+    "target_for_suffix",
+    "unregister_target",
 ]
 
 
@@ -40,7 +47,7 @@ def __getattr__(name: str):  # the pipeline pulls in data/model code: import it 
 
         return getattr(pipeline, name)
     if name == "load_calibration":
-        from edgekp.export.calibration import load_calibration
+        from edgekp.data.calibration import load_calibration
 
         return load_calibration
     raise AttributeError(name)

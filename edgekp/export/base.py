@@ -1,7 +1,13 @@
-"""The Target interface, the Runner signature shared by every runtime, and the target registry.
+"""The Target interface and the target registry: everything edgekp knows about a runtime, it asks a Target.
 
-A target declares what it can do as data (``Capabilities``) so the pipeline can refuse an
-unsupported request before any work, and list what *is* supported in the refusal.
+A target declares what it can do as data (``Capabilities``: routes, precisions, file suffix, display
+name) so the pipeline can refuse an unsupported request before any work, and list what *is* supported
+in the refusal. It owns its conversion (``convert``), its runner (``load_runner``), its profiler
+(``profile``) and its typed options (``options_type``, declared in edgekp.config.export). Callers find
+a target by name (``get_target``) or by an artifact's file suffix (``target_for_suffix``).
+
+A new target is a config class plus one module: ``declare_target(name, Options)`` (edgekp.config.export),
+then a ``Target`` subclass decorated with ``@register_target`` (tests/export/test_custom_target.py).
 """
 
 from __future__ import annotations
@@ -14,12 +20,21 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import BaseModel
 
 from edgekp.config.base import nearest
-from edgekp.config.export import PRECISION_NAMES, TARGET_NAMES, PrecisionName
+from edgekp.config.export import (
+    PRECISION_NAMES,
+    TARGET_NAMES,
+    PrecisionName,
+    declared_targets,
+    forget_target,
+    target_options_type,
+)
 from edgekp.config.qat import QUANTIZER_TARGETS
 from edgekp.errors import ConfigError, MissingBackendError, UnsupportedOptionError
-from edgekp.export.runners import Runner, TorchRunner  # noqa: F401  (the Runner interface, defined with every runtime's runner)
+from edgekp.export.profiling import Profile
+from edgekp.export.runner import Runner, TorchRunner  # noqa: F401  (the Runner interface every target's runner implements)
 
 Precision = PrecisionName
 PRECISIONS: tuple[Precision, ...] = PRECISION_NAMES  # type: ignore[assignment]
@@ -65,13 +80,14 @@ class Capabilities:
     routes: tuple[Route, ...]  # the first one is the default
     runtime: str  # where the exported artifact can be executed, in words
     runtime_platforms: tuple[str, ...] | None  # platform.system() values that can execute it; None: any
-    suffix: str  # artifact file/folder suffix
+    suffix: str  # artifact file/folder suffix: how `edgekp predict` and `bench` recognise the target's files
     layout: Layout = "NCHW"
     runtime_packages: tuple[tuple[str, str], ...] = ()
     runtime_extra: str = ""
     qat_routes: tuple[QatRoute, ...] = ()  # the QAT quantizers whose models this target converts
     metadata_options: tuple[Precision, ...] = ("int8",)  # precisions whose metadata records the recipe's target options
     runtime_os: str = ""  # where runtime_platforms is set: those systems in words ("macOS"), for reports
+    display_name: str = ""  # the runtime as reports title it ("TFLite (LiteRT)"); "" : the target's name
 
     def route(self, name: str | None) -> Route:
         if name is None:
@@ -94,7 +110,9 @@ class ExportSpec:
     precision: Precision
     route: str
     scheme: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)  # target-specific, from the export recipe
+    # The target's typed options (its options_type, from the export recipe); a plain dict is validated into
+    # them by the target (Target.typed_options), so a spec built without options gets the recipe's defaults.
+    options: Any = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)  # embedded in the artifact where possible
     layout: Layout = "NCHW"  # the artifact's input layout (Target.input_form)
     input_dtype: str = "float32"  # what the app writes into the input: "uint8" pixels 0-255 or "float32" in [0, 1]
@@ -132,6 +150,25 @@ class Target(ABC):
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
 
+    @property
+    def display_name(self) -> str:
+        return self.capabilities.display_name or self.name
+
+    # -- options: the target's config class (edgekp.config.export.declare_target) --------------
+    @property
+    def options_type(self) -> type[BaseModel]:
+        return target_options_type(self.name)
+
+    def typed_options(self, options: Any) -> Any:
+        """The target's typed options from a typed value, a plain dict (validated) or None (the defaults)."""
+        if isinstance(options, self.options_type):
+            return options
+        return self.options_type.model_validate(dict(options or {}))
+
+    def options_from(self, recipe: Any) -> Any:
+        """This target's typed options in an export recipe (its section; the defaults where it has none)."""
+        return self.typed_options(getattr(recipe, self.name, None))
+
     # -- capability checks (data only, no heavy imports) ----------------------------------------
     def runs_here(self) -> bool:
         """Whether this host can execute the artifact (CoreML needs macOS)."""
@@ -147,7 +184,7 @@ class Target(ABC):
                 out.append(p if route.name == default else f"{p} --route {route.name}")
         return out
 
-    def check_supported(self, precision: str, route: str | None, options: dict[str, Any]) -> Route:
+    def check_supported(self, precision: str, route: str | None, options: Any) -> Route:
         """Refuse an unsupported precision/route/option combination before any work."""
         r = self.capabilities.route(route)
         if precision not in r.precisions:
@@ -155,10 +192,10 @@ class Target(ABC):
                 f"{self.name} does not support precision {precision!r} on route {r.name!r}; "
                 f"supported here: {', '.join(self.supported())}"
             )
-        self.check_options(precision, r, options)
+        self.check_options(precision, r, self.typed_options(options))
         return r
 
-    def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
+    def check_options(self, precision: str, route: Route, options: Any) -> None:
         """Target-specific refusals (e.g. CoreML int8 activations off macOS); default: none."""
 
     def qat_route(self, quantizer: str, precision: str, source: str = "the model", trained_for: str = "") -> Route:
@@ -186,7 +223,7 @@ class Target(ABC):
     def layout(self, route: Route) -> Layout:
         return route.layout or self.capabilities.layout
 
-    def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Layout, str]:
+    def input_form(self, route: Route, precision: str, options: Any) -> tuple[Layout, str]:
         """(layout, dtype) of what the app writes into the artifact's input; default: the route's layout, float32."""
         return self.layout(route), "float32"
 
@@ -202,6 +239,10 @@ class Target(ABC):
     def artifact_name(self, stem: str) -> str:
         return stem + self.capabilities.suffix
 
+    def artifact_files(self, artifact: Path) -> list[Path]:
+        """The files an artifact is made of (OpenVINO: the .xml and its .bin); a folder is one entry."""
+        return [artifact]
+
     @abstractmethod
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
         """Write the artifact into ``out_dir`` and return its path. ``calibration`` is N x 3 x S x S float32."""
@@ -213,6 +254,19 @@ class Target(ABC):
     @abstractmethod
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
         """A Runner executing ``artifact`` with its real runtime (raises UnsupportedOptionError where it cannot)."""
+
+    # -- profiling (edgekp bench --profile) -----------------------------------------------------
+    @property
+    def has_profiler(self) -> bool:
+        return type(self).profile is not Target.profile
+
+    def profile(self, artifact: Path, image: np.ndarray, threads: int = 1) -> Profile:
+        """A per-operator breakdown of ``artifact`` in its own runtime (image: 1 x 3 x S x S float in [0, 1])."""
+        raise UnsupportedOptionError(f"{self.name} has no per-operator profiler")
+
+    def artifact_input_shape(self, artifact: Path) -> list[int]:
+        """The artifact's input shape as the file declares it (-1: dynamic), read without a runtime session."""
+        raise UnsupportedOptionError(f"{self.name} cannot read an artifact's input shape")
 
     def reference_runner(self, model: Any, spec: ExportSpec, artifact: Path) -> Runner | None:
         """Where the artifact cannot run here, a stand-in whose numerics estimate it (None: no estimate)."""
@@ -244,12 +298,25 @@ _REGISTRY: dict[str, type[Target]] = {}
 
 
 def register_target(cls: type[Target]) -> type[Target]:
-    if cls.name not in TARGET_NAMES:  # the list is declared once (edgekp.config.export); recipes and the CLI read it
-        raise ValueError(f"export target {cls.name!r} is not declared in edgekp.config.export.TARGET_NAMES")
+    """Add a target (a class decorator). Its name must be declared with its options class first
+    (edgekp.config.export: the built-in ones in TARGET_NAMES, others by declare_target)."""
+    if cls.name not in declared_targets():
+        raise ValueError(
+            f"export target {cls.name!r} is not declared in edgekp.config.export.TARGET_NAMES "
+            "(or by edgekp.config.export.declare_target)"
+        )
     if cls.name in _REGISTRY:
         raise ValueError(f"export target {cls.name!r} registered twice")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def unregister_target(name: str) -> None:
+    """Remove a target registered outside edgekp (and its declaration); the built-in ones stay."""
+    if name in TARGET_NAMES:
+        raise ValueError(f"{name!r} is a built-in export target")
+    _REGISTRY.pop(name, None)
+    forget_target(name)
 
 
 def _load_builtin() -> None:
@@ -262,7 +329,7 @@ def _load_builtin() -> None:
 
 def list_targets() -> list[str]:
     _load_builtin()
-    return [name for name in TARGET_NAMES if name in _REGISTRY]
+    return [name for name in declared_targets() if name in _REGISTRY]
 
 
 def route_names() -> list[str]:
@@ -277,3 +344,12 @@ def get_target(name: str) -> Target:
         tip = f"; did you mean {hint!r}?" if hint else ""
         raise UnsupportedOptionError(f"unknown export target {name!r}{tip} (targets: {', '.join(_REGISTRY)})")
     return _REGISTRY[name]()
+
+
+def target_for_suffix(suffix: str) -> Target | None:
+    """The target whose artifacts end in ``suffix`` (".onnx", ".mlpackage", ...); None when no target's do."""
+    for name in list_targets():
+        target = get_target(name)
+        if target.capabilities.suffix == suffix:
+            return target
+    return None

@@ -22,7 +22,7 @@ from edgekp.errors import LineageError
 if TYPE_CHECKING:
     from edgekp.export.base import ExportSpec, Target
 
-INPUT_NAME, OUTPUT_NAME = "images", "points"  # as edgekp.export.runners names them
+INPUT_NAME, OUTPUT_NAME = "images", "points"  # the tensor names on every target
 FORMAT = "edgekp-model/2"
 KEY = "edgekp"  # the metadata entry / key that holds the contract in every format
 LANDMARKS = "landmarks"  # output names of a model with a presence head (others keep "points")

@@ -5,7 +5,7 @@ quantization calibrates through predict. So on Linux an export is verified struc
 package without loading it, check the I/O and shapes, count MIL op types, confirm every op is a core
 MIL op, read compressed weights back) and its numerics are *estimated* with the torch model in fp16
 (plus emulated int8 weights). Every output says that CoreML accuracy and latency need a macOS host.
-On macOS the same code runs ``predict`` for real parity and latency.
+On macOS the same code runs ``predict`` for real parity and latency (edgekp.export.coreml_runtime).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from edgekp.export.base import (
     qat_routes_for,
     register_target,
 )
+from edgekp.export.contract import INPUT_NAME, OUTPUT_NAME
+from edgekp.export.coreml_runtime import CoreMLRunner
 from edgekp.export.metadata import prefixed, unprefixed
-from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, CoreMLRunner, TorchRunner
+from edgekp.export.runner import TorchRunner
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -117,6 +119,7 @@ class CoreMLTarget(Target):
         runtime_extra="coreml",
         qat_routes=qat_routes_for("coreml"),
         metadata_options=PRECISIONS,  # the deployment target and compression options matter at every precision
+        display_name="CoreML",
     )
 
     def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
@@ -141,8 +144,8 @@ class CoreMLTarget(Target):
         ml.save(str(path))
         return path
 
-    def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
-        mode = options.get("int8_mode", "weights")
+    def check_options(self, precision: str, route: Route, options: Any) -> None:
+        mode = options.int8_mode
         if precision == "int8" and mode not in INT8_MODES:
             raise UnsupportedOptionError(f"coreml int8_mode {mode!r} is not one of: {', '.join(INT8_MODES)}")
         if precision == "int8" and mode == "weights_activations" and not on_macos():
@@ -150,15 +153,15 @@ class CoreMLTarget(Target):
                 "coreml int8 activations calibrate through MLModel.predict, which needs a macOS host; "
                 "supported here: coreml fp32, fp16, int8 with coreml.int8_mode=weights or palettize"
             )
-        target = options.get("minimum_deployment_target", "iOS16")
+        target = options.minimum_deployment_target
         if target not in TARGETS:
             raise UnsupportedOptionError(
                 f"coreml minimum_deployment_target {target!r} is not one of: {', '.join(TARGETS)}"
             )
 
-    def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Any, str]:
+    def input_form(self, route: Route, precision: str, options: Any) -> tuple[Any, str]:
         # An image input: the app passes a CVPixelBuffer or CGImage, CoreML scales it (1/255) itself.
-        return ("NCHW", "float32") if options.get("input", "image") == "tensor" else ("NHWC", "uint8")
+        return ("NCHW", "float32") if self.typed_options(options).input == "tensor" else ("NHWC", "uint8")
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
         import coremltools as ct
@@ -167,6 +170,7 @@ class CoreMLTarget(Target):
         from edgekp.export.contract import LANDMARKS, PRESENCE, has_presence
         from edgekp.export.deploy import DeployModel
 
+        options = self.typed_options(spec.options)
         size = spec.input_size
         example = torch.rand(1, 3, size, size)
         presence = has_presence(model)
@@ -177,7 +181,7 @@ class CoreMLTarget(Target):
         with torch.no_grad():
             traced = torch.export.export(source, (example,)).run_decompositions({})
         precision = ct.precision.FLOAT32 if spec.precision == "fp32" else ct.precision.FLOAT16
-        target = getattr(ct.target, str(spec.options.get("minimum_deployment_target", "iOS16")))
+        target = getattr(ct.target, options.minimum_deployment_target)
         if spec.image_input:
             inputs = [
                 ct.ImageType(
@@ -200,8 +204,7 @@ class CoreMLTarget(Target):
             minimum_deployment_target=target,
         )
         if spec.precision == "int8":
-            mode = str(spec.options.get("int8_mode", "weights"))
-            ml = _compress(ml, mode, int(spec.options.get("palettize_bits", 6)), calibration)
+            ml = _compress(ml, options.int8_mode, options.palettize_bits, calibration)
         _describe(ml, spec, names)
         ml.short_description = f"edgekp face keypoints ({spec.num_points} points, {spec.precision})"
         path = out_dir / self.artifact_name("model")
@@ -228,7 +231,7 @@ class CoreMLTarget(Target):
             runner = TorchRunner(model, half=False)
             runner.name = "torch fake-quant W8A8 (estimate)"
             return runner
-        if spec.precision == "int8" and spec.options.get("int8_mode", "weights") == "weights":
+        if spec.precision == "int8" and self.typed_options(spec.options).int8_mode == "weights":
             runner = TorchRunner(fake_quant_int8_weights(model), half=True)
             runner.name = "torch-fp16-int8weights (estimate)"
             return runner

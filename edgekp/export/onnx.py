@@ -1,7 +1,8 @@
 """ONNX: the hub format. torch -> ONNX (dynamo exporter, opset 20) -> onnxsim -> onnxruntime.
 
 Opset 20 because it has a native Gelu: at 17/18 GELU becomes Erf, which later routes (onnx2tf)
-turn into a Flex op the TFLite interpreter cannot run.
+turn into a Flex op the TFLite interpreter cannot run. The runtime (runner, profiler) is
+edgekp.export.onnx_runtime.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import numpy as np
 
 from edgekp.errors import EdgeKPError
 from edgekp.export.base import Capabilities, ExportSpec, Route, Runner, Target, qat_routes_for, register_target
+from edgekp.export.contract import INPUT_NAME, OUTPUT_NAME
 from edgekp.export.metadata import prefixed, unprefixed
-from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OrtRunner
+from edgekp.export.onnx_runtime import OrtRunner, onnx_input_shape, profile_onnx
+from edgekp.export.profiling import Profile
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -152,6 +155,7 @@ class OnnxTarget(Target):
         runtime_packages=_ORT,
         runtime_extra="onnx",
         qat_routes=qat_routes_for("onnx"),
+        display_name="onnxruntime",
     )
 
     def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
@@ -170,9 +174,10 @@ class OnnxTarget(Target):
         return path
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
+        options = self.typed_options(spec.options)
         path = out_dir / self.artifact_name("model")
-        used = export_onnx(model, spec.input_size, path, exporter=str(spec.options.get("exporter", "dynamo")))
-        simplified = simplify_onnx(path) if spec.options.get("simplify", True) else False
+        used = export_onnx(model, spec.input_size, path, exporter=options.exporter)
+        simplified = simplify_onnx(path) if options.simplify else False
         log.info("onnx: %s exporter, opset %d, simplified=%s", used, OPSET, simplified)
         embed_onnx_metadata(
             path, {**spec.metadata, "onnx_exporter": used, "onnx_simplified": str(simplified)}, spec.contract
@@ -184,6 +189,12 @@ class OnnxTarget(Target):
             return OrtRunner(artifact, threads)
         except Exception as exc:
             raise EdgeKPError(f"onnxruntime cannot load {str(artifact)!r}: {str(exc).splitlines()[0][:200]}") from None
+
+    def profile(self, artifact: Path, image: np.ndarray, threads: int = 1) -> Profile:
+        return profile_onnx(artifact, image, threads)
+
+    def artifact_input_shape(self, artifact: Path) -> list[int]:
+        return onnx_input_shape(artifact)
 
     def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
         import onnx

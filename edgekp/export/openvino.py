@@ -1,14 +1,13 @@
 """OpenVINO: ``ov.convert_model`` from the torch module, fp32/fp16 IR, int8 through NNCF PTQ; CPU plugin.
 
 ``ov.save_model`` compresses weights to fp16 unless told otherwise, so the flag is always explicit.
-On AVX2 hosts without VNNI (this project's CI CPU) int8 kernels saturate unless NNCF quantizes with
-the overflow fix (error fell from 0.096 to 0.0015 here), so it is enabled from the host's ISA flags.
+int8 is edgekp.export.nncf_quantize (the overflow fix from the host's ISA flags, as for QAT).
 The IR's batch is static (``openvino.batch``, default 1): a dynamic batch costs the CPU plugin shape
 inference and reallocation on every call, more in int8 (more ops) than in fp32.
 By default (``openvino.input: image``) the IR takes u8 NHWC RGB pixels: PrePostProcessor compiles the
 conversion, the layout change and the 1/255 scale into the model, after quantization, so NNCF
 calibrates the model on the float images it was trained on. The contract is ``rt_info["edgekp"]``, a
-JSON string.
+JSON string. The runtime (runner, profiler) is edgekp.export.openvino_runtime.
 """
 
 from __future__ import annotations
@@ -32,7 +31,10 @@ from edgekp.export.base import (
     register_target,
     require_modules,
 )
-from edgekp.export.runners import INPUT_NAME, OUTPUT_NAME, OpenVINORunner
+from edgekp.export.contract import INPUT_NAME, OUTPUT_NAME
+from edgekp.export.nncf_quantize import nncf_quantize, one_face_samples, overflow_fix_for_host
+from edgekp.export.openvino_runtime import OpenVINORunner, openvino_input_shape, profile_openvino
+from edgekp.export.profiling import Profile
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -40,25 +42,6 @@ log = get_logger(__name__)
 _OV = (("openvino", "openvino"),)
 _NNCF = (("nncf", "nncf"),)
 RT_SECTION = "edgekp"  # rt_info["edgekp"]: the contract as a JSON string, in the IR's .xml
-
-
-def overflow_fix_for_host() -> str:
-    """'enable' on x86 without VNNI (int8 accumulators can saturate), else 'disable'."""
-    from edgekp.measure.host import host_info
-
-    info = host_info()
-    x86 = info["machine"] in ("x86_64", "AMD64", "i686")
-    return "enable" if x86 and not info["has_vnni"] else "disable"
-
-
-def nncf_overflow_fix(setting: str) -> Any:
-    """NNCF's OverflowFix for a recipe's ``overflow_fix`` (PTQ here and QAT in edgekp.compress.qat_nncf)."""
-    from nncf.quantization.advanced_parameters import OverflowFix
-
-    setting = overflow_fix_for_host() if setting == "auto" else setting
-    return {"enable": OverflowFix.ENABLE, "disable": OverflowFix.DISABLE, "first_layer_only": OverflowFix.FIRST_LAYER}[
-        setting
-    ]
 
 
 def float_scope(model: Any, float_modules: tuple[str, ...], prefix: str = "") -> Any:
@@ -72,27 +55,6 @@ def float_scope(model: Any, float_modules: tuple[str, ...], prefix: str = "") ->
     )
 
 
-def _quantize(ov_model: Any, calibration: np.ndarray, overflow_fix: str, ignored: Any = None) -> Any:
-    import nncf
-    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
-
-    fix = nncf_overflow_fix(overflow_fix)
-    samples = [np.ascontiguousarray(calibration[i : i + 1], np.float32) for i in range(len(calibration))]
-    return nncf.quantize(
-        ov_model,
-        nncf.Dataset(samples),
-        subset_size=len(samples),
-        preset=nncf.QuantizationPreset.PERFORMANCE,
-        # Transformer scheme: keeps the attention's activation-by-activation matmuls and the
-        # normalizer out of int8; on the shipped model the NME cost fell from +10.4 % to +1.4 %.
-        model_type=nncf.ModelType.TRANSFORMER,
-        ignored_scope=ignored,
-        # Bias correction off: NNCF's fast bias correction tries to write a per-channel bias into the
-        # head's scalar "+ 0.5" constant and fails ("cannot reshape array of size 136 into (1, 1)").
-        advanced_parameters=AdvancedQuantizationParameters(overflow_fix=fix, disable_bias_correction=True),
-    )
-
-
 def _prefix(model: Any) -> str:
     """Module paths of a presence model, converted inside edgekp.export.deploy.DeployModel, start with it."""
     from edgekp.export.contract import has_presence
@@ -101,10 +63,9 @@ def _prefix(model: Any) -> str:
     return f"{MODEL_PREFIX}." if has_presence(model) else ""
 
 
-def _batch(spec: ExportSpec) -> int | None:
-    """The recipe's ``openvino.batch`` (None: dynamic); specs built without options get the recipe's default."""
-    value = spec.options.get("batch", OpenVINOOptions().batch)
-    return None if value is None else int(value)
+def _batch(options: OpenVINOOptions) -> int | None:
+    """The recipe's ``openvino.batch`` (None: dynamic)."""
+    return None if options.batch is None else int(options.batch)
 
 
 @register_target
@@ -128,12 +89,14 @@ class OpenVINOTarget(Target):
         runtime_extra="openvino",
         qat_routes=qat_routes_for("openvino"),
         metadata_options=PRECISIONS,  # the batch option shapes the IR at every precision
+        display_name="OpenVINO",
     )
 
-    def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Any, str]:
-        return ("NCHW", "float32") if options.get("input", "image") == "tensor" else ("NHWC", "uint8")
+    def input_form(self, route: Route, precision: str, options: Any) -> tuple[Any, str]:
+        return ("NCHW", "float32") if self.typed_options(options).input == "tensor" else ("NHWC", "uint8")
 
-    def _from_torch(self, model: Any, size: int, batch: int | None = 1) -> Any:
+    def from_torch(self, model: Any, size: int, batch: int | None = 1) -> Any:
+        """The torch module as an (unsaved) OpenVINO model, batch ``batch`` (None: dynamic)."""
         import openvino as ov
         import torch
 
@@ -166,10 +129,10 @@ class OpenVINOTarget(Target):
         inp.preprocess().convert_element_type(ov.Type.f32).scale(255.0)
         return ppp.build()
 
-    def _save(
+    def save(
         self, ov_model: Any, spec: ExportSpec | None, out_dir: Path, fp16: bool, extra: dict[str, str] | None = None
     ) -> Path:
-        """``spec`` None (or falsy): a bare IR for latency screens (edgekp.bench.int8_speedup), no contract."""
+        """``spec`` None (or falsy): a bare IR for latency screens (edgekp.compress.int8_screen), no contract."""
         import json
 
         import openvino as ov
@@ -188,30 +151,45 @@ class OpenVINOTarget(Target):
 
     def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
         # NNCF's FakeQuantize ops convert to OpenVINO's: the QAT ranges are the int8 scales; the rest stays fp32.
-        return self._save(self._from_torch(model, spec.input_size, _batch(spec)), spec, out_dir, fp16=False)
+        options = self.typed_options(spec.options)
+        return self.save(self.from_torch(model, spec.input_size, _batch(options)), spec, out_dir, fp16=False)
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
-        ov_model = self._from_torch(model, spec.input_size, _batch(spec))
+        options = self.typed_options(spec.options)
+        ov_model = self.from_torch(model, spec.input_size, _batch(options))
         extra: dict[str, str] = {}
         if spec.precision == "int8":
             if calibration is None or len(calibration) == 0:
                 raise EdgeKPError("openvino int8 needs a calibration set (--calib)")
-            fix = str(spec.options.get("overflow_fix", "auto"))
-            fix = overflow_fix_for_host() if fix == "auto" else fix
+            fix = overflow_fix_for_host() if options.overflow_fix == "auto" else options.overflow_fix
             log.info("openvino int8: nncf.quantize on %d faces, overflow_fix=%s", len(calibration), fix)
-            # Specs built without options (not from a recipe) get the recipe's default, as for the batch.
-            float_modules = tuple(spec.options.get("float_modules", OpenVINOOptions().float_modules))
-            ov_model = _quantize(
-                ov_model, calibration, fix, float_scope(model, float_modules, _prefix(model)) if float_modules else None
+            float_modules = tuple(options.float_modules)
+            # Transformer scheme: on the shipped model the NME cost fell from +10.4 % to +1.4 % (against CNN's).
+            ov_model = nncf_quantize(
+                ov_model,
+                one_face_samples(calibration),
+                overflow_fix=fix,
+                ignored_scope=float_scope(model, float_modules, _prefix(model)) if float_modules else None,
+                bias_correction=False,
             )
             extra["nncf_overflow_fix"] = fix
-        return self._save(ov_model, spec, out_dir, fp16=spec.precision == "fp16", extra=extra)
+        return self.save(ov_model, spec, out_dir, fp16=spec.precision == "fp16", extra=extra)
+
+    def artifact_files(self, artifact: Path) -> list[Path]:
+        bin_file = artifact.with_suffix(".bin")
+        return [artifact, bin_file] if artifact.suffix == ".xml" and bin_file.is_file() else [artifact]
 
     def load_runner(self, artifact: Path, threads: int = 1) -> Runner:
         try:
             return OpenVINORunner(artifact, threads)
         except RuntimeError as exc:
             raise EdgeKPError(f"OpenVINO cannot load {str(artifact)!r}: {str(exc).splitlines()[0][:200]}") from None
+
+    def profile(self, artifact: Path, image: np.ndarray, threads: int = 1) -> Profile:
+        return profile_openvino(artifact, image, threads)
+
+    def artifact_input_shape(self, artifact: Path) -> list[int]:
+        return openvino_input_shape(artifact)
 
     def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
         import openvino as ov

@@ -1,7 +1,8 @@
-"""Everything cross-cutting, done once for every target, in four steps:
+"""Export's one entry point (``export_many``; ``export_one`` for a single request), done once for every
+target, in four steps after the request is checked once (edgekp.export.plan.check_request):
 
-    plan      every refusal that needs no conversion (capability, QAT route, lineage, calibration,
-              tolerances), and the metadata and spec the conversion gets
+    plan      every other refusal that needs no conversion (converter installed, lineage, calibration,
+              tolerances), and the metadata and spec the conversion gets (edgekp.export.plan)
     convert   the target's converter (or its QAT route), timed, its size on disk
     validate  structure, embedded metadata, parity in the real runtime (or the target's stand-in)
     record    sidecar, manifest, and the failed/ folder when a check failed
@@ -23,71 +24,32 @@ from typing import Any
 import numpy as np
 
 from edgekp.config.export import ExportRecipe
-from edgekp.errors import ConfigError, EdgeKPError, ExportValidationError, LineageError
-from edgekp.export.base import ExportSpec, Route, Target, get_target
-from edgekp.export.calibration import CalibrationSet, load_calibration
-from edgekp.export.contract import check_embedded_contract, export_contract
-from edgekp.export.metadata import build_metadata
-from edgekp.export.parity import ParityReport, Tolerance, compare, compare_presence, raise_if_failed, summary
-from edgekp.export.runners import Runner, TorchRunner, pixels
-from edgekp.lineage.atomic import atomic_write_json
-from edgekp.lineage.checkpoints import LoadedModel, load_run_model
-from edgekp.lineage.hashes import sha256_file, sha256_json
+from edgekp.errors import ConfigError, EdgeKPError, ExportValidationError
+from edgekp.export.base import target_for_suffix
+from edgekp.export.contract import check_embedded_contract
+from edgekp.export.parity import ParityReport, compare, compare_presence, raise_if_failed, summary
+from edgekp.export.plan import (  # noqa: F401  (default_out, target_options: used by edgekp.pipeline and scripts)
+    CheckedRequest,
+    ExportPlan,
+    ExportRequest,
+    Parent,
+    check_requests,
+    default_out,
+    open_parent,
+    open_run,
+    plan_export,
+    target_options,
+)
+from edgekp.export.runner import Runner, TorchRunner, pixels
+from edgekp.files.atomic import atomic_write_json
+from edgekp.files.hashes import sha256_file, sha256_json
 from edgekp.lineage.run_dir import RunDir
 from edgekp.lineage.sidecar import sidecar_path, write_sidecar
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
 
-PARENT_KINDS = ("train", "prune", "qat")
 FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    target: str
-    precision: str
-    route: str | None = None
-
-
-@dataclass(frozen=True)
-class Parent:
-    """The run an export starts from and its model, loaded once for all of its exports."""
-
-    run: RunDir
-    loaded: LoadedModel
-
-    @property
-    def path(self) -> Path:
-        return self.run.path
-
-
-@dataclass(frozen=True)
-class ExportPlan:
-    request: ExportRequest
-    target: Target
-    route: Route
-    parent: Parent
-    spec: ExportSpec
-    calibration: CalibrationSet
-    parity_set: CalibrationSet
-    tolerance: Tolerance
-    out_dir: Path
-    resolved: dict[str, Any]  # the export run's recipe, for its manifest
-    scheme: Any
-    threads: int
-
-    @property
-    def model(self) -> Any:
-        return self.parent.loaded.model
-
-    @property
-    def quantized(self) -> bool:
-        return self.parent.loaded.quantization is not None
-
-    @property
-    def label(self) -> str:
-        return f"{self.target.name} {self.request.precision} ({self.route.name})"
 
 
 @dataclass
@@ -104,22 +66,10 @@ class Validated:
     embedded: dict[str, str] = field(default_factory=dict)
 
 
-def default_out(from_run: Path, target: Target, precision: str, route: str) -> Path:
-    """``<from>/exports/<target>-<precision>`` (plus ``-<route>`` when not the target's default route)."""
-    default_route = target.capabilities.routes[0].name
-    suffix = "" if route == default_route else f"-{route}"
-    return from_run / "exports" / f"{target.name}-{precision}{suffix}"
-
-
-def target_options(recipe: ExportRecipe, target: str) -> dict[str, Any]:
-    return dict(getattr(recipe, target).model_dump(mode="json"))
-
-
 def artifact_files(path: Path) -> list[Path]:
-    files = [path]
-    if path.suffix == ".xml" and path.with_suffix(".bin").is_file():
-        files.append(path.with_suffix(".bin"))
-    return files
+    """The files of an artifact, as its target says (OpenVINO: the .xml and its .bin)."""
+    target = target_for_suffix(path.suffix)
+    return target.artifact_files(path) if target is not None else [path]
 
 
 def artifact_size(path: Path) -> int:
@@ -133,149 +83,6 @@ def _hash(path: Path) -> str:
     if path.is_dir():  # .mlpackage: hash of its files' hashes, in a stable order
         return sha256_json({str(p.relative_to(path)): sha256_file(p) for p in sorted(path.rglob("*")) if p.is_file()})
     return sha256_file(path)
-
-
-def open_parent(from_run: str | Path) -> Parent:
-    """The parent run and its model (any checkpoint format); LineageError (one line) on anything wrong."""
-    run = RunDir.open(from_run, expect_kinds=PARENT_KINDS)
-    loaded = load_run_model(run.path)
-    recipe = run.manifest.get("recipe") or {}
-    declared = (recipe.get("model") or {}).get("num_points") if isinstance(recipe, dict) else None
-    if isinstance(declared, int) and declared != loaded.model.config.num_points:
-        raise LineageError(
-            f"{str(run.path)!r}: model.pt has {loaded.model.config.num_points} points but the run's recipe says "
-            f"{declared}; "
-            "the checkpoint belongs to another run"
-        )
-    return Parent(run, loaded)
-
-
-def _scheme(num_points: int, name: str | None) -> Any:
-    from edgekp.data.schemes import get_scheme, scheme_for_points
-
-    if name:
-        scheme = get_scheme(name)
-        return scheme if scheme.num_points == num_points else None
-    return scheme_for_points(num_points)
-
-
-def _check_calibration(calib: CalibrationSet, num_points: int, what: str) -> None:
-    k = calib.points.shape[1]
-    if k != num_points:
-        raise LineageError(f"{what} set {calib.name!r} has {k} points per face but the model predicts {num_points}")
-
-
-def select_route(
-    request: ExportRequest, target: Target, parent_path: Path, loaded: LoadedModel, options: dict[str, Any]
-) -> Route:
-    """The route of a request: the QAT route of the model's quantizer, else the requested one; refusals here."""
-    q = loaded.quantization
-    if q is not None:
-        if request.route is not None:
-            raise EdgeKPError(
-                f"{str(parent_path)!r} is a QAT run: it converts with its quantizer's route, not --route "
-                f"{request.route}"
-            )
-        route = target.qat_route(q.quantizer, request.precision, source=repr(str(parent_path)), trained_for=q.target)
-    else:
-        route = target.check_supported(request.precision, request.route, options)
-    target.check_available(route)
-    return route
-
-
-def plan_export(
-    request: ExportRequest,
-    *,
-    parent: Parent,
-    recipe: ExportRecipe,
-    out: str | Path | None = None,
-    calib: str | None = None,
-    data_root: str | None = None,
-) -> ExportPlan:
-    """Every check that needs no conversion, then what the conversion needs."""
-    target = get_target(request.target)
-    options = target_options(recipe, target.name)
-    route = select_route(request, target, parent.path, parent.loaded, options)
-    model, meta = parent.loaded.model, parent.loaded.meta
-    cfg = model.config
-    size, k = int(cfg.input_size), int(cfg.num_points)
-    if "crop_margin" not in meta:
-        raise LineageError(
-            f"{str(parent.path)!r}: its model.pt records no crop_margin; the crops a phone app must cut are unknown"
-        )
-
-    root = data_root or recipe.data_root
-    calib_def = calib or recipe.calibration
-    calibration = load_calibration(calib_def, root, size)
-    _check_calibration(calibration, k, "calibration")
-    parity_set = calibration if recipe.parity in (None, calib_def) else load_calibration(recipe.parity, root, size)
-    _check_calibration(parity_set, k, "parity")
-    if len(parity_set) < recipe.parity_min_faces:
-        raise EdgeKPError(
-            f"parity set {parity_set.name!r} has {len(parity_set)} faces; at least {recipe.parity_min_faces} are needed"
-        )
-    tol = getattr(recipe.tolerances, request.precision)
-
-    out_dir = Path(out) if out is not None else default_out(parent.path, target, request.precision, route.name)
-    scheme = _scheme(k, meta.get("scheme") if isinstance(meta.get("scheme"), str) else None)
-    # QAT routes convert the fake-quantized graph as trained: NCHW float in.
-    layout, dtype = (
-        ("NCHW", "float32")
-        if parent.loaded.quantization is not None
-        else target.input_form(route, request.precision, options)
-    )
-    source_hash = sha256_file(parent.loaded.path)
-    metadata = build_metadata(
-        target=target.name,
-        precision=request.precision,
-        route=route.name,
-        input_size=size,
-        num_points=k,
-        scheme=getattr(scheme, "name", None),
-        layout=layout,
-        crop_margin=float(meta["crop_margin"]),
-        source_run=str(parent.path.resolve()),
-        source_hash=source_hash,
-        model_name=str(getattr(model, "variant", "custom")),
-        mean=tuple(cfg.mean),
-        std=tuple(cfg.std),
-        options=options if request.precision in target.capabilities.metadata_options else {},
-        input_dtype=dtype,
-    )
-    if parent.loaded.quantization is not None:
-        metadata["qat_quantizer"] = parent.loaded.quantization.quantizer
-    contract = export_contract(model, metadata, scheme, layout, dtype, float(meta["crop_margin"]), source_hash)
-    spec = ExportSpec(
-        size,
-        k,
-        request.precision,
-        route.name,
-        getattr(scheme, "name", None),
-        options,
-        metadata,
-        layout,  # type: ignore[arg-type]
-        dtype,
-        contract,
-    )
-    resolved = recipe.model_dump(mode="json") | {
-        "exports": [request.__dict__],
-        "calibration": calib_def,
-        "data_root": root,
-    }
-    return ExportPlan(
-        request,
-        target,
-        route,
-        parent,
-        spec,
-        calibration,
-        parity_set,
-        Tolerance(tol.max_abs, tol.nme_rel),
-        out_dir,
-        resolved,
-        scheme,
-        recipe.threads,
-    )
 
 
 def convert(plan: ExportPlan) -> Converted:
@@ -396,23 +203,18 @@ def record(plan: ExportPlan, run: RunDir, converted: Converted, checked: Validat
     }
 
 
-def export_one(
-    request: ExportRequest,
-    *,
-    from_run: str | Path,
+def _export_checked(
+    checked: CheckedRequest,
+    parent: Parent,
     recipe: ExportRecipe,
-    out: str | Path | None = None,
-    calib: str | None = None,
-    data_root: str | None = None,
-    parent: Parent | None = None,
-    force: bool = False,
+    out: str | Path | None,
+    calib: str | None,
+    data_root: str | None,
+    force: bool,
 ) -> dict[str, Any]:
-    """Export one target/precision/route; returns the result summary; raises EdgeKPError on failure.
-    An export already in the folder is replaced only with ``force``."""
-    if parent is None:  # the cheap refusals (target, route, QAT pair) come before the model loads
-        check_request(request, from_run, recipe)
-        parent = open_parent(from_run)
-    plan = plan_export(request, parent=parent, recipe=recipe, out=out, calib=calib, data_root=data_root)
+    """One checked request: plan, convert, validate, record. An export already in the folder is
+    replaced only with ``force``."""
+    plan = plan_export(checked, parent=parent, recipe=recipe, out=out, calib=calib, data_root=data_root)
     existing = plan.out_dir / plan.target.artifact_name("model")
     if existing.exists() and not force:
         raise ConfigError(
@@ -424,7 +226,7 @@ def export_one(
         shutil.rmtree(plan.out_dir / FAILED)
     report = ParityReport(
         plan.target.name,
-        request.precision,
+        checked.request.precision,
         plan.route.name,
         len(plan.parity_set),
         "torch",
@@ -435,7 +237,7 @@ def export_one(
     converted: Converted | None = None
     try:
         converted = convert(plan)
-        checked = validate(plan, converted, report)
+        checked_artifact = validate(plan, converted, report)
     except BaseException as exc:
         # Recorded either way (the manifest says failed, the artifact goes to failed/); a user error
         # propagates as the one line it is, anything else as the bug it is, traceback intact.
@@ -449,33 +251,52 @@ def export_one(
         _move_to_failed(plan.out_dir, converted.artifact if converted else None, report.to_dict())
         run.finish("failed", error=message, parity=report.to_dict())
         raise
-    return record(plan, run, converted, checked)
+    return record(plan, run, converted, checked_artifact)
 
 
-def check_request(request: ExportRequest, from_run: str | Path, recipe: ExportRecipe) -> None:
-    """Refuse an impossible request from the run's manifest alone (no model load): target, route, QAT pair."""
-    run = RunDir.open(from_run, expect_kinds=PARENT_KINDS)
-    target = get_target(request.target)
-    if run.kind == "qat":
-        r = run.manifest.get("recipe") or {}
-        target.qat_route(
-            str(r.get("quantizer")), request.precision, source=repr(str(run.path)), trained_for=str(r.get("target"))
-        )
-    else:
-        target.check_supported(request.precision, request.route, target_options(recipe, target.name))
+def _warn_synthetic(requests: list[ExportRequest], calib: str | None, recipe: ExportRecipe) -> None:
+    if any(r.precision == "int8" for r in requests):
+        from edgekp.data.calibration import synthetic_warning
+
+        warning = synthetic_warning(calib or recipe.calibration)
+        if warning:
+            log.warning("%s", warning)
 
 
-def export_many(requests: list[ExportRequest], **kwargs: Any) -> list[dict[str, Any]]:
-    """Export each request; all failures are gathered and raised once at the end."""
-    for req in requests:  # a QAT run refuses other targets before its model loads
-        check_request(req, kwargs["from_run"], kwargs["recipe"])
-    parent = open_parent(kwargs["from_run"])
+def export_many(
+    requests: list[ExportRequest],
+    *,
+    from_run: str | Path,
+    recipe: ExportRecipe,
+    out: str | Path | None = None,
+    calib: str | None = None,
+    data_root: str | None = None,
+    force: bool = False,
+    parent: Parent | None = None,
+    gather: bool = True,
+    warn_synthetic: bool = False,
+) -> list[dict[str, Any]]:
+    """Export's one entry point: every request checked once, before the model loads (a refused request
+    is the one line it raises, before any work); then each exported. ``gather``: failures are collected
+    and raised once at the end (else the first raises as it is). ``parent``: the run already loaded."""
+    run = parent.run if parent is not None else open_run(from_run)
+    checked = check_requests(requests, run, recipe)
+    if warn_synthetic:  # after the checks: a refused request prints its one line and nothing else
+        _warn_synthetic(requests, calib, recipe)
+    parent = parent or open_parent(from_run)
     results, errors = [], []
-    for req in requests:
+    for c in checked:
         try:
-            results.append(export_one(req, parent=parent, **kwargs))
+            results.append(_export_checked(c, parent, recipe, out, calib, data_root, force))
         except EdgeKPError as exc:
-            errors.append(f"{req.target} {req.precision}: {exc}")
+            if not gather:
+                raise
+            errors.append(f"{c.request.target} {c.request.precision}: {exc}")
     if errors:
         raise ExportValidationError(f"{len(errors)} of {len(requests)} exports failed: " + " | ".join(errors))
     return results
+
+
+def export_one(request: ExportRequest, **kwargs: Any) -> dict[str, Any]:
+    """One target/precision/route through ``export_many`` (its error raised as it is); the result summary."""
+    return export_many([request], gather=False, **kwargs)[0]

@@ -5,7 +5,7 @@ an int8 model with silently wrong output). The litert route takes what a camera 
 (``tflite.input: image``): NHWC RGB, float32 in [0, 1] for fp32/fp16 (GPU-delegate friendly) and
 uint8 0-255 for int8, the cast, scale and input quantization inside the graph (edgekp.export.deploy);
 ``tflite.input: tensor`` keeps the old NCHW float32. onnx2tf makes NHWC float32. The runner takes
-NCHW float either way and feeds the artifact what it takes.
+NCHW float either way and feeds the artifact what it takes (edgekp.export.tflite_runtime, with the profiler).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from edgekp.export.base import (
     register_target,
     require_modules,
 )
-from edgekp.export.runners import LiteRTRunner
+from edgekp.export.profiling import Profile
+from edgekp.export.tflite_runtime import LiteRTRunner, profile_tflite, tflite_input_shape
 from edgekp.logs import get_logger
 
 log = get_logger(__name__)
@@ -210,6 +211,7 @@ class TFLiteTarget(Target):
         runtime_packages=(("ai_edge_litert", "ai-edge-litert"),),
         runtime_extra="tflite",
         qat_routes=qat_routes_for("tflite"),
+        display_name="TFLite (LiteRT)",
     )
 
     def convert_qat(self, model: Any, spec: ExportSpec, out_dir: Path) -> Path:
@@ -245,50 +247,43 @@ class TFLiteTarget(Target):
         spec.contract.update(contract)  # the sidecar carries the same document
         embed_tflite_metadata(path, contract)
 
-    def check_options(self, precision: str, route: Route, options: dict[str, Any]) -> None:
+    def check_options(self, precision: str, route: Route, options: Any) -> None:
         from edgekp.errors import UnsupportedOptionError
 
-        mode = options.get("int8_mode", "static")
+        mode = options.int8_mode
         if precision == "int8" and mode not in INT8_MODES:
             raise UnsupportedOptionError(f"tflite int8_mode {mode!r} is not one of: {', '.join(INT8_MODES)}")
-        if precision == "int8" and options.get("int8_ops") and (mode != "static" or route.name == "tf"):
+        if precision == "int8" and options.int8_ops and (mode != "static" or route.name == "tf"):
             raise UnsupportedOptionError("tflite.int8_ops needs int8_mode static on the litert route")
 
-    def input_form(self, route: Route, precision: str, options: dict[str, Any]) -> tuple[Any, str]:
+    def input_form(self, route: Route, precision: str, options: Any) -> tuple[Any, str]:
         if route.name == "tf":
             return "NHWC", "float32"
-        if options.get("input", "image") == "tensor":
+        if self.typed_options(options).input == "tensor":
             return "NCHW", "float32"
         # int8: a fully integer model takes the camera's bytes; float models take [0, 1] floats, which
         # GPU delegates want.
         return "NHWC", "uint8" if precision == "int8" else "float32"
 
     def convert(self, model: Any, spec: ExportSpec, calibration: np.ndarray | None, out_dir: Path) -> Path:
+        options = self.typed_options(spec.options)
         path = out_dir / self.artifact_name("model")
         out_dir.mkdir(parents=True, exist_ok=True)
-        mode = str(spec.options.get("int8_mode", "static"))
         if spec.route == "tf":
             from edgekp.export.tflite_tf import convert_via_onnx2tf
 
-            convert_via_onnx2tf(
-                model,
-                spec.input_size,
-                spec.precision,
-                mode,
-                calibration,
-                path,
-                exporter=str(spec.options.get("exporter", "dynamo")),
-            )
+            # The ONNX step of the tf route uses the dynamo exporter (tflite's options have no exporter).
+            convert_via_onnx2tf(model, spec.input_size, spec.precision, options.int8_mode, calibration, path)
         else:
             convert_litert(
                 model,
                 spec.input_size,
                 spec.precision,
-                mode,
+                options.int8_mode,
                 calibration,
                 path,
-                tuple(spec.options.get("float_modules", ())),
-                tuple(spec.options.get("int8_ops", ())),
+                tuple(options.float_modules),
+                tuple(options.int8_ops),
                 spec.layout,
                 spec.input_dtype,
             )
@@ -302,6 +297,12 @@ class TFLiteTarget(Target):
             raise EdgeKPError(
                 f"ai-edge-litert cannot load {str(artifact)!r}: {str(exc).splitlines()[0][:200]}"
             ) from None
+
+    def profile(self, artifact: Path, image: np.ndarray, threads: int = 1) -> Profile:
+        return profile_tflite(artifact, image, threads)
+
+    def artifact_input_shape(self, artifact: Path) -> list[int]:
+        return tflite_input_shape(artifact)
 
     def verify(self, artifact: Path, spec: ExportSpec) -> dict[str, Any]:
         runner = LiteRTRunner(artifact, 1)

@@ -62,8 +62,8 @@ def _session(path: Path, threads: int) -> Any:
 def cached_onnx(model_path: Path) -> Path:
     """The ONNX export of a ``.pt`` model, made once per weights file (keyed by its sha256)."""
     from edgekp.export.onnx import export_onnx, simplify_onnx
+    from edgekp.files.hashes import sha256_file
     from edgekp.lineage.checkpoints import load_model_file
-    from edgekp.lineage.hashes import sha256_file
 
     key = sha256_file(model_path)[:24]
     target = onnx_cache_dir() / f"{key}-v{CACHE_VERSION}" / "model.onnx"

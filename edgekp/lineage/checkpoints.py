@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekp.errors import LineageError
-from edgekp.lineage.atomic import atomic_write_bytes
+from edgekp.files.atomic import atomic_write_bytes
 from edgekp.lineage.run_dir import MODEL_FILE
 
 PLAIN_FORMAT = "edgekp-model/1"  # edgekp.lineage.plain_format.FORMAT, named here so loading it needs no torch import

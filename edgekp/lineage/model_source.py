@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from edgekp.errors import LineageError
-from edgekp.lineage.atomic import atomic_write_bytes, atomic_write_json
-from edgekp.lineage.hashes import sha256_file, sha256_json
+from edgekp.files.atomic import atomic_write_bytes, atomic_write_json
+from edgekp.files.hashes import sha256_file, sha256_json
 from edgekp.lineage.manifest import MANIFEST, ManifestHeader
 from edgekp.lineage.run_dir import MODEL_FILE
 from edgekp.lineage.shipped import (

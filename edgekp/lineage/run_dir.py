@@ -14,8 +14,8 @@ from typing import Any
 
 from edgekp import __version__
 from edgekp.errors import LineageError
-from edgekp.lineage.atomic import atomic_write_json
-from edgekp.lineage.hashes import sha256_json
+from edgekp.files.atomic import atomic_write_json
+from edgekp.files.hashes import sha256_json
 from edgekp.lineage.manifest import MANIFEST, Manifest, ManifestHeader, ParentRef, read_manifest
 from edgekp.measure.host import host_info
 

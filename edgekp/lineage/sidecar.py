@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgekp.lineage.atomic import atomic_write_json
+from edgekp.files.atomic import atomic_write_json
 
 
 def sidecar_path(artifact: Path) -> Path:

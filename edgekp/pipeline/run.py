@@ -23,7 +23,7 @@ from typing import Any
 from edgekp.config.loader import dump_recipe, load_recipe
 from edgekp.config.pipeline import PipelineRecipe
 from edgekp.errors import EdgeKPError, MissingBackendError, NotBuiltError, UnsupportedOptionError
-from edgekp.lineage.atomic import atomic_write_json
+from edgekp.files.atomic import atomic_write_json
 from edgekp.lineage.run_dir import RunDir
 from edgekp.logs import get_logger
 from edgekp.pipeline import stages

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from edgekp.lineage.atomic import atomic_write_json
-from edgekp.lineage.hashes import sha256_json
+from edgekp.files.atomic import atomic_write_json
+from edgekp.files.hashes import sha256_json
 from edgekp.lineage.manifest import MANIFEST
 from edgekp.logs import get_logger
 

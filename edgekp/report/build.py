@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekp.errors import ConfigError
-from edgekp.lineage.atomic import atomic_write_bytes, atomic_write_json
+from edgekp.files.atomic import atomic_write_bytes, atomic_write_json
 from edgekp.lineage.run_dir import RunDir
 from edgekp.report.lineage import link_parents
 from edgekp.report.markdown import ReportDoc, render_markdown

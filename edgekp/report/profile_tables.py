@@ -19,7 +19,6 @@ from edgekp.errors import ConfigError
 from edgekp.report.tables import RunReport
 
 TOP_KINDS = 8
-RUNTIME_NAMES = {"tflite": "TFLite (LiteRT)", "openvino": "OpenVINO", "onnxruntime": "onnxruntime"}
 _PRECISION_ORDER = {"fp32": 0, "fp16": 1, "int8": 2}
 # Profiles written before the export fields existed name it only in text: "target precision (route): path".
 _ARTIFACT_TEXT = re.compile(r"^(\S+) (\S+) \(([^)]*)\): ")
@@ -186,6 +185,14 @@ def _float_cell(a: ArtifactProfile) -> str:
     return f"{a.float_ops}" + (f": {kinds}{more}" if kinds else "")
 
 
+def runtime_title(a: ArtifactProfile) -> str:
+    """The runtime as reports title it: the export target's display name (the raw runtime for an unknown one)."""
+    from edgekp.export.base import get_target, list_targets
+
+    known = list_targets()
+    return next((get_target(name).display_name for name in (a.target, a.runtime) if name in known), a.runtime)
+
+
 def runtime_tables(rp: RunProfiles, top: int = TOP_KINDS) -> list[tuple[str, list[str], list[list[str]], str]]:
     """(heading, header, rows, method note) for each runtime the run was profiled in."""
     out = []
@@ -212,7 +219,7 @@ def runtime_tables(rp: RunProfiles, top: int = TOP_KINDS) -> list[tuple[str, lis
         if any(cell != "-" for cell in rest):
             rows.append(["other", *rest])
         methods = "; ".join(dict.fromkeys(a.method for a in cols if a.method))
-        out.append((f"{rp.label}: {RUNTIME_NAMES.get(runtime, runtime)}", header, rows, methods))
+        out.append((f"{rp.label}: {runtime_title(cols[0])}", header, rows, methods))
     return out
 
 

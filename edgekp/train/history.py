@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from edgekp.lineage.atomic import atomic_write_bytes
+from edgekp.files.atomic import atomic_write_bytes
 
 COLUMNS = (
     "epoch",

@@ -11,7 +11,7 @@ import torch
 from edgekp.config.loader import dump_recipe
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import ConfigError, LineageError
-from edgekp.lineage.hashes import sha256_file
+from edgekp.files.hashes import sha256_file
 from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger
 from edgekp.measure.threads import torch_threads

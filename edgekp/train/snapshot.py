@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from edgekp.errors import LineageError
-from edgekp.lineage.atomic import atomic_write_bytes, atomic_write_json
+from edgekp.files.atomic import atomic_write_bytes, atomic_write_json
+from edgekp.files.hashes import sha256_file
 from edgekp.lineage.checkpoints import load_checkpoint, save_checkpoint
-from edgekp.lineage.hashes import sha256_file
 from edgekp.lineage.manifest import MANIFEST
 from edgekp.lineage.run_dir import MODEL_FILE
 

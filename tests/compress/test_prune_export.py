@@ -17,7 +17,7 @@ from edgekp.lineage.run_dir import RunDir
 from tests.compress.conftest import SIZE, trained_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
-SYNTHETIC_64 = REPO / "calibration" / "synthetic_64.yaml"
+SYNTHETIC_64 = REPO / "edgekp" / "shipped" / "calibration" / "synthetic_64.yaml"  # the one committed copy
 
 
 @pytest.fixture(scope="module")

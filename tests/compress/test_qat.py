@@ -93,7 +93,7 @@ def test_cli_ignored_scope_matching_nothing(make_parent_run, tmp_path, capsys) -
 def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) -> None:
     import yaml
 
-    definition = yaml.safe_load((REPO / "calibration/synthetic_64.yaml").read_text())
+    definition = yaml.safe_load((REPO / "edgekp/shipped/calibration/synthetic_64.yaml").read_text())
     definition["scheme"] = "wflw98"
     calib = tmp_path / "wflw_calib.yaml"
     calib.write_text(yaml.safe_dump(definition))
@@ -110,6 +110,28 @@ def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) 
         f"calibration.source={calib}",
     )
     assert code == 2 and len(err.splitlines()) == 1 and "scheme 'wflw98'" in err and "'ibug68'" in err
+
+
+def test_cli_calibration_set_of_another_crop_margin(make_parent_run, tmp_path, capsys) -> None:
+    import yaml
+
+    definition = yaml.safe_load((REPO / "edgekp/shipped/calibration/synthetic_64.yaml").read_text())
+    definition["margin"] = 0.4  # the parent model's crops were cut with margin 0.25
+    calib = tmp_path / "margin_calib.yaml"
+    calib.write_text(yaml.safe_dump(definition))
+    code, err = _cli(
+        capsys,
+        "qat",
+        "--recipe",
+        str(REPO / "recipes/qat/onnx_int8.yaml"),
+        "--from",
+        str(make_parent_run("train")),
+        "--out",
+        str(tmp_path / "q"),
+        "--set",
+        f"calibration.source={calib}",
+    )
+    assert code == 2 and len(err.splitlines()) == 1 and "margin 0.4" in err and "crop margin 0.25" in err
 
 
 def test_cli_qat_of_a_qat_run_is_refused(make_parent_run, tmp_path, capsys) -> None:
@@ -147,7 +169,7 @@ def test_nncf_round_trip_to_onnx_qdq(make_parent_run, prune_data, tmp_path) -> N
     from edgekp.compress import qat_nncf
     from edgekp.compress.qat import calibration_images
     from edgekp.export.base import get_target
-    from edgekp.export.runners import OrtRunner
+    from edgekp.export.onnx_runtime import OrtRunner
     from edgekp.lineage.checkpoints import load_run_model
 
     parent, out = make_parent_run("train"), tmp_path / "qat"

@@ -45,8 +45,8 @@ def test_nncf_openvino(make_parent_run, prune_data, tmp_path) -> None:
 
 
 def test_pt2e_tflite(make_parent_run, prune_data, tmp_path) -> None:
-    from edgekp.export.runners import LiteRTRunner
     from edgekp.export.tflite import int8_op_counts
+    from edgekp.export.tflite_runtime import LiteRTRunner
 
     counts = {}
     for scopes in ([r".*\.attn\.normalizer"], [r".*\.attn\.normalizer", "head"]):

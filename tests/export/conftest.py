@@ -11,7 +11,7 @@ from edgekp.lineage.plain_format import save_model
 from edgekp.lineage.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
-SYNTHETIC_64 = REPO / "calibration" / "synthetic_64.yaml"
+SYNTHETIC_64 = REPO / "edgekp" / "shipped" / "calibration" / "synthetic_64.yaml"  # the one committed copy
 from face_fixtures import scaled_tiny_model  # noqa: E402 - tests/ helper module, importable once conftest runs
 
 SIZE = 64

@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from edgekp.cli import main
-from edgekp.errors import DataError
-from edgekp.export.calibration import (
+from edgekp.data.calibration import (
     SyntheticSource,
     build_definition,
     load_calibration,
     read_definition,
     write_definition,
 )
+from edgekp.errors import DataError
 
 
 def test_committed_synthetic_set_loads_anywhere(synthetic_64) -> None:
@@ -104,3 +104,20 @@ def test_data_calib_cli(tmp_path, capsys) -> None:
     assert len(read_definition(out).faces) == 8
     assert main(["data", "calib", "--data", "synthetic", "--n", "0", "--out", str(tmp_path / "z.yaml")]) == 2
     assert capsys.readouterr().err.startswith("edgekp: error:")
+
+
+def test_a_set_cut_with_another_margin_than_the_model_is_refused_in_one_line(
+    synthetic_64, tiny_run, tmp_path, capsys
+) -> None:
+    from face_fixtures import run_cli
+
+    definition = yaml.safe_load(Path(synthetic_64).read_text())
+    definition["margin"] = 0.4  # the tiny run's model was trained on crops with margin 0.25
+    other = tmp_path / "margin_040.yaml"
+    other.write_text(yaml.safe_dump(definition))
+    out = tmp_path / "out"
+    argv = ["export", "--from", str(tiny_run), "--target", "onnx", "--calib", str(other), "--out", str(out)]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "margin 0.4" in err and "crop margin 0.25" in err
+    assert not (out / "model.onnx").exists()

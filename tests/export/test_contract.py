@@ -54,7 +54,8 @@ def openvino_file(tiny_run: Path, tmp_path_factory) -> Path:
     from edgekp.config.loader import default_recipe
 
     require_backend("openvino")
-    recipe = default_recipe(ExportRecipe, [f"calibration={REPO / 'calibration' / 'synthetic_64.yaml'}"])
+    synthetic_64 = REPO / "edgekp" / "shipped" / "calibration" / "synthetic_64.yaml"
+    recipe = default_recipe(ExportRecipe, [f"calibration={synthetic_64}"])
     result = export_one(
         ExportRequest("openvino", "fp32"), from_run=tiny_run, recipe=recipe, out=tmp_path_factory.mktemp("ov")
     )

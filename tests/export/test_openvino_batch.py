@@ -30,7 +30,7 @@ def test_the_ir_batch_follows_the_option_and_every_form_gives_the_same_landmarks
     batch, expected_dim, tiny_run: Path, fast_recipe, tmp_path: Path
 ) -> None:
     require_backend("openvino", "torch")
-    from edgekp.export.runners import OpenVINORunner
+    from edgekp.export.openvino_runtime import OpenVINORunner
 
     recipe = fast_recipe.model_copy(update={"openvino": fast_recipe.openvino.model_copy(update={"batch": batch})})
     artifact = _export(tiny_run, recipe, tmp_path / "ov")

@@ -14,7 +14,7 @@ from face_fixtures import require_backend, scaled_tiny_model
 from edgekp.export.base import ExportSpec, get_target
 from edgekp.export.contract import export_contract
 from edgekp.export.parity import ParityReport, Tolerance, compare_presence
-from edgekp.export.runners import TorchRunner
+from edgekp.export.runner import TorchRunner
 
 
 class WithPresence(torch.nn.Module):

@@ -26,8 +26,8 @@ from edgekp.config.loader import dump_recipe
 from edgekp.config.prune import PruneRecipe, StructureSpec
 from edgekp.config.train import TrainRecipe
 from edgekp.errors import LineageError
-from edgekp.lineage.atomic import atomic_write_json
-from edgekp.lineage.hashes import sha256_json
+from edgekp.files.atomic import atomic_write_json
+from edgekp.files.hashes import sha256_json
 from edgekp.lineage.run_dir import MODEL_FILE, RunDir
 from edgekp.logs import get_logger
 from edgekp.models.cost import count_flops, count_parameters, torch_latency

@@ -1,4 +1,4 @@
-"""Content hashes that pin a run's lineage: of a file (models, exports) and of a JSON document (recipes)."""
+"""Content hashes: of a file (models, exports, calibration sets) and of a JSON document (recipes); they pin lineage."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ or the synthetic generator's parameters — plus the selection (count, pose bala
 sha256 of every chosen image (for synthetic faces, of the rendered pixels). Loading re-reads the
 faces and refuses, in one line, a set that is empty or whose hashes no longer match: int8 scales
 and parity numbers computed on different faces would not be the numbers the definition promises.
-The same definitions serve export (int8 calibration, parity) and QAT.
+The same definitions serve export (int8 calibration, parity) and QAT. It lives beside the data it reads
+(crops, readers, the synthetic generator); export and compress call it with the model's crop margin.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import yaml
 from pydantic import Field
 
 from edgekp.config.base import StrictModel, validate
-from edgekp.errors import DataError
+from edgekp.errors import ConfigError, DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = Path(__file__).resolve().parents[1] / "shipped"  # holds calibration/synthetic_64.yaml
@@ -131,7 +132,7 @@ def read_definition(path: str | Path) -> CalibrationDef:
 
 
 def write_definition(definition: CalibrationDef, path: str | Path) -> Path:
-    from edgekp.lineage.atomic import atomic_write_bytes
+    from edgekp.files.atomic import atomic_write_bytes
 
     p = Path(path)
     text = yaml.safe_dump(definition.model_dump(mode="json", exclude_none=True), sort_keys=False, width=120)
@@ -157,7 +158,7 @@ def synthetic_records(n: int, size: int, seed: int) -> list[Any]:
 
 
 def record_sha(record: Any) -> str:
-    from edgekp.lineage.hashes import sha256_file
+    from edgekp.files.hashes import sha256_file
 
     if record.array is not None:
         return _pixels_sha(record.array)
@@ -281,13 +282,28 @@ def _dataset_records(definition: CalibrationDef, data_root: Path | None, where: 
     return [by_image[str(f.image)] for f in definition.faces]
 
 
-def load_calibration(def_path: str | Path, data_root: str | Path | None, size: int) -> CalibrationSet:
-    """Re-read the defined faces, verify every hash, and crop them at ``size``; DataError on any mismatch."""
+def check_margin(definition: CalibrationDef, model_margin: float, where: str) -> None:
+    """The set's faces must be cut as the model's were: another margin gives int8 scales and parity
+    figures for crops the model never sees."""
+    if abs(float(definition.margin) - float(model_margin)) > 1e-9:
+        raise ConfigError(
+            f"calibration set {where} crops with margin {definition.margin:g} but the model was trained with "
+            f"crop margin {float(model_margin):g}; give a set defined with margin: {float(model_margin):g}"
+        )
+
+
+def load_calibration(
+    def_path: str | Path, data_root: str | Path | None, size: int, model_margin: float | None = None
+) -> CalibrationSet:
+    """Re-read the defined faces, verify every hash, and crop them at ``size``; DataError on any mismatch.
+    ``model_margin``: the model's crop margin, which the set's must equal (ConfigError, before any face is read)."""
     from edgekp.data.crops import preload_crops
 
     path = resolve_definition(def_path)
     definition = read_definition(path)
     where = repr(str(path))
+    if model_margin is not None:
+        check_margin(definition, model_margin, where)
     if not definition.faces:
         raise DataError(f"calibration set {where} is empty (no faces); rebuild it with 'edgekp data calib'")
     if definition.source == "synthetic":

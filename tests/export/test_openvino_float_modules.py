@@ -62,3 +62,32 @@ def test_float_modules_leave_only_the_head_out_of_int8(tmp_path) -> None:
     assert counts[("head",)]["head_float"] == linear_in_head
     # Nothing outside the head changes.
     assert counts[("head",)]["rest_int8"] == counts[()]["rest_int8"] > 0
+
+
+def test_a_presence_head_always_stays_float(tmp_path) -> None:
+    """Quantized, the presence logit moved by up to 10 on an AVX-512 VNNI host: the head stays float
+    whatever float_modules says, and the rest of the network is still int8."""
+    import openvino as ov
+
+    require_backend("openvino", "torch")
+    model = scaled_tiny_model(SIZE, 0, presence_hidden=8)
+    assert model.has_presence
+    calib = np.random.default_rng(0).random((8, 3, SIZE, SIZE), dtype=np.float32)
+    spec = ExportSpec(SIZE, 68, "int8", "torch", options={"float_modules": []})
+    path = OpenVINOTarget().convert(model, spec, calib, tmp_path / "out")
+    counts = {"presence_int8": 0, "presence_float": 0, "rest_int8": 0}
+    for op in ov.Core().read_model(str(path)).get_ops():
+        if op.get_type_name() not in ("MatMul", "Convolution"):
+            continue
+        feeders = [op.input_value(i).get_node() for i in range(op.get_input_size())]
+        quantized = any(
+            f.get_type_name() == "FakeQuantize"
+            or any(f.input_value(j).get_node().get_type_name() == "FakeQuantize" for j in range(f.get_input_size()))
+            for f in feeders
+        )
+        if ".presence." in op.get_friendly_name():
+            counts["presence_int8" if quantized else "presence_float"] += 1
+        elif quantized:
+            counts["rest_int8"] += 1
+    assert counts["presence_int8"] == 0 and counts["presence_float"] >= 3  # reduce conv, fc1, fc2
+    assert counts["rest_int8"] > 0

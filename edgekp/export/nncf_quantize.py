@@ -1,5 +1,5 @@
 """NNCF post-training quantization, set up in one place: the OpenVINO target's int8 (PTQ), NNCF QAT's
-starting point (edgekp.compress.qat_nncf) and the int8 latency screen (edgekp.compress.int8_screen).
+starting point (edgekp.compress.qat_nncf) and the int8 latency study (edgekp.bench.int8_speedup).
 
 On AVX2 hosts without VNNI (this project's CI CPU) int8 kernels saturate unless NNCF quantizes with
 the overflow fix (7-bit weights; error fell from 0.096 to 0.0015 here), so 'auto' enables it from the

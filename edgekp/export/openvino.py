@@ -132,7 +132,7 @@ class OpenVINOTarget(Target):
     def save(
         self, ov_model: Any, spec: ExportSpec | None, out_dir: Path, fp16: bool, extra: dict[str, str] | None = None
     ) -> Path:
-        """``spec`` None (or falsy): a bare IR for latency screens (edgekp.compress.int8_screen), no contract."""
+        """``spec`` None (or falsy): a bare IR for latency studies (edgekp.bench.int8_speedup), no contract."""
         import json
 
         import openvino as ov

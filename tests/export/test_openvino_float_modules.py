@@ -14,11 +14,11 @@ from edgekp.export.openvino import OpenVINOTarget
 SIZE = 64
 
 
-def _int8_inputs(path) -> dict[str, int]:
-    """MatMul/Convolution nodes by whether a FakeQuantize feeds them (through a Convert or not), head vs rest."""
+def _matmuls(path) -> list[tuple[str, bool]]:
+    """(name, int8) of each MatMul/Convolution node: int8 when a FakeQuantize feeds it (through a Convert or not)."""
     import openvino as ov
 
-    out = {"head_int8": 0, "head_float": 0, "rest_int8": 0, "rest_float": 0}
+    out = []
     for op in ov.Core().read_model(str(path)).get_ops():
         if op.get_type_name() not in ("MatMul", "Convolution"):
             continue
@@ -28,7 +28,15 @@ def _int8_inputs(path) -> dict[str, int]:
             or any(f.input_value(j).get_node().get_type_name() == "FakeQuantize" for j in range(f.get_input_size()))
             for f in feeders
         )
-        where = "head" if op.get_friendly_name().startswith("__module.head.") else "rest"
+        out.append((op.get_friendly_name(), quantized))
+    return out
+
+
+def _int8_inputs(path) -> dict[str, int]:
+    """MatMul/Convolution nodes by whether they take int8 inputs, head vs rest."""
+    out = {"head_int8": 0, "head_float": 0, "rest_int8": 0, "rest_float": 0}
+    for name, quantized in _matmuls(path):
+        where = "head" if name.startswith("__module.head.") else "rest"
         out[f"{where}_{'int8' if quantized else 'float'}"] += 1
     return out
 
@@ -67,8 +75,6 @@ def test_float_modules_leave_only_the_head_out_of_int8(tmp_path) -> None:
 def test_a_presence_head_always_stays_float(tmp_path) -> None:
     """Quantized, the presence logit moved by up to 10 on an AVX-512 VNNI host: the head stays float
     whatever float_modules says, and the rest of the network is still int8."""
-    import openvino as ov
-
     require_backend("openvino", "torch")
     model = scaled_tiny_model(SIZE, 0, presence_hidden=8)
     assert model.has_presence
@@ -76,16 +82,8 @@ def test_a_presence_head_always_stays_float(tmp_path) -> None:
     spec = ExportSpec(SIZE, 68, "int8", "torch", options={"float_modules": []})
     path = OpenVINOTarget().convert(model, spec, calib, tmp_path / "out")
     counts = {"presence_int8": 0, "presence_float": 0, "rest_int8": 0}
-    for op in ov.Core().read_model(str(path)).get_ops():
-        if op.get_type_name() not in ("MatMul", "Convolution"):
-            continue
-        feeders = [op.input_value(i).get_node() for i in range(op.get_input_size())]
-        quantized = any(
-            f.get_type_name() == "FakeQuantize"
-            or any(f.input_value(j).get_node().get_type_name() == "FakeQuantize" for j in range(f.get_input_size()))
-            for f in feeders
-        )
-        if ".presence." in op.get_friendly_name():
+    for name, quantized in _matmuls(path):
+        if ".presence." in name:
             counts["presence_int8" if quantized else "presence_float"] += 1
         elif quantized:
             counts["rest_int8"] += 1

@@ -90,12 +90,13 @@ def test_cli_ignored_scope_matching_nothing(make_parent_run, tmp_path, capsys) -
     assert code == 2 and len(err.splitlines()) == 1 and "'no_such_block' matches no module" in err
 
 
-def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) -> None:
+def _qat_with_edited_calibration(make_parent_run, tmp_path, capsys, **edits):
+    """``edgekp qat`` from a train run, calibrated on the packaged synthetic set with ``edits`` to its definition."""
     import yaml
 
     definition = yaml.safe_load((REPO / "edgekp/shipped/calibration/synthetic_64.yaml").read_text())
-    definition["scheme"] = "wflw98"
-    calib = tmp_path / "wflw_calib.yaml"
+    definition.update(edits)
+    calib = tmp_path / "edited_calib.yaml"
     calib.write_text(yaml.safe_dump(definition))
     code, err = _cli(
         capsys,
@@ -109,28 +110,17 @@ def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) 
         "--set",
         f"calibration.source={calib}",
     )
+    return code, err
+
+
+def test_cli_calibration_set_of_wrong_scheme(make_parent_run, tmp_path, capsys) -> None:
+    code, err = _qat_with_edited_calibration(make_parent_run, tmp_path, capsys, scheme="wflw98")
     assert code == 2 and len(err.splitlines()) == 1 and "scheme 'wflw98'" in err and "'ibug68'" in err
 
 
 def test_cli_calibration_set_of_another_crop_margin(make_parent_run, tmp_path, capsys) -> None:
-    import yaml
-
-    definition = yaml.safe_load((REPO / "edgekp/shipped/calibration/synthetic_64.yaml").read_text())
-    definition["margin"] = 0.4  # the parent model's crops were cut with margin 0.25
-    calib = tmp_path / "margin_calib.yaml"
-    calib.write_text(yaml.safe_dump(definition))
-    code, err = _cli(
-        capsys,
-        "qat",
-        "--recipe",
-        str(REPO / "recipes/qat/onnx_int8.yaml"),
-        "--from",
-        str(make_parent_run("train")),
-        "--out",
-        str(tmp_path / "q"),
-        "--set",
-        f"calibration.source={calib}",
-    )
+    # the parent model's crops were cut with margin 0.25
+    code, err = _qat_with_edited_calibration(make_parent_run, tmp_path, capsys, margin=0.4)
     assert code == 2 and len(err.splitlines()) == 1 and "margin 0.4" in err and "crop margin 0.25" in err
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +22,23 @@ from edgekp.bench.flip_average import flip_averaged
 from edgekp.bench.predictor import load_predictor
 from edgekp.lineage.shipped import SHIPPED_SIZES
 from edgekp.measure.host import host_info
-from edgekp.measure.timing import LatencySettings
-from edgekp.measure.timing import time_call as measure
+from edgekp.measure.timing import round_robin
 
 SETS = ("300w_holdout", "lfpw_train", "merlrav_test")
 
 
 def cost_ms(predictor: Any, rounds: int = 5) -> dict[str, float]:
-    """Median ms per face of one pass and of flip averaging, timed in alternating turns."""
+    """Median ms per face of one pass and of flip averaging, timed round robin in one process."""
     face = np.random.default_rng(0).random((1, 3, predictor.input_size, predictor.input_size), dtype=np.float32)
     single, flipped = predictor.runner, flip_averaged(predictor).runner
-    settings = LatencySettings(warmup=3, min_runs=20, min_seconds=0.3)
-    times: dict[str, list[float]] = {"single": [], "flip": []}
-    for _ in range(rounds):
-        times["single"].append(float(measure(lambda: single(face), settings)["p50_ms"]))
-        times["flip"].append(float(measure(lambda: flipped(face), settings)["p50_ms"]))
-    return {k: statistics.median(v) for k, v in times.items()}
+    turns = round_robin(
+        {"single": lambda: single(face), "flip": lambda: flipped(face)},
+        rounds,
+        runs_per_turn=20,
+        seconds_per_turn=0.3,
+        warmup=3,
+    )
+    return {k: float(np.median(t.pooled)) * 1000.0 for k, t in turns.items()}
 
 
 def model_rows(source: str, data_root: Path, threads: int, holdout_of: str) -> dict[str, Any]:
